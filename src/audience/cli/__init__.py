@@ -1,0 +1,23 @@
+"""The ``audience`` command line: one command per user task."""
+
+from __future__ import annotations
+
+import typer
+
+from audience.cli import data, demo, segment, workspace
+
+app = typer.Typer(
+    name="audience",
+    help="Audience: turn raw customer data into segments you can act on and defend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+workspace.register(app)
+data.register(app)
+segment.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,116 @@
+"""``audience import`` and ``audience generate``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from audience.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    handle_errors,
+    open_workspace,
+    print_json,
+    step,
+)
+from audience.errors import InputError
+from audience.ingest.demo.generate import generate as generate_files
+from audience.ingest.importer import ImportReport, import_file
+
+
+class KindChoice(StrEnum):
+    customers = "customers"
+    orders = "orders"
+    events = "events"
+
+
+def print_import(report: ImportReport) -> None:
+    console.print(
+        f"[bold]{report.file}[/] ({report.format}"
+        + (f", {report.encoding}, '{report.delimiter}'" if report.delimiter else "")
+        + f") → {report.kind}: rows read {report.rows_read:,} = loaded {report.rows_loaded:,} "
+        f"(new {report.rows_new:,}, updated {report.rows_updated:,}, "
+        f"unchanged {report.rows_unchanged:,}) + quarantined {report.rows_quarantined:,}"
+        + ("" if report.reconciled else " [red]NOT RECONCILED[/]"),
+        highlight=False,
+    )
+    if report.quarantine_reasons:
+        table = Table("quarantine reason", "rows", title="Quarantined rows (audience.quarantine)")
+        for reason, count in report.quarantine_reasons.items():
+            table.add_row(reason, f"{count:,}")
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("import")
+    @handle_errors
+    def import_(
+        kind: Annotated[KindChoice, typer.Argument(help="What the file holds.")],
+        file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file.")],
+        map_: Annotated[
+            list[str] | None,
+            typer.Option("--map", help="FIELD=COLUMN, repeatable: map a column to a field."),
+        ] = None,
+        source: Annotated[
+            str | None, typer.Option(help="Name of the source system (default: file name).")
+        ] = None,
+        workspace: WorkspaceOption = None,
+        json_: JsonOption = False,
+    ) -> None:
+        """Import a file into the warehouse; idempotent, one transaction, reconciled."""
+        ws = open_workspace(workspace)
+        with step(f"Importing {file.name}", quiet=json_):
+            report = import_file(ws, kind.value, file, map_ or [], source_label=source)
+        if json_:
+            print_json(report.to_dict())
+        else:
+            print_import(report)
+
+    @app.command()
+    @handle_errors
+    def generate(
+        customers: Annotated[int, typer.Option(help="Records in customers.csv.")] = 20_000,
+        seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 42,
+        out: Annotated[Path, typer.Option(help="Directory to write the files in.")] = Path(
+            "demo-data"
+        ),
+        end_date: Annotated[
+            str | None, typer.Option(help="Last day of the data, YYYY-MM-DD (default: today).")
+        ] = None,
+        json_: JsonOption = False,
+    ) -> None:
+        """Write realistic French e-commerce data with planted personas and dirt."""
+        end = _parse_day(end_date) if end_date else None
+        with step(f"Generating {customers:,} customers", quiet=json_):
+            files = generate_files(customers, out, seed=seed, end=end)
+        summary = {
+            "customers": str(files.customers),
+            "orders": str(files.orders),
+            "events": str(files.events),
+            "ground_truth": str(files.ground_truth),
+            "n_customers": files.n_customers,
+            "n_people": files.n_people,
+            "n_order_lines": files.n_order_lines,
+            "n_events": files.n_events,
+            "end": files.end.isoformat(),
+        }
+        if json_:
+            print_json(summary)
+        else:
+            console.print(
+                f"Wrote {files.n_customers:,} customers ({files.n_people:,} people), "
+                f"{files.n_order_lines:,} order lines and {files.n_events:,} events to {out}"
+            )
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise InputError(f"--end-date {text!r}: expected YYYY-MM-DD") from exc

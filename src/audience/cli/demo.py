@@ -1,0 +1,50 @@
+"""``audience demo``: the main job on generated data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from audience.cli.common import JsonOption, console, handle_errors, print_json, step
+from audience.cli.data import print_import
+from audience.cli.segment import segments_table
+from audience.jobs.demo import run_demo
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def demo(
+        customers: Annotated[int, typer.Option(help="Customers to generate.")] = 20_000,
+        out: Annotated[Path, typer.Option(help="Demo workspace to (re)create.")] = Path(
+            "demo-workspace"
+        ),
+        seed: Annotated[int, typer.Option(help="Random seed of the generated data.")] = 42,
+        json_: JsonOption = False,
+    ) -> None:
+        """Generate data, import, clean, segment and report: the whole pipeline, end to end."""
+        result = run_demo(out, customers, lambda d: step(d, quiet=json_), seed=seed)
+        if json_:
+            print_json(
+                {
+                    "workspace": str(result.workspace),
+                    "imports": [r.to_dict() for r in result.imports],
+                    "cleaning": result.cleaning.to_dict(),
+                    "run": result.run.to_dict(),
+                    "report": str(result.report),
+                    "persona_ari": result.persona_ari,
+                }
+            )
+            return
+        for report in result.imports:
+            print_import(report)
+        console.print(segments_table(result.run, ["size", "share", *[
+            k for k in ("conversion_rate", "average_order_value", "purchase_frequency",
+                        "revenue_share") if k in result.run.segments[0].kpis]]))  # fmt: skip
+        console.print(
+            f"Planted personas recovered with adjusted Rand index "
+            f"[bold]{result.persona_ari:.2f}[/] (1 = perfect, 0 = chance).\n"
+            f"Report: [bold]{result.report}[/]  ·  workspace: {result.workspace}"
+        )

@@ -1,0 +1,94 @@
+"""``audience segment``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from audience.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    handle_errors,
+    open_workspace,
+    print_json,
+    step,
+)
+from audience.report.html import format_kpi, write_report
+from audience.segmentation.run import SegmentRun, run_segmentation
+
+
+def segments_table(run: SegmentRun, kpis: list[str]) -> Table:
+    table = Table(title=f"{run.k} segments of {run.n_customers:,} customers ({run.run_id})")
+    table.add_column("segment")
+    for kpi in kpis:
+        table.add_column(kpi.replace("_", " "), justify="right")
+    for segment in run.segments:
+        table.add_row(segment.name, *(format_kpi(k, segment.kpis.get(k)) for k in kpis))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def segment(
+        k: Annotated[
+            int | None, typer.Option("--k", min=2, help="Number of segments (default: chosen).")
+        ] = None,
+        assignments: Annotated[
+            Path | None,
+            typer.Option(help="Write one CSV row per customer: id, segment id, segment name."),
+        ] = None,
+        workspace: WorkspaceOption = None,
+        json_: JsonOption = False,
+    ) -> None:
+        """Compute features, segment the customers, name the segments, write the report."""
+        ws = open_workspace(workspace)
+        with ws.warehouse() as warehouse:
+            with (
+                step("Computing features and segmenting", quiet=json_),
+                warehouse.transaction() as con,
+            ):
+                run = run_segmentation(con, ws.config, k=k)
+            with step("Writing the report", quiet=json_):
+                report = write_report(
+                    warehouse.con,
+                    run,
+                    ws.reports_dir,
+                    workspace=ws.config.name,
+                    objective=ws.config.objective,
+                    kpis=ws.config.kpis,
+                    map_sample=ws.config.report.map_sample,
+                    seed=ws.config.segmentation.random_state,
+                )
+            if assignments:
+                write_assignments(warehouse.con, run, assignments)
+        if json_:
+            print_json({**run.to_dict(), "report": str(report)})
+            return
+        console.print(segments_table(run, ws.config.kpis))
+        console.print(
+            f"silhouette {run.metrics['silhouette']:.3f} · Davies–Bouldin "
+            f"{run.metrics['davies_bouldin']:.3f} · report: {report}"
+        )
+
+
+def write_assignments(con: object, run: SegmentRun, path: Path) -> None:
+    """One row per customer of the run: customer_id (as imported), segment_id, segment_name."""
+    import duckdb
+
+    assert isinstance(con, duckdb.DuckDBPyConnection)
+    rows = con.execute(
+        """SELECT m.customer_id, m.segment_id, s.name FROM memberships m
+           JOIN segments s USING (segment_id) WHERE m.run_id = ? ORDER BY m.customer_id""",
+        [run.run_id],
+    ).fetchall()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "segment_id", "segment_name"])
+        writer.writerows(rows)

@@ -1,0 +1,93 @@
+"""One exception tree for the whole product.
+
+Every error a user can cause or meet derives from :class:`AudienceError`. The CLI prints
+``str(error)`` on one line and exits non-zero; the queue and webhook code read
+:attr:`AudienceError.retryable` to choose between a retry and a dead-letter record.
+
+::
+
+    AudienceError
+    ├── ConfigError                 audience.yaml or settings invalid        (terminal)
+    │   └── WorkspaceNotFoundError       no audience.yaml where one was expected  (terminal)
+    ├── InputError                  a user's file or argument is unusable    (terminal)
+    │   ├── UnsupportedFormatError       neither CSV, Parquet nor JSONL
+    │   ├── EmptyInputError              no rows to read
+    │   ├── EncodingError           bytes that no supported encoding reads
+    │   └── MappingError            --map names a column the file lacks
+    ├── WarehouseError              the warehouse refused an operation       (terminal)
+    │   └── MigrationError          schema migration failed or is unknown
+    ├── ModelError                  a model cannot be fitted on this data    (terminal)
+    └── TransientError              worth retrying: a service is down, a lock is held
+"""
+
+from __future__ import annotations
+
+
+class AudienceError(Exception):
+    """Root of every error raised on purpose by Audience.
+
+    Parameters
+    ----------
+    message:
+        One line saying what went wrong, where, and how to fix it.
+    """
+
+    retryable: bool = False
+    """Whether retrying the same operation later may succeed."""
+
+    exit_code: int = 1
+    """Process exit code the CLI uses for this error."""
+
+
+class ConfigError(AudienceError):
+    """The workspace configuration or the settings are invalid."""
+
+    exit_code = 2
+
+
+class WorkspaceNotFoundError(ConfigError):
+    """A command needs a workspace and none was found."""
+
+
+class InputError(AudienceError):
+    """A file or an argument given by the user cannot be used as it is."""
+
+    exit_code = 2
+
+
+class UnsupportedFormatError(InputError):
+    """The file is neither CSV, Parquet nor JSONL."""
+
+
+class EmptyInputError(InputError):
+    """The file holds no rows."""
+
+
+class EncodingError(InputError):
+    """The file's bytes are not text in a supported encoding."""
+
+
+class MappingError(InputError):
+    """A column mapping names a column the file does not have."""
+
+
+class WarehouseError(AudienceError):
+    """The warehouse refused an operation."""
+
+
+class MigrationError(WarehouseError):
+    """A schema migration failed, or the warehouse is newer than this version."""
+
+
+class ModelError(AudienceError, ValueError):
+    """A model cannot be fitted or applied to the data given.
+
+    Also a ``ValueError``, as scikit-learn's estimator contract expects of bad data.
+    """
+
+
+class TransientError(AudienceError):
+    """A temporary failure (service unavailable, lock held): retrying may succeed."""
+
+    retryable = True
+    exit_code = 75  # EX_TEMPFAIL

@@ -1,0 +1,117 @@
+"""SQL expressions that parse raw text into typed values, the French way.
+
+Each builder takes a SQL expression yielding the raw text (NULL when absent) and returns a
+SQL expression yielding the typed value, NULL when the text cannot be read. Parsing runs in
+the warehouse, vectorised, so millions of rows parse in seconds.
+
+Conventions:
+
+- dates are day-first (``25/11/2026``), never month-first;
+- a timestamp without an offset is a local time in the workspace's zone, stored in UTC;
+- a comma is the decimal separator unless a dot is also present and comes after it;
+  spaces (also non-breaking) and currency signs are thousands separators or decoration.
+"""
+
+from __future__ import annotations
+
+_ZONED_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M%z",
+]
+_LOCAL_FORMATS = [
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+]
+_DATE_FORMATS = [
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+]
+TRUE_WORDS = ("1", "true", "t", "yes", "y", "oui", "o", "vrai", "x", "granted", "opt-in", "optin")
+FALSE_WORDS = ("0", "false", "f", "no", "n", "non", "faux", "denied", "opt-out", "optout")
+
+
+def sql_literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _formats(formats: list[str]) -> str:
+    return "[" + ", ".join(sql_literal(f) for f in formats) + "]"
+
+
+def clean_text(raw: str) -> str:
+    """Trimmed text, NULL when empty."""
+    return f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
+
+
+def parse_timestamp(text: str, timezone: str) -> str:
+    """Text -> TIMESTAMP in UTC; offsets honoured, naive times read in ``timezone``."""
+    zone = sql_literal(timezone)
+    # strptime's %z reads +01:00 but not the 'Z' of UTC.
+    zoned = f"regexp_replace({text}, '[Zz]$', '+00:00')"
+    return (
+        f"coalesce(timezone('UTC', try_strptime({zoned}, {_formats(_ZONED_FORMATS)})), "
+        f"timezone('UTC', timezone({zone}, try_strptime({text}, {_formats(_LOCAL_FORMATS)}))))"
+    )
+
+
+def parse_date(text: str) -> str:
+    """Text -> DATE, day-first."""
+    return f"CAST(try_strptime({text}, {_formats(_DATE_FORMATS)}) AS DATE)"
+
+
+def parse_decimal(text: str) -> str:
+    """Text -> DECIMAL(18, 4), decimal comma or dot, thousands separators removed."""
+    bare = f"regexp_replace({text}, '[\\s\u00a0\u202f€$£]', '', 'g')"
+    normalised = (
+        f"CASE WHEN strpos({bare}, ',') > 0 AND strpos({bare}, '.') > 0 THEN "
+        f"  CASE WHEN strpos(reverse({bare}), ',') < strpos(reverse({bare}), '.') "
+        f"       THEN replace(replace({bare}, '.', ''), ',', '.') "
+        f"       ELSE replace({bare}, ',', '') END "
+        f"WHEN strpos({bare}, ',') > 0 THEN replace({bare}, ',', '.') "
+        f"ELSE {bare} END"
+    )
+    return f"TRY_CAST({normalised} AS DECIMAL(18, 4))"
+
+
+def parse_integer(text: str) -> str:
+    """Text -> BIGINT; '2,0' is 2, '2,5' is not an integer."""
+    value = parse_decimal(text)
+    return f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS BIGINT) END"
+
+
+def parse_bool(text: str) -> str:
+    """Text -> BOOLEAN from French and English yes/no words."""
+    word = f"lower({text})"
+    return (
+        f"CASE WHEN {word} IN ({', '.join(map(sql_literal, TRUE_WORDS))}) THEN true "
+        f"WHEN {word} IN ({', '.join(map(sql_literal, FALSE_WORDS))}) THEN false END"
+    )
+
+
+def parse_json(text: str) -> str:
+    """Text -> JSON, NULL when not valid JSON."""
+    return f"TRY_CAST({text} AS JSON)"

@@ -1,0 +1,94 @@
+"""What each kind of file may hold: canonical fields, their types, and usual column names.
+
+A file's columns are matched to canonical fields by an explicit mapping (``--map`` or
+``audience.yaml``) first, then by name or by one of the usual French and English aliases.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["id", "text", "timestamp", "date", "decimal", "integer", "bool", "json"]
+Kind = Literal["customers", "orders", "events"]
+KINDS: tuple[Kind, ...] = ("customers", "orders", "events")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One canonical field of an imported table."""
+
+    name: str
+    type: FieldType
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+CUSTOMER_FIELDS = (
+    FieldSpec("customer_id", "id", True,
+              ("id", "id_client", "client_id", "customer_ref", "crm_id", "num_client", "user_id")),
+    FieldSpec("email", "text", aliases=("e_mail", "courriel", "mail", "adresse_email")),
+    FieldSpec("phone", "text", aliases=("telephone", "tel", "mobile", "portable", "phone_number")),
+    FieldSpec("first_name", "text", aliases=("prenom", "firstname", "given_name")),
+    FieldSpec("last_name", "text", aliases=("nom", "lastname", "surname", "family_name")),
+    FieldSpec("birth_date", "date",
+              aliases=("date_naissance", "date_de_naissance", "birthdate", "dob", "birthday")),
+    FieldSpec("gender", "text", aliases=("civilite", "sexe", "genre", "title")),
+    FieldSpec("city", "text", aliases=("ville", "commune", "town")),
+    FieldSpec("postcode", "text", aliases=("code_postal", "cp", "zip", "zipcode", "postal_code")),
+    FieldSpec("country", "text", aliases=("pays",)),
+    FieldSpec("signup_at", "timestamp",
+              aliases=("date_inscription", "created_at", "signup_date", "date_creation")),
+    FieldSpec("consent_email", "bool", aliases=("optin_email", "opt_in_email", "newsletter")),
+    FieldSpec("consent_sms", "bool", aliases=("optin_sms", "opt_in_sms")),
+    FieldSpec("consent_push", "bool", aliases=("optin_push", "opt_in_push")),
+)  # fmt: skip
+
+ORDER_FIELDS = (
+    FieldSpec("order_id", "id", False,
+              ("id_commande", "commande", "order_ref", "num_commande", "invoice", "order")),
+    FieldSpec("line_no", "integer", aliases=("ligne", "line", "line_number", "num_ligne")),
+    FieldSpec("customer_id", "id", True,
+              ("id_client", "client_id", "customer_ref", "customer", "client", "user_id")),
+    FieldSpec("ordered_at", "timestamp", True,
+              ("date_commande", "order_date", "date", "created_at", "timestamp")),
+    FieldSpec("product_id", "text", aliases=("ref_produit", "sku", "product", "reference")),
+    FieldSpec("product_name", "text", aliases=("libelle", "produit", "designation", "name")),
+    FieldSpec("category", "text", aliases=("categorie", "famille", "product_category")),
+    FieldSpec("quantity", "integer", aliases=("quantite", "qty", "qte")),
+    FieldSpec("unit_price", "decimal", aliases=("prix_unitaire", "price", "prix")),
+    FieldSpec("amount", "decimal", aliases=("montant", "total", "line_total", "montant_ttc")),
+    FieldSpec("discount", "decimal", aliases=("remise", "reduction", "discount_amount")),
+    FieldSpec("currency", "text", aliases=("devise",)),
+    FieldSpec("channel", "text", aliases=("canal", "source_channel")),
+)  # fmt: skip
+
+EVENT_FIELDS = (
+    FieldSpec("message_id", "id", False, ("messageid", "message_id", "event_id", "id")),
+    FieldSpec("type", "text", True, ("event_type",)),
+    FieldSpec("event", "text", aliases=("event_name", "name")),
+    FieldSpec("user_id", "id", aliases=("userid", "customer_id", "id_client")),
+    FieldSpec("anonymous_id", "id", aliases=("anonymousid", "device_id", "cookie_id")),
+    FieldSpec("timestamp", "timestamp", True, ("originaltimestamp", "ts", "date", "event_time")),
+    FieldSpec("sent_at", "timestamp", aliases=("sentat",)),
+    FieldSpec("received_at", "timestamp", aliases=("receivedat",)),
+    FieldSpec("properties", "json"),
+    FieldSpec("traits", "json"),
+    FieldSpec("context", "json"),
+)  # fmt: skip
+
+FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
+    "customers": CUSTOMER_FIELDS,
+    "orders": ORDER_FIELDS,
+    "events": EVENT_FIELDS,
+}
+
+EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+
+
+def normalise_column_name(name: str) -> str:
+    """'Date de naissance' -> 'date_de_naissance', 'E-mail' -> 'e_mail', 'userId' -> 'userid'."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "_", folded.strip().lower()).strip("_")

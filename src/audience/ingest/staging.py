@@ -1,0 +1,177 @@
+"""Turn a source relation into typed rows, each with the reasons it cannot be loaded.
+
+The source relation has ``_line`` (physical line or row number) and the file's columns. The
+typed relation has ``_line``, one column per canonical field, ``_reasons`` (a list, empty when
+the row is good), ``_raw`` (the row as read, JSON, only where there are reasons) and, for
+customers, ``traits`` (every unmapped column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from audience.ingest import parsing
+from audience.ingest.schemas import EVENT_TYPES, FIELDS, FieldSpec, Kind
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
+            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
+
+
+def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timezone: str) -> str:
+    """Typed value of ``column``: native types kept as they are, text parsed."""
+    native = source_type.upper()
+    if spec.type in ("id", "text"):
+        return text
+    if spec.type == "timestamp":
+        if native.startswith("TIMESTAMP WITH TIME ZONE"):
+            return f"timezone('UTC', {column})"
+        if native.startswith("TIMESTAMP") or native == "DATE":
+            return (
+                f"timezone('UTC', timezone({parsing.sql_literal(timezone)}, {column}::TIMESTAMP))"
+            )
+        return parsing.parse_timestamp(text, timezone)
+    if spec.type == "date":
+        return (
+            f"CAST({column} AS DATE)"
+            if native.startswith(("DATE", "TIMESTAMP"))
+            else (parsing.parse_date(text))
+        )
+    if native.startswith(_NUMERIC) and spec.type in ("decimal", "integer"):
+        target = "DECIMAL(18, 4)" if spec.type == "decimal" else "BIGINT"
+        return f"TRY_CAST({column} AS {target})"
+    if spec.type == "decimal":
+        return parsing.parse_decimal(text)
+    if spec.type == "integer":
+        return parsing.parse_integer(text)
+    if spec.type == "bool":
+        return column if native == "BOOLEAN" else parsing.parse_bool(text)
+    return column if native == "JSON" else parsing.parse_json(text)
+
+
+def typed_select(
+    kind: Kind,
+    source: str,
+    columns: Mapping[str, str],
+    mapping: Mapping[str, str],
+    timezone: str,
+    raw_expr: str | None = None,
+    keep_raw: bool = False,
+) -> str:
+    """SQL selecting typed, validated rows from relation ``source``.
+
+    Parameters
+    ----------
+    columns:
+        Source column name -> DuckDB type.
+    mapping:
+        Canonical field -> source column.
+    raw_expr:
+        SQL giving the row as read (default: a JSON object of the source columns).
+    keep_raw:
+        Keep ``_raw`` on every row, not only on rows with reasons.
+    """
+    specs = FIELDS[kind]
+    texts: list[str] = []
+    values: list[str] = []
+    reasons: list[str] = []
+    for spec in specs:
+        column = mapping.get(spec.name)
+        if column is None:
+            texts.append(f"NULL::VARCHAR AS {ident('t_' + spec.name)}")
+            values.append(f"{_null_of(spec)} AS {ident(spec.name)}")
+            continue
+        source_type = columns[column]
+        raw_text = parsing.clean_text(ident(column))
+        texts.append(f"{raw_text} AS {ident('t_' + spec.name)}")
+        texts.append(f"{ident(column)} AS {ident('n_' + spec.name)}")
+        text = ident("t_" + spec.name)
+        expr = _typed_expr(spec, text, ident("n_" + spec.name), source_type, timezone)
+        values.append(f"{expr} AS {ident(spec.name)}")
+        if spec.type not in ("id", "text"):
+            reasons.append(
+                f"CASE WHEN {text} IS NOT NULL AND {ident(spec.name)} IS NULL "
+                f"THEN 'bad_{spec.type}:{spec.name}' END"
+            )
+    for spec in specs:
+        if spec.required:
+            reasons.append(
+                f"CASE WHEN {ident(spec.name)} IS NULL AND {ident('t_' + spec.name)} IS NULL "
+                f"THEN 'missing:{spec.name}' END"
+            )
+    reasons.extend(_rules(kind))
+    source_columns = list(columns)
+    raw = (
+        raw_expr
+        or "json_object("
+        + ", ".join(
+            f"{parsing.sql_literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in source_columns
+        )
+        + ")"
+    )
+    extra = ""
+    if kind == "customers":
+        unmapped = [c for c in source_columns if c not in set(mapping.values()) and c != "_line"]
+        extra = (
+            ", "
+            + (
+                "json_object("
+                + ", ".join(
+                    f"{parsing.sql_literal(c)}, {parsing.clean_text(ident(c))}" for c in unmapped
+                )
+                + ")"
+                if unmapped
+                else "NULL::JSON"
+            )
+            + " AS traits"
+        )
+    field_names = ", ".join(ident(s.name) for s in specs)
+    return f"""
+        WITH texts AS (
+            SELECT _line, {", ".join(texts)}, {raw} AS _raw_all{extra}
+            FROM {source}
+        ), typed AS (
+            SELECT *, {", ".join(values)} FROM texts
+        ), checked AS (
+            SELECT *, list_filter([{", ".join(reasons)}], lambda r: r IS NOT NULL) AS _reasons
+            FROM typed
+        )
+        SELECT _line, {field_names}, _reasons,
+               {"_raw_all" if keep_raw else "CASE WHEN len(_reasons) > 0 THEN _raw_all END"} AS _raw
+               {", traits" if kind == "customers" else ""}
+        FROM checked
+    """
+
+
+def _null_of(spec: FieldSpec) -> str:
+    sql_type = {
+        "id": "VARCHAR", "text": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE",
+        "decimal": "DECIMAL(18, 4)", "integer": "BIGINT", "bool": "BOOLEAN", "json": "JSON",
+    }[spec.type]  # fmt: skip
+    return f"NULL::{sql_type}"
+
+
+def _rules(kind: Kind) -> Sequence[str]:
+    """Checks beyond types: values that parse but make no sense."""
+    if kind == "orders":
+        return [
+            "CASE WHEN quantity IS NOT NULL AND quantity <= 0 "
+            "THEN 'bad_value:quantity must be positive' END",
+            "CASE WHEN amount IS NULL AND unit_price IS NULL AND t_amount IS NULL "
+            "AND t_unit_price IS NULL THEN 'missing:amount or unit_price' END",
+        ]
+    if kind == "events":
+        types = ", ".join(parsing.sql_literal(t) for t in EVENT_TYPES)
+        return [
+            f"CASE WHEN lower(type) NOT IN ({types}) THEN 'bad_value:type ' || type "
+            f"|| ' is not a Segment type' END",
+            "CASE WHEN user_id IS NULL AND anonymous_id IS NULL "
+            "THEN 'missing:user_id or anonymous_id' END",
+            "CASE WHEN lower(type) = 'track' AND event IS NULL THEN 'missing:event' END",
+        ]
+    return []

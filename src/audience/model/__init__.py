@@ -1,0 +1,1 @@
+"""Domain types only, no I/O."""

@@ -1,0 +1,1 @@
+"""Data quality: normalisers, de-duplication, identity resolution, quarantine."""

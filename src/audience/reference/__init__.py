@@ -1,0 +1,1 @@
+"""Reference data read from maintained packages: French communes, departments, regions."""

@@ -1,0 +1,1 @@
+"""Segmentation: preprocessing, clustering with model selection, profiles and names."""

@@ -1,0 +1,135 @@
+"""What each segment looks like, and the name its signature earns.
+
+A segment's *signature* is the z-score of its mean on every feature, in the space the
+clusters were found in (population mean 0, spread 1). A name from the catalogue in
+``audience.yaml`` fits a segment by the mean of its signed z-scores over the features the
+name cares about ('high' counts +z, 'low' counts -z); a name whose features the run did not
+use cannot be given. Names are matched one-to-one so that the
+sum of fits is the highest (Hungarian algorithm); a segment whose best fit is weak gets a
+descriptive name from its two most distinctive features instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+from audience.config import SegmentName
+
+MIN_NAME_FIT = 0.35
+
+
+@dataclass
+class SegmentProfile:
+    """One segment: its size and, per feature, mean, median, z-score and lift."""
+
+    label: int
+    size: int
+    share: float
+    features: dict[str, dict[str, float | None]]
+    name: str = ""
+    description: str = ""
+    name_fit: float | None = None
+    kpis: dict[str, float | None] = field(default_factory=dict)
+
+    def signature(self) -> dict[str, float]:
+        return {f: float(v["z"] or 0.0) for f, v in self.features.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "name": self.name,
+            "description": self.description,
+            "name_fit": self.name_fit,
+            "size": self.size,
+            "share": self.share,
+            "kpis": self.kpis,
+            "profile": self.features,
+        }
+
+
+def profile_segments(
+    raw: pd.DataFrame, transformed: NDArray[np.float64], labels: NDArray[np.int64]
+) -> list[SegmentProfile]:
+    """Profiles of every label; ``transformed`` columns align with ``raw`` columns."""
+    population_mean = raw.mean(skipna=True)
+    t_mean = transformed.mean(axis=0)
+    t_std = transformed.std(axis=0)
+    t_std[t_std == 0] = 1.0
+    profiles = []
+    n = len(labels)
+    for label in range(int(labels.max()) + 1):
+        members = labels == label
+        part = raw[members]
+        z = (transformed[members].mean(axis=0) - t_mean) / t_std
+        features: dict[str, dict[str, float | None]] = {}
+        for j, name in enumerate(raw.columns):
+            mean = part[name].mean(skipna=True)
+            pop = population_mean[name]
+            features[name] = {
+                "mean": _num(mean),
+                "median": _num(part[name].median(skipna=True)),
+                "z": _num(z[j]),
+                "lift": _num(mean / pop) if pop and not np.isnan(pop) else None,
+            }
+        size = int(members.sum())
+        profiles.append(SegmentProfile(label, size, size / n, features))
+    return profiles
+
+
+def _num(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    result = float(value)
+    return None if np.isnan(result) else round(result, 4)
+
+
+def name_fit(signature: dict[str, float], rule: SegmentName) -> float | None:
+    """Mean signed z-score of the rule's features; None unless the run has them all."""
+    if not rule.when or any(feature not in signature for feature in rule.when):
+        return None
+    scores = [
+        signature[feature] * (1 if direction == "high" else -1)
+        for feature, direction in rule.when.items()
+    ]
+    return float(np.mean(scores))
+
+
+def descriptive_name(signature: dict[str, float]) -> str:
+    """'High visits, low frequency': the two features that set the segment apart most."""
+    top = sorted(signature, key=lambda f: -abs(signature[f]))[:2]
+    words = [f"{'high' if signature[f] > 0 else 'low'} {f.replace('_', ' ')}" for f in top]
+    return ", ".join(words).capitalize()
+
+
+def name_segments(profiles: list[SegmentProfile], catalogue: list[SegmentName]) -> None:
+    """Give each profile a distinct name (in place)."""
+    if not profiles:
+        return
+    fits = np.full((len(profiles), max(len(catalogue), 1)), -np.inf)
+    for i, profile in enumerate(profiles):
+        signature = profile.signature()
+        for k, rule in enumerate(catalogue):
+            fit = name_fit(signature, rule)
+            if fit is not None:
+                fits[i, k] = fit
+    rows, cols = linear_sum_assignment(np.where(np.isfinite(fits), -fits, 1e6))
+    chosen = dict(zip(rows.tolist(), cols.tolist(), strict=True))
+    used: set[str] = set()
+    for i, profile in enumerate(profiles):
+        j: int | None = chosen.get(i)
+        if j is not None and j < len(catalogue) and fits[i, j] >= MIN_NAME_FIT:
+            profile.name = catalogue[j].name
+            profile.description = catalogue[j].description
+            profile.name_fit = round(float(fits[i, j]), 3)
+        else:
+            profile.name = descriptive_name(profile.signature())
+            profile.description = "Named after its most distinctive features."
+        while profile.name in used:
+            profile.name += f" ({profile.label})"
+        used.add(profile.name)

@@ -1,0 +1,1 @@
+"""Storage: the warehouse (DuckDB) and, later, live profile stores and queues."""

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from audience.errors import ModelError
+from audience.segmentation.kmeans import AutoKMeans, sampled_silhouette
+from audience.segmentation.preprocess import FeaturePreprocessor
+
+
+@parametrize_with_checks(
+    [
+        FeaturePreprocessor(),
+        AutoKMeans(n_clusters=3, random_state=0),
+        AutoKMeans(random_state=0, k_range=(2, 4)),
+    ]
+)
+def test_sklearn_contract(estimator, check) -> None:  # type: ignore[no-untyped-def]
+    check(estimator)
+
+
+def test_chooses_the_planted_number_of_clusters() -> None:
+    X, truth = make_blobs(n_samples=6_000, centers=5, n_features=6, cluster_std=1.0, random_state=1)
+    model = AutoKMeans(k_range=(2, 9), sample_size=2_000, random_state=0).fit(X)
+    assert model.n_clusters_ == 5
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+    assert [row["k"] for row in model.selection_] == list(range(2, 10))
+    assert sum(row["chosen"] for row in model.selection_) == 1
+    sizes = np.bincount(model.labels_)
+    assert list(sizes) == sorted(sizes, reverse=True)  # label 0 is the largest segment
+    assert (model.predict(X) == model.labels_).all()
+
+
+def test_tiny_segments_are_not_admissible() -> None:
+    X, _ = make_blobs(n_samples=[2_000, 2_000, 30], centers=None, n_features=2,
+                      cluster_std=0.5, random_state=3)  # fmt: skip
+    model = AutoKMeans(k_range=(2, 4), min_share=0.02, random_state=0).fit(X)
+    three = next(row for row in model.selection_ if row["k"] == 3)
+    assert not three["admissible"]
+    assert model.n_clusters_ != 3
+
+
+def test_fewer_customers_than_segments_is_a_clear_error() -> None:
+    with pytest.raises(ModelError, match="cannot make 5 segments"):
+        AutoKMeans(n_clusters=5).fit(np.random.default_rng(0).normal(size=(4, 2)))
+
+
+def test_sampled_silhouette_is_close_to_exact() -> None:
+    from sklearn.metrics import silhouette_score
+
+    X, labels = make_blobs(n_samples=8_000, centers=4, random_state=2)
+    estimate, error = sampled_silhouette(X, labels, 2_000, random_state=0)
+    exact = silhouette_score(X, labels)
+    assert abs(estimate - exact) < 4 * error + 1e-3
+    assert 0 < error < 0.02
+
+
+def test_preprocessor_imputes_logs_and_drops_constant_columns() -> None:
+    rng = np.random.default_rng(0)
+    spend = rng.lognormal(3, 1.5, 1_000)
+    recency = rng.uniform(0, 100, 1_000)
+    recency[:100] = np.nan
+    basket = rng.normal(50, 5, 1_000)
+    basket[:50] = np.nan
+    X = np.column_stack([spend, recency, basket, np.ones(1_000)])
+    pre = FeaturePreprocessor(fill_max=(1,), fill_median=(2,))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = pre.fit_transform(X)
+    assert "no variance" in str(caught[0].message)
+    assert out.shape == (1_000, 3)
+    assert list(pre.log_columns_) == [True, False, False, False]
+    assert pre.fill_values_[1] == np.nanmax(recency)
+    assert pre.fill_values_[2] == np.nanmedian(basket)
+    assert np.allclose(out.mean(axis=0), 0)
+    assert np.allclose(out.std(axis=0), 1)
+    described = pre.describe(["spend", "recency", "basket", "constant"])
+    assert described["log_transformed"] == ["spend"]
+    assert described["dropped_no_variance"] == ["constant"]

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audience.config import DEFAULT_SEGMENT_NAMES, SegmentName
+from audience.segmentation.profile import descriptive_name, name_segments, profile_segments
+
+
+def test_profiles_report_mean_median_z_and_lift() -> None:
+    raw = pd.DataFrame({"frequency": [1.0, 1.0, 9.0, 9.0], "visits": [5.0, 5.0, 5.0, 6.0]})
+    space = (raw - raw.mean()) / raw.std(ddof=0)
+    profiles = profile_segments(raw, space.to_numpy(), np.array([0, 0, 1, 1]))
+    high = profiles[1].features["frequency"]
+    assert high["mean"] == 9.0
+    assert high["median"] == 9.0
+    assert high["z"] == 1.0
+    assert high["lift"] == 1.8
+    assert profiles[0].share == 0.5
+
+
+def _profile_with(signature: dict[str, float], label: int):  # type: ignore[no-untyped-def]
+    raw = pd.DataFrame({f: [0.0] for f in signature})
+    profile = profile_segments(raw, np.zeros((1, len(signature))), np.array([0]))[0]
+    for feature, z in signature.items():
+        profile.features[feature]["z"] = z
+    profile.label = label
+    return profile
+
+
+def test_names_follow_signatures_one_to_one() -> None:
+    base = dict.fromkeys(("avg_basket", "discount_share", "tenure_days", "email_opens"), 0.0)
+    champions = _profile_with(
+        {**base, "recency_days": -1, "frequency": 1.5, "monetary": 1.4, "visits": 0.2}, 0
+    )
+    shoppers = _profile_with(
+        {**base, "recency_days": 1.5, "frequency": -1.4, "monetary": -1.7, "visits": 0.8}, 1
+    )
+    also_champions = _profile_with(
+        {**base, "recency_days": -0.9, "frequency": 1.2, "monetary": 1.0, "visits": 0}, 2
+    )
+    profiles = [champions, shoppers, also_champions]
+    name_segments(profiles, DEFAULT_SEGMENT_NAMES)
+    assert champions.name == "Champions"
+    assert shoppers.name == "Window shoppers"
+    assert also_champions.name not in ("Champions", "Window shoppers")
+    assert len({p.name for p in profiles}) == 3
+
+
+def test_a_name_needs_every_feature_it_speaks_of() -> None:
+    only_frequency = _profile_with({"frequency": 2.0}, 0)
+    name_segments([only_frequency], DEFAULT_SEGMENT_NAMES)
+    assert only_frequency.name == "High frequency"
+
+
+def test_weak_fit_gets_a_descriptive_name() -> None:
+    odd = _profile_with({"visits": 0.1, "frequency": -0.3, "tenure_days": 2.0}, 0)
+    name_segments([odd], [SegmentName(name="Loyal", when={"frequency": "high"})])
+    assert odd.name == descriptive_name(odd.signature()) == "High tenure days, low frequency"
