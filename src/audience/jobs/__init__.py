@@ -1,0 +1,1 @@
+"""Jobs: whole pipelines run by one command."""
