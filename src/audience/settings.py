@@ -19,7 +19,8 @@ class WarehouseSettings(BaseModel):
 
     memory_limit: str | None = Field(
         default=None,
-        description="DuckDB memory limit such as '4GB'; None lets DuckDB pick 80% of RAM.",
+        description="DuckDB memory limit such as '4GB'; default: 40% of the machine's memory, "
+        "so that DuckDB spills to disk before the machine runs out.",
     )
     threads: int | None = Field(
         default=None, description="Worker threads for DuckDB; None uses every core."

@@ -204,3 +204,12 @@ def test_generated_files_import_without_quarantine(workspace: Workspace, demo_fi
     assert rows(workspace, "SELECT count(*) FROM customers") == [(demo_files.n_customers,)]
     assert rows(workspace, "SELECT count(*) FROM order_lines") == [(demo_files.n_order_lines,)]
     assert rows(workspace, "SELECT count(*) FROM events") == [(demo_files.n_events,)]
+
+
+def test_jsonl_with_crlf_and_no_final_newline(workspace: Workspace, tmp_path: Path) -> None:
+    lines = [EVENTS[0], EVENTS[1], EVENTS[7]]
+    path = tmp_path / "e.jsonl"
+    path.write_bytes("\r\n".join(lines).encode())
+    report = import_file(workspace, "events", path, batch_lines=1)
+    assert (report.rows_read, report.rows_new, report.rows_quarantined) == (3, 3, 0)
+    assert rows(workspace, "SELECT user_id FROM events WHERE type = 'identify'") == [("C2",)]

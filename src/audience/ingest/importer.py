@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -27,7 +27,7 @@ from audience.ingest.readers import (
     utf8_copy,
 )
 from audience.ingest.schemas import KINDS, Kind
-from audience.ingest.staging import typed_select
+from audience.ingest.staging import raw_record, typed_select
 from audience.store.warehouse import scalar, utcnow
 from audience.workspace import Workspace
 
@@ -86,7 +86,7 @@ def import_file(
         delimiter=file.delimiter,
         mapping={},
     )
-    ctx = LoadContext(
+    context = LoadContext(
         import_id=report.import_id,
         kind=kind,
         source_file=str(path),
@@ -94,6 +94,7 @@ def import_file(
         source_label=source_label or path.stem,
         currency=workspace.config.currency,
         now=now,
+        raw_sql="",
     )
     counts = Counts()
     timezone = workspace.config.timezone
@@ -101,17 +102,19 @@ def import_file(
         if file.format == "jsonl":
             keys = jsonl_keys(file)
             report.mapping = resolve_mapping(kind, list(keys), explicit, configured)
+            ctx = replace(context, raw_sql="_src._text", mapped=frozenset(report.mapping))
             for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else 1 << 40):
                 counts += _quarantine_bad_lines(con, ctx)
-                counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone, "_text")
+                counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone)
         else:
             with utf8_copy(file, workspace.root) as readable:
                 source = _scan(con, file, readable)
                 report.mapping = resolve_mapping(kind, list(source.columns), explicit, configured)
-                counts += _quarantine_rejects(con, ctx, source)
-                counts += _load_batch(
-                    con, ctx, kind, source.columns, report.mapping, timezone, None
+                ctx = replace(
+                    context, raw_sql=raw_record(source.columns), mapped=frozenset(report.mapping)
                 )
+                counts += _quarantine_rejects(con, ctx, source)
+                counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
         report.rows_new, report.rows_updated = counts.new, counts.updated
         report.rows_unchanged, report.rows_quarantined = counts.unchanged, counts.quarantined
         report.rows_loaded = counts.loaded
@@ -137,19 +140,18 @@ def _load_batch(
     columns: dict[str, str],
     mapping: dict[str, str],
     timezone: str,
-    raw_column: str | None,
 ) -> Counts:
-    read_before = int(scalar(con, "SELECT count(*) FROM _src"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
-        + typed_select(kind, "_src", columns, mapping, timezone, raw_column, keep_raw=True)
+        + typed_select(kind, "_src", columns, mapping, timezone)
     )
+    read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
         counts = load_customers(con, ctx)
     elif kind == "orders":
         counts = load_orders(con, ctx)
     else:
-        counts = load_events(con, ctx, "_raw")
+        counts = load_events(con, ctx)
     if counts.loaded + counts.quarantined != read_before:
         raise WarehouseError(
             f"import of {ctx.source_file} does not reconcile: {read_before} rows read, "
@@ -174,15 +176,14 @@ def _quarantine_rejects(con: duckdb.DuckDBPyConnection, ctx: LoadContext, source
 
 
 def _quarantine_bad_lines(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
-    from audience.ingest.loaders import quarantine
-
-    n = quarantine(
-        con,
-        ctx,
-        "SELECT _line AS line, 'bad_json: the line is not a JSON object' AS reason, "
-        "_text AS raw FROM _bad_lines",
+    con.execute(
+        """INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason, raw,
+                                   status, quarantined_at)
+           SELECT ?, ?, ?, ?, _line, 'bad_json: the line is not a JSON object', _text, 'open', ?
+           FROM _bad_lines ON CONFLICT DO NOTHING""",
+        [ctx.import_id, ctx.kind, ctx.source_file, ctx.sha256, ctx.now],
     )
-    return Counts(quarantined=n)
+    return Counts(quarantined=int(scalar(con, "SELECT count(*) FROM _bad_lines")))
 
 
 def _reason_counts(con: duckdb.DuckDBPyConnection, sha256: str) -> dict[str, int]:

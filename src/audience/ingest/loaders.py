@@ -3,6 +3,10 @@
 Each row ends in exactly one place: loaded as new, loaded over an older version of itself
 (updated), already present unchanged, or quarantined with its reasons. Keys repeated in one
 file load once; a repeat with other values is quarantined, since no rule says which is right.
+
+Set work stays in the warehouse and touches as little as it can: repeated keys are found by
+aggregation and only those rows are ranked; only rows whose key already exists are compared
+(by a hash of their values) with what is stored.
 """
 
 from __future__ import annotations
@@ -47,19 +51,10 @@ class LoadContext:
     source_label: str
     currency: str
     now: datetime
-
-
-def quarantine(con: duckdb.DuckDBPyConnection, ctx: LoadContext, rows_sql: str) -> int:
-    """Quarantine the rows ``(line, reason, raw)`` of ``rows_sql``; returns how many."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _q AS {rows_sql}")
-    con.execute(
-        """INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason, raw,
-                                   status, quarantined_at)
-           SELECT ?, ?, ?, ?, line, reason, raw, 'open', ? FROM _q
-           ON CONFLICT DO NOTHING""",
-        [ctx.import_id, ctx.kind, ctx.source_file, ctx.sha256, ctx.now],
-    )
-    return int(scalar(con, "SELECT count(*) FROM _q"))
+    raw_sql: str
+    """SQL over the source relation ``_src`` giving a row as read (for quarantined rows)."""
+    mapped: frozenset[str] = frozenset()
+    """Canonical fields the file provides."""
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -67,43 +62,100 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
     return int(scalar(con, sql, params))
 
 
-def _hash(columns: list[str], prefix: str = "") -> str:
-    parts = ", ".join(f"coalesce(CAST({prefix}{c} AS VARCHAR), '\x01')" for c in columns)
-    return f"md5(concat_ws('\x02', {parts}))"
-
-
-def _rank_by_key(key: list[str], hash_sql: str) -> str:
-    """Good rows with their rank among rows of the same key and the first one's hash/line."""
-    partition = ", ".join(key)
-    return f"""
-        SELECT *, {hash_sql} AS _hash,
-               row_number() OVER w AS _rank,
-               first_value({hash_sql}) OVER w AS _first_hash,
-               first_value(_line) OVER w AS _first_line
-        FROM _keyed WHERE len(_reasons) = 0
-        WINDOW w AS (PARTITION BY {partition} ORDER BY _line)
-    """
-
-
-def _quarantine_conflicts(con: duckdb.DuckDBPyConnection, ctx: LoadContext, key: str) -> int:
-    return quarantine(
-        con,
-        ctx,
-        f"""SELECT _line AS line,
-                   'duplicate_key: ' || {key} || ' already on line ' || _first_line
-                   || ' of this file with other values' AS reason,
-                   _raw AS raw
-            FROM _ranked WHERE _rank > 1 AND _hash <> _first_hash""",
-    )
+def quarantine(con: duckdb.DuckDBPyConnection, ctx: LoadContext, reasons_sql: str) -> int:
+    """Quarantine the rows ``(line, reason)`` of ``reasons_sql`` with their raw record."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _q AS {reasons_sql}")
+    n = _count(con, "SELECT count(*) FROM _q")
+    if n:
+        con.execute(
+            f"""INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason, raw,
+                                        status, quarantined_at)
+                SELECT ?, ?, ?, ?, q.line, q.reason, {ctx.raw_sql}, 'open', ?
+                FROM _q q JOIN _src ON _src._line = q.line
+                ON CONFLICT DO NOTHING""",
+            [ctx.import_id, ctx.kind, ctx.source_file, ctx.sha256, ctx.now],
+        )
+    return n
 
 
 def _quarantine_reasons(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> int:
     return quarantine(
         con,
         ctx,
-        "SELECT _line AS line, array_to_string(_reasons, '; ') AS reason, _raw AS raw "
-        "FROM _keyed WHERE len(_reasons) > 0",
+        "SELECT _line AS line, array_to_string(_reasons, '; ') AS reason "
+        "FROM _typed WHERE len(_reasons) > 0",
     )
+
+
+def _hash(columns: list[str], prefix: str = "") -> str:
+    return f"hash({', '.join(prefix + c for c in columns)})"
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection,
+    ctx: LoadContext,
+    table: str,
+    key: list[str],
+    columns: list[str],
+    extra: dict[str, object],
+) -> Counts:
+    """Load the good rows of view ``_keyed`` into ``table`` by ``key``.
+
+    ``extra`` are constant columns written with every new or updated row.
+    """
+    keys = ", ".join(key)
+    counts = Counts()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _repeated AS "
+                f"SELECT {keys} FROM _keyed GROUP BY {keys} HAVING count(*) > 1")  # fmt: skip
+    con.execute("CREATE OR REPLACE TEMP TABLE _skip (_line BIGINT)")
+    if _count(con, "SELECT count(*) FROM _repeated"):
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _ranked AS
+                SELECT _line, {keys}, row_number() OVER w AS _rank,
+                       {_hash(columns)} = first_value({_hash(columns)}) OVER w AS _same,
+                       first_value(_line) OVER w AS _first_line
+                FROM _keyed SEMI JOIN _repeated USING ({keys})
+                WINDOW w AS (PARTITION BY {keys} ORDER BY _line)"""
+        )
+        described = " || ' ' || ".join(f"CAST({k} AS VARCHAR)" for k in key)
+        counts.quarantined += quarantine(
+            con,
+            ctx,
+            f"""SELECT _line AS line, 'duplicate_key: ' || {described} || ' already on line '
+                       || _first_line || ' of this file with other values' AS reason
+                FROM _ranked WHERE _rank > 1 AND NOT _same""",
+        )
+        counts.unchanged += _count(con, "SELECT count(*) FROM _ranked WHERE _rank > 1 AND _same")
+        con.execute("INSERT INTO _skip SELECT _line FROM _ranked WHERE _rank > 1")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _matched AS
+            SELECT k._line, {_hash(columns, "k.")} <> {_hash(columns, "t.")} AS _changed
+            FROM _keyed k JOIN {table} t USING ({keys})
+            WHERE k._line NOT IN (SELECT _line FROM _skip)"""
+    )
+    counts.updated = _count(con, "SELECT count(*) FROM _matched WHERE _changed")
+    counts.unchanged += _count(con, "SELECT count(*) FROM _matched WHERE NOT _changed")
+    names = ", ".join(columns)
+    constants = ", ".join("?" for _ in extra)
+    extra_names = ", ".join(extra)
+    if counts.updated:
+        con.execute(
+            f"""DELETE FROM {table} t USING _keyed k, _matched m
+                WHERE m._changed AND m._line = k._line
+                  AND {" AND ".join(f"t.{c} = k.{c}" for c in key)}"""
+        )
+    counts.new = (
+        _count(
+            con,
+            f"""INSERT INTO {table} ({names}, {extra_names})
+            SELECT {names}, {constants} FROM _keyed
+            WHERE _line NOT IN (SELECT _line FROM _skip)
+              AND _line NOT IN (SELECT _line FROM _matched WHERE NOT _changed)""",
+            list(extra.values()),
+        )
+        - counts.updated
+    )
+    return counts
 
 
 _CUSTOMER_COLUMNS = [
@@ -115,33 +167,14 @@ _CONSENT_PURPOSES = [s.name.removeprefix("consent_") for s in CUSTOMER_FIELDS if
 
 def load_customers(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
     """Upsert customers by ``customer_id``; record consent changes in ``consents``."""
-    con.execute("CREATE OR REPLACE TEMP VIEW _keyed AS SELECT * FROM _typed")
     counts = Counts(quarantined=_quarantine_reasons(con, ctx))
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _ranked AS "
-        + _rank_by_key(["customer_id"], _hash(_CUSTOMER_COLUMNS))
+        "CREATE OR REPLACE TEMP VIEW _keyed AS SELECT * FROM _typed WHERE len(_reasons) = 0"
     )
-    counts.quarantined += _quarantine_conflicts(con, ctx, "customer_id")
-    counts.unchanged += _count(
-        con, "SELECT count(*) FROM _ranked WHERE _rank > 1 AND _hash = _first_hash"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _plan AS
-            SELECT r.*, CASE WHEN c.customer_id IS NULL THEN 'new'
-                             WHEN {_hash(_CUSTOMER_COLUMNS, "c.")} = r._hash THEN 'unchanged'
-                             ELSE 'updated' END AS _action
-            FROM (SELECT * FROM _ranked WHERE _rank = 1) r
-            LEFT JOIN customers c USING (customer_id)"""
-    )
-    columns = ", ".join(_CUSTOMER_COLUMNS)
-    con.execute(
-        f"""INSERT OR REPLACE INTO customers ({columns}, source, import_id, updated_at)
-            SELECT {columns}, ?, ?, ? FROM _plan WHERE _action <> 'unchanged'""",
-        [ctx.source_label, ctx.import_id, ctx.now],
-    )
-    for action in ("new", "updated", "unchanged"):
-        n = _count(con, f"SELECT count(*) FROM _plan WHERE _action = '{action}'")
-        setattr(counts, action, getattr(counts, action) + n)
+    counts += upsert(
+        con, ctx, "customers", ["customer_id"], _CUSTOMER_COLUMNS,
+        {"source": ctx.source_label, "import_id": ctx.import_id, "updated_at": ctx.now},
+    )  # fmt: skip
     _record_consents(con, ctx)
     return counts
 
@@ -151,7 +184,7 @@ def _record_consents(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
     offered = " UNION ALL ".join(
         f"SELECT customer_id, '{p}' AS purpose, "
         f"CASE WHEN consent_{p} THEN 'granted' ELSE 'denied' END AS status "
-        f"FROM _plan WHERE consent_{p} IS NOT NULL"
+        f"FROM _keyed WHERE consent_{p} IS NOT NULL AND _line NOT IN (SELECT _line FROM _skip)"
         for p in _CONSENT_PURPOSES
     )
     con.execute(
@@ -176,62 +209,31 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
 
     Values take the table's types before they are hashed, so that a re-import compares equal.
     """
-    # Without an order id, each row is an order of its own, named from what identifies it.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _with_order AS
-           SELECT * REPLACE (
-                    coalesce(order_id, 'ord-' || substr(md5(coalesce(customer_id, '') || '|'
-                      || coalesce(CAST(ordered_at AS VARCHAR), '') || '|'
-                      || row_number() OVER (PARTITION BY customer_id, ordered_at ORDER BY _line)),
-                      1, 24)) AS order_id)
-           FROM _typed"""
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW _keyed AS
-           SELECT * REPLACE (
-                    CAST(coalesce(line_no, row_number() OVER (PARTITION BY order_id
-                                                              ORDER BY _line)) AS INTEGER)
-                      AS line_no,
-                    CAST(coalesce(quantity, 1) AS INTEGER) AS quantity,
-                    CAST(unit_price AS DECIMAL(18, 4)) AS unit_price,
-                    CAST(coalesce(amount, unit_price * coalesce(quantity, 1)) AS DECIMAL(18, 2))
-                      AS amount,
-                    CAST(coalesce(discount, 0) AS DECIMAL(18, 2)) AS discount,
-                    upper(coalesce(currency, {sql_literal(ctx.currency)})) AS currency)
-           FROM _with_order"""
-    )
     counts = Counts(quarantined=_quarantine_reasons(con, ctx))
+    # Without an order id, each row is an order of its own, named from what identifies it.
+    order_id = "order_id"
+    if "order_id" not in ctx.mapped:
+        order_id = """'ord-' || substr(md5(customer_id || '|' || CAST(ordered_at AS VARCHAR)
+                      || '|' || row_number() OVER (PARTITION BY customer_id, ordered_at
+                                                   ORDER BY _line)), 1, 24)"""
+    line_no = "line_no"
+    if "line_no" not in ctx.mapped:
+        line_no = "row_number() OVER (PARTITION BY order_id ORDER BY _line)"
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _ranked AS "
-        + _rank_by_key(["order_id", "line_no"], _hash(_LINE_COLUMNS))
+        f"""CREATE OR REPLACE TEMP TABLE _keyed AS
+            SELECT * REPLACE (CAST({line_no} AS INTEGER) AS line_no)
+            FROM (SELECT * REPLACE (
+                          {order_id} AS order_id,
+                          CAST(coalesce(quantity, 1) AS INTEGER) AS quantity,
+                          CAST(unit_price AS DECIMAL(18, 4)) AS unit_price,
+                          CAST(coalesce(amount, unit_price * coalesce(quantity, 1))
+                               AS DECIMAL(18, 2)) AS amount,
+                          CAST(coalesce(discount, 0) AS DECIMAL(18, 2)) AS discount,
+                          upper(coalesce(currency, {sql_literal(ctx.currency)})) AS currency)
+                  FROM _typed WHERE len(_reasons) = 0)"""
     )
-    counts.quarantined += _quarantine_conflicts(
-        con, ctx, "'order ' || order_id || ' line ' || line_no"
-    )
-    counts.unchanged += _count(
-        con, "SELECT count(*) FROM _ranked WHERE _rank > 1 AND _hash = _first_hash"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _plan AS
-            SELECT r.*, CASE WHEN l.order_id IS NULL THEN 'new'
-                             WHEN {_hash(_LINE_COLUMNS, "l.")} = r._hash THEN 'unchanged'
-                             ELSE 'updated' END AS _action
-            FROM (SELECT * FROM _ranked WHERE _rank = 1) r
-            LEFT JOIN order_lines l USING (order_id, line_no)"""
-    )
-    con.execute(
-        """DELETE FROM order_lines l USING _plan p
-           WHERE p._action = 'updated' AND l.order_id = p.order_id AND l.line_no = p.line_no"""
-    )
-    columns = ", ".join(_LINE_COLUMNS)
-    con.execute(
-        f"""INSERT INTO order_lines ({columns}, import_id)
-            SELECT {columns}, ? FROM _plan WHERE _action <> 'unchanged'""",
-        [ctx.import_id],
-    )
-    for action in ("new", "updated", "unchanged"):
-        n = _count(con, f"SELECT count(*) FROM _plan WHERE _action = '{action}'")
-        setattr(counts, action, getattr(counts, action) + n)
+    counts += upsert(con, ctx, "order_lines", ["order_id", "line_no"], _LINE_COLUMNS,
+                     {"import_id": ctx.import_id})  # fmt: skip
     return counts
 
 
@@ -241,32 +243,32 @@ _EVENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def load_events(con: duckdb.DuckDBPyConnection, ctx: LoadContext, raw_key: str) -> Counts:
-    """Append events whose ``message_id`` is new; a known id is a redelivery, not a change.
-
-    ``raw_key`` is the SQL of the row's raw text, hashed into a message id when missing.
-    """
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW _keyed AS
-            SELECT * REPLACE (coalesce(message_id, 'md5-' || md5({raw_key})) AS message_id,
-                              lower(type) AS type)
-            FROM _typed"""
-    )
+def load_events(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
+    """Append events whose ``message_id`` is new; a known id is a redelivery, not a change."""
     counts = Counts(quarantined=_quarantine_reasons(con, ctx))
+    # A message id repeated in the batch loads once, from its first line.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _fresh AS
-           SELECT * FROM _keyed k
-           WHERE len(_reasons) = 0
-           QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY _line) = 1"""
+        """CREATE OR REPLACE TEMP TABLE _repeated AS
+           SELECT message_id, min(_line) AS first_line FROM _typed WHERE _reasons = []
+           GROUP BY message_id HAVING count(*) > 1"""
     )
-    good = _count(con, "SELECT count(*) FROM _keyed WHERE len(_reasons) = 0")
+    # Probe the stored events with the batch's ids (the small side), not the other way round.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _known AS
+           SELECT message_id FROM events
+           WHERE message_id IN (SELECT message_id FROM _typed WHERE _reasons = [])"""
+    )
     columns = ", ".join(_EVENT_COLUMNS)
     counts.new = _count(
         con,
         f"""INSERT INTO events ({columns}, import_id)
-            SELECT {columns}, ? FROM _fresh f
-            WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)""",
+            SELECT {columns.replace("type,", "lower(type),", 1)}, ? FROM _typed
+            WHERE _reasons = []
+              AND message_id NOT IN (SELECT message_id FROM _known)
+              AND (message_id NOT IN (SELECT message_id FROM _repeated)
+                   OR _line IN (SELECT first_line FROM _repeated))""",
         [ctx.import_id],
     )
+    good = _count(con, "SELECT count(*) FROM _typed WHERE _reasons = []")
     counts.unchanged = good - counts.new
     return counts

@@ -18,7 +18,9 @@ from itertools import islice
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from audience.errors import EmptyInputError, InputError
 from audience.ingest.detect import SourceFile
@@ -143,53 +145,80 @@ def jsonl_batches(
 
     Lines that are not JSON objects go to the table ``_bad_lines`` (line, text) instead.
     """
-    scalars = [k for k, t in keys.items() if t != "JSON"]
-    objects = [k for k, t in keys.items() if t == "JSON"]
-
-    def paths(names: list[str]) -> str:
-        return "[" + ", ".join(sql_literal("$." + json.dumps(k)) for k in names) + "]"
-
-    # One parse per line and kind of value: the list forms of json_extract read every path.
-    extracted = [f"s[{i + 1}] AS {ident(k)}" for i, k in enumerate(scalars)]
-    extracted += [f"o[{i + 1}] AS {ident(k)}" for i, k in enumerate(objects)]
-    if "event" in scalars and "name" in scalars:  # Segment: track has event, page/screen name
-        extracted[scalars.index("event")] = (
-            f"coalesce(s[{scalars.index('event') + 1}], s[{scalars.index('name') + 1}]) AS event"
+    # One parse per line: json_transform reads every key into a struct at once.
+    spec = json.dumps({k: ("JSON" if t == "JSON" else "VARCHAR") for k, t in keys.items()})
+    extracted = [f"_j[{sql_literal(k)}] AS {ident(k)}" for k in keys]
+    if "event" in keys and "name" in keys:  # Segment: track has an event, page/screen a name
+        extracted[list(keys).index("event")] = "coalesce(_j['event'], _j['name']) AS event"
+    first_line = 0
+    for lines in _line_chunks(file.path, batch_lines * 256):
+        numbers = pa.array(np.arange(first_line + 1, first_line + len(lines) + 1))
+        first_line += len(lines)
+        text = pc.utf8_rtrim(_as_text(lines), characters="\r")
+        batch = pa.table({"_line": numbers, "_text": text})
+        batch = batch.filter(pc.invert(pc.equal(pc.utf8_trim_whitespace(text), "")))
+        con.register("_batch", batch)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _parsed AS
+                SELECT _line, _text,
+                       CASE WHEN ltrim(_text) LIKE '{{%'
+                            THEN try(json_transform(_text, {sql_literal(spec)})) END AS _j
+                FROM _batch"""
         )
-    lists = []
-    if scalars:
-        lists.append(f"json_extract_string(_text, {paths(scalars)}) AS s")
-    if objects:
-        lists.append(f"json_extract(_text, {paths(objects)}) AS o")
-    line_no = 0
-    with file.path.open("rb") as handle:
+        con.unregister("_batch")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _bad_lines AS "
+            "SELECT _line, _text FROM _parsed WHERE _j IS NULL"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _src AS SELECT _line, _text, {', '.join(extracted)} "
+            "FROM _parsed WHERE _j IS NOT NULL"
+        )
+        yield batch.num_rows
+
+
+def _line_chunks(path: Path, chunk_bytes: int) -> Iterator[pa.BinaryArray]:
+    """The file's lines (without their newline), a chunk of whole lines at a time.
+
+    Lines are cut with NumPy on the raw bytes and handed to Arrow without copying them.
+    """
+    carry = b""
+    with path.open("rb") as handle:
         while True:
-            raw_lines = handle.readlines(batch_lines * 256)
-            if not raw_lines:
+            chunk = handle.read(chunk_bytes)
+            data = carry + chunk
+            if not data:
                 return
-            numbers, texts = [], []
-            for raw in raw_lines:
-                line_no += 1
-                text = raw.rstrip(b"\r\n")
-                if text.strip():
-                    numbers.append(line_no)
-                    texts.append(text.decode("utf-8", errors="replace"))
-            batch = pa.table({"_line": pa.array(numbers, pa.int64()), "_text": texts})
-            con.register("_batch", batch)
-            con.execute(
-                """CREATE OR REPLACE TEMP TABLE _parsed AS
-                   SELECT _line, _text,
-                          CASE WHEN json_valid(_text) THEN json_type(_text) = 'OBJECT'
-                               ELSE false END AS _ok
-                   FROM _batch"""
-            )
-            con.unregister("_batch")
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _bad_lines AS "
-                "SELECT _line, _text FROM _parsed WHERE NOT _ok"
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _src AS SELECT _line, _text, {', '.join(extracted)} "
-                f"FROM (SELECT _line, _text, {', '.join(lists)} FROM _parsed WHERE _ok)"
-            )
-            yield len(numbers)
+            buffer = np.frombuffer(data, dtype=np.uint8)
+            ends = np.flatnonzero(buffer == 10)
+            if not chunk:  # the last line may lack its newline
+                ends = np.r_[ends, len(data)] if not data.endswith(b"\n") else ends
+            if len(ends) == 0:
+                carry = data
+                continue
+            starts = np.r_[0, ends[:-1] + 1]
+            yield _slices(data, starts, ends)
+            carry = data[ends[-1] + 1 :]
+            if not chunk:
+                return
+
+
+def _slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.BinaryArray:
+    """Binary array of data[starts[i]:ends[i]], copying only the bytes kept."""
+    keep = np.ones(len(data), dtype=bool)
+    keep[ends[ends < len(data)]] = False  # drop the newline bytes
+    compact = np.frombuffer(data, dtype=np.uint8)[keep]
+    lengths = ends - starts
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(compact)]
+    )
+
+
+def _as_text(lines: pa.BinaryArray) -> pa.Array:
+    """Lines as UTF-8 text; a line that is not UTF-8 keeps replacement characters."""
+    try:
+        return lines.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        decoded = [raw.decode("utf-8", errors="replace") for raw in lines.to_pylist()]
+        return pa.array(decoded, type=pa.large_string())

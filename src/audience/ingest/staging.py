@@ -2,8 +2,8 @@
 
 The source relation has ``_line`` (physical line or row number) and the file's columns. The
 typed relation has ``_line``, one column per canonical field, ``_reasons`` (a list, empty when
-the row is good), ``_raw`` (the row as read, JSON, only where there are reasons) and, for
-customers, ``traits`` (every unmapped column).
+the row is good) and, for customers, ``traits`` (every unmapped column). The raw record is not
+carried along: the few rows that end in quarantine get it back from the source by line.
 """
 
 from __future__ import annotations
@@ -60,8 +60,6 @@ def typed_select(
     columns: Mapping[str, str],
     mapping: Mapping[str, str],
     timezone: str,
-    raw_expr: str | None = None,
-    keep_raw: bool = False,
 ) -> str:
     """SQL selecting typed, validated rows from relation ``source``.
 
@@ -71,10 +69,6 @@ def typed_select(
         Source column name -> DuckDB type.
     mapping:
         Canonical field -> source column.
-    raw_expr:
-        SQL giving the row as read (default: a JSON object of the source columns).
-    keep_raw:
-        Keep ``_raw`` on every row, not only on rows with reasons.
     """
     specs = FIELDS[kind]
     texts: list[str] = []
@@ -105,47 +99,32 @@ def typed_select(
                 f"THEN 'missing:{spec.name}' END"
             )
     reasons.extend(_rules(kind))
-    source_columns = list(columns)
-    raw = (
-        raw_expr
-        or "json_object("
-        + ", ".join(
-            f"{parsing.sql_literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in source_columns
-        )
-        + ")"
-    )
-    extra = ""
+    traits = ""
     if kind == "customers":
-        unmapped = [c for c in source_columns if c not in set(mapping.values()) and c != "_line"]
-        extra = (
-            ", "
-            + (
-                "json_object("
-                + ", ".join(
-                    f"{parsing.sql_literal(c)}, {parsing.clean_text(ident(c))}" for c in unmapped
-                )
-                + ")"
-                if unmapped
-                else "NULL::JSON"
-            )
-            + " AS traits"
-        )
-    field_names = ", ".join(ident(s.name) for s in specs)
+        unmapped = [c for c in columns if c not in set(mapping.values())]
+        pairs = [f"{parsing.sql_literal(c)}, {parsing.clean_text(ident(c))}" for c in unmapped]
+        traits = f", {'json_object(' + ', '.join(pairs) + ')' if pairs else 'NULL::JSON'} AS traits"
+    names = [ident(s.name) for s in specs]
+    if kind == "events":  # Segment requires a messageId; without one, the content names the event
+        content = " || '|' || ".join(f"coalesce({ident('t_' + s.name)}, '')" for s in specs)
+        names[0] = f"coalesce(message_id, 'md5-' || md5({content})) AS message_id"
     return f"""
         WITH texts AS (
-            SELECT _line, {", ".join(texts)}, {raw} AS _raw_all{extra}
-            FROM {source}
+            SELECT _line, {", ".join(texts)}{traits} FROM {source}
         ), typed AS (
             SELECT *, {", ".join(values)} FROM texts
-        ), checked AS (
-            SELECT *, list_filter([{", ".join(reasons)}], lambda r: r IS NOT NULL) AS _reasons
-            FROM typed
         )
-        SELECT _line, {field_names}, _reasons,
-               {"_raw_all" if keep_raw else "CASE WHEN len(_reasons) > 0 THEN _raw_all END"} AS _raw
+        SELECT _line, {", ".join(names)},
+               list_filter([{", ".join(reasons)}], lambda r: r IS NOT NULL) AS _reasons
                {", traits" if kind == "customers" else ""}
-        FROM checked
+        FROM typed
     """
+
+
+def raw_record(columns: Mapping[str, str]) -> str:
+    """SQL rebuilding a source row as read: a JSON object of its columns, as text."""
+    pairs = [f"{parsing.sql_literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in columns]
+    return f"json_object({', '.join(pairs)})"
 
 
 def _null_of(spec: FieldSpec) -> str:

@@ -7,6 +7,7 @@ but appends to its own log that batch commands load from.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,8 +58,7 @@ class Warehouse:
         self.path = str(path)
         config: dict[str, str | bool | int | float | list[str]] = {}
         settings = settings or WarehouseSettings()
-        if settings.memory_limit:
-            config["memory_limit"] = settings.memory_limit
+        config["memory_limit"] = settings.memory_limit or default_memory_limit()
         if settings.threads:
             config["threads"] = settings.threads
         try:
@@ -143,6 +143,12 @@ class Warehouse:
 
     def count(self, table: str) -> int:
         return int(scalar(self.con, f'SELECT count(*) FROM "{table}"'))
+
+
+def default_memory_limit() -> str:
+    """40% of physical memory: DuckDB's own default (80%) leaves nothing for the rest."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, int(total * 0.4 / 2**30))}GB"
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
