@@ -169,8 +169,12 @@ def prepare(customers: int, out: Path, reuse: bool) -> tuple[Path, dict[str, flo
         started = time.perf_counter()
         report = import_file(workspace, kind, path)
         timings[f"import {kind}"] = time.perf_counter() - started
-        print(f"imported {report.rows_read:,} {kind} in {timings[f'import {kind}']:.1f} s "
-              f"({report.rows_read / timings[f'import {kind}']:,.0f} rows/s)", flush=True)  # fmt: skip
+        rate = report.rows_read / timings[f"import {kind}"]
+        print(
+            f"imported {report.rows_read:,} {kind} in {timings[f'import {kind}']:.1f} s "
+            f"({rate:,.0f} rows/s)",
+            flush=True,
+        )
     return ws_dir, timings
 
 

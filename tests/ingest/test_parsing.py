@@ -24,6 +24,10 @@ def evaluate(expression: str, value: str | None) -> object:
         ("2026-07-01 14:03", datetime(2026, 7, 1, 12, 3)),  # summer time: UTC+2
         ("2026-11-25T14:03:00Z", datetime(2026, 11, 25, 14, 3)),
         ("2026-11-25T14:03:00.250Z", datetime(2026, 11, 25, 14, 3, 0, 250000)),
+        ("46351", datetime(2026, 11, 24, 23, 0)),  # spreadsheet serial: a Paris midnight
+        ("46351.5", datetime(2026, 11, 25, 11, 0)),  # noon in Paris
+        ("1795611780", datetime(2026, 11, 25, 13, 3)),  # epoch seconds are UTC
+        ("1795611780000", datetime(2026, 11, 25, 13, 3)),  # epoch milliseconds
         ("31/02/2026", None),
         ("11/25/2026", None),  # month-first is not a French date
         ("hier", None),
@@ -64,7 +68,8 @@ def test_integers_refuse_fractions(text: str, expected: object) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("25/01/1969", date(1969, 1, 25)), ("1969-01-25", date(1969, 1, 25)),
-     ("25-01-1969", date(1969, 1, 25)), ("25.01.1969", date(1969, 1, 25)), ("1969", None)],
+     ("25-01-1969", date(1969, 1, 25)), ("25.01.1969", date(1969, 1, 25)), ("1969", None),
+     ("25228", date(1969, 1, 25)), ("-5", None)],
 )  # fmt: skip
 def test_dates_are_day_first(text: str, expected: object) -> None:
     assert evaluate(parsing.parse_date("x"), text) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from audience.cli import data, demo, segment, workspace
+from audience.cli import data, demo, predict, quality, segment, workspace
 
 app = typer.Typer(
     name="audience",
@@ -15,7 +15,9 @@ app = typer.Typer(
 )
 workspace.register(app)
 data.register(app)
+quality.register(app)
 segment.register(app)
+predict.register(app)
 demo.register(app)
 
 

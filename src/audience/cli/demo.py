@@ -9,6 +9,7 @@ import typer
 
 from audience.cli.common import JsonOption, console, handle_errors, print_json, step
 from audience.cli.data import print_import
+from audience.cli.quality import print_clean
 from audience.cli.segment import segments_table
 from audience.jobs.demo import run_demo
 
@@ -34,17 +35,20 @@ def register(app: typer.Typer) -> None:
                     "cleaning": result.cleaning.to_dict(),
                     "run": result.run.to_dict(),
                     "report": str(result.report),
+                    "quality_report": str(result.quality_report),
                     "persona_ari": result.persona_ari,
                 }
             )
             return
         for report in result.imports:
             print_import(report)
+        print_clean(result.cleaning)
         console.print(segments_table(result.run, ["size", "share", *[
             k for k in ("conversion_rate", "average_order_value", "purchase_frequency",
                         "revenue_share") if k in result.run.segments[0].kpis]]))  # fmt: skip
         console.print(
             f"Planted personas recovered with adjusted Rand index "
             f"[bold]{result.persona_ari:.2f}[/] (1 = perfect, 0 = chance).\n"
-            f"Report: [bold]{result.report}[/]  ·  workspace: {result.workspace}"
+            f"Report: [bold]{result.report}[/]  ·  data quality: {result.quality_report}\n"
+            f"Workspace: {result.workspace}"
         )

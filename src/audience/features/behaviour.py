@@ -1,9 +1,10 @@
 """Behavioural features per customer, computed as SQL inside the warehouse.
 
-One row per known customer (in ``customers``, or seen in orders or identified events), as of
-a date: the configured one or the latest timestamp in the data. Events follow their person
-through anonymous ids: an event with only an ``anonymous_id`` counts for the user that the
-same anonymous id was seen with (identify, or any event carrying both ids).
+One row per person, as of a date: the configured one or the latest timestamp in the data.
+After ``audience clean`` a person is a profile, and orders and events follow her through the
+identity map (every record, user id and anonymous id of hers); before, a person is an
+imported customer record, and an event with only an ``anonymous_id`` counts for the user
+that the same anonymous id was seen with.
 
 Event names follow the Segment e-commerce, e-mail and mobile specs.
 """
@@ -32,6 +33,7 @@ FEATURES: dict[str, str] = {
     "mean_days_between": "Mean days between consecutive orders (two orders or more).",
     "discount_share": "Share of the gross order value given as discounts.",
     "tenure_days": "Days since the customer was first seen (sign-up, first order or event).",
+    "age": "Age in years, from the birth date (empty when unknown).",
     "visits": "Page views and app sessions, decayed by age (engagement half-life).",
     "product_views": "'Product Viewed' events, decayed by age.",
     "cart_adds": "'Product Added' events, decayed by age.",
@@ -77,11 +79,16 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
             SELECT anonymous_id, min(user_id) AS user_id FROM events
             WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL GROUP BY anonymous_id
         ), ev AS (
-            SELECT coalesce(e.user_id, a.user_id) AS customer_id, e.type, e.event, e."timestamp",
+            SELECT coalesce(mu.customer_id, ma.customer_id, e.user_id, a.user_id) AS customer_id,
+                   e.type, e.event, e."timestamp",
                    json_extract_string(e.context, '$.device.type') = 'mobile' AS mobile,
                    exp(-{decay} * date_diff('second', e."timestamp", (SELECT t FROM _as_of))
                        / 86400.0) AS w
-            FROM events e LEFT JOIN anon a ON e.user_id IS NULL AND a.anonymous_id = e.anonymous_id
+            FROM events e
+            LEFT JOIN anon a ON e.user_id IS NULL AND a.anonymous_id = e.anonymous_id
+            LEFT JOIN identities mu ON mu.id_type = 'user_id' AND mu.id_value = e.user_id
+            LEFT JOIN identities ma
+              ON ma.id_type = 'anonymous_id' AND ma.id_value = e.anonymous_id
             WHERE e."timestamp" <= (SELECT t FROM _as_of)
         ), ev_agg AS (
             SELECT customer_id,
@@ -98,10 +105,11 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
         ), device_prior AS (
             SELECT coalesce(sum(mobile_events) / nullif(sum(device_events), 0), 0) AS p FROM ev_agg
         ), orders_ AS (
-            SELECT customer_id, order_id, min(ordered_at) AS placed_at, sum(amount) AS total,
-                   sum(discount) AS discount
-            FROM order_lines WHERE ordered_at <= (SELECT t FROM _as_of)
-            GROUP BY customer_id, order_id
+            SELECT coalesce(m.profile_id, l.customer_id) AS customer_id, order_id,
+                   min(ordered_at) AS placed_at, sum(amount) AS total, sum(discount) AS discount
+            FROM order_lines l LEFT JOIN profile_members m ON m.record_id = l.customer_id
+            WHERE ordered_at <= (SELECT t FROM _as_of)
+            GROUP BY ALL
         ), ord_agg AS (
             SELECT customer_id, count(*) AS frequency, sum(total) AS monetary,
                    min(placed_at) AS first_order, max(placed_at) AS last_order,
@@ -109,8 +117,14 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
                    count(*) FILTER (WHERE placed_at > {recent}) AS orders_90d,
                    coalesce(sum(total) FILTER (WHERE placed_at > {recent}), 0) AS revenue_90d
             FROM orders_ GROUP BY customer_id
+        ), people AS (
+            -- After `audience clean`, one row per profile; before, one per imported record.
+            SELECT profile_id AS customer_id, signup_at, birth_date FROM profiles
+            UNION ALL
+            SELECT customer_id, signup_at, birth_date FROM customers
+            WHERE NOT EXISTS (SELECT 1 FROM profiles)
         ), population AS (
-            SELECT customer_id FROM customers
+            SELECT customer_id FROM people
             UNION SELECT customer_id FROM ord_agg
             UNION SELECT customer_id FROM ev_agg
         )
@@ -125,6 +139,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
                coalesce(o.discount_share, 0)::DOUBLE AS discount_share,
                date_diff('second', least(c.signup_at, o.first_order, e.first_event),
                          (SELECT t FROM _as_of)) / 86400.0 AS tenure_days,
+               date_diff('day', c.birth_date, (SELECT t FROM _as_of)::DATE) / 365.25 AS age,
                coalesce(e.visits, 0) AS visits,
                coalesce(e.product_views, 0) AS product_views,
                coalesce(e.cart_adds, 0) AS cart_adds,
@@ -135,7 +150,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
                coalesce(o.orders_90d, 0) AS orders_90d,
                coalesce(o.revenue_90d, 0)::DOUBLE AS revenue_90d
         FROM population p
-        LEFT JOIN customers c USING (customer_id)
+        LEFT JOIN people c USING (customer_id)
         LEFT JOIN ord_agg o USING (customer_id)
         LEFT JOIN ev_agg e USING (customer_id)"""
     )

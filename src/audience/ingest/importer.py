@@ -6,6 +6,7 @@ that cannot prove it is rolled back.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -69,7 +70,25 @@ def import_file(
     source_label: str | None = None,
     batch_lines: int = JSONL_BATCH_LINES,
 ) -> ImportReport:
-    """Import ``path`` as ``kind`` into the workspace's warehouse."""
+    """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction."""
+    with workspace.warehouse() as warehouse, warehouse.transaction() as con:
+        return import_into(
+            con, workspace, kind, path, map_options,
+            source_label=source_label, batch_lines=batch_lines,
+        )  # fmt: skip
+
+
+def import_into(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    kind: str,
+    path: Path,
+    map_options: Sequence[str] = (),
+    *,
+    source_label: str | None = None,
+    batch_lines: int = JSONL_BATCH_LINES,
+) -> ImportReport:
+    """Import ``path`` within the caller's transaction on ``con``."""
     if kind not in KINDS:
         raise InputError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
     started = time.perf_counter()
@@ -98,32 +117,32 @@ def import_file(
     )
     counts = Counts()
     timezone = workspace.config.timezone
-    with workspace.warehouse() as warehouse, warehouse.transaction() as con:
-        if file.format == "jsonl":
-            keys = jsonl_keys(file)
-            report.mapping = resolve_mapping(kind, list(keys), explicit, configured)
-            ctx = replace(context, raw_sql="_src._text", mapped=frozenset(report.mapping))
-            for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else 1 << 40):
-                counts += _quarantine_bad_lines(con, ctx)
-                counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone)
-        else:
-            with utf8_copy(file, workspace.root) as readable:
-                source = _scan(con, file, readable)
-                report.mapping = resolve_mapping(kind, list(source.columns), explicit, configured)
-                ctx = replace(
-                    context, raw_sql=raw_record(source.columns), mapped=frozenset(report.mapping)
-                )
-                counts += _quarantine_rejects(con, ctx, source)
-                counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
-        report.rows_new, report.rows_updated = counts.new, counts.updated
-        report.rows_unchanged, report.rows_quarantined = counts.unchanged, counts.quarantined
-        report.rows_loaded = counts.loaded
-        report.rows_read = counts.loaded + counts.quarantined
-        if report.rows_read == 0:
-            raise InputError(f"{path}: no rows to import")
-        report.quarantine_reasons = _reason_counts(con, file.sha256)
-        report.seconds = round(time.perf_counter() - started, 3)
-        _record_import(con, report, file, now)
+    if file.format == "jsonl":
+        keys = jsonl_keys(file)
+        report.mapping = resolve_mapping(kind, list(keys), explicit, configured)
+        ctx = replace(context, raw_sql="_src._text", mapped=frozenset(report.mapping))
+        # Only events come in batches: other kinds compare rows across the whole file.
+        for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
+            counts += _quarantine_bad_lines(con, ctx)
+            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone)
+    else:
+        with utf8_copy(file, workspace.root) as readable:
+            source = _scan(con, file, readable)
+            report.mapping = resolve_mapping(kind, list(source.columns), explicit, configured)
+            ctx = replace(
+                context, raw_sql=raw_record(source.columns), mapped=frozenset(report.mapping)
+            )
+            counts += _quarantine_rejects(con, ctx, source)
+            counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
+    report.rows_new, report.rows_updated = counts.new, counts.updated
+    report.rows_unchanged, report.rows_quarantined = counts.unchanged, counts.quarantined
+    report.rows_loaded = counts.loaded
+    report.rows_read = counts.loaded + counts.quarantined
+    if report.rows_read == 0:
+        raise InputError(f"{path}: no rows to import")
+    report.quarantine_reasons = _reason_counts(con, file.sha256)
+    report.seconds = round(time.perf_counter() - started, 3)
+    _record_import(con, report, file, now)
     return report
 
 
@@ -200,10 +219,14 @@ def _record_import(
     con: duckdb.DuckDBPyConnection, report: ImportReport, file: SourceFile, started: object
 ) -> None:
     con.execute(
-        """INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO imports (import_id, kind, source_file, sha256, format, encoding,
+                                delimiter, rows_read, rows_new, rows_updated, rows_unchanged,
+                                rows_quarantined, started_at, finished_at, mapping)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             report.import_id, report.kind, report.file, file.sha256, file.format, file.encoding,
             file.delimiter, report.rows_read, report.rows_new, report.rows_updated,
             report.rows_unchanged, report.rows_quarantined, started, utcnow(),
+            json.dumps(report.mapping),
         ],
     )  # fmt: skip

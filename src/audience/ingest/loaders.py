@@ -238,8 +238,8 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
 
 
 _EVENT_COLUMNS = [
-    "message_id", "type", "event", "user_id", "anonymous_id", "timestamp", "sent_at",
-    "received_at", "properties", "traits", "context",
+    "message_id", "type", "event", "user_id", "anonymous_id", "previous_id", "timestamp",
+    "sent_at", "received_at", "properties", "traits", "context",
 ]  # fmt: skip
 
 

@@ -7,6 +7,8 @@ the warehouse, vectorised, so millions of rows parse in seconds.
 Conventions:
 
 - dates are day-first (``25/11/2026``), never month-first;
+- a bare number is a spreadsheet serial (5 digits, days since 1899-12-30, the fraction being
+  the time of day) or Unix epoch seconds (9-10 digits) or milliseconds (12-13 digits);
 - a timestamp without an offset is a local time in the workspace's zone, stored in UTC;
 - a comma is the decimal separator unless a dot is also present and comes after it;
   spaces (also non-breaking) and currency signs are thousands separators or decoration.
@@ -67,6 +69,28 @@ def clean_text(raw: str) -> str:
     return f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
 
 
+_EXCEL_EPOCH = "TIMESTAMP '1899-12-30'"
+
+
+def _serial(text: str) -> str:
+    """A spreadsheet serial number as a wall-clock TIMESTAMP, NULL for anything else."""
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[1-9][0-9]{{4}}([.,][0-9]+)?') THEN "
+        f"{_EXCEL_EPOCH} + to_microseconds(CAST(round(CAST(replace({text}, ',', '.') AS DOUBLE)"
+        " * 86400e6) AS BIGINT)) END"
+    )
+
+
+def _epoch(text: str) -> str:
+    """Unix epoch seconds or milliseconds as a UTC TIMESTAMP, NULL for anything else."""
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[0-9]{{9,10}}') "
+        f"THEN timezone('UTC', to_timestamp(CAST({text} AS BIGINT))) "
+        f"WHEN regexp_full_match({text}, '[0-9]{{12,13}}') "
+        f"THEN timezone('UTC', to_timestamp(CAST({text} AS BIGINT) / 1000.0)) END"
+    )
+
+
 def parse_timestamp(text: str, timezone: str) -> str:
     """Text -> TIMESTAMP in UTC; offsets honoured, naive times read in ``timezone``."""
     zone = sql_literal(timezone)
@@ -77,6 +101,8 @@ def parse_timestamp(text: str, timezone: str) -> str:
     return (
         f"CASE WHEN {has_offset} THEN coalesce(timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)), "
         f"timezone('UTC', try_strptime({zoned}, {_formats(_ZONED_FORMATS)}))) "
+        f"WHEN regexp_full_match({text}, '[0-9]+([.,][0-9]+)?') THEN coalesce({_epoch(text)}, "
+        f"timezone('UTC', timezone({zone}, {_serial(text)}))) "
         f"ELSE timezone('UTC', timezone({zone}, try_strptime({text}, {_formats(_LOCAL_FORMATS)}))) "
         "END"
     )
@@ -84,7 +110,11 @@ def parse_timestamp(text: str, timezone: str) -> str:
 
 def parse_date(text: str) -> str:
     """Text -> DATE, day-first."""
-    return f"CAST(try_strptime({text}, {_formats(_DATE_FORMATS)}) AS DATE)"
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[0-9]+([.,][0-9]+)?') "
+        f"THEN CAST(coalesce({_serial(text)}, {_epoch(text)}) AS DATE) "
+        f"ELSE CAST(try_strptime({text}, {_formats(_DATE_FORMATS)}) AS DATE) END"
+    )
 
 
 def parse_decimal(text: str) -> str:

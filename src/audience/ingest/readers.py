@@ -139,9 +139,14 @@ def jsonl_keys(file: SourceFile, sample_lines: int = 2_000) -> dict[str, str]:
 
 
 def jsonl_batches(
-    con: duckdb.DuckDBPyConnection, file: SourceFile, keys: dict[str, str], batch_lines: int
+    con: duckdb.DuckDBPyConnection,
+    file: SourceFile,
+    keys: dict[str, str],
+    batch_lines: int | None,
 ) -> Iterator[int]:
     """Create the view ``_src`` over successive batches of lines; yields each batch's size.
+
+    ``batch_lines`` of None reads the whole file as one batch.
 
     Lines that are not JSON objects go to the table ``_bad_lines`` (line, text) instead.
     """
@@ -151,7 +156,8 @@ def jsonl_batches(
     if "event" in keys and "name" in keys:  # Segment: track has an event, page/screen a name
         extracted[list(keys).index("event")] = "coalesce(_j['event'], _j['name']) AS event"
     first_line = 0
-    for lines in _line_chunks(file.path, batch_lines * 256):
+    chunk_bytes = batch_lines * 256 if batch_lines else file.path.stat().st_size + 1
+    for lines in _line_chunks(file.path, chunk_bytes):
         numbers = pa.array(np.arange(first_line + 1, first_line + len(lines) + 1))
         first_line += len(lines)
         text = pc.utf8_rtrim(_as_text(lines), characters="\r")

@@ -71,6 +71,7 @@ EVENT_FIELDS = (
     FieldSpec("event", "text", aliases=("event_name", "name")),
     FieldSpec("user_id", "id", aliases=("userid", "customer_id", "id_client")),
     FieldSpec("anonymous_id", "id", aliases=("anonymousid", "device_id", "cookie_id")),
+    FieldSpec("previous_id", "id", aliases=("previousid",)),
     FieldSpec("timestamp", "timestamp", True, ("originaltimestamp", "ts", "date", "event_time")),
     FieldSpec("sent_at", "timestamp", aliases=("sentat",)),
     FieldSpec("received_at", "timestamp", aliases=("receivedat",)),
@@ -79,6 +80,21 @@ EVENT_FIELDS = (
     FieldSpec("context", "json"),
 )  # fmt: skip
 
+
+@dataclass(frozen=True)
+class Rule:
+    """A check beyond types: a row whose values parse but make no sense is quarantined.
+
+    ``fails`` is a SQL condition over the typed fields (and their raw texts ``t_<field>``);
+    ``message`` a SQL expression completing the reason.
+    """
+
+    field: str
+    code: str
+    fails: str
+    message: str
+
+
 FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
     "customers": CUSTOMER_FIELDS,
     "orders": ORDER_FIELDS,
@@ -86,6 +102,28 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
 }
 
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+
+RULES: dict[Kind, tuple[Rule, ...]] = {
+    "customers": (),
+    "orders": (
+        Rule("quantity", "bad_value", "quantity IS NOT NULL AND quantity <= 0",
+             "'must be positive, got ' || quantity"),
+        Rule("amount", "missing",
+             "amount IS NULL AND unit_price IS NULL AND t_amount IS NULL AND t_unit_price IS NULL",
+             "'an order line needs an amount or a unit price'"),
+    ),
+    "events": (
+        Rule("type", "bad_value", f"lower(type) NOT IN {EVENT_TYPES}",
+             "type || ' is not a Segment type'"),
+        Rule("user_id", "missing", "user_id IS NULL AND anonymous_id IS NULL",
+             "'an event needs a userId or an anonymousId'"),
+        Rule("event", "missing", "lower(type) = 'track' AND event IS NULL",
+             "'a track event needs an event name'"),
+        Rule("previous_id", "missing", "lower(type) = 'alias' AND previous_id IS NULL",
+             "'an alias event needs a previousId'"),
+    ),
+}  # fmt: skip
+"""The declarative checks of each table, beyond the types and required fields of FIELDS."""
 
 
 def normalise_column_name(name: str) -> str:

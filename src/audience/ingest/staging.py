@@ -8,10 +8,10 @@ carried along: the few rows that end in quarantine get it back from the source b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from audience.ingest import parsing
-from audience.ingest.schemas import EVENT_TYPES, FIELDS, FieldSpec, Kind
+from audience.ingest.schemas import FIELDS, RULES, FieldSpec, Kind
 
 
 def ident(name: str) -> str:
@@ -135,22 +135,9 @@ def _null_of(spec: FieldSpec) -> str:
     return f"NULL::{sql_type}"
 
 
-def _rules(kind: Kind) -> Sequence[str]:
-    """Checks beyond types: values that parse but make no sense."""
-    if kind == "orders":
-        return [
-            "CASE WHEN quantity IS NOT NULL AND quantity <= 0 "
-            "THEN 'bad_value:quantity must be positive' END",
-            "CASE WHEN amount IS NULL AND unit_price IS NULL AND t_amount IS NULL "
-            "AND t_unit_price IS NULL THEN 'missing:amount or unit_price' END",
-        ]
-    if kind == "events":
-        types = ", ".join(parsing.sql_literal(t) for t in EVENT_TYPES)
-        return [
-            f"CASE WHEN lower(type) NOT IN ({types}) THEN 'bad_value:type ' || type "
-            f"|| ' is not a Segment type' END",
-            "CASE WHEN user_id IS NULL AND anonymous_id IS NULL "
-            "THEN 'missing:user_id or anonymous_id' END",
-            "CASE WHEN lower(type) = 'track' AND event IS NULL THEN 'missing:event' END",
-        ]
-    return []
+def _rules(kind: Kind) -> list[str]:
+    """The table's declared checks as SQL yielding a reason or NULL."""
+    return [
+        f"CASE WHEN {rule.fails} THEN '{rule.code}:{rule.field} ' || {rule.message} END"
+        for rule in RULES[kind]
+    ]

@@ -20,9 +20,12 @@ from sklearn.metrics import adjusted_rand_score
 from audience.errors import ConfigError
 from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.ingest.importer import ImportReport, import_file
-from audience.quality.basic import BasicCleanSummary, basic_clean
+from audience.quality.clean import CleanReport, clean_workspace
+from audience.quality.report import quality_report
 from audience.report.html import write_report
+from audience.report.quality_html import write_quality_report
 from audience.segmentation.run import SegmentRun, run_segmentation
+from audience.store.warehouse import utcnow
 from audience.workspace import CONFIG_FILE, Workspace
 
 DEMO_MARKER = ".audience-demo"
@@ -34,9 +37,10 @@ class DemoResult:
     workspace: Path
     files: GeneratedFiles
     imports: list[ImportReport]
-    cleaning: BasicCleanSummary
+    cleaning: CleanReport
     run: SegmentRun
     report: Path
+    quality_report: Path
     persona_ari: float
 
 
@@ -54,7 +58,11 @@ def prepare_demo_workspace(out: Path) -> Workspace:
                 child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     (out / DEMO_MARKER).write_text("created by 'audience demo'; safe to delete\n")
-    return Workspace.init(out, force=(out / CONFIG_FILE).exists())
+    workspace = Workspace.init(out, force=(out / CONFIG_FILE).exists())
+    # The demo shows model-based imputation on the birth dates it leaves out.
+    workspace.config.quality.imputation = {"age": "knn"}
+    workspace.config.dump(out / CONFIG_FILE)
+    return Workspace.open(out)
 
 
 def run_demo(
@@ -69,8 +77,13 @@ def run_demo(
         with step(f"Importing {path.name}"):
             imports.append(import_file(workspace, kind, path))
     with workspace.warehouse() as warehouse:
-        with step("Cleaning"), warehouse.transaction() as con:
-            cleaning = basic_clean(con)
+        with step("Cleaning and resolving identities"), warehouse.transaction() as con:
+            cleaning = clean_workspace(con, workspace.config, utcnow())
+        quality = write_quality_report(
+            quality_report(warehouse.con, workspace.config.quality.freshness_days, utcnow()),
+            workspace.reports_dir,
+            workspace.config.name,
+        )
         with step("Computing features and segmenting"), warehouse.transaction() as con:
             run = run_segmentation(con, workspace.config)
         with step("Writing the report"):
@@ -84,10 +97,13 @@ def run_demo(
                 map_sample=workspace.config.report.map_sample,
                 seed=workspace.config.segmentation.random_state,
             )
+        # Every imported record carries the segment of the person it was resolved into.
         assigned = warehouse.con.execute(
-            "SELECT customer_id, segment_id FROM memberships WHERE run_id = ?", [run.run_id]
+            """SELECT p.record_id, m.segment_id FROM memberships m
+               JOIN profile_members p ON p.profile_id = m.customer_id WHERE m.run_id = ?""",
+            [run.run_id],
         ).df()
     truth = pd.read_csv(files.ground_truth, usecols=["customer_ref", "persona"])
-    scored = truth.merge(assigned, left_on="customer_ref", right_on="customer_id")
+    scored = truth.merge(assigned, left_on="customer_ref", right_on="record_id")
     ari = float(adjusted_rand_score(scored["persona"], scored["segment_id"]))
-    return DemoResult(out, files, imports, cleaning, run, report, ari)
+    return DemoResult(out, files, imports, cleaning, run, report, quality, ari)

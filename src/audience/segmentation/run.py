@@ -21,6 +21,7 @@ import pyarrow as pa
 from audience.config import WorkspaceConfig
 from audience.errors import ModelError
 from audience.features.behaviour import FEATURES, compute_features
+from audience.quality.impute import impute_features
 from audience.segmentation.kmeans import AutoKMeans, sampled_silhouette, separation_scores
 from audience.segmentation.kpis import segment_kpis
 from audience.segmentation.preprocess import FILL_WITH_MAX, FILL_WITH_MEDIAN, FeaturePreprocessor
@@ -93,6 +94,7 @@ def run_segmentation(
 ) -> SegmentRun:
     """Compute features, cluster, profile, name and store a run; returns it."""
     summary = compute_features(con, config.features)
+    imputed = impute_features(con, config.quality.imputation, config.segmentation.random_state)
     seg = config.segmentation
     names = config.clustering_features()
     ids, raw = load_matrix(con, names)
@@ -125,7 +127,7 @@ def run_segmentation(
         features=kept,
         metrics=metrics,
         selection=model.selection_,
-        preprocessing=pre.describe(names),
+        preprocessing={**pre.describe(names), "imputed_by_model": imputed},
         segments=profiles,
         as_of=summary.as_of.isoformat(),
         warnings=caught,

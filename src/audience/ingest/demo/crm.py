@@ -17,6 +17,11 @@ CUSTOMER_COLUMNS = [
 ]  # fmt: skip
 
 
+def _local_part(name: str) -> str:
+    """'Le Goff' -> 'legoff': how a name goes into an e-mail address."""
+    return ascii_fold(name).lower().replace(" ", "").replace("'", "")
+
+
 def customer_ref_of(row: int) -> str:
     """The CRM id of the record written on row ``row`` (0-based) of customers.csv."""
     return f"C{row + 1:07d}"
@@ -58,7 +63,7 @@ def build_records(
     other_address = is_dup & (kind != "same_email")
     true_email = src["email"].to_numpy().astype(object)
     true_email[other_address] = [
-        f"{ascii_fold(f).lower()}.{ascii_fold(la).lower()}.{i}@{EMAIL_DOMAINS[i % 10]}"
+        f"{_local_part(f)}.{_local_part(la)}.{i}@{EMAIL_DOMAINS[i % 10]}"
         for f, la, i in zip(
             src["first_name"][other_address], src["last_name"][other_address],
             np.flatnonzero(other_address), strict=True,

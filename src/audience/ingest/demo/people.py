@@ -78,10 +78,7 @@ def draw_people(
         for f, la, s, k, d in zip(first, last, style, number, domain, strict=True)
     ]
     emails = _unique(emails, np.arange(n))
-    # French mobiles: 06 or 07 followed by eight digits; the national significant number.
-    national = (rng.integers(6, 8, n) * 100_000_000 + rng.integers(0, 100_000_000, n)).astype(
-        np.int64
-    )
+    national = _mobile_numbers(rng, n)
     national = _unique_numbers(national, rng)
 
     frame = pd.DataFrame(
@@ -125,12 +122,24 @@ def _unique(values: list[str], ids: np.ndarray) -> list[str]:
     return out
 
 
+# Allocated French mobile ranges (06 0-2, 06 4-8, 07 3-9): numbers outside them are not
+# valid, and a planted "valid" number must be one.
+_MOBILE_PREFIXES = np.array([60, 61, 62, 64, 65, 66, 67, 68, 73, 74, 75, 76, 77, 78, 79])
+
+
+def _mobile_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """National significant numbers of French mobiles (9 digits), distinct."""
+    prefix = _MOBILE_PREFIXES[rng.integers(0, len(_MOBILE_PREFIXES), n)]
+    return _unique_numbers(prefix * 10_000_000 + rng.integers(0, 10_000_000, n), rng)
+
+
 def _unique_numbers(numbers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    numbers = numbers.copy()
+    numbers = numbers.astype(np.int64)
     while True:
         _, first_index = np.unique(numbers, return_index=True)
         clash = np.ones(len(numbers), dtype=bool)
         clash[first_index] = False
         if not clash.any():
             return numbers
-        numbers[clash] = 600_000_000 + rng.integers(0, 200_000_000, int(clash.sum()))
+        redraw = _MOBILE_PREFIXES[rng.integers(0, len(_MOBILE_PREFIXES), int(clash.sum()))]
+        numbers[clash] = redraw * 10_000_000 + rng.integers(0, 10_000_000, int(clash.sum()))

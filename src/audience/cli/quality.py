@@ -1,0 +1,215 @@
+"""``audience clean``, ``identities``, ``unmerge`` and ``quarantine``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from audience.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    handle_errors,
+    open_workspace,
+    print_json,
+    step,
+)
+from audience.errors import InputError
+from audience.ingest.mapping import parse_map_options
+from audience.quality import quarantine as quarantine_ops
+from audience.quality.clean import CleanReport, clean_workspace
+from audience.quality.report import quality_report
+from audience.quality.unmerge import unmerge as unmerge_records
+from audience.report.quality_html import write_quality_report
+from audience.store.warehouse import utcnow
+
+quarantine_app = typer.Typer(help="Rows set aside by import or cleaning: list, show, retry.")
+
+
+def print_clean(report: CleanReport) -> None:
+    table = Table("source", "records in", "kept", "merged", "quarantined", title="Cleaning")
+    for name, s in report.sources.items():
+        table.add_row(
+            name, f"{s.records_in:,}", f"{s.kept:,}", f"{s.merged:,}", f"{s.quarantined:,}"
+        )
+    console.print(table)
+    rules = ", ".join(f"{rule} {n:,}" for rule, n in sorted(report.rules.items()))
+    console.print(
+        f"{report.records:,} records → {report.profiles:,} people "
+        f"(duplicate rate {report.duplicate_rate:.1%}); links: {rules or 'none'}"
+    )
+    statuses = sorted({s for counts in report.normalisers.values() for s in counts})
+    normalisers = Table("field", *statuses, title="Normalisers")
+    for name, counts in report.normalisers.items():
+        normalisers.add_row(name, *(f"{counts.get(s, 0):,}" for s in statuses))
+    console.print(normalisers)
+
+
+def print_quality(quality: dict[str, Any]) -> None:
+    table = Table("column", "filled", title="Completeness of customer records")
+    for column, share in quality["completeness"].items():
+        table.add_row(column, f"{share:.1%}")
+    console.print(table)
+    for label, key in (("cities", "unmapped_cities"), ("categories", "unmapped_categories")):
+        values = list(quality[key].items())[:5]
+        if values:
+            shown = ", ".join(f"{v!r} ({n})" for v, n in values)
+            console.print(f"Unmapped {label} (first {len(values)}): {shown}", highlight=False)
+    for warning in quality["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def clean(workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
+        """Normalise, de-duplicate and resolve identities into one profile per person."""
+        ws = open_workspace(workspace)
+        with ws.warehouse() as warehouse:
+            with (
+                step("Cleaning and resolving identities", quiet=json_),
+                warehouse.transaction() as con,
+            ):
+                report = clean_workspace(con, ws.config, utcnow())
+            quality = quality_report(warehouse.con, ws.config.quality.freshness_days, utcnow())
+        path = write_quality_report(quality, ws.reports_dir, ws.config.name)
+        if json_:
+            print_json({**report.to_dict(), "quality": quality, "quality_report": str(path)})
+            return
+        print_clean(report)
+        print_quality(quality)
+        console.print(f"Quality report: {path}")
+
+    @app.command()
+    @handle_errors
+    def identities(
+        export: Annotated[Path, typer.Option(help="CSV file to write.")],
+        workspace: WorkspaceOption = None,
+    ) -> None:
+        """Export one row per source record: its id, its source, the resolved customer id."""
+        ws = open_workspace(workspace)
+        with ws.warehouse(read_only=True) as warehouse:
+            rows = warehouse.con.execute(
+                """SELECT c.customer_id, c.source, m.profile_id,
+                          CASE WHEN m.profile_id IS NULL THEN 'quarantined' ELSE 'resolved' END
+                   FROM customers c LEFT JOIN profile_members m ON m.record_id = c.customer_id
+                   ORDER BY c.customer_id"""
+            ).fetchall()
+        export.parent.mkdir(parents=True, exist_ok=True)
+        with export.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["record_id", "source", "customer_id", "status"])
+            writer.writerows(rows)
+        console.print(f"Wrote {len(rows):,} records to {export}")
+
+    @app.command()
+    @handle_errors
+    def unmerge(
+        customer_id: Annotated[str, typer.Argument(help="A record id, or a profile id.")],
+        undo: Annotated[bool, typer.Option(help="Lift an earlier unmerge.")] = False,
+        workspace: WorkspaceOption = None,
+        json_: JsonOption = False,
+    ) -> None:
+        """Separate merged records (a record, or every record of a profile)."""
+        ws = open_workspace(workspace)
+        with ws.warehouse() as warehouse, warehouse.transaction() as con:
+            result = unmerge_records(con, ws.config, customer_id, utcnow(), undo=undo)
+        if json_:
+            print_json({"detached": result.detached, "profiles": result.profiles})
+            return
+        for record, profile in result.profiles.items():
+            console.print(f"{record} → {profile}")
+        console.print("Run 'audience segment' to update segments and features.")
+
+    app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+@handle_errors
+def list_(
+    all_: Annotated[bool, typer.Option("--all", help="Show resolved rows too.")] = False,
+    workspace: WorkspaceOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Quarantined rows by file and reason, then the first rows with their ids."""
+    ws = open_workspace(workspace)
+    with ws.warehouse(read_only=True) as warehouse:
+        statuses = ["open", "resolved"] if all_ else ["open"]
+        groups = [
+            g | {"status": s} for s in statuses for g in quarantine_ops.summary(warehouse.con, s)
+        ]
+        rows = [r for s in statuses for r in quarantine_ops.rows(warehouse.con, s)]
+    if json_:
+        print_json({"groups": groups, "rows": [r.__dict__ for r in rows]})
+        return
+    table = Table("status", "kind", "file", "reason", "rows", title="Quarantine")
+    for g in groups:
+        table.add_row(
+            str(g["status"]), str(g["kind"]), str(g["file"]), str(g["reason"]), f"{g['rows']:,}"
+        )
+    console.print(table)
+    for r in rows:
+        console.print(f"[bold]{r.id}[/] {r.kind} {r.reason}", highlight=False)
+
+
+@quarantine_app.command()
+@handle_errors
+def show(
+    row_id: Annotated[str, typer.Argument(help="Quarantine id, as listed.")],
+    workspace: WorkspaceOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """One quarantined row: where it came from, why, and the record as read."""
+    ws = open_workspace(workspace)
+    with ws.warehouse(read_only=True) as warehouse:
+        row = quarantine_ops.find(warehouse.con, row_id)
+    if json_:
+        print_json(row.__dict__)
+        return
+    console.print(
+        f"[bold]{row.id}[/] ({row.status}) {row.kind} from {row.source_file}, "
+        f"line {row.line}\nreason: {row.reason}\nraw: {row.raw}",
+        highlight=False,
+    )
+
+
+@quarantine_app.command("retry")
+@handle_errors
+def retry_(
+    row_ids: Annotated[list[str] | None, typer.Argument(help="Quarantine ids.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every open row.")] = False,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="COLUMN=VALUE fix, on the file's columns.")
+    ] = None,
+    raw: Annotated[
+        str | None, typer.Option(help="A corrected CSV line for a malformed row.")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Load quarantined rows again, with fixes; what passes is loaded, the rest stays."""
+    if not row_ids and not all_:
+        raise InputError("name the rows to retry (see 'audience quarantine list') or pass --all")
+    ws = open_workspace(workspace)
+    fixes = parse_map_options(set_ or [])
+    with ws.warehouse() as warehouse, warehouse.transaction() as con:
+        targets = (
+            quarantine_ops.rows(con, "open", limit=1_000_000)
+            if all_
+            else [quarantine_ops.find(con, r) for r in row_ids or []]
+        )
+        result = quarantine_ops.retry(con, ws, targets, fixes, raw)
+    data: dict[str, Any] = result.__dict__
+    if json_:
+        print_json(data)
+        return
+    console.print(
+        f"loaded {len(result.loaded)}, still quarantined {len(result.still_quarantined)}, "
+        f"skipped {len(result.skipped)}"
+    )
+    for row_id, reason in {**result.still_quarantined, **result.skipped}.items():
+        console.print(f"{row_id}: {reason}", highlight=False)

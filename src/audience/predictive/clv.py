@@ -1,0 +1,230 @@
+"""``audience predict clv``: summaries -> transaction and spend models -> scores -> warehouse.
+
+A run fits BG/NBD or Pareto/NBD on (x, t_x, T) and Gamma-Gamma on the repeat buyers' mean
+spend, scores every customer (probability alive, expected purchases and spend over the
+horizon, discounted CLV with its interval, next purchase date), stores the scores and puts
+the customers into CLV tiers. With a hold-out end it validates instead: the model is judged
+on purchases it did not see, and nothing is scored, since scores as of a past date would
+replace current ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from audience.config import WorkspaceConfig
+from audience.errors import InputError
+from audience.predictive.bgnbd import BetaGeoModel
+from audience.predictive.data import PurchaseSummary, customer_summary, daily_repeat_counts
+from audience.predictive.gamma_gamma import GammaGammaModel, independence_check
+from audience.predictive.mle import FloatArray
+from audience.predictive.pnbd import ParetoNBDModel
+from audience.predictive.scoring import Horizon, score_customers, summarise
+from audience.predictive.segments import store_bands
+from audience.predictive.settings import TIME_UNIT_DAYS, PredictiveSettings, parse_duration
+from audience.predictive.store import new_run_id, save_predictions, save_run
+from audience.predictive.validation import holdout_metrics, tracking
+
+MAX_NEXT_PURCHASE_DAYS = 36_525
+"""A median wait beyond a century is reported as no date rather than a date in 2125."""
+
+
+@dataclass(frozen=True)
+class ClvOptions:
+    """Everything a CLV run depends on; the CLI fills it from options over settings."""
+
+    model: str = "bgnbd"
+    time_unit: str = "week"
+    calibration_end: date | None = None
+    holdout_end: date | None = None
+    horizon_days: float = 364.0
+    discount_rate: float = 0.10
+    interval_level: float = 0.90
+    bootstrap: int = 0
+    random_state: int = 42
+    drop_nonpositive: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: PredictiveSettings, **overrides: Any) -> ClvOptions:
+        base = cls(
+            model=settings.model,
+            time_unit=settings.time_unit,
+            horizon_days=parse_duration(settings.clv_horizon),
+            discount_rate=settings.discount_rate,
+            interval_level=settings.interval_level,
+            bootstrap=settings.bootstrap,
+            random_state=settings.random_state,
+            drop_nonpositive=settings.drop_nonpositive_amounts,
+        )
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def horizon_to_days(text: str, time_unit: str) -> float:
+    """``--horizon``: a number of time units (``52``) or a duration (``52w``, ``1y``)."""
+    try:
+        units = float(text)
+    except ValueError:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise InputError(f"--horizon {exc}, or a number of {time_unit}s") from exc
+    if units <= 0:
+        raise InputError(f"--horizon must be positive, got {text}")
+    return units * TIME_UNIT_DAYS[time_unit]
+
+
+@dataclass
+class ClvRun:
+    """A CLV run as stored and as printed with ``--json``."""
+
+    run_id: str
+    options: ClvOptions
+    n_customers: int
+    transaction_model: dict[str, Any]
+    spend_model: dict[str, Any]
+    independence: dict[str, Any]
+    outputs: dict[str, dict[str, float]]
+    scored: bool
+    validation: dict[str, Any] | None = None
+    tracking: dict[str, Any] | None = None
+    tiers: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "run_id": self.run_id,
+            "kind": "clv",
+            "scored": self.scored,
+            "options": {
+                **o.__dict__,
+                "horizon_units": o.horizon_days / TIME_UNIT_DAYS[o.time_unit],
+            },
+            "n_customers": self.n_customers,
+            "transaction_model": self.transaction_model,
+            "spend_model": self.spend_model,
+            "independence_check": self.independence,
+            "outputs": self.outputs,
+            "validation": self.validation,
+            "tracking": self.tracking,
+            "tiers": self.tiers,
+            "warnings": self.warnings,
+        }
+
+
+def fit_transaction_model(summary: PurchaseSummary, options: ClvOptions) -> Any:
+    """BG/NBD or Pareto/NBD fitted on the calibration summaries."""
+    kind = BetaGeoModel if options.model == "bgnbd" else ParetoNBDModel
+    return kind(bootstrap=options.bootstrap, interval_level=options.interval_level,
+                random_state=options.random_state).fit(summary.X)  # fmt: skip
+
+
+def fit_spend_model(
+    summary: PurchaseSummary, options: ClvOptions
+) -> tuple[GammaGammaModel, dict[str, Any]]:
+    """Gamma-Gamma on repeat buyers' mean spend, and the frequency–spend correlation."""
+    repeat = summary.frequency > 0
+    x, m = summary.frequency[repeat], summary.mean_spend[repeat]
+    check_spend(m)
+    model = GammaGammaModel(
+        bootstrap=options.bootstrap,
+        interval_level=options.interval_level,
+        random_state=options.random_state,
+    ).fit(np.column_stack([x, m]))
+    return model, independence_check(x, m)
+
+
+def check_spend(mean_spend: FloatArray) -> None:
+    """Refuse repeat buyers whose repeat purchases were free: Gamma-Gamma needs spend > 0."""
+    zero = mean_spend <= 0
+    if zero.any():
+        raise InputError(
+            f"{int(zero.sum())} repeat buyer(s) spent 0 on average on repeat purchases; the "
+            "spend model needs positive amounts: set predictive.drop_nonpositive_amounts: true"
+        )
+
+
+def run_clv(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, options: ClvOptions) -> ClvRun:
+    """Fit, score (or validate), store; returns what happened."""
+    summary = customer_summary(
+        con, config.timezone, options.time_unit, options.calibration_end, options.holdout_end,
+        options.drop_nonpositive,
+    )  # fmt: skip
+    check_spend(summary.mean_spend[summary.frequency > 0])  # before the slower fit
+    transactions = fit_transaction_model(summary, options)
+    spend, independence = fit_spend_model(summary, options)
+    horizon = Horizon.from_days(
+        options.horizon_days, TIME_UNIT_DAYS[options.time_unit], options.discount_rate
+    )
+    scores = score_customers(transactions, spend, summary.X, summary.mean_spend, horizon,
+                             options.interval_level)  # fmt: skip
+    run = ClvRun(
+        run_id=new_run_id("clv"),
+        options=options,
+        n_customers=len(summary),
+        transaction_model=transactions.summary(),
+        spend_model=spend.summary(),
+        independence=independence,
+        outputs=summarise(scores),
+        scored=options.holdout_end is None,
+        warnings=transactions.warnings_ + spend.warnings_,
+    )
+    if independence.get("independent") is False:
+        run.warnings.append(
+            f"frequency and mean spend correlate (r = {independence['pearson']:.2f}): the "
+            "Gamma-Gamma independence assumption is doubtful, treat spend forecasts with care"
+        )
+    if options.holdout_end is not None:
+        run.validation = holdout_metrics(transactions, summary)
+        days, counts = daily_repeat_counts(con, summary, config.timezone, options.drop_nonpositive)
+        run.tracking = tracking(transactions, summary, days, counts)
+    _store(con, run, summary, scores, config)
+    return run
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    run: ClvRun,
+    summary: PurchaseSummary,
+    scores: dict[str, FloatArray],
+    config: WorkspaceConfig,
+) -> None:
+    metrics = {
+        "log_likelihood": run.transaction_model["log_likelihood"],
+        "spend_log_likelihood": run.spend_model["log_likelihood"],
+        "independence_check": run.independence,
+        "outputs": run.outputs,
+        "validation": run.validation,
+    }
+    model = {"transactions": run.transaction_model, "spend": run.spend_model}
+    save_run(con, run.run_id, "clv", summary.calibration_end,
+             {"params": run.to_dict()["options"], "model": model, "metrics": metrics},
+             run.n_customers, run.scored)  # fmt: skip
+    if not run.scored:
+        return
+    table = pa.table({
+        "customer_id": summary.customer_ids,
+        **{name: pa.array(scores[name], mask=~np.isfinite(scores[name]))
+           for name in ("p_alive", "expected_transactions", "expected_order_value",
+                        "expected_spend", "clv", "clv_low", "clv_high")},
+        "next_purchase_on": _next_purchase_days(summary, scores["time_to_next_purchase"]),
+    })  # fmt: skip
+    save_predictions(con, run.run_id, "clv", table)
+    tiers = config.predictive.clv_tiers
+    band_run = store_bands(con, "clv_tiers", summary.customer_ids, scores["clv"], tiers.tiers,
+                           tiers.basis, {"prediction_run": run.run_id, "score": "clv"})  # fmt: skip
+    run.tiers = band_run.to_dict()
+
+
+def _next_purchase_days(summary: PurchaseSummary, waits: FloatArray) -> pa.Array:
+    days = np.ceil(waits * summary.unit_days)
+    missing = ~np.isfinite(days) | (days > MAX_NEXT_PURCHASE_DAYS)
+    start = np.datetime64(summary.calibration_end, "D")
+    dates = start + np.where(missing, 0, days).astype("timedelta64[D]")
+    return pa.array(dates, type=pa.date32(), mask=missing)

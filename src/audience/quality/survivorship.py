@@ -1,0 +1,59 @@
+"""Survivorship: which value of each trait a profile keeps when its records disagree.
+
+By default the most recent non-empty value wins (latest import, then latest sign-up, then
+record id for a stable tie-break); sources listed in ``quality.source_priority`` win before
+any other. The sign-up date is the exception: a person signed up when she first did. Every
+value that lost is kept in ``trait_conflicts`` beside the winner.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from audience.ingest.parsing import sql_literal
+
+TRAITS = ("email", "phone", "first_name", "last_name", "birth_date", "gender", "postcode",
+          "city", "city_insee", "dep_code", "region")  # fmt: skip
+
+
+def build_profiles(
+    con: duckdb.DuckDBPyConnection, source_priority: list[str], now: datetime
+) -> None:
+    """Rebuild ``profiles`` and ``trait_conflicts`` from clean records and their profiles."""
+    priority = "[" + ", ".join(sql_literal(s) for s in source_priority) + "]::VARCHAR[]"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _ranked_records AS
+            SELECT c.*, m.profile_id,
+                   {{'p': -coalesce(list_position({priority}, c.source), 1000000),
+                     'u': c.updated_at, 's': c.signup_at, 'r': c.record_id}} AS rank_key
+            FROM customer_records_clean c JOIN profile_members m USING (record_id)"""
+    )
+    chosen = ", ".join(
+        f"arg_max({t}, rank_key) FILTER (WHERE {t} IS NOT NULL) AS {t}" for t in TRAITS
+    )
+    con.execute("DELETE FROM profiles")
+    con.execute(
+        f"""INSERT INTO profiles
+            SELECT profile_id, {", ".join(TRAITS[:6])}, postcode, city, city_insee, dep_code,
+                   region, signup_at, n_records, sources, ?
+            FROM (SELECT profile_id, {chosen}, min(signup_at) AS signup_at,
+                         count(*) AS n_records, list_sort(list_distinct(list(source))) AS sources
+                  FROM _ranked_records GROUP BY profile_id)""",
+        [now],
+    )
+    con.execute("DELETE FROM trait_conflicts")
+    for trait in TRAITS:
+        con.execute(
+            f"""INSERT INTO trait_conflicts
+                SELECT profile_id, '{trait}', CAST(arg_max({trait}, rank_key) AS VARCHAR),
+                       arg_max(record_id, rank_key),
+                       list_sort(list_distinct(list(CAST({trait} AS VARCHAR))
+                                 FILTER (WHERE CAST({trait} AS VARCHAR)
+                                         <> CAST(kept AS VARCHAR))))
+                FROM (SELECT *, arg_max({trait}, rank_key) OVER (PARTITION BY profile_id) AS kept
+                      FROM _ranked_records WHERE {trait} IS NOT NULL
+                        AND profile_id IN (SELECT profile_id FROM profiles WHERE n_records > 1))
+                GROUP BY profile_id HAVING count(DISTINCT {trait}) > 1"""
+        )
