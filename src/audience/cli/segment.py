@@ -55,16 +55,7 @@ def register(app: typer.Typer) -> None:
             ):
                 run = run_segmentation(con, ws.config, k=k)
             with step("Writing the report", quiet=json_):
-                report = write_report(
-                    warehouse.con,
-                    run,
-                    ws.reports_dir,
-                    workspace=ws.config.name,
-                    objective=ws.config.objective,
-                    kpis=ws.config.kpis,
-                    map_sample=ws.config.report.map_sample,
-                    seed=ws.config.segmentation.random_state,
-                )
+                report = write_report(warehouse.con, run, ws.config, ws.reports_dir)
             if assignments:
                 write_assignments(warehouse.con, run, assignments)
         if json_:

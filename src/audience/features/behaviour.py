@@ -2,15 +2,15 @@
 
 One row per person, as of a date: the configured one or the latest timestamp in the data.
 After ``audience clean`` a person is a profile, and orders and events follow her through the
-identity map (every record, user id and anonymous id of hers); before, a person is an
-imported customer record, and an event with only an ``anonymous_id`` counts for the user
-that the same anonymous id was seen with.
+views ``person_order_lines`` and ``person_events`` (every record, user id and anonymous id of
+hers); before, a person is an imported customer record.
 
 Event names follow the Segment e-commerce, e-mail and mobile specs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +62,25 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return latest
 
 
+# Engagement sums of events per id: events are summed per user id (or, for anonymous-only
+# events, per anonymous id) and only those sums are mapped to people, a twentieth of the rows.
+_EVENT_SUMS = """
+    SELECT {key} AS id,
+           sum(w) FILTER (WHERE type IN ('page', 'screen') OR event = 'Application Opened')
+             AS visits,
+           sum(w) FILTER (WHERE event = 'Product Viewed') AS product_views,
+           sum(w) FILTER (WHERE event = 'Product Added') AS cart_adds,
+           sum(w) FILTER (WHERE event = 'Email Opened') AS email_opens,
+           sum(w) FILTER (WHERE event = 'Email Link Clicked') AS email_clicks,
+           count(*) FILTER (WHERE mobile AND type <> 'identify') AS mobile_events,
+           count(*) FILTER (WHERE type <> 'identify') AS device_events,
+           min("timestamp") AS first_event
+    FROM (SELECT *, json_extract_string(context, '$.device.type') = 'mobile' AS mobile,
+                 exp(-{decay} * (epoch({as_of}) - epoch("timestamp")) / 86400.0) AS w
+          FROM events WHERE "timestamp" <= {as_of} AND {where})
+    GROUP BY {key}"""
+
+
 def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) -> FeatureSummary:
     """Replace the ``features`` table with one row per customer as of the chosen date."""
     as_of = datetime.fromisoformat(settings.as_of) if settings.as_of else data_as_of(con)
@@ -71,45 +90,42 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
             "'audience import orders FILE' or 'audience import events FILE'"
         )
     decay = math.log(2) / settings.engagement_half_life_days
-    recent = "(SELECT t FROM _as_of) - INTERVAL 90 DAY"
-    con.execute("CREATE OR REPLACE TEMP TABLE _as_of AS SELECT ?::TIMESTAMP AS t", [as_of])
+    # A literal, not a subquery: DuckDB folds it into every expression over millions of rows.
+    at = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
+    recent = f"{at} - INTERVAL 90 DAY"
+    sums = functools.partial(_EVENT_SUMS.format, decay=decay, as_of=at)
     con.execute(
         f"""CREATE OR REPLACE TABLE features AS
-        WITH anon AS (
-            SELECT anonymous_id, min(user_id) AS user_id FROM events
-            WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL GROUP BY anonymous_id
-        ), ev AS (
-            SELECT coalesce(mu.customer_id, ma.customer_id, e.user_id, a.user_id) AS customer_id,
-                   e.type, e.event, e."timestamp",
-                   json_extract_string(e.context, '$.device.type') = 'mobile' AS mobile,
-                   exp(-{decay} * date_diff('second', e."timestamp", (SELECT t FROM _as_of))
-                       / 86400.0) AS w
-            FROM events e
-            LEFT JOIN anon a ON e.user_id IS NULL AND a.anonymous_id = e.anonymous_id
-            LEFT JOIN identities mu ON mu.id_type = 'user_id' AND mu.id_value = e.user_id
-            LEFT JOIN identities ma
-              ON ma.id_type = 'anonymous_id' AND ma.id_value = e.anonymous_id
-            WHERE e."timestamp" <= (SELECT t FROM _as_of)
+        WITH by_user AS ({sums(key="user_id", where="user_id IS NOT NULL")}
+        ), by_anonymous AS ({sums(key="anonymous_id", where="user_id IS NULL")}
+        ), seen_with AS (
+            SELECT anonymous_id, min(user_id) AS user_id FROM anonymous_links
+            WHERE anonymous_id IN (SELECT id FROM by_anonymous) GROUP BY anonymous_id
+        ), mapped AS (
+            -- The rule of the view person_keys, applied to sums per id rather than per event.
+            SELECT coalesce(m.customer_id, b.id) AS customer_id, b.* EXCLUDE (id)
+            FROM by_user b
+            LEFT JOIN identities m ON m.id_type = 'user_id' AND m.id_value = b.id
+            UNION ALL
+            SELECT coalesce(m.customer_id, s.user_id) AS customer_id, b.* EXCLUDE (id)
+            FROM by_anonymous b
+            LEFT JOIN identities m ON m.id_type = 'anonymous_id' AND m.id_value = b.id
+            LEFT JOIN seen_with s ON s.anonymous_id = b.id
         ), ev_agg AS (
-            SELECT customer_id,
-                   sum(w) FILTER (WHERE type IN ('page', 'screen') OR event = 'Application Opened')
-                     AS visits,
-                   sum(w) FILTER (WHERE event = 'Product Viewed') AS product_views,
-                   sum(w) FILTER (WHERE event = 'Product Added') AS cart_adds,
-                   sum(w) FILTER (WHERE event = 'Email Opened') AS email_opens,
-                   sum(w) FILTER (WHERE event = 'Email Link Clicked') AS email_clicks,
-                   count(*) FILTER (WHERE mobile AND type <> 'identify') AS mobile_events,
-                   count(*) FILTER (WHERE type <> 'identify') AS device_events,
-                   min("timestamp") AS first_event
-            FROM ev WHERE customer_id IS NOT NULL GROUP BY customer_id
+            SELECT customer_id, sum(visits) AS visits, sum(product_views) AS product_views,
+                   sum(cart_adds) AS cart_adds, sum(email_opens) AS email_opens,
+                   sum(email_clicks) AS email_clicks, sum(mobile_events) AS mobile_events,
+                   sum(device_events) AS device_events, min(first_event) AS first_event
+            FROM mapped WHERE customer_id IS NOT NULL GROUP BY customer_id
         ), device_prior AS (
             SELECT coalesce(sum(mobile_events) / nullif(sum(device_events), 0), 0) AS p FROM ev_agg
         ), orders_ AS (
-            SELECT coalesce(m.profile_id, l.customer_id) AS customer_id, order_id,
-                   min(ordered_at) AS placed_at, sum(amount) AS total, sum(discount) AS discount
-            FROM order_lines l LEFT JOIN profile_members m ON m.record_id = l.customer_id
-            WHERE ordered_at <= (SELECT t FROM _as_of)
-            GROUP BY ALL
+            SELECT coalesce(m.profile_id, o.customer_id) AS customer_id, o.* EXCLUDE (customer_id)
+            FROM (SELECT customer_id, order_id, min(ordered_at) AS placed_at,
+                         sum(amount) AS total, sum(discount) AS discount
+                  FROM order_lines WHERE ordered_at <= {at}
+                  GROUP BY ALL) o
+            LEFT JOIN profile_members m ON m.record_id = o.customer_id
         ), ord_agg AS (
             SELECT customer_id, count(*) AS frequency, sum(total) AS monetary,
                    min(placed_at) AS first_order, max(placed_at) AS last_order,
@@ -129,8 +145,8 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
             UNION SELECT customer_id FROM ev_agg
         )
         SELECT p.customer_id,
-               (SELECT t FROM _as_of) AS as_of,
-               date_diff('second', o.last_order, (SELECT t FROM _as_of)) / 86400.0 AS recency_days,
+               {at} AS as_of,
+               date_diff('second', o.last_order, {at}) / 86400.0 AS recency_days,
                coalesce(o.frequency, 0) AS frequency,
                coalesce(o.monetary, 0)::DOUBLE AS monetary,
                (o.monetary / o.frequency)::DOUBLE AS avg_basket,
@@ -138,8 +154,8 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
                     / 86400.0 / (o.frequency - 1) END AS mean_days_between,
                coalesce(o.discount_share, 0)::DOUBLE AS discount_share,
                date_diff('second', least(c.signup_at, o.first_order, e.first_event),
-                         (SELECT t FROM _as_of)) / 86400.0 AS tenure_days,
-               date_diff('day', c.birth_date, (SELECT t FROM _as_of)::DATE) / 365.25 AS age,
+                         {at}) / 86400.0 AS tenure_days,
+               date_diff('day', c.birth_date, {at}::DATE) / 365.25 AS age,
                coalesce(e.visits, 0) AS visits,
                coalesce(e.product_views, 0) AS product_views,
                coalesce(e.cart_adds, 0) AS cart_adds,

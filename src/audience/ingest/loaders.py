@@ -271,4 +271,11 @@ def load_events(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
     )
     good = _count(con, "SELECT count(*) FROM _typed WHERE _reasons = []")
     counts.unchanged = good - counts.new
+    con.execute(
+        """INSERT INTO anonymous_links
+           SELECT anonymous_id, user_id, min("timestamp") FROM _typed
+           WHERE _reasons = [] AND anonymous_id IS NOT NULL AND user_id IS NOT NULL
+           GROUP BY ALL
+           ON CONFLICT DO UPDATE SET first_seen = least(first_seen, excluded.first_seen)"""
+    )
     return counts

@@ -87,16 +87,7 @@ def run_demo(
         with step("Computing features and segmenting"), warehouse.transaction() as con:
             run = run_segmentation(con, workspace.config)
         with step("Writing the report"):
-            report = write_report(
-                warehouse.con,
-                run,
-                workspace.reports_dir,
-                workspace=workspace.config.name,
-                objective=workspace.config.objective,
-                kpis=workspace.config.kpis,
-                map_sample=workspace.config.report.map_sample,
-                seed=workspace.config.segmentation.random_state,
-            )
+            report = write_report(warehouse.con, run, workspace.config, workspace.reports_dir)
         # Every imported record carries the segment of the person it was resolved into.
         assigned = warehouse.con.execute(
             """SELECT p.record_id, m.segment_id FROM memberships m

@@ -156,7 +156,7 @@ def run_churn(
     con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, horizon: str | None = None
 ) -> ChurnRun:
     """Train, validate on a later window, refit, score every profile, store, band."""
-    n_customers = int(scalar(con, "SELECT count(DISTINCT customer_id) FROM order_lines"))
+    n_customers = int(scalar(con, "SELECT count(DISTINCT customer_id) FROM person_order_lines"))
     threads = 1 if n_customers < SINGLE_THREAD_ROWS else None
     with threadpool_limits(threads):
         return _run_churn(con, config, horizon)

@@ -27,8 +27,8 @@ FEATURES: tuple[str, ...] = (
 _SQL = """
 WITH days AS ({days}),
 ev AS (
-    SELECT user_id AS customer_id, {event_day} AS day, event, type
-    FROM events WHERE user_id IS NOT NULL AND type <> 'identify'
+    SELECT customer_id, {event_day} AS day, event, type
+    FROM person_events WHERE customer_id IS NOT NULL AND type <> 'identify'
 ),
 o AS (
     SELECT customer_id, min(day) AS first_order, max(day) AS last_order,

@@ -33,7 +33,7 @@ def cohort_table(
     day = local_day("ordered_at", timezone)
     rows = con.sql(
         f"""WITH o AS (
-                SELECT customer_id, {day} AS day, total FROM orders
+                SELECT customer_id, {day} AS day, total FROM person_orders
             ), c AS (
                 SELECT customer_id, date_trunc('{by}', min(day))::DATE AS cohort
                 FROM o GROUP BY customer_id

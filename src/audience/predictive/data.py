@@ -33,7 +33,7 @@ def daily_transactions_sql(timezone: str, drop_nonpositive: bool) -> str:
     having = "HAVING sum(amount) > 0" if drop_nonpositive else ""
     return (
         f"SELECT customer_id, {local_day('ordered_at', timezone)} AS day, "
-        f"sum(amount)::DOUBLE AS amount FROM order_lines GROUP BY ALL {having}"
+        f"sum(amount)::DOUBLE AS amount FROM person_order_lines GROUP BY ALL {having}"
     )
 
 

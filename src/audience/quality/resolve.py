@@ -132,8 +132,8 @@ def _event_edges(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         """INSERT INTO _edges
-           SELECT DISTINCT 'a:' || anonymous_id, 'u:' || user_id, 'anonymous_id', NULL FROM events
-           WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL"""
+           SELECT 'a:' || anonymous_id, 'u:' || user_id, 'anonymous_id', NULL
+           FROM anonymous_links"""
     )
     # alias: the previous id may have been a user id or an anonymous id.
     con.execute(

@@ -13,10 +13,13 @@ from numpy.typing import NDArray
 from sklearn.decomposition import PCA
 
 from audience import __version__
+from audience.config import WorkspaceConfig
+from audience.predictive.charts import cohort_heatmap
+from audience.predictive.cohorts import cohort_table
 from audience.report.charts import map_chart, signature_chart, sizes_chart
 from audience.segmentation.kmeans import SELECTION_CRITERION
 from audience.segmentation.run import SegmentRun
-from audience.store.warehouse import utcnow
+from audience.store.warehouse import scalar, utcnow
 
 _PERCENT_KPIS = {"share", "conversion_rate", "revenue_share", "email_click_rate"}
 
@@ -42,17 +45,10 @@ def pca_map(
 
 
 def write_report(
-    con: duckdb.DuckDBPyConnection,
-    run: SegmentRun,
-    reports_dir: Path,
-    *,
-    workspace: str,
-    objective: str,
-    kpis: list[str],
-    map_sample: int,
-    seed: int,
+    con: duckdb.DuckDBPyConnection, run: SegmentRun, config: WorkspaceConfig, reports_dir: Path
 ) -> Path:
     """Write ``reports/<run_id>.html`` and copy it to ``reports/latest.html``."""
+    map_sample, seed = config.report.map_sample, config.segmentation.random_state
     names = [s.name for s in run.segments]
     points, sample_labels = pca_map(run.space, run.labels, map_sample, seed)
     z = np.array([[s.features[f]["z"] or 0.0 for f in run.features] for s in run.segments])
@@ -61,25 +57,27 @@ def write_report(
         "map": map_chart(points, sample_labels, names, "Customers on the first two principal axes"),
         "signature": signature_chart(names, run.features, z),
     }
+    cohorts = cohort_heatmap(cohort_table(con, config.timezone)) if _has_orders(con) else None
+    keys = ("file", "kind", "read", "new", "updated", "unchanged", "quarantined")
     imports = [
-        dict(zip(("file", "kind", "read", "new", "updated", "unchanged", "quarantined"), row,
-                 strict=True))
+        dict(zip(keys, row, strict=True))
         for row in con.execute(
             "SELECT source_file, kind, rows_read, rows_new, rows_updated, rows_unchanged, "
             "rows_quarantined FROM imports ORDER BY started_at"
         ).fetchall()
-    ]  # fmt: skip
+    ]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("audience.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
     html = environment.get_template("report.html.j2").render(
         run=_as_template_data(run),
-        workspace=workspace,
-        objective=objective,
-        kpis=kpis,
+        workspace=config.name,
+        objective=config.objective,
+        kpis=config.kpis,
         fmt=format_kpi,
         charts=charts,
+        cohorts=cohorts,
         map_points=len(points),
         criterion=SELECTION_CRITERION,
         imports=imports,
@@ -91,6 +89,10 @@ def write_report(
     path.write_text(html, encoding="utf-8")
     shutil.copyfile(path, reports_dir / "latest.html")
     return path
+
+
+def _has_orders(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(scalar(con, "SELECT count(*) > 0 FROM order_lines"))
 
 
 def _as_template_data(run: SegmentRun) -> dict[str, Any]:

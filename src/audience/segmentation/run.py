@@ -28,7 +28,7 @@ from audience.segmentation.preprocess import FILL_WITH_MAX, FILL_WITH_MEDIAN, Fe
 from audience.segmentation.profile import SegmentProfile, name_segments, profile_segments
 from audience.store.warehouse import utcnow
 
-METRIC_SAMPLE = 10_000
+METRIC_SAMPLE = 5_000
 DB_CH_SAMPLE = 200_000
 
 
