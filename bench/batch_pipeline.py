@@ -163,12 +163,18 @@ def prepare(customers: int, out: Path, reuse: bool) -> tuple[Path, dict[str, flo
     started = time.perf_counter()
     files = generate(customers, data, seed=42, end=END)
     timings["generate"] = time.perf_counter() - started
-    print(f"generated {files.n_customers:,} customers, {files.n_order_lines:,} order lines, "
-          f"{files.n_events:,} events in {timings['generate']:.1f} s", flush=True)  # fmt: skip
+    print(
+        f"generated {files.n_customers:,} customers, {files.n_order_lines:,} order lines, "
+        f"{files.n_events:,} events in {timings['generate']:.1f} s",
+        flush=True,
+    )
     shutil.rmtree(ws_dir, ignore_errors=True)
     workspace = Workspace.init(ws_dir)
-    for kind, path in (("customers", files.customers), ("orders", files.orders),
-                       ("events", files.events)):  # fmt: skip
+    for kind, path in (
+        ("customers", files.customers),
+        ("orders", files.orders),
+        ("events", files.events),
+    ):
         started = time.perf_counter()
         report = import_file(workspace, kind, path)
         timings[f"import {kind}"] = time.perf_counter() - started
@@ -184,8 +190,10 @@ def prepare(customers: int, out: Path, reuse: bool) -> tuple[Path, dict[str, flo
 def child(role: str, workspace_dir: Path) -> dict[str, object]:
     completed = subprocess.run(
         [sys.executable, __file__, "--child", role, "--workspace", str(workspace_dir)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return dict(json.loads(completed.stdout.strip().splitlines()[-1]))
 
 
@@ -207,12 +215,18 @@ def main() -> None:
     theirs = child("baseline", ws_dir)
     print(f"baseline: {json.dumps(theirs)}", flush=True)
     print(f"\n{'':28}{'audience':>12}{'baseline':>12}{'ratio':>10}")
-    print(f"{'wall time (s)':28}{ours['seconds']:>12.1f}{theirs['seconds']:>12.1f}"
-          f"{theirs['seconds'] / ours['seconds']:>9.1f}x")  # fmt: skip
-    print(f"{'peak memory (GB)':28}{ours['peak_rss_gb']:>12.2f}{theirs['peak_rss_gb']:>12.2f}"
-          f"{ours['peak_rss_gb'] / theirs['peak_rss_gb']:>10.2f}")  # fmt: skip
-    print(f"{'silhouette (same sample)':28}{ours['silhouette_common_sample']:>12.3f}"
-          f"{theirs['silhouette_common_sample']:>12.3f}")  # fmt: skip
+    print(
+        f"{'wall time (s)':28}{ours['seconds']:>12.1f}{theirs['seconds']:>12.1f}"
+        f"{theirs['seconds'] / ours['seconds']:>9.1f}x"
+    )
+    print(
+        f"{'peak memory (GB)':28}{ours['peak_rss_gb']:>12.2f}{theirs['peak_rss_gb']:>12.2f}"
+        f"{ours['peak_rss_gb'] / theirs['peak_rss_gb']:>10.2f}"
+    )
+    print(
+        f"{'silhouette (same sample)':28}{ours['silhouette_common_sample']:>12.3f}"
+        f"{theirs['silhouette_common_sample']:>12.3f}"
+    )
     print(f"{'k':28}{ours['k']:>12}{theirs['k']:>12}")
     print(f"customers: {ours['n']:,}; segments: {', '.join(ours['segments'])}")  # type: ignore[arg-type]
 

@@ -82,8 +82,10 @@ def main() -> None:
     print(f"{n:,} records, {len(planted):,} planted duplicate pairs; import took {imported:.1f} s")
     print(f"\n{'':30}{'audience clean':>16}{'pandas dedupe':>16}{'ratio':>9}")
     print(f"{'seconds':30}{cleaned:>16.1f}{baseline_time:>16.1f}")
-    print(f"{'records / s':30}{n / cleaned:>16,.0f}{n / baseline_time:>16,.0f}"
-          f"{(n / cleaned) / (n / baseline_time):>9.2f}")  # fmt: skip
+    print(
+        f"{'records / s':30}{n / cleaned:>16,.0f}{n / baseline_time:>16,.0f}"
+        f"{(n / cleaned) / (n / baseline_time):>9.2f}"
+    )
     print(f"{'duplicate recall':30}{ours[1]:>16.3f}{theirs[1]:>16.3f}")
     print(f"{'duplicate precision':30}{ours[0]:>16.3f}{theirs[0]:>16.3f}")
     print(f"\nprofiles {report.profiles:,}; links {report.rules}; reconciled {report.reconciled}")

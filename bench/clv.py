@@ -51,8 +51,9 @@ def pymc_map(X: np.ndarray) -> tuple[dict[str, float], float] | None:
         from pymc_marketing.clv import BetaGeoModel as PymcBetaGeo
     except ImportError:
         return None
-    data = pd.DataFrame({"customer_id": np.arange(len(X)), "frequency": X[:, 0],
-                         "recency": X[:, 1], "T": X[:, 2]})  # fmt: skip
+    data = pd.DataFrame(
+        {"customer_id": np.arange(len(X)), "frequency": X[:, 0], "recency": X[:, 1], "T": X[:, 2]}
+    )
     flat = {name: Prior("HalfFlat") for name in ("r", "alpha", "a", "b")}
     model = PymcBetaGeo(data=data, model_config=flat)
     with warnings.catch_warnings():
@@ -66,9 +67,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument(
-        "--baseline-customers", type=int, default=None,
+        "--baseline-customers",
+        type=int,
+        default=None,
         help="customers for pymc-marketing (default: same as --customers)",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     n = args.customers
     print(f"Simulating {n:,} customers (BG/NBD {TRUE_BG}, Gamma-Gamma {TRUE_GG})")
@@ -80,16 +83,22 @@ def main() -> None:
     spend_X = np.column_stack([X[rep, 0], spend[rep]])
     gg, t_gg = timed("Gamma-Gamma fit (with Hessian)", lambda: GammaGammaModel().fit(spend_X))
     horizon = Horizon.from_days(364, 7, 0.10)
-    _, t_score = timed("scoring (p_alive, E[X], spend, CLV + interval, next)",
-                       lambda: score_customers(bg, gg, X, spend, horizon, 0.9))  # fmt: skip
+    _, t_score = timed(
+        "scoring (p_alive, E[X], spend, CLV + interval, next)",
+        lambda: score_customers(bg, gg, X, spend, horizon, 0.9),
+    )
     fit_total = t_bg + t_gg
-    print(f"  fit total {fit_total:.2f} s (target < 10 s) · scoring {n / t_score:,.0f} "
-          "customers/s (target > 500,000)")  # fmt: skip
+    print(
+        f"  fit total {fit_total:.2f} s (target < 10 s) · scoring {n / t_score:,.0f} "
+        "customers/s (target > 500,000)"
+    )
     print("  parameters (estimate ± se, truth):")
     for model, truth in ((bg, TRUE_BG), (gg, TRUE_GG)):
         for name, value in model.params_.items():
-            print(f"    {name:<6} {value:9.4f} ± {model.standard_errors_[name]:.4f}   "
-                  f"(true {truth[name]})")  # fmt: skip
+            print(
+                f"    {name:<6} {value:9.4f} ± {model.standard_errors_[name]:.4f}   "
+                f"(true {truth[name]})"
+            )
     m = args.baseline_customers or n
     print(f"Baseline: pymc-marketing BetaGeoModel, MAP, flat priors, {m:,} customers")
     if m != n:
@@ -97,8 +106,10 @@ def main() -> None:
         bg = BetaGeoModel().fit(X[:m])
     baseline = pymc_map(X[:m])
     if baseline is None:
-        print("  pymc-marketing is NOT INSTALLED: no baseline figures "
-              "(pip install 'audience[bench]' or pip install pymc-marketing)")  # fmt: skip
+        print(
+            "  pymc-marketing is NOT INSTALLED: no baseline figures "
+            "(pip install 'audience[bench]' or pip install pymc-marketing)"
+        )
         return
     params, t_pymc = baseline
     diff = max(abs(params[k] - bg.params_[k]) / abs(bg.params_[k]) for k in TRUE_BG)

@@ -142,13 +142,25 @@ def main() -> None:
         ("phone", lambda: normalise_phone(frame["telephone"]), frame["telephone"], _phone_each),
         ("first name", lambda: normalise_name(frame["prenom"]), frame["prenom"], _name_each),
         ("last name", lambda: normalise_name(frame["nom"]), frame["nom"], _name_each),
-        ("postcode", lambda: normalise_postcode(frame["code_postal"]),
-         frame["code_postal"], _postcode_each),
-        ("city", lambda: normalise_city(frame["ville"], frame["code_postal"]),
-         frame["ville"], _city_each(keys)),
-        ("category", lambda: normalise_category(categories, taxonomy), categories,
-         _category_each(taxonomy)),
-    ]  # fmt: skip
+        (
+            "postcode",
+            lambda: normalise_postcode(frame["code_postal"]),
+            frame["code_postal"],
+            _postcode_each,
+        ),
+        (
+            "city",
+            lambda: normalise_city(frame["ville"], frame["code_postal"]),
+            frame["ville"],
+            _city_each(keys),
+        ),
+        (
+            "category",
+            lambda: normalise_category(categories, taxonomy),
+            categories,
+            _category_each(taxonomy),
+        ),
+    ]
     header = f"{'normaliser':<18}{'seconds':>9}{'rows/s':>12}{'baseline s':>12}{'rows/s':>10}"
     print(header + f"{'speed-up':>10}")
     total = 0.0

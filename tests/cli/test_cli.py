@@ -61,8 +61,11 @@ def test_import_errors_exit_non_zero(tmp_path: Path) -> None:
 def test_import_segment_and_assignments(tmp_path: Path, demo_files: GeneratedFiles) -> None:
     ws = str(tmp_path / "ws")
     assert invoke("init", ws)[0] == 0
-    for kind, path in (("customers", demo_files.customers), ("orders", demo_files.orders),
-                       ("events", demo_files.events)):  # fmt: skip
+    for kind, path in (
+        ("customers", demo_files.customers),
+        ("orders", demo_files.orders),
+        ("events", demo_files.events),
+    ):
         code, out, _ = invoke("import", kind, str(path), "-w", ws, "--json")
         report = json.loads(out)
         assert code == 0
@@ -87,3 +90,35 @@ def test_import_segment_and_assignments(tmp_path: Path, demo_files: GeneratedFil
     names = {s["segment_id"]: s["name"] for s in run["segments"]}
     assert all(names[row["segment_id"]] == row["segment_name"] for row in rows)
     assert Path(run["report"]).is_file()
+
+
+def test_methods_maps_and_explanations(tmp_path: Path, demo_files: GeneratedFiles) -> None:
+    ws = str(tmp_path / "ws")
+    assert invoke("init", ws)[0] == 0
+    for kind, path in (
+        ("customers", demo_files.customers),
+        ("orders", demo_files.orders),
+        ("events", demo_files.events),
+    ):
+        assert invoke("import", kind, str(path), "-w", ws, "--json")[0] == 0
+    code, out, _ = invoke("segment", "-w", ws, "--json", "--method", "gmm", "--k-range", "4..6")
+    run = json.loads(out)
+    assert code == 0 and run["method"] == "gmm" and 4 <= run["k"] <= 6
+    assert {r["k"] for r in run["selection"]} == {4, 5, 6}
+    assert all(0 < s["score"] <= 1 for s in run["segments"] if "score" in s)
+    assert run["metrics"]["explanation_fidelity"] > 0.8
+    code, out, _ = invoke("explain", run["segments"][0]["name"], "-w", ws, "--json")
+    explained = json.loads(out)
+    assert code == 0 and explained["segments"][0]["rule"]
+    code, out, _ = invoke("map", "--method", "pca", "-w", ws, "--json")
+    assert code == 0 and Path(json.loads(out)["path"]).stat().st_size > 1000
+    code, out, _ = invoke("segment", "-w", ws, "--json", "--method", "rfm")
+    rfm = json.loads(out)
+    assert code == 0 and rfm["method"] == "rfm"
+    assert {s["name"] for s in rfm["segments"]} >= {"Champions", "Hibernating"}
+    code, _, err = invoke("segment", "-w", ws, "--k", "4", "--k-range", "2..5")
+    assert code == 2 and "either --k or --k-range" in err
+    code, _, err = invoke("segment", "-w", ws, "--k-range", "5-2")
+    assert code == 2 and "LOW..HIGH" in err
+    code, _, err = invoke("explain", "Nobody", "-w", ws)
+    assert code == 2 and "no segment 'Nobody'" in err

@@ -48,11 +48,27 @@ def test_quarantine_list_show_and_retry_with_fixes(tmp_path: Path) -> None:
     assert first["loaded"] == [] and malformed["id"] in first["skipped"]
     assert "bad_date" in first["still_quarantined"][bad_date["id"]]
 
-    code, out, _ = run("quarantine", "retry", bad_date["id"], "--set", "date_naissance=28/02/1990",
-                       "-w", ws, "--json")  # fmt: skip
+    code, out, _ = run(
+        "quarantine",
+        "retry",
+        bad_date["id"],
+        "--set",
+        "date_naissance=28/02/1990",
+        "-w",
+        ws,
+        "--json",
+    )
     assert json.loads(out)["loaded"] == [bad_date["id"]]
-    code, out, _ = run("quarantine", "retry", malformed["id"], "--raw", "C3;Luc;Petit;luc@z.fr;01/01/1970",
-                       "-w", ws, "--json")  # fmt: skip
+    code, out, _ = run(
+        "quarantine",
+        "retry",
+        malformed["id"],
+        "--raw",
+        "C3;Luc;Petit;luc@z.fr;01/01/1970",
+        "-w",
+        ws,
+        "--json",
+    )
     assert json.loads(out)["loaded"] == [malformed["id"]]
     code, out, _ = run("quarantine", "list", "-w", ws, "--json")
     assert json.loads(out)["rows"] == []

@@ -38,8 +38,11 @@ def test_customers_import_parses_french_formats_and_reconciles(
     assert report.encoding == "cp1252"
     assert (report.rows_read, report.rows_new, report.rows_quarantined) == (6, 3, 3)
     assert report.reconciled
-    c1 = rows(workspace, "SELECT first_name, birth_date, signup_at, city, traits FROM customers "
-                         "WHERE customer_id = 'C1'")[0]  # fmt: skip
+    c1 = rows(
+        workspace,
+        "SELECT first_name, birth_date, signup_at, city, traits FROM customers "
+        "WHERE customer_id = 'C1'",
+    )[0]
     assert c1[0] == "Élodie"
     assert c1[1].isoformat() == "1980-11-25"
     assert c1[2] == datetime(2026, 11, 25, 13, 3)  # Paris winter time -> UTC
@@ -105,16 +108,27 @@ def test_repeated_key_with_other_values_is_quarantined(
 
 def test_orders_with_decimal_commas_and_derived_ids(workspace: Workspace, tmp_path: Path) -> None:
     text = "customer;date;quantity;amount\nA;1997-01-01;2;29,33\nA;1997-01-01;1;5,00\nB;02/01/1997;1;11,77\n"
-    report = import_file(workspace, "orders", write(tmp_path / "o.csv", text),
-                         ["customer_id=customer", "ordered_at=date"])  # fmt: skip
+    report = import_file(
+        workspace,
+        "orders",
+        write(tmp_path / "o.csv", text),
+        ["customer_id=customer", "ordered_at=date"],
+    )
     assert report.rows_new == 3
-    lines = rows(workspace, "SELECT customer_id, amount, quantity, currency FROM order_lines "
-                            "ORDER BY customer_id, amount")  # fmt: skip
-    assert lines == [("A", Decimal("5.00"), 1, "EUR"), ("A", Decimal("29.33"), 2, "EUR"),
-                     ("B", Decimal("11.77"), 1, "EUR")]  # fmt: skip
+    lines = rows(
+        workspace,
+        "SELECT customer_id, amount, quantity, currency FROM order_lines "
+        "ORDER BY customer_id, amount",
+    )
+    assert lines == [
+        ("A", Decimal("5.00"), 1, "EUR"),
+        ("A", Decimal("29.33"), 2, "EUR"),
+        ("B", Decimal("11.77"), 1, "EUR"),
+    ]
     assert rows(workspace, "SELECT count(DISTINCT order_id) FROM order_lines") == [(3,)]
-    again = import_file(workspace, "orders", tmp_path / "o.csv",
-                        ["customer_id=customer", "ordered_at=date"])  # fmt: skip
+    again = import_file(
+        workspace, "orders", tmp_path / "o.csv", ["customer_id=customer", "ordered_at=date"]
+    )
     assert again.rows_new == 0
     assert again.rows_unchanged == 3
 
@@ -169,13 +183,18 @@ def test_jsonl_events_quarantine_and_deduplicate(workspace: Workspace, tmp_path:
     report = import_file(workspace, "events", path, batch_lines=3)
     assert (report.rows_read, report.rows_new, report.rows_unchanged) == (7, 3, 1)
     assert report.rows_quarantined == 3
-    assert rows(workspace, "SELECT line, split_part(reason, ':', 1) FROM quarantine ORDER BY line") == [
+    assert rows(
+        workspace, "SELECT line, split_part(reason, ':', 1) FROM quarantine ORDER BY line"
+    ) == [
         (3, "bad_json"),
         (4, "missing"),
         (5, "bad_value"),
-    ]  # fmt: skip
-    events = rows(workspace, "SELECT message_id, type, event, user_id, anonymous_id, "
-                             "properties->>'$.price' FROM events ORDER BY timestamp")  # fmt: skip
+    ]
+    events = rows(
+        workspace,
+        "SELECT message_id, type, event, user_id, anonymous_id, "
+        "properties->>'$.price' FROM events ORDER BY timestamp",
+    )
     assert events[0] == ("m1", "track", "Product Viewed", "C1", None, "12.5")
     assert events[1] == ("m2", "page", "Home", None, "a1", None)
     assert events[2][0].startswith("md5-")  # no messageId: one derived from the line
@@ -196,8 +215,11 @@ def test_a_failed_import_writes_nothing(
 
 
 def test_generated_files_import_without_quarantine(workspace: Workspace, demo_files) -> None:  # type: ignore[no-untyped-def]
-    for kind, path in (("customers", demo_files.customers), ("orders", demo_files.orders),
-                       ("events", demo_files.events)):  # fmt: skip
+    for kind, path in (
+        ("customers", demo_files.customers),
+        ("orders", demo_files.orders),
+        ("events", demo_files.events),
+    ):
         report = import_file(workspace, kind, path)
         assert report.reconciled
         assert report.rows_quarantined == 0

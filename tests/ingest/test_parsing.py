@@ -67,10 +67,16 @@ def test_integers_refuse_fractions(text: str, expected: object) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("25/01/1969", date(1969, 1, 25)), ("1969-01-25", date(1969, 1, 25)),
-     ("25-01-1969", date(1969, 1, 25)), ("25.01.1969", date(1969, 1, 25)), ("1969", None),
-     ("25228", date(1969, 1, 25)), ("-5", None)],
-)  # fmt: skip
+    [
+        ("25/01/1969", date(1969, 1, 25)),
+        ("1969-01-25", date(1969, 1, 25)),
+        ("25-01-1969", date(1969, 1, 25)),
+        ("25.01.1969", date(1969, 1, 25)),
+        ("1969", None),
+        ("25228", date(1969, 1, 25)),
+        ("-5", None),
+    ],
+)
 def test_dates_are_day_first(text: str, expected: object) -> None:
     assert evaluate(parsing.parse_date("x"), text) == expected
 

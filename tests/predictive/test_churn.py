@@ -48,8 +48,13 @@ def test_scores_every_profile_and_beats_the_base_rate(demo_ws: Workspace) -> Non
     assert scored[0] == run.n_scored >= profiles
     assert 0 <= scored[1] < scored[2] <= 1
     assert bands == run.n_scored
-    assert run.importances[0]["feature"] in {"recency_days", "overdue_ratio", "purchases_90d",
-                                             "purchases_365d", "days_since_last_event"}  # fmt: skip
+    assert run.importances[0]["feature"] in {
+        "recency_days",
+        "overdue_ratio",
+        "purchases_90d",
+        "purchases_365d",
+        "days_since_last_event",
+    }
 
 
 def test_lift_of_a_perfect_ranking_is_the_inverse_base_rate() -> None:

@@ -34,9 +34,18 @@ def test_predict_clv_json_holds_parameters_and_outputs(
     cdnow_copy: Workspace, tmp_path: Path
 ) -> None:
     code, out, err = invoke(
-        "predict", "clv", "-w", str(cdnow_copy.root), "--calibration-end", "1997-09-30",
-        "--holdout-end", "1998-06-30", "--plot", str(tmp_path / "t.png"), "--json",
-    )  # fmt: skip
+        "predict",
+        "clv",
+        "-w",
+        str(cdnow_copy.root),
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--plot",
+        str(tmp_path / "t.png"),
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     params = data["transaction_model"]["parameters"]
@@ -51,8 +60,20 @@ def test_predict_clv_json_holds_parameters_and_outputs(
 
 
 def test_predict_clv_table_and_day_unit(cdnow_copy: Workspace) -> None:
-    code, out, err = invoke("predict", "clv", "-w", str(cdnow_copy.root), "--model", "pnbd",
-                            "--time-unit", "day", "--horizon", "365", "--discount-rate", "0.05")  # fmt: skip
+    code, out, err = invoke(
+        "predict",
+        "clv",
+        "-w",
+        str(cdnow_copy.root),
+        "--model",
+        "pnbd",
+        "--time-unit",
+        "day",
+        "--horizon",
+        "365",
+        "--discount-rate",
+        "0.05",
+    )
     assert code == 0, err
     assert "Pareto/NBD" in out
     assert "Top CLV" in out
@@ -74,8 +95,18 @@ def test_bad_options_are_one_line_errors(cdnow: Workspace) -> None:
 
 
 def test_cohorts_json_and_heatmap(cdnow: Workspace, tmp_path: Path) -> None:
-    code, out, err = invoke("cohorts", "-w", str(cdnow.root), "--by", "month", "--metric",
-                            "retention", "--json", "--plot", str(tmp_path / "h.png"))  # fmt: skip
+    code, out, err = invoke(
+        "cohorts",
+        "-w",
+        str(cdnow.root),
+        "--by",
+        "month",
+        "--metric",
+        "retention",
+        "--json",
+        "--plot",
+        str(tmp_path / "h.png"),
+    )
     assert code == 0, err
     data = json.loads(out)
     assert [c["cohort"] for c in data["cohorts"]] == ["1997-01", "1997-02", "1997-03"]

@@ -124,8 +124,11 @@ def _orders(ws: Workspace, tmp_path: Path, rows: str) -> None:
 
 
 def test_negative_amounts_are_refused_unless_dropped(workspace: Workspace, tmp_path: Path) -> None:
-    _orders(workspace, tmp_path,
-            "1,A,2026-01-01,10\n2,A,2026-02-01,-5\n3,B,2026-01-03,8\n4,B,2026-03-01,9\n")  # fmt: skip
+    _orders(
+        workspace,
+        tmp_path,
+        "1,A,2026-01-01,10\n2,A,2026-02-01,-5\n3,B,2026-01-03,8\n4,B,2026-03-01,9\n",
+    )
     with pytest.raises(InputError, match=r"1 customer-day\(s\) have a negative total"):
         _run(workspace)
     with pytest.raises(InputError, match="no orders"):
@@ -133,7 +136,10 @@ def test_negative_amounts_are_refused_unless_dropped(workspace: Workspace, tmp_p
 
 
 def test_zero_repeat_spend_is_refused_clearly(workspace: Workspace, tmp_path: Path) -> None:
-    _orders(workspace, tmp_path,
-            "1,A,2026-01-01,10\n2,A,2026-02-01,0\n3,B,2026-01-03,8\n4,B,2026-03-01,9\n")  # fmt: skip
+    _orders(
+        workspace,
+        tmp_path,
+        "1,A,2026-01-01,10\n2,A,2026-02-01,0\n3,B,2026-01-03,8\n4,B,2026-03-01,9\n",
+    )
     with pytest.raises(InputError, match="spent 0 on average"):
         _run(workspace)

@@ -66,6 +66,10 @@ def test_charts_are_png_data_uris(ws: Workspace) -> None:
     uri = cohort_heatmap(_table(ws, "month", "retention"))
     assert uri.startswith("data:image/png;base64,")
     assert png_bytes(uri)[:8] == b"\x89PNG\r\n\x1a\n"
-    series = {"week_end": ["2026-01-07", "2026-01-14"], "actual_cumulative": [1, 3],
-              "expected_cumulative": [1.2, 2.5], "calibration_end": "2026-01-07"}  # fmt: skip
+    series = {
+        "week_end": ["2026-01-07", "2026-01-14"],
+        "actual_cumulative": [1, 3],
+        "expected_cumulative": [1.2, 2.5],
+        "calibration_end": "2026-01-07",
+    }
     assert base64.b64decode(tracking_chart(series).split(",")[1])[:4] == b"\x89PNG"

@@ -69,15 +69,19 @@ def test_analytic_gradients_match_finite_differences(
 ) -> None:
     X, spend = simulated
     repeat = X[:, 0] > 0
-    data_X = X[:3000] if isinstance(model, BetaGeoModel) else np.column_stack(
-        [X[repeat, 0], spend[repeat]])[:3000]  # fmt: skip
+    data_X = (
+        X[:3000]
+        if isinstance(model, BetaGeoModel)
+        else np.column_stack([X[repeat, 0], spend[repeat]])[:3000]
+    )
     data = model._prepare(data_X, np.ones(len(data_X)))
     rng = np.random.default_rng(0)
     for _ in range(3):
         z = rng.normal(0.5, 0.7, len(model.names))
         value = model._negll(z, data)[0]
-        error = check_grad(lambda v: model._negll(v, data)[0],
-                           lambda v: model._negll(v, data)[1], z)  # fmt: skip
+        error = check_grad(
+            lambda v: model._negll(v, data)[0], lambda v: model._negll(v, data)[1], z
+        )
         assert error < 1e-5 * max(1.0, abs(value))
 
 

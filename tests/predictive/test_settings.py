@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from audience.config import WorkspaceConfig
+from audience.config.predictive import Band, ClvTiers, PredictiveSettings, parse_duration
 from audience.errors import ConfigError
 from audience.predictive.segments import assign_bands
-from audience.predictive.settings import Band, ClvTiers, PredictiveSettings, parse_duration
 
 
 def test_durations() -> None:

@@ -36,8 +36,10 @@ def test_wrong_communes_are_never_claimed_with_confidence(crm: pd.DataFrame) -> 
 def test_saint_etienne_however_typed(typed: str) -> None:
     row = normalise_city(pd.Series([typed])).iloc[0]
     assert (row["value"], row["dep_code"], row["region"]) == (
-        "Saint-Étienne", "42", "Auvergne-Rhône-Alpes",
-    )  # fmt: skip
+        "Saint-Étienne",
+        "42",
+        "Auvergne-Rhône-Alpes",
+    )
     assert row["insee"] == "42218"
     assert row["status"] == ("ok" if typed == "Saint-Étienne" else "changed")
 

@@ -25,8 +25,11 @@ def cleaned(
     tmp_path_factory: pytest.TempPathFactory, demo_files: GeneratedFiles
 ) -> tuple[Workspace, CleanReport]:
     workspace = Workspace.init(tmp_path_factory.mktemp("clean") / "ws")
-    for kind, path in (("customers", demo_files.customers), ("orders", demo_files.orders),
-                       ("events", demo_files.events)):  # fmt: skip
+    for kind, path in (
+        ("customers", demo_files.customers),
+        ("orders", demo_files.orders),
+        ("events", demo_files.events),
+    ):
         import_file(workspace, kind, path)
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
         report = clean_workspace(con, workspace.config, utcnow())
@@ -109,8 +112,11 @@ def test_survivorship_keeps_the_losers(tmp_path: Path) -> None:
     workspace = _small_workspace(tmp_path, text)
     with workspace.warehouse() as warehouse:
         clean_workspace(warehouse.con, workspace.config, utcnow())
-        profiles = dict(warehouse.con.execute(
-            "SELECT profile_id, city FROM profiles ORDER BY profile_id").fetchall())  # fmt: skip
+        profiles = dict(
+            warehouse.con.execute(
+                "SELECT profile_id, city FROM profiles ORDER BY profile_id"
+            ).fetchall()
+        )
         conflicts = warehouse.con.execute(
             "SELECT trait, kept_value, kept_from, lost_values FROM trait_conflicts "
             "WHERE profile_id = 'A1' ORDER BY trait"
@@ -170,7 +176,8 @@ def test_a_record_nobody_can_reach_is_quarantined_not_deleted(tmp_path: Path) ->
     with workspace.warehouse() as warehouse:
         report = clean_workspace(warehouse.con, workspace.config, utcnow())
         quarantined = warehouse.con.execute(
-            "SELECT sha256, split_part(reason, ':', 1) FROM quarantine").fetchall()  # fmt: skip
+            "SELECT sha256, split_part(reason, ':', 1) FROM quarantine"
+        ).fetchall()
         kept = warehouse.con.execute("SELECT count(*) FROM customers").fetchall()
     assert quarantined == [("clean:A1", "no_usable_identifier")]
     assert report.sources["c"].quarantined == 1 and report.profiles == 1

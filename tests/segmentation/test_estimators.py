@@ -37,8 +37,9 @@ def test_chooses_the_planted_number_of_clusters() -> None:
 
 
 def test_tiny_segments_are_not_admissible() -> None:
-    X, _ = make_blobs(n_samples=[2_000, 2_000, 30], centers=None, n_features=2,
-                      cluster_std=0.5, random_state=3)  # fmt: skip
+    X, _ = make_blobs(
+        n_samples=[2_000, 2_000, 30], centers=None, n_features=2, cluster_std=0.5, random_state=3
+    )
     model = AutoKMeans(k_range=(2, 4), min_share=0.02, random_state=0).fit(X)
     three = next(row for row in model.selection_ if row["k"] == 3)
     assert not three["admissible"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from audience.cli import data, demo, predict, quality, segment, workspace
+from audience.cli import data, demo, explore, predict, quality, segment, workspace
 
 app = typer.Typer(
     name="audience",
@@ -17,6 +17,7 @@ workspace.register(app)
 data.register(app)
 quality.register(app)
 segment.register(app)
+explore.register(app)
 predict.register(app)
 demo.register(app)
 

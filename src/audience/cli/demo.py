@@ -43,9 +43,25 @@ def register(app: typer.Typer) -> None:
         for report in result.imports:
             print_import(report)
         print_clean(result.cleaning)
-        console.print(segments_table(result.run, ["size", "share", *[
-            k for k in ("conversion_rate", "average_order_value", "purchase_frequency",
-                        "revenue_share") if k in result.run.segments[0].kpis]]))  # fmt: skip
+        console.print(
+            segments_table(
+                result.run,
+                [
+                    "size",
+                    "share",
+                    *[
+                        k
+                        for k in (
+                            "conversion_rate",
+                            "average_order_value",
+                            "purchase_frequency",
+                            "revenue_share",
+                        )
+                        if k in result.run.segments[0].kpis
+                    ],
+                ],
+            )
+        )
         console.print(
             f"Planted personas recovered with adjusted Rand index "
             f"[bold]{result.persona_ari:.2f}[/] (1 = perfect, 0 = chance).\n"

@@ -44,8 +44,9 @@ def _write_png(uri: str, path: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``predict`` sub-app (``clv``, ``churn``) and the ``cohorts`` command."""
-    predict = typer.Typer(help="Predictive scores: CLV, churn; predictive segments.",
-                          no_args_is_help=True)  # fmt: skip
+    predict = typer.Typer(
+        help="Predictive scores: CLV, churn; predictive segments.", no_args_is_help=True
+    )
     app.add_typer(predict, name="predict")
     _register_clv(predict)
     _register_churn(predict)
@@ -57,22 +58,39 @@ def _register_clv(predict: typer.Typer) -> None:
     @handle_errors
     def clv(
         model: ModelOption = None,
-        calibration_end: Annotated[str | None, typer.Option(
-            "--calibration-end", help="Last day of the fit (default: last order day).")] = None,
-        holdout_end: Annotated[str | None, typer.Option(
-            "--holdout-end", help="Validate on the days after calibration; scores nobody.")] = None,
-        time_unit: Annotated[str | None, typer.Option(
-            "--time-unit", help="day or week (default: audience.yaml, week).")] = None,
-        horizon: Annotated[str | None, typer.Option(
-            "--horizon", help="Time units (52) or a duration (52w, 1y).")] = None,
-        discount_rate: Annotated[float | None, typer.Option(
-            "--discount-rate", min=0, max=0.99, help="Annual discount rate, e.g. 0.1.")] = None,
-        bootstrap: Annotated[int | None, typer.Option(
-            "--bootstrap", min=0, help="Bootstrap refits for parameter intervals.")] = None,
+        calibration_end: Annotated[
+            str | None,
+            typer.Option(
+                "--calibration-end", help="Last day of the fit (default: last order day)."
+            ),
+        ] = None,
+        holdout_end: Annotated[
+            str | None,
+            typer.Option(
+                "--holdout-end", help="Validate on the days after calibration; scores nobody."
+            ),
+        ] = None,
+        time_unit: Annotated[
+            str | None,
+            typer.Option("--time-unit", help="day or week (default: audience.yaml, week)."),
+        ] = None,
+        horizon: Annotated[
+            str | None, typer.Option("--horizon", help="Time units (52) or a duration (52w, 1y).")
+        ] = None,
+        discount_rate: Annotated[
+            float | None,
+            typer.Option(
+                "--discount-rate", min=0, max=0.99, help="Annual discount rate, e.g. 0.1."
+            ),
+        ] = None,
+        bootstrap: Annotated[
+            int | None,
+            typer.Option("--bootstrap", min=0, help="Bootstrap refits for parameter intervals."),
+        ] = None,
         plot: PlotOption = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Fit BG/NBD or Pareto/NBD and Gamma-Gamma; score CLV and put customers into tiers."""
         from audience.predictive.clv import ClvOptions, horizon_to_days, run_clv
         from audience.predictive.data import parse_day
@@ -112,12 +130,16 @@ def _register_churn(predict: typer.Typer) -> None:
     @predict.command("churn")
     @handle_errors
     def churn(
-        horizon: Annotated[str | None, typer.Option(
-            "--horizon", help="No purchase within it = churned, e.g. 90d (default: audience.yaml).")
+        horizon: Annotated[
+            str | None,
+            typer.Option(
+                "--horizon",
+                help="No purchase within it = churned, e.g. 90d (default: audience.yaml).",
+            ),
         ] = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Train a churn model on a time split, validate it later, score every profile."""
         from audience.predictive.churn import run_churn
 
@@ -145,12 +167,13 @@ def _register_cohorts(app: typer.Typer) -> None:
     @handle_errors
     def cohorts(
         by: Annotated[str, typer.Option("--by", help="month or week.")] = "month",
-        metric: Annotated[str, typer.Option(
-            "--metric", help="retention, revenue or orders.")] = "retention",
+        metric: Annotated[
+            str, typer.Option("--metric", help="retention, revenue or orders.")
+        ] = "retention",
         plot: PlotOption = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Acquisition cohorts by periods since their first order."""
         from audience.predictive.charts import cohort_heatmap
         from audience.predictive.cohorts import cohort_table
@@ -179,12 +202,15 @@ def _print_clv(result: dict[str, Any]) -> None:
             se = "—" if p["se"] is None else f"{p['se']:.4g}"
             table.add_row(name, f"{p['estimate']:.4g}", se)
     console.print(table)
-    console.print(f"log-likelihood {tx['log_likelihood']:.2f} (transactions), "
-                  f"{spend['log_likelihood']:.2f} (spend)")  # fmt: skip
+    console.print(
+        f"log-likelihood {tx['log_likelihood']:.2f} (transactions), "
+        f"{spend['log_likelihood']:.2f} (spend)"
+    )
     clv = result["outputs"].get("clv")
     if clv:
-        console.print(f"CLV mean {clv['mean']:.2f} · median {clv['median']:.2f} · "
-                      f"total {clv['sum']:,.0f}")  # fmt: skip
+        console.print(
+            f"CLV mean {clv['mean']:.2f} · median {clv['median']:.2f} · total {clv['sum']:,.0f}"
+        )
     if result["validation"]:
         v = result["validation"]
         console.print(
@@ -204,8 +230,9 @@ def _print_bands(bands: dict[str, Any] | None) -> None:
         table.add_column(column, justify="right")
     for s in bands["segments"]:
         mean = "—" if s["mean"] is None else f"{s['mean']:.3g}"
-        table.add_row(s["name"], f"{s['size']:,}", f"{s['share']:.1%}",
-                      f"{s['lower_bound']:.3g}", mean)  # fmt: skip
+        table.add_row(
+            s["name"], f"{s['size']:,}", f"{s['share']:.1%}", f"{s['lower_bound']:.3g}", mean
+        )
     console.print(table)
 
 
@@ -222,7 +249,9 @@ def _cohort_rich_table(data: dict[str, Any]) -> Table:
     for period in shown:
         table.add_column(str(period), justify="right")
     for row in data["cohorts"]:
-        cells = ["" if v is None else (f"{v:.0%}" if data["metric"] == "retention" else f"{v:,.0f}")
-                 for v in row["values"][: len(shown)]]  # fmt: skip
+        cells = [
+            "" if v is None else (f"{v:.0%}" if data["metric"] == "retention" else f"{v:,.0f}")
+            for v in row["values"][: len(shown)]
+        ]
         table.add_row(row["cohort"], f"{row['size']:,}", *cells)
     return table

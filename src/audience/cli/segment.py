@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +20,31 @@ from audience.cli.common import (
     print_json,
     step,
 )
+from audience.errors import InputError
 from audience.report.html import format_kpi, write_report
-from audience.segmentation.run import SegmentRun, run_segmentation
+from audience.segmentation.result import SegmentRun
+from audience.segmentation.run import run_segmentation
+
+
+class MethodChoice(StrEnum):
+    auto = "auto"
+    kmeans = "kmeans"
+    minibatch = "minibatch"
+    hierarchical = "hierarchical"
+    dbscan = "dbscan"
+    hdbscan = "hdbscan"
+    gmm = "gmm"
+    rfm = "rfm"
+
+
+def parse_k_range(text: str) -> tuple[int, int]:
+    """'2..12' -> (2, 12)."""
+    match = re.fullmatch(r"\s*(\d+)\s*\.\.\s*(\d+)\s*", text)
+    if not match or not 2 <= int(match.group(1)) <= int(match.group(2)):
+        raise InputError(
+            f"--k-range {text!r}: expected LOW..HIGH with 2 <= LOW <= HIGH, e.g. 2..12"
+        )
+    return int(match.group(1)), int(match.group(2))
 
 
 def segments_table(run: SegmentRun, kpis: list[str]) -> Table:
@@ -39,6 +64,13 @@ def register(app: typer.Typer) -> None:
         k: Annotated[
             int | None, typer.Option("--k", min=2, help="Number of segments (default: chosen).")
         ] = None,
+        k_range: Annotated[
+            str | None, typer.Option("--k-range", help="Range of k searched, LOW..HIGH.")
+        ] = None,
+        method: Annotated[
+            MethodChoice | None,
+            typer.Option(help="Clustering method; auto compares them (default: audience.yaml)."),
+        ] = None,
         assignments: Annotated[
             Path | None,
             typer.Option(help="Write one CSV row per customer: id, segment id, segment name."),
@@ -47,13 +79,18 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Compute features, segment the customers, name the segments, write the report."""
+        if k is not None and k_range is not None:
+            raise InputError("give either --k or --k-range, not both")
+        bounds = parse_k_range(k_range) if k_range else None
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             with (
                 step("Computing features and segmenting", quiet=json_),
                 warehouse.transaction() as con,
             ):
-                run = run_segmentation(con, ws.config, k=k)
+                run = run_segmentation(
+                    con, ws.config, k=k, method=method.value if method else None, k_range=bounds
+                )
             with step("Writing the report", quiet=json_):
                 report = write_report(warehouse.con, run, ws.config, ws.reports_dir)
             if assignments:

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from audience.config import FeatureSettings
 from audience.errors import InputError
+from audience.features.context import (
+    CONTEXT_JOINS,
+    context_catalog,
+    context_columns,
+    context_ctes,
+)
 from audience.store.warehouse import scalar, utcnow
 
 # Pseudo-events at the population's mobile share added to everyone's own: with two events, a
@@ -40,6 +48,7 @@ FEATURES: dict[str, str] = {
     "email_opens": "'Email Opened' events, decayed by age.",
     "email_clicks": "'Email Link Clicked' events, decayed by age.",
     "mobile_share": "Share of events sent from a mobile device, shrunk towards the average.",
+    "evening_share": "Share of events sent after 18:00, local time.",
     "orders_90d": "Orders in the 90 days before the as-of date.",
     "revenue_90d": "Amount spent in the 90 days before the as-of date.",
 }
@@ -74,6 +83,8 @@ _EVENT_SUMS = """
            sum(w) FILTER (WHERE event = 'Email Link Clicked') AS email_clicks,
            count(*) FILTER (WHERE mobile AND type <> 'identify') AS mobile_events,
            count(*) FILTER (WHERE type <> 'identify') AS device_events,
+           count(*) FILTER (WHERE type <> 'identify' AND hour("timestamp" + {offset}) >= 18)
+             AS evening_events,
            min("timestamp") AS first_event
     FROM (SELECT *, json_extract_string(context, '$.device.type') = 'mobile' AS mobile,
                  exp(-{decay} * (epoch({as_of}) - epoch("timestamp")) / 86400.0) AS w
@@ -81,8 +92,17 @@ _EVENT_SUMS = """
     GROUP BY {key}"""
 
 
-def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) -> FeatureSummary:
-    """Replace the ``features`` table with one row per customer as of the chosen date."""
+def compute_features(
+    con: duckdb.DuckDBPyConnection,
+    settings: FeatureSettings,
+    timezone: str = "UTC",
+    taxonomy: Sequence[str] = (),
+) -> FeatureSummary:
+    """Replace the ``features`` table with one row per customer as of the chosen date.
+
+    ``timezone`` places the evening of ``evening_share``; ``taxonomy`` names the categories
+    whose share of spend becomes a ``category_<name>`` feature.
+    """
     as_of = datetime.fromisoformat(settings.as_of) if settings.as_of else data_as_of(con)
     if as_of is None:
         raise InputError(
@@ -93,7 +113,12 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
     # A literal, not a subquery: DuckDB folds it into every expression over millions of rows.
     at = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
     recent = f"{at} - INTERVAL 90 DAY"
-    sums = functools.partial(_EVENT_SUMS.format, decay=decay, as_of=at)
+    # One offset for all events, the zone's at the as-of date: an hour off around a change of
+    # summer time moves few events across 18:00, and a per-event zone lookup costs seconds.
+    offset_hours = (ZoneInfo(timezone).utcoffset(as_of) or timedelta(0)).total_seconds() / 3600
+    sums = functools.partial(
+        _EVENT_SUMS.format, decay=decay, as_of=at, offset=f"INTERVAL ({offset_hours}) HOUR"
+    )
     con.execute(
         f"""CREATE OR REPLACE TABLE features AS
         WITH by_user AS ({sums(key="user_id", where="user_id IS NOT NULL")}
@@ -115,14 +140,16 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
             SELECT customer_id, sum(visits) AS visits, sum(product_views) AS product_views,
                    sum(cart_adds) AS cart_adds, sum(email_opens) AS email_opens,
                    sum(email_clicks) AS email_clicks, sum(mobile_events) AS mobile_events,
-                   sum(device_events) AS device_events, min(first_event) AS first_event
+                   sum(device_events) AS device_events, sum(evening_events) AS evening_events,
+                   min(first_event) AS first_event
             FROM mapped WHERE customer_id IS NOT NULL GROUP BY customer_id
         ), device_prior AS (
             SELECT coalesce(sum(mobile_events) / nullif(sum(device_events), 0), 0) AS p FROM ev_agg
         ), orders_ AS (
             SELECT coalesce(m.profile_id, o.customer_id) AS customer_id, o.* EXCLUDE (customer_id)
             FROM (SELECT customer_id, order_id, min(ordered_at) AS placed_at,
-                         sum(amount) AS total, sum(discount) AS discount
+                         sum(amount) AS total, sum(discount) AS discount,
+                         any_value(lower(channel)) AS channel
                   FROM order_lines WHERE ordered_at <= {at}
                   GROUP BY ALL) o
             LEFT JOIN profile_members m ON m.record_id = o.customer_id
@@ -131,7 +158,8 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
                    min(placed_at) AS first_order, max(placed_at) AS last_order,
                    sum(discount) / nullif(sum(total) + sum(discount), 0) AS discount_share,
                    count(*) FILTER (WHERE placed_at > {recent}) AS orders_90d,
-                   coalesce(sum(total) FILTER (WHERE placed_at > {recent}), 0) AS revenue_90d
+                   coalesce(sum(total) FILTER (WHERE placed_at > {recent}), 0) AS revenue_90d,
+                   avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END) AS app_share
             FROM orders_ GROUP BY customer_id
         ), people AS (
             -- After `audience clean`, one row per profile; before, one per imported record.
@@ -139,6 +167,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
             UNION ALL
             SELECT customer_id, signup_at, birth_date FROM customers
             WHERE NOT EXISTS (SELECT 1 FROM profiles)
+        ), {context_ctes(at, taxonomy)}, o_at AS (SELECT {at}::DATE AS day
         ), population AS (
             SELECT customer_id FROM people
             UNION SELECT customer_id FROM ord_agg
@@ -163,18 +192,23 @@ def compute_features(con: duckdb.DuckDBPyConnection, settings: FeatureSettings) 
                coalesce(e.email_clicks, 0) AS email_clicks,
                (coalesce(e.mobile_events, 0) + {MOBILE_PRIOR_WEIGHT} * (SELECT p FROM device_prior))
                  / (coalesce(e.device_events, 0) + {MOBILE_PRIOR_WEIGHT}) AS mobile_share,
+               coalesce(e.evening_events / nullif(e.device_events, 0), 0)::DOUBLE
+                 AS evening_share,
                coalesce(o.orders_90d, 0) AS orders_90d,
-               coalesce(o.revenue_90d, 0)::DOUBLE AS revenue_90d
+               coalesce(o.revenue_90d, 0)::DOUBLE AS revenue_90d,
+               {context_columns(taxonomy)}
         FROM population p
+        CROSS JOIN o_at
         LEFT JOIN people c USING (customer_id)
         LEFT JOIN ord_agg o USING (customer_id)
-        LEFT JOIN ev_agg e USING (customer_id)"""
+        LEFT JOIN ev_agg e USING (customer_id){CONTEXT_JOINS}"""
     )
+    catalog = {**FEATURES, **context_catalog(taxonomy)}
     now = utcnow()
     con.execute("DELETE FROM feature_catalog")
     con.executemany(
         "INSERT INTO feature_catalog VALUES (?, ?, ?)",
-        [[name, description, now] for name, description in FEATURES.items()],
+        [[name, description, now] for name, description in catalog.items()],
     )
     n = int(scalar(con, "SELECT count(*) FROM features"))
-    return FeatureSummary(as_of=as_of, n_customers=n, columns=list(FEATURES))
+    return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))

@@ -73,9 +73,14 @@ def import_file(
     """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction."""
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
         return import_into(
-            con, workspace, kind, path, map_options,
-            source_label=source_label, batch_lines=batch_lines,
-        )  # fmt: skip
+            con,
+            workspace,
+            kind,
+            path,
+            map_options,
+            source_label=source_label,
+            batch_lines=batch_lines,
+        )
 
 
 def import_into(
@@ -224,9 +229,20 @@ def _record_import(
                                 rows_quarantined, started_at, finished_at, mapping)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            report.import_id, report.kind, report.file, file.sha256, file.format, file.encoding,
-            file.delimiter, report.rows_read, report.rows_new, report.rows_updated,
-            report.rows_unchanged, report.rows_quarantined, started, utcnow(),
+            report.import_id,
+            report.kind,
+            report.file,
+            file.sha256,
+            file.format,
+            file.encoding,
+            file.delimiter,
+            report.rows_read,
+            report.rows_new,
+            report.rows_updated,
+            report.rows_unchanged,
+            report.rows_quarantined,
+            started,
+            utcnow(),
             json.dumps(report.mapping),
         ],
-    )  # fmt: skip
+    )

@@ -105,8 +105,10 @@ def upsert(
     """
     keys = ", ".join(key)
     counts = Counts()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _repeated AS "
-                f"SELECT {keys} FROM _keyed GROUP BY {keys} HAVING count(*) > 1")  # fmt: skip
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _repeated AS "
+        f"SELECT {keys} FROM _keyed GROUP BY {keys} HAVING count(*) > 1"
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE _skip (_line BIGINT)")
     if _count(con, "SELECT count(*) FROM _repeated"):
         con.execute(
@@ -159,9 +161,19 @@ def upsert(
 
 
 _CUSTOMER_COLUMNS = [
-    "customer_id", "email", "phone", "first_name", "last_name", "birth_date", "gender", "city",
-    "postcode", "country", "signup_at", "traits",
-]  # fmt: skip
+    "customer_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "gender",
+    "city",
+    "postcode",
+    "country",
+    "signup_at",
+    "traits",
+]
 _CONSENT_PURPOSES = [s.name.removeprefix("consent_") for s in CUSTOMER_FIELDS if s.type == "bool"]
 
 
@@ -172,9 +184,13 @@ def load_customers(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
         "CREATE OR REPLACE TEMP VIEW _keyed AS SELECT * FROM _typed WHERE len(_reasons) = 0"
     )
     counts += upsert(
-        con, ctx, "customers", ["customer_id"], _CUSTOMER_COLUMNS,
+        con,
+        ctx,
+        "customers",
+        ["customer_id"],
+        _CUSTOMER_COLUMNS,
         {"source": ctx.source_label, "import_id": ctx.import_id, "updated_at": ctx.now},
-    )  # fmt: skip
+    )
     _record_consents(con, ctx)
     return counts
 
@@ -199,9 +215,20 @@ def _record_consents(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
 
 
 _LINE_COLUMNS = [
-    "order_id", "line_no", "customer_id", "ordered_at", "product_id", "product_name", "category",
-    "quantity", "unit_price", "amount", "discount", "currency", "channel",
-]  # fmt: skip
+    "order_id",
+    "line_no",
+    "customer_id",
+    "ordered_at",
+    "product_id",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "amount",
+    "discount",
+    "currency",
+    "channel",
+]
 
 
 def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
@@ -232,15 +259,31 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
                           upper(coalesce(currency, {sql_literal(ctx.currency)})) AS currency)
                   FROM _typed WHERE len(_reasons) = 0)"""
     )
-    counts += upsert(con, ctx, "order_lines", ["order_id", "line_no"], _LINE_COLUMNS,
-                     {"import_id": ctx.import_id})  # fmt: skip
+    counts += upsert(
+        con,
+        ctx,
+        "order_lines",
+        ["order_id", "line_no"],
+        _LINE_COLUMNS,
+        {"import_id": ctx.import_id},
+    )
     return counts
 
 
 _EVENT_COLUMNS = [
-    "message_id", "type", "event", "user_id", "anonymous_id", "previous_id", "timestamp",
-    "sent_at", "received_at", "properties", "traits", "context",
-]  # fmt: skip
+    "message_id",
+    "type",
+    "event",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    "timestamp",
+    "sent_at",
+    "received_at",
+    "properties",
+    "traits",
+    "context",
+]
 
 
 def load_events(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:

@@ -27,33 +27,55 @@ class FieldSpec:
 
 
 CUSTOMER_FIELDS = (
-    FieldSpec("customer_id", "id", True,
-              ("id", "id_client", "client_id", "customer_ref", "crm_id", "num_client", "user_id")),
+    FieldSpec(
+        "customer_id",
+        "id",
+        True,
+        ("id", "id_client", "client_id", "customer_ref", "crm_id", "num_client", "user_id"),
+    ),
     FieldSpec("email", "text", aliases=("e_mail", "courriel", "mail", "adresse_email")),
     FieldSpec("phone", "text", aliases=("telephone", "tel", "mobile", "portable", "phone_number")),
     FieldSpec("first_name", "text", aliases=("prenom", "firstname", "given_name")),
     FieldSpec("last_name", "text", aliases=("nom", "lastname", "surname", "family_name")),
-    FieldSpec("birth_date", "date",
-              aliases=("date_naissance", "date_de_naissance", "birthdate", "dob", "birthday")),
+    FieldSpec(
+        "birth_date",
+        "date",
+        aliases=("date_naissance", "date_de_naissance", "birthdate", "dob", "birthday"),
+    ),
     FieldSpec("gender", "text", aliases=("civilite", "sexe", "genre", "title")),
     FieldSpec("city", "text", aliases=("ville", "commune", "town")),
     FieldSpec("postcode", "text", aliases=("code_postal", "cp", "zip", "zipcode", "postal_code")),
     FieldSpec("country", "text", aliases=("pays",)),
-    FieldSpec("signup_at", "timestamp",
-              aliases=("date_inscription", "created_at", "signup_date", "date_creation")),
+    FieldSpec(
+        "signup_at",
+        "timestamp",
+        aliases=("date_inscription", "created_at", "signup_date", "date_creation"),
+    ),
     FieldSpec("consent_email", "bool", aliases=("optin_email", "opt_in_email", "newsletter")),
     FieldSpec("consent_sms", "bool", aliases=("optin_sms", "opt_in_sms")),
     FieldSpec("consent_push", "bool", aliases=("optin_push", "opt_in_push")),
-)  # fmt: skip
+)
 
 ORDER_FIELDS = (
-    FieldSpec("order_id", "id", False,
-              ("id_commande", "commande", "order_ref", "num_commande", "invoice", "order")),
+    FieldSpec(
+        "order_id",
+        "id",
+        False,
+        ("id_commande", "commande", "order_ref", "num_commande", "invoice", "order"),
+    ),
     FieldSpec("line_no", "integer", aliases=("ligne", "line", "line_number", "num_ligne")),
-    FieldSpec("customer_id", "id", True,
-              ("id_client", "client_id", "customer_ref", "customer", "client", "user_id")),
-    FieldSpec("ordered_at", "timestamp", True,
-              ("date_commande", "order_date", "date", "created_at", "timestamp")),
+    FieldSpec(
+        "customer_id",
+        "id",
+        True,
+        ("id_client", "client_id", "customer_ref", "customer", "client", "user_id"),
+    ),
+    FieldSpec(
+        "ordered_at",
+        "timestamp",
+        True,
+        ("date_commande", "order_date", "date", "created_at", "timestamp"),
+    ),
     FieldSpec("product_id", "text", aliases=("ref_produit", "sku", "product", "reference")),
     FieldSpec("product_name", "text", aliases=("libelle", "produit", "designation", "name")),
     FieldSpec("category", "text", aliases=("categorie", "famille", "product_category")),
@@ -63,7 +85,7 @@ ORDER_FIELDS = (
     FieldSpec("discount", "decimal", aliases=("remise", "reduction", "discount_amount")),
     FieldSpec("currency", "text", aliases=("devise",)),
     FieldSpec("channel", "text", aliases=("canal", "source_channel")),
-)  # fmt: skip
+)
 
 EVENT_FIELDS = (
     FieldSpec("message_id", "id", False, ("messageid", "message_id", "event_id", "id")),
@@ -78,7 +100,7 @@ EVENT_FIELDS = (
     FieldSpec("properties", "json"),
     FieldSpec("traits", "json"),
     FieldSpec("context", "json"),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -106,23 +128,46 @@ EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 RULES: dict[Kind, tuple[Rule, ...]] = {
     "customers": (),
     "orders": (
-        Rule("quantity", "bad_value", "quantity IS NOT NULL AND quantity <= 0",
-             "'must be positive, got ' || quantity"),
-        Rule("amount", "missing",
-             "amount IS NULL AND unit_price IS NULL AND t_amount IS NULL AND t_unit_price IS NULL",
-             "'an order line needs an amount or a unit price'"),
+        Rule(
+            "quantity",
+            "bad_value",
+            "quantity IS NOT NULL AND quantity <= 0",
+            "'must be positive, got ' || quantity",
+        ),
+        Rule(
+            "amount",
+            "missing",
+            "amount IS NULL AND unit_price IS NULL AND t_amount IS NULL AND t_unit_price IS NULL",
+            "'an order line needs an amount or a unit price'",
+        ),
     ),
     "events": (
-        Rule("type", "bad_value", f"lower(type) NOT IN {EVENT_TYPES}",
-             "type || ' is not a Segment type'"),
-        Rule("user_id", "missing", "user_id IS NULL AND anonymous_id IS NULL",
-             "'an event needs a userId or an anonymousId'"),
-        Rule("event", "missing", "lower(type) = 'track' AND event IS NULL",
-             "'a track event needs an event name'"),
-        Rule("previous_id", "missing", "lower(type) = 'alias' AND previous_id IS NULL",
-             "'an alias event needs a previousId'"),
+        Rule(
+            "type",
+            "bad_value",
+            f"lower(type) NOT IN {EVENT_TYPES}",
+            "type || ' is not a Segment type'",
+        ),
+        Rule(
+            "user_id",
+            "missing",
+            "user_id IS NULL AND anonymous_id IS NULL",
+            "'an event needs a userId or an anonymousId'",
+        ),
+        Rule(
+            "event",
+            "missing",
+            "lower(type) = 'track' AND event IS NULL",
+            "'a track event needs an event name'",
+        ),
+        Rule(
+            "previous_id",
+            "missing",
+            "lower(type) = 'alias' AND previous_id IS NULL",
+            "'an alias event needs a previousId'",
+        ),
     ),
-}  # fmt: skip
+}
 """The declarative checks of each table, beyond the types and required fields of FIELDS."""
 
 

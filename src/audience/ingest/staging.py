@@ -19,8 +19,20 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
-            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
 
 
 def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timezone: str) -> str:
@@ -129,9 +141,15 @@ def raw_record(columns: Mapping[str, str]) -> str:
 
 def _null_of(spec: FieldSpec) -> str:
     sql_type = {
-        "id": "VARCHAR", "text": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE",
-        "decimal": "DECIMAL(18, 4)", "integer": "BIGINT", "bool": "BOOLEAN", "json": "JSON",
-    }[spec.type]  # fmt: skip
+        "id": "VARCHAR",
+        "text": "VARCHAR",
+        "timestamp": "TIMESTAMP",
+        "date": "DATE",
+        "decimal": "DECIMAL(18, 4)",
+        "integer": "BIGINT",
+        "bool": "BOOLEAN",
+        "json": "JSON",
+    }[spec.type]
     return f"NULL::{sql_type}"
 
 

@@ -24,7 +24,8 @@ from audience.quality.clean import CleanReport, clean_workspace
 from audience.quality.report import quality_report
 from audience.report.html import write_report
 from audience.report.quality_html import write_quality_report
-from audience.segmentation.run import SegmentRun, run_segmentation
+from audience.segmentation.result import SegmentRun
+from audience.segmentation.run import run_segmentation
 from audience.store.warehouse import utcnow
 from audience.workspace import CONFIG_FILE, Workspace
 
@@ -59,8 +60,10 @@ def prepare_demo_workspace(out: Path) -> Workspace:
     out.mkdir(parents=True, exist_ok=True)
     (out / DEMO_MARKER).write_text("created by 'audience demo'; safe to delete\n")
     workspace = Workspace.init(out, force=(out / CONFIG_FILE).exists())
-    # The demo shows model-based imputation on the birth dates it leaves out.
+    # The demo shows model-based imputation on the birth dates it leaves out, and lets the
+    # selection rule choose among every method.
     workspace.config.quality.imputation = {"age": "knn"}
+    workspace.config.segmentation.method = "auto"
     workspace.config.dump(out / CONFIG_FILE)
     return Workspace.open(out)
 
@@ -72,8 +75,11 @@ def run_demo(
     with step(f"Generating {customers:,} customers"):
         files = generate(customers, out / "data", seed=seed, end=end)
     imports = []
-    for kind, path in (("customers", files.customers), ("orders", files.orders),
-                       ("events", files.events)):  # fmt: skip
+    for kind, path in (
+        ("customers", files.customers),
+        ("orders", files.orders),
+        ("events", files.events),
+    ):
         with step(f"Importing {path.name}"):
             imports.append(import_file(workspace, kind, path))
     with workspace.warehouse() as warehouse:

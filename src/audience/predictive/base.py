@@ -90,9 +90,13 @@ class MLEModel(BaseEstimator):  # type: ignore[misc]
         data = self._prepare(X, weights)
         total = float(data.w.sum())
         result = maximise(
-            lambda z: self._negll(z, data), self._start(data), self.names, self.label, total,
+            lambda z: self._negll(z, data),
+            self._start(data),
+            self.names,
+            self.label,
+            total,
             self.max_iter,
-        )  # fmt: skip
+        )
         self._store(result, total)
         self.bootstrap_log_params_: FloatArray | None = None
         if self.bootstrap:
@@ -115,9 +119,13 @@ class MLEModel(BaseEstimator):  # type: ignore[misc]
         def refit(counts: FloatArray) -> FloatArray:
             resampled = replace(data, w=counts)
             fitted = maximise(
-                lambda z: self._negll(z, resampled), start, self.names, self.label, total,
+                lambda z: self._negll(z, resampled),
+                start,
+                self.names,
+                self.label,
+                total,
                 self.max_iter,
-            )  # fmt: skip
+            )
             return fitted.log_params
 
         draws, failures = bootstrap(refit, data.w, self.bootstrap, self.random_state)

@@ -70,8 +70,11 @@ class BetaGeoModel(MLEModel):
         B0_a = digamma(a + b) - ab_x
         B0_b = digamma(b + ux) - ab_x - digamma(b) + digamma(a + b)
         bx1 = np.where(rep, b + ux - 1, 1.0)
-        B1 = np.where(rep, np.log(a) + gammaln(bx1) - gammaln(a + b + ux) - gammaln(b)
-                      + gammaln(a + b), -np.inf)  # fmt: skip
+        B1 = np.where(
+            rep,
+            np.log(a) + gammaln(bx1) - gammaln(a + b + ux) - gammaln(b) + gammaln(a + b),
+            -np.inf,
+        )
         B1_a = 1 / a - ab_x + digamma(a + b)
         B1_b = np.where(rep, digamma(bx1) - ab_x - digamma(b) + digamma(a + b), 0.0)
         # Terms of each distinct (x, t_x, T); x-only terms enter through per-x totals.

@@ -35,8 +35,7 @@ def tracking_chart(series: dict[str, Any], title: str = "Cumulative repeat trans
     weeks = np.array(series["week_end"], dtype="datetime64[D]")
     figure, axis = plt.subplots(figsize=(8, 4.5))
     axis.plot(weeks, series["actual_cumulative"], color="black", label="actual")
-    axis.plot(weeks, series["expected_cumulative"], color="tab:blue", linestyle="--",
-              label="model")  # fmt: skip
+    axis.plot(weeks, series["expected_cumulative"], color="tab:blue", linestyle="--", label="model")
     end = np.datetime64(series["calibration_end"])
     axis.axvline(end, color="grey", linestyle=":", label="end of calibration")  # type: ignore[arg-type]
     axis.set_ylabel("repeat transactions (cumulative)")
@@ -68,8 +67,15 @@ def cohort_heatmap(table: dict[str, Any]) -> str:
         fmt = "{:.0f}%" if metric == "retention" else "{:,.0f}"
         dark = np.nanmax(shown) * 0.6
         for i, j in zip(*np.nonzero(np.isfinite(shown)), strict=True):
-            axis.text(j, i, fmt.format(shown[i, j]), ha="center", va="center", fontsize=6,
-                      color="white" if shown[i, j] > dark else "black")  # fmt: skip
+            axis.text(
+                j,
+                i,
+                fmt.format(shown[i, j]),
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if shown[i, j] > dark else "black",
+            )
     unit = "% of cohort active" if metric == "retention" else metric
     figure.colorbar(image, ax=axis, label=unit)
     axis.set_title(f"Cohorts by {table['by']}: {metric}")

@@ -30,11 +30,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from audience.config import WorkspaceConfig
+from audience.config.predictive import parse_duration
 from audience.errors import InputError, ModelError
 from audience.predictive.churn_features import FEATURES, features_as_of
 from audience.predictive.data import data_span
 from audience.predictive.segments import store_bands
-from audience.predictive.settings import parse_duration
 from audience.predictive.store import new_run_id, save_predictions, save_run
 from audience.store.warehouse import scalar
 
@@ -61,11 +61,16 @@ class ChurnRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "kind": "churn", "horizon_days": self.horizon_days,
-            "cutoffs": self.cutoffs, "metrics": self.metrics,
-            "feature_importances": self.importances, "n_scored": self.n_scored,
-            "bands": self.bands, "warnings": self.warnings,
-        }  # fmt: skip
+            "run_id": self.run_id,
+            "kind": "churn",
+            "horizon_days": self.horizon_days,
+            "cutoffs": self.cutoffs,
+            "metrics": self.metrics,
+            "feature_importances": self.importances,
+            "n_scored": self.n_scored,
+            "bands": self.bands,
+            "warnings": self.warnings,
+        }
 
 
 def churn_horizon_days(text: str) -> int:
@@ -80,9 +85,14 @@ def churn_horizon_days(text: str) -> int:
 def make_model(n_rows: int, random_state: int) -> CalibratedClassifierCV:
     """Gradient-boosted trees with calibrated probabilities (3-fold cross-calibration)."""
     trees = HistGradientBoostingClassifier(
-        max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=40,
-        l2_regularization=1.0, early_stopping=False, random_state=random_state,
-    )  # fmt: skip
+        max_iter=100,
+        learning_rate=0.1,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=random_state,
+    )
     method = "isotonic" if n_rows >= ISOTONIC_MIN_ROWS else "sigmoid"
     # ensemble=False: one model refitted on all rows, calibrated on out-of-fold predictions,
     # so that scoring and permutation importances pay for one forest, not three.
@@ -141,14 +151,18 @@ def evaluate(
     }
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(y), size=min(len(y), IMPORTANCE_SAMPLE), replace=False)
-    result = permutation_importance(model, X[rows], y[rows], scoring="roc_auc", n_repeats=3,
-                                    random_state=seed)  # fmt: skip
+    result = permutation_importance(
+        model, X[rows], y[rows], scoring="roc_auc", n_repeats=3, random_state=seed
+    )
     order = np.argsort(-result.importances_mean)
     importances: list[dict[str, float | str]] = [
-        {"feature": FEATURES[columns[i]], "auc_drop": float(result.importances_mean[i]),
-         "std": float(result.importances_std[i])}
+        {
+            "feature": FEATURES[columns[i]],
+            "auc_drop": float(result.importances_mean[i]),
+            "std": float(result.importances_std[i]),
+        }
         for i in order
-    ]  # fmt: skip
+    ]
     return metrics, importances
 
 
@@ -186,23 +200,38 @@ def _run_churn(
     scoring = features_as_of(con, config.timezone, last, None)
     probability = final.predict_proba(_matrix(scoring)[:, final_cols])[:, 1]
     run = ChurnRun(
-        run_id=new_run_id("churn"), horizon_days=days,
+        run_id=new_run_id("churn"),
+        horizon_days=days,
         cutoffs={"train": str(train_cut), "holdout": str(holdout_cut), "scoring": str(last)},
         metrics={**metrics, "n_train": len(y_train), "train_churn_rate": float(y_train.mean())},
-        importances=importances, n_scored=len(probability),
-    )  # fmt: skip
+        importances=importances,
+        n_scored=len(probability),
+    )
     documents = {
-        "params": {"horizon_days": days, "cutoffs": run.cutoffs,
-                   "features": [FEATURES[j] for j in final_cols]},
-        "model": {"type": "calibrated HistGradientBoostingClassifier",
-                  "calibration": final.method, "importances": importances},
+        "params": {
+            "horizon_days": days,
+            "cutoffs": run.cutoffs,
+            "features": [FEATURES[j] for j in final_cols],
+        },
+        "model": {
+            "type": "calibrated HistGradientBoostingClassifier",
+            "calibration": final.method,
+            "importances": importances,
+        },
         "metrics": run.metrics,
-    }  # fmt: skip
+    }
     save_run(con, run.run_id, "churn", last, documents, run.n_scored, True)
     ids = scoring.column("customer_id").combine_chunks()
     scores = pa.table({"customer_id": ids, "churn_probability": probability})
     save_predictions(con, run.run_id, "churn", scores)
-    bands = store_bands(con, "churn_bands", ids, probability, settings.churn_bands, "value",
-                        {"prediction_run": run.run_id, "score": "churn_probability"})  # fmt: skip
+    bands = store_bands(
+        con,
+        "churn_bands",
+        ids,
+        probability,
+        settings.churn_bands,
+        "value",
+        {"prediction_run": run.run_id, "score": "churn_probability"},
+    )
     run.bands = bands.to_dict()
     return run

@@ -16,11 +16,26 @@ import pyarrow as pa
 from audience.predictive.data import daily_transactions_sql, local_day
 
 FEATURES: tuple[str, ...] = (
-    "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-    "days_since_first_order", "mean_gap_days", "overdue_ratio", "purchases_30d",
-    "purchases_90d", "purchases_prev_90d", "purchases_365d", "revenue_90d", "revenue_365d",
-    "events_30d", "events_90d", "email_opens_90d", "email_clicks_90d", "days_since_last_event",
-)  # fmt: skip
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "tenure_days",
+    "days_since_first_order",
+    "mean_gap_days",
+    "overdue_ratio",
+    "purchases_30d",
+    "purchases_90d",
+    "purchases_prev_90d",
+    "purchases_365d",
+    "revenue_90d",
+    "revenue_365d",
+    "events_30d",
+    "events_90d",
+    "email_opens_90d",
+    "email_clicks_90d",
+    "days_since_last_event",
+)
 """Model inputs, in column order. Missing values (no order, no event) stay NULL/NaN."""
 
 

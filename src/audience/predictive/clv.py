@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from audience.config import WorkspaceConfig
+from audience.config.predictive import TIME_UNIT_DAYS, PredictiveSettings, parse_duration
 from audience.errors import InputError
 from audience.predictive.bgnbd import BetaGeoModel
 from audience.predictive.data import PurchaseSummary, customer_summary, daily_repeat_counts
@@ -27,7 +28,6 @@ from audience.predictive.mle import FloatArray
 from audience.predictive.pnbd import ParetoNBDModel
 from audience.predictive.scoring import Horizon, score_customers, summarise
 from audience.predictive.segments import store_bands
-from audience.predictive.settings import TIME_UNIT_DAYS, PredictiveSettings, parse_duration
 from audience.predictive.store import new_run_id, save_predictions, save_run
 from audience.predictive.validation import holdout_metrics, tracking
 
@@ -121,8 +121,11 @@ class ClvRun:
 def fit_transaction_model(summary: PurchaseSummary, options: ClvOptions) -> Any:
     """BG/NBD or Pareto/NBD fitted on the calibration summaries."""
     kind = BetaGeoModel if options.model == "bgnbd" else ParetoNBDModel
-    return kind(bootstrap=options.bootstrap, interval_level=options.interval_level,
-                random_state=options.random_state).fit(summary.X)  # fmt: skip
+    return kind(
+        bootstrap=options.bootstrap,
+        interval_level=options.interval_level,
+        random_state=options.random_state,
+    ).fit(summary.X)
 
 
 def fit_spend_model(
@@ -153,17 +156,22 @@ def check_spend(mean_spend: FloatArray) -> None:
 def run_clv(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, options: ClvOptions) -> ClvRun:
     """Fit, score (or validate), store; returns what happened."""
     summary = customer_summary(
-        con, config.timezone, options.time_unit, options.calibration_end, options.holdout_end,
+        con,
+        config.timezone,
+        options.time_unit,
+        options.calibration_end,
+        options.holdout_end,
         options.drop_nonpositive,
-    )  # fmt: skip
+    )
     check_spend(summary.mean_spend[summary.frequency > 0])  # before the slower fit
     transactions = fit_transaction_model(summary, options)
     spend, independence = fit_spend_model(summary, options)
     horizon = Horizon.from_days(
         options.horizon_days, TIME_UNIT_DAYS[options.time_unit], options.discount_rate
     )
-    scores = score_customers(transactions, spend, summary.X, summary.mean_spend, horizon,
-                             options.interval_level)  # fmt: skip
+    scores = score_customers(
+        transactions, spend, summary.X, summary.mean_spend, horizon, options.interval_level
+    )
     run = ClvRun(
         run_id=new_run_id("clv"),
         options=options,
@@ -203,22 +211,46 @@ def _store(
         "validation": run.validation,
     }
     model = {"transactions": run.transaction_model, "spend": run.spend_model}
-    save_run(con, run.run_id, "clv", summary.calibration_end,
-             {"params": run.to_dict()["options"], "model": model, "metrics": metrics},
-             run.n_customers, run.scored)  # fmt: skip
+    save_run(
+        con,
+        run.run_id,
+        "clv",
+        summary.calibration_end,
+        {"params": run.to_dict()["options"], "model": model, "metrics": metrics},
+        run.n_customers,
+        run.scored,
+    )
     if not run.scored:
         return
-    table = pa.table({
-        "customer_id": summary.customer_ids,
-        **{name: pa.array(scores[name], mask=~np.isfinite(scores[name]))
-           for name in ("p_alive", "expected_transactions", "expected_order_value",
-                        "expected_spend", "clv", "clv_low", "clv_high")},
-        "next_purchase_on": _next_purchase_days(summary, scores["time_to_next_purchase"]),
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "customer_id": summary.customer_ids,
+            **{
+                name: pa.array(scores[name], mask=~np.isfinite(scores[name]))
+                for name in (
+                    "p_alive",
+                    "expected_transactions",
+                    "expected_order_value",
+                    "expected_spend",
+                    "clv",
+                    "clv_low",
+                    "clv_high",
+                )
+            },
+            "next_purchase_on": _next_purchase_days(summary, scores["time_to_next_purchase"]),
+        }
+    )
     save_predictions(con, run.run_id, "clv", table)
     tiers = config.predictive.clv_tiers
-    band_run = store_bands(con, "clv_tiers", summary.customer_ids, scores["clv"], tiers.tiers,
-                           tiers.basis, {"prediction_run": run.run_id, "score": "clv"})  # fmt: skip
+    band_run = store_bands(
+        con,
+        "clv_tiers",
+        summary.customer_ids,
+        scores["clv"],
+        tiers.tiers,
+        tiers.basis,
+        {"prediction_run": run.run_id, "score": "clv"},
+    )
     run.tiers = band_run.to_dict()
 
 

@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from audience.config.predictive import TIME_UNIT_DAYS
 from audience.errors import InputError
 from audience.predictive.mle import FloatArray
-from audience.predictive.settings import TIME_UNIT_DAYS
 
 
 def local_day(column: str, timezone: str) -> str:

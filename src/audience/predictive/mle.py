@@ -139,11 +139,13 @@ def maximise(
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
     options = {"maxiter": max_iter, "ftol": 1e-13, "gtol": 1e-9}
     if analytic:
-        res = optimize.minimize(mean_value_grad, start, jac=True, method="L-BFGS-B",
-                                bounds=bounds, options=options)  # fmt: skip
+        res = optimize.minimize(
+            mean_value_grad, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options
+        )
     else:
-        res = optimize.minimize(mean_value, start, jac="3-point", method="L-BFGS-B",
-                                bounds=bounds, options=options)  # fmt: skip
+        res = optimize.minimize(
+            mean_value, start, jac="3-point", method="L-BFGS-B", bounds=bounds, options=options
+        )
     _check_converged(res, names, model, mean_value)
     if analytic:
         hessian = gradient_jacobian(lambda z: _grad(negll, z), res.x, GRADIENT_STEP)

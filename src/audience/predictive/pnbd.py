@@ -83,8 +83,11 @@ class ParetoNBDModel(MLEModel):
         """Probability that each customer is still active at the end of calibration."""
         r, alpha, s, beta = self._natural()
         x, t_x, T = X[:, 0], X[:, 1], X[:, 2]
-        log_odds = (np.log(s / (r + s + x)) + _log_a0(r, alpha, s, beta, x, t_x, T)
-                    - _log_alive_term(r, alpha, s, beta, x, T))  # fmt: skip
+        log_odds = (
+            np.log(s / (r + s + x))
+            + _log_a0(r, alpha, s, beta, x, t_x, T)
+            - _log_alive_term(r, alpha, s, beta, x, T)
+        )
         return expit(-log_odds)  # type: ignore[no-any-return]
 
     def expected_if_alive(self, x: FloatArray, T: FloatArray, t: float) -> FloatArray:

@@ -117,9 +117,9 @@ def score_customers(
     cov_tx = model.parameter_covariance()
     var = np.einsum("ij,jk,ik->i", grad_tx, cov_tx, grad_tx)[inv]
     log_value = np.log(value)
-    grad_sp = np.column_stack([
-        _spend_grad(spend, X, mean_spend, k, log_value) for k in range(len(spend.log_params_))
-    ])  # fmt: skip
+    grad_sp = np.column_stack(
+        [_spend_grad(spend, X, mean_spend, k, log_value) for k in range(len(spend.log_params_))]
+    )
     var += np.einsum("ij,jk,ik->i", grad_sp, spend.parameter_covariance(), grad_sp)
     clv = np.exp(log_det[inv] + log_value)
     half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(var)
@@ -152,8 +152,14 @@ def summarise(values: dict[str, FloatArray]) -> dict[str, dict[str, float]]:
             continue
         q = np.percentile(finite, [0, 25, 50, 75, 90, 100])
         out[name] = {
-            "mean": float(finite.mean()), "min": float(q[0]), "p25": float(q[1]),
-            "median": float(q[2]), "p75": float(q[3]), "p90": float(q[4]), "max": float(q[5]),
-            "sum": float(finite.sum()), "n_finite": len(finite),
-        }  # fmt: skip
+            "mean": float(finite.mean()),
+            "min": float(q[0]),
+            "p25": float(q[1]),
+            "median": float(q[2]),
+            "p75": float(q[3]),
+            "p90": float(q[4]),
+            "max": float(q[5]),
+            "sum": float(finite.sum()),
+            "n_finite": len(finite),
+        }
     return out

@@ -17,9 +17,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from audience.config.predictive import Band
 from audience.errors import ModelError
 from audience.predictive.mle import FloatArray
-from audience.predictive.settings import Band
 from audience.store.warehouse import utcnow
 
 
@@ -64,12 +64,19 @@ def describe_bands(
     segments = []
     for label, band in enumerate(bands):
         chosen = values[labels == label]
-        segments.append({
-            "segment_id": f"{run_id}:{label}", "label": label, "name": band.name,
-            "description": band.description, "size": int(sizes[label]),
-            "share": float(sizes[label] / max(len(values), 1)), "lower_bound": float(cuts[label]),
-            "mean": float(chosen.mean()) if len(chosen) else None, "total": float(chosen.sum()),
-        })  # fmt: skip
+        segments.append(
+            {
+                "segment_id": f"{run_id}:{label}",
+                "label": label,
+                "name": band.name,
+                "description": band.description,
+                "size": int(sizes[label]),
+                "share": float(sizes[label] / max(len(values), 1)),
+                "lower_bound": float(cuts[label]),
+                "mean": float(chosen.mean()) if len(chosen) else None,
+                "total": float(chosen.sum()),
+            }
+        )
     return segments
 
 
@@ -94,15 +101,37 @@ def store_bands(
     params = {"basis": basis, "bands": [b.model_dump() for b in bands], **source}
     model = {"type": method, "cuts": cuts, "names": [b.name for b in bands]}
     con.execute(
-        "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, now, method, json.dumps(params), json.dumps([source.get("score")]), "{}",
-         json.dumps({"sizes": sizes}), "[]", json.dumps(model), len(values)],
-    )  # fmt: skip
+        """INSERT INTO segment_runs (run_id, created_at, method, params, features, preprocessing,
+                                     metrics, selection, model, n_customers)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            run_id,
+            now,
+            method,
+            json.dumps(params),
+            json.dumps([source.get("score")]),
+            "{}",
+            json.dumps({"sizes": sizes}),
+            "[]",
+            json.dumps(model),
+            len(values),
+        ],
+    )
     con.executemany(
         "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [[s["segment_id"], run_id, s["label"], s["name"], s["description"], s["size"],
-          json.dumps(s)] for s in segments],
-    )  # fmt: skip
+        [
+            [
+                s["segment_id"],
+                run_id,
+                s["label"],
+                s["name"],
+                s["description"],
+                s["size"],
+                json.dumps(s),
+            ]
+            for s in segments
+        ],
+    )
     con.execute(
         """UPDATE memberships SET valid_to = ?
            WHERE valid_to IS NULL AND run_id <> ?

@@ -17,9 +17,16 @@ import pyarrow as pa
 from audience.store.warehouse import utcnow
 
 PREDICTION_COLUMNS = (
-    "p_alive", "expected_transactions", "expected_order_value", "expected_spend", "clv",
-    "clv_low", "clv_high", "next_purchase_on", "churn_probability",
-)  # fmt: skip
+    "p_alive",
+    "expected_transactions",
+    "expected_order_value",
+    "expected_spend",
+    "clv",
+    "clv_low",
+    "clv_high",
+    "next_purchase_on",
+    "churn_probability",
+)
 
 
 def new_run_id(kind: str) -> str:
@@ -39,11 +46,17 @@ def save_run(
     con.execute(
         "INSERT INTO prediction_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            run_id, kind, utcnow(), as_of, json.dumps(documents["params"], default=str),
+            run_id,
+            kind,
+            utcnow(),
+            as_of,
+            json.dumps(documents["params"], default=str),
             json.dumps(documents["model"], default=str),
-            json.dumps(documents["metrics"], default=str), n_customers, scored,
+            json.dumps(documents["metrics"], default=str),
+            n_customers,
+            scored,
         ],
-    )  # fmt: skip
+    )
 
 
 def save_predictions(

@@ -34,12 +34,14 @@ def holdout_metrics(model: TransactionModel, summary: PurchaseSummary) -> dict[s
     capped = np.minimum(summary.frequency, FREQUENCY_CAP)
     for value in np.unique(capped):
         rows = capped == value
-        by_frequency.append({
-            "frequency": f"{int(value)}+" if value == FREQUENCY_CAP else str(int(value)),
-            "customers": int(rows.sum()),
-            "actual_mean": float(actual[rows].mean()),
-            "predicted_mean": float(predicted[rows].mean()),
-        })  # fmt: skip
+        by_frequency.append(
+            {
+                "frequency": f"{int(value)}+" if value == FREQUENCY_CAP else str(int(value)),
+                "customers": int(rows.sum()),
+                "actual_mean": float(actual[rows].mean()),
+                "predicted_mean": float(predicted[rows].mean()),
+            }
+        )
     total_actual, total_predicted = float(actual.sum()), float(predicted.sum())
     return {
         "holdout_length": length,

@@ -62,8 +62,9 @@ class CleanReport:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["sources"] = {k: {**asdict(v), "reconciled": v.reconciled}
-                           for k, v in self.sources.items()}  # fmt: skip
+        data["sources"] = {
+            k: {**asdict(v), "reconciled": v.reconciled} for k, v in self.sources.items()
+        }
         data["reconciled"] = self.reconciled
         return data
 
@@ -165,9 +166,13 @@ def _map_categories(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig) -> 
         counts["category"], config.quality.taxonomy, min_score=config.quality.category_min_score
     )
     frame = pd.DataFrame(
-        {"raw": counts["category"], "category": result["value"], "status": result["status"],
-         "score": result["score"]}
-    )  # fmt: skip
+        {
+            "raw": counts["category"],
+            "category": result["value"],
+            "status": result["status"],
+            "score": result["score"],
+        }
+    )
     con.register("_categories", frame)
     con.execute("INSERT INTO category_map SELECT * FROM _categories")
     con.unregister("_categories")
@@ -187,10 +192,13 @@ def _unmapped_cities(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def _warnings(report: CleanReport, resolution: Resolution) -> list[str]:
-    warnings = [
-        f"{len(resolution.hubs)} identifier value(s) shared by too many records were ignored "
-        f"(for example {resolution.hubs[0]['value']!r}, {resolution.hubs[0]['records']} records)"
-    ] if resolution.hubs else []  # fmt: skip
+    warnings = []
+    if resolution.hubs:
+        first = resolution.hubs[0]
+        warnings.append(
+            f"{len(resolution.hubs)} identifier value(s) shared by too many records were "
+            f"ignored (for example {first['value']!r}, {first['records']} records)"
+        )
     if not report.reconciled:
         warnings.append("records do not reconcile for some source: please report this bug")
     return warnings

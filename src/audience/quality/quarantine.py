@@ -45,8 +45,9 @@ _COLUMNS = "sha256, line, kind, source_file, reason, raw, status, import_id"
 def _row(values: tuple[Any, ...]) -> QuarantinedRow:
     sha, line, kind, source_file, reason, raw, status, import_id = values
     name = sha if str(sha).startswith("clean:") else str(sha)[:12]
-    return QuarantinedRow(f"{name}:{line}", kind, source_file, int(line), reason, raw, status,
-                          import_id)  # fmt: skip
+    return QuarantinedRow(
+        f"{name}:{line}", kind, source_file, int(line), reason, raw, status, import_id
+    )
 
 
 def summary(con: duckdb.DuckDBPyConnection, status: str = "open") -> list[dict[str, object]]:
@@ -176,9 +177,13 @@ def _retry_kind(
         where = "starts_with(sha256, ?) AND line = ?"
         if line in failed:
             result.still_quarantined[row.id] = failed[line]
-            con.execute(f"UPDATE quarantine SET reason = ? WHERE {where}",
-                        [failed[line], sha_prefix, int(original_line)])  # fmt: skip
+            con.execute(
+                f"UPDATE quarantine SET reason = ? WHERE {where}",
+                [failed[line], sha_prefix, int(original_line)],
+            )
         else:
             result.loaded.append(row.id)
-            con.execute(f"UPDATE quarantine SET status = 'resolved' WHERE {where}",
-                        [sha_prefix, int(original_line)])  # fmt: skip
+            con.execute(
+                f"UPDATE quarantine SET status = 'resolved' WHERE {where}",
+                [sha_prefix, int(original_line)],
+            )

@@ -21,9 +21,26 @@ from audience.quality.normalise import (
 )
 
 # Civilité -> gender; anything else stays unknown rather than guessed.
-_GENDER = {"m": "M", "m.": "M", "mr": "M", "mr.": "M", "monsieur": "M", "h": "M", "homme": "M",
-           "male": "M", "mme": "F", "mme.": "F", "madame": "F", "mlle": "F", "mademoiselle": "F",
-           "f": "F", "femme": "F", "female": "F", "ms": "F", "mrs": "F"}  # fmt: skip
+_GENDER = {
+    "m": "M",
+    "m.": "M",
+    "mr": "M",
+    "mr.": "M",
+    "monsieur": "M",
+    "h": "M",
+    "homme": "M",
+    "male": "M",
+    "mme": "F",
+    "mme.": "F",
+    "madame": "F",
+    "mlle": "F",
+    "mademoiselle": "F",
+    "f": "F",
+    "femme": "F",
+    "female": "F",
+    "ms": "F",
+    "mrs": "F",
+}
 
 
 def normalise_records(

@@ -10,8 +10,17 @@ import duckdb
 
 from audience.store.warehouse import scalar
 
-COMPLETENESS_COLUMNS = ("email", "phone", "first_name", "last_name", "birth_date", "gender",
-                        "city", "postcode", "signup_at")  # fmt: skip
+COMPLETENESS_COLUMNS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "gender",
+    "city",
+    "postcode",
+    "signup_at",
+)
 # Statuses that mean a value could not be used as it was.
 PROBLEMS = ("invalid", "typo_flagged", "unmapped", "ambiguous", "unknown")
 
@@ -34,18 +43,28 @@ def quality_report(
             c: round(n / total, 4) for c, n in zip(COMPLETENESS_COLUMNS, counts, strict=True)
         }
     invalid_rates = {
-        name: {status: round(n / max(sum(counts.values()), 1), 4)
-               for status, n in counts.items() if status in PROBLEMS}
+        name: {
+            status: round(n / max(sum(counts.values()), 1), 4)
+            for status, n in counts.items()
+            if status in PROBLEMS
+        }
         for name, counts in clean.get("normalisers", {}).items()
-    }  # fmt: skip
+    }
     freshness = []
     for kind, source, last in con.execute(
         """SELECT kind, source_file, max(finished_at) FROM imports
            GROUP BY kind, source_file ORDER BY kind, source_file"""
     ).fetchall():
         age = (now - last).total_seconds() / 86400
-        freshness.append({"kind": kind, "source": source, "last_import": last.isoformat(),
-                          "age_days": round(age, 1), "stale": age > freshness_days})  # fmt: skip
+        freshness.append(
+            {
+                "kind": kind,
+                "source": source,
+                "last_import": last.isoformat(),
+                "age_days": round(age, 1),
+                "stale": age > freshness_days,
+            }
+        )
     return {
         "records": total,
         "profiles": clean.get("profiles"),

@@ -14,8 +14,19 @@ import duckdb
 
 from audience.ingest.parsing import sql_literal
 
-TRAITS = ("email", "phone", "first_name", "last_name", "birth_date", "gender", "postcode",
-          "city", "city_insee", "dep_code", "region")  # fmt: skip
+TRAITS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "gender",
+    "postcode",
+    "city",
+    "city_insee",
+    "dep_code",
+    "region",
+)
 
 
 def build_profiles(

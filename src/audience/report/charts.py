@@ -43,8 +43,14 @@ def map_chart(
     figure, axis = plt.subplots(figsize=(7, 5.5))
     for label, name in enumerate(names):
         chosen = labels == label
-        axis.scatter(points[chosen, 0], points[chosen, 1], s=6, alpha=0.6,
-                     color=PALETTE(label % 10), label=name)  # fmt: skip
+        axis.scatter(
+            points[chosen, 0],
+            points[chosen, 1],
+            s=6,
+            alpha=0.6,
+            color=PALETTE(label % 10),
+            label=name,
+        )
     axis.set_title(title)
     axis.set_xticks([])
     axis.set_yticks([])

@@ -17,8 +17,9 @@ from audience.config import WorkspaceConfig
 from audience.predictive.charts import cohort_heatmap
 from audience.predictive.cohorts import cohort_table
 from audience.report.charts import map_chart, signature_chart, sizes_chart
-from audience.segmentation.kmeans import SELECTION_CRITERION
-from audience.segmentation.run import SegmentRun
+from audience.segmentation.maps import segment_map
+from audience.segmentation.result import SegmentRun
+from audience.segmentation.selection_rule import SELECTION_RULE
 from audience.store.warehouse import scalar, utcnow
 
 _PERCENT_KPIS = {"share", "conversion_rate", "revenue_share", "email_click_rate"}
@@ -76,10 +77,12 @@ def write_report(
         objective=config.objective,
         kpis=config.kpis,
         fmt=format_kpi,
+        num=_number,
         charts=charts,
         cohorts=cohorts,
         map_points=len(points),
-        criterion=SELECTION_CRITERION,
+        criterion=SELECTION_RULE,
+        maps=_maps(run, config, reports_dir),
         imports=imports,
         version=__version__,
         generated_at=f"{utcnow():%Y-%m-%d %H:%M}",
@@ -89,6 +92,33 @@ def write_report(
     path.write_text(html, encoding="utf-8")
     shutil.copyfile(path, reports_dir / "latest.html")
     return path
+
+
+def _number(value: Any, pattern: str) -> str:
+    """A number formatted, or a dash when missing (NaN, None)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return str(pattern % value)
+
+
+def _maps(run: SegmentRun, config: WorkspaceConfig, reports_dir: Path) -> list[dict[str, str]]:
+    """The configured maps other than PCA (drawn above), also saved as PNG beside the report."""
+    names = [s.name for s in run.segments]
+    drawn = []
+    for method in config.report.maps:
+        if method == "pca":
+            continue
+        result = segment_map(
+            run.space,
+            run.labels,
+            names,
+            method,
+            sample_size=min(config.report.map_sample, 3_000),
+            random_state=config.segmentation.random_state,
+            path=reports_dir / f"{run.run_id}-{method}.png",
+        )
+        drawn.append({"method": method, "uri": result.data_uri})
+    return drawn
 
 
 def _has_orders(con: duckdb.DuckDBPyConnection) -> bool:

@@ -100,6 +100,9 @@ class AutoKMeans(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore
         for k in candidates:
             model = KMeans(k, n_init=self.n_init, random_state=rng.randint(2**31 - 1))
             labels = model.fit_predict(sample)
+            fitted[k] = model.cluster_centers_
+            if len(candidates) == 1:  # nothing to choose between: no need to score
+                break
             silhouette, error = sampled_silhouette(sample, labels, self.silhouette_size, rng)
             shares = np.bincount(labels, minlength=k) / len(labels)
             table.append(
@@ -112,8 +115,7 @@ class AutoKMeans(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore
                     "admissible": bool(shares.min() >= self.min_share),
                 }
             )
-            fitted[k] = model.cluster_centers_
-        best = self._choose(table)
+        best = self._choose(table) if table else candidates[0]
         final = KMeans(best, init=fitted[best], n_init=1, max_iter=300).fit(X)
         order = np.argsort(-np.bincount(final.labels_, minlength=best), kind="stable")
         self.cluster_centers_ = final.cluster_centers_[order]

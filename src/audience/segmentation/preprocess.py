@@ -47,6 +47,11 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
         self.skew_threshold = skew_threshold
 
     def fit(self, X: Any, y: Any = None) -> FeaturePreprocessor:
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> NDArray[np.float64]:
+        """Fit and transform in one pass over the data (the data may be millions of rows)."""
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
         fill = np.zeros(X.shape[1])
         for j in (*self.fill_max, *self.fill_median):
@@ -76,7 +81,10 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
                 stacklevel=2,
             )
         self.scale_ = np.where(self.keep_, std, 1.0)
-        return self
+        logged -= self.mean_
+        logged /= self.scale_
+        result: NDArray[np.float64] = logged[:, self.keep_]
+        return result
 
     def _fill(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.where(np.isnan(X), self.fill_values_, X)

@@ -35,6 +35,8 @@ class SegmentProfile:
     name: str = ""
     description: str = ""
     name_fit: float | None = None
+    rule: str = ""
+    """Plain rule from the surrogate tree, e.g. 'recency ≤ 21 days and orders ≥ 6'."""
     kpis: dict[str, float | None] = field(default_factory=dict)
 
     def signature(self) -> dict[str, float]:
@@ -46,6 +48,7 @@ class SegmentProfile:
             "name": self.name,
             "description": self.description,
             "name_fit": self.name_fit,
+            "rule": self.rule,
             "size": self.size,
             "share": self.share,
             "kpis": self.kpis,

@@ -1,31 +1,40 @@
-"""A segmentation run: features -> preprocessing -> clustering -> profiles, names -> warehouse.
+"""A segmentation run: features -> feature space -> method and k chosen -> profiles, names,
+rules, bias checks -> warehouse.
 
-The run is stored whole (parameters, preprocessing, selection table, metrics, centroids as
-JSON) so that it can be compared with later runs and can assign new customers; memberships
-of earlier clustering runs are closed (``valid_to``) rather than deleted.
+The run is stored whole (parameters, pre-processing, selection table, metrics, explanation,
+and the fitted space and model as JSON) so that it can be compared with later runs and can
+assign new customers (:class:`~audience.segmentation.assign.SegmentAssigner`).
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from audience.config import WorkspaceConfig
-from audience.errors import ModelError
-from audience.features.behaviour import FEATURES, compute_features
+from audience.features.behaviour import compute_features
 from audience.quality.impute import impute_features
-from audience.segmentation.kmeans import AutoKMeans, sampled_silhouette, separation_scores
+from audience.segmentation.assign import SegmentAssigner, confidence
+from audience.segmentation.bias import reference_bias, sample_bias
+from audience.segmentation.explain import explain_segments
+from audience.segmentation.kmeans import sampled_silhouette, separation_scores
 from audience.segmentation.kpis import segment_kpis
-from audience.segmentation.preprocess import FILL_WITH_MAX, FILL_WITH_MEDIAN, FeaturePreprocessor
-from audience.segmentation.profile import SegmentProfile, name_segments, profile_segments
+from audience.segmentation.labels import NOISE, noise_as_group
+from audience.segmentation.maps import NOISE_NAME
+from audience.segmentation.matrix import load_matrix
+from audience.segmentation.persist import store_run, update_profiles
+from audience.segmentation.preprocess import FeaturePreprocessor
+from audience.segmentation.profile import name_segments, profile_segments
+from audience.segmentation.result import SegmentRun
+from audience.segmentation.rfm import RFM_FEATURES, RFM_SEGMENTS, RFMSegmenter
+from audience.segmentation.selection import AutoSegmenter, selection_sample
+from audience.segmentation.space import FeatureSpace
 from audience.store.warehouse import utcnow
 
 METRIC_SAMPLE = 5_000
@@ -33,117 +42,185 @@ DB_CH_SAMPLE = 200_000
 
 
 @dataclass
-class SegmentRun:
-    """The outcome of a run, as stored and as printed with ``--json``."""
+class _Fitted:
+    """What a method produced, before profiles and names."""
 
-    run_id: str
     method: str
-    k: int
-    n_customers: int
-    features: list[str]
-    metrics: dict[str, float]
-    selection: list[dict[str, Any]]
+    labels: np.ndarray  # noise already moved to the last label
+    has_noise: bool
+    space: np.ndarray  # customers where the model sees them (maps, metrics)
+    signature_space: np.ndarray  # scaled features, one column per kept feature (profiles)
+    kept: list[str]
     preprocessing: dict[str, Any]
-    segments: list[SegmentProfile]
-    as_of: str
-    warnings: list[str]
-    space: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
-    """Customers in the clustering space (rows aligned with ``labels``), for maps; not stored."""
-    labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
-
-    def segment_id(self, label: int) -> str:
-        return f"{self.run_id}:{label}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "method": self.method,
-            "k": self.k,
-            "n_customers": self.n_customers,
-            "as_of": self.as_of,
-            "features": self.features,
-            "metrics": self.metrics,
-            "selection": self.selection,
-            "preprocessing": self.preprocessing,
-            "warnings": self.warnings,
-            "segments": [
-                {"segment_id": self.segment_id(s.label), **s.to_dict()} for s in self.segments
-            ],
-        }
-
-
-def load_matrix(
-    con: duckdb.DuckDBPyConnection, features: list[str]
-) -> tuple[pa.Array, pd.DataFrame]:
-    """Customer ids and the chosen feature columns, in one scan of ``features``."""
-    unknown = [f for f in features if f not in FEATURES]
-    if unknown:
-        raise ModelError(
-            f"unknown feature(s) {', '.join(unknown)} in segmentation.features; "
-            f"known: {', '.join(FEATURES)}"
-        )
-    columns = ", ".join(f'"{f}"::DOUBLE AS "{f}"' for f in features)
-    sql = f"SELECT customer_id, {columns} FROM features ORDER BY customer_id"
-    table = con.sql(sql).to_arrow_table()
-    frame = table.drop(["customer_id"]).to_pandas()
-    return table.column("customer_id"), frame
+    selection: list[dict[str, Any]]
+    model: dict[str, Any]
+    confidence: np.ndarray
+    segment_names: list[str] | None = None  # fixed names (RFM), else named from signatures
 
 
 def run_segmentation(
-    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, k: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    config: WorkspaceConfig,
+    k: int | None = None,
+    method: str | None = None,
+    k_range: tuple[int, int] | None = None,
 ) -> SegmentRun:
-    """Compute features, cluster, profile, name and store a run; returns it."""
-    summary = compute_features(con, config.features)
-    imputed = impute_features(con, config.quality.imputation, config.segmentation.random_state)
+    """Compute features, segment, profile, name, explain and store a run; returns it."""
+    summary = compute_features(con, config.features, config.timezone, list(config.quality.taxonomy))
     seg = config.segmentation
-    names = config.clustering_features()
+    imputed = impute_features(con, config.quality.imputation, seg.random_state)
+    method = method or seg.method
+    names = list(RFM_FEATURES) if method == "rfm" else config.clustering_features()
     ids, raw = load_matrix(con, names)
-    caught: list[str] = []
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
-        pre = FeaturePreprocessor(
-            fill_max=tuple(i for i, n in enumerate(names) if n in FILL_WITH_MAX),
-            fill_median=tuple(i for i, n in enumerate(names) if n in FILL_WITH_MEDIAN),
-        )
-        X = pre.fit_transform(raw.to_numpy())
-        kept = [n for n, keep in zip(names, pre.keep_, strict=True) if keep]
-        model = AutoKMeans(
-            n_clusters=k or seg.k,
-            k_range=(seg.k_range[0], min(seg.k_range[1], seg.max_segments)),
-            sample_size=seg.sample_size,
-            min_share=seg.min_segment_share,
-            random_state=seg.random_state,
-        ).fit(X)
-    caught = [str(w.message) for w in records]
-    labels = model.labels_
-    metrics = _metrics(X, labels, seg.random_state)
-    profiles = profile_segments(raw[kept], X, labels)
-    name_segments(profiles, seg.names)
-    run = SegmentRun(
-        run_id=f"run-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
-        method="kmeans",
-        k=model.n_clusters_,
-        n_customers=len(labels),
-        features=kept,
-        metrics=metrics,
-        selection=model.selection_,
-        preprocessing={**pre.describe(names), "imputed_by_model": imputed},
-        segments=profiles,
-        as_of=summary.as_of.isoformat(),
-        warnings=caught,
-        space=X,
-        labels=labels,
-    )
-    distances = model.transform(X)
-    _store(con, run, ids, labels, _confidence(distances), model, config)
+        if method == "rfm":
+            fitted = _fit_rfm(raw)
+        else:
+            fitted = _fit_clusters(raw, names, config, method, k, k_range)
+        run = _describe(raw, fitted, config, names)
+        run.bias = _bias(con, raw, fitted, config, len(raw))
+    run.warnings = sorted({str(w.message) for w in records})
+    run.as_of = summary.as_of.isoformat()
+    run.preprocessing["imputed_by_model"] = imputed
+    params = {
+        "method": method,
+        "k": k or seg.k,
+        "k_range": list(k_range or seg.k_range),
+        "objective": config.objective,
+        **seg.model_dump(exclude={"names"}),
+    }
+    now = utcnow()
+    store_run(con, run, ids, fitted.confidence, params, now)
     kpis = segment_kpis(con, run.run_id, config.kpis)
-    for profile in profiles:
+    for profile in run.segments:
         profile.kpis = kpis.get(run.segment_id(profile.label), {})
-    con.executemany(
-        "UPDATE segments SET profile = ? WHERE segment_id = ?",
-        [[json.dumps(p.to_dict()), run.segment_id(p.label)] for p in profiles],
-    )
+    update_profiles(con, run)
     return run
+
+
+def _fit_clusters(
+    raw: pd.DataFrame,
+    inputs: list[str],
+    config: WorkspaceConfig,
+    method: str,
+    k: int | None,
+    k_range: tuple[int, int] | None,
+) -> _Fitted:
+    seg = config.segmentation
+    space = FeatureSpace(
+        winsorize=seg.winsorize, scaling=seg.scaling, pca_variance=seg.pca_variance
+    )
+    signature = space.fit_scaled(raw)
+    X = space.project(signature)
+    model = AutoSegmenter(
+        method=method,
+        n_clusters=k or seg.k,
+        k_range=k_range or seg.k_range,
+        max_segments=seg.max_segments,
+        min_share=seg.min_segment_share,
+        max_noise_share=seg.max_noise_share,
+        sample_size=seg.sample_size,
+        silhouette_size=seg.silhouette_size,
+        stability_size=seg.stability_size,
+        n_refits=seg.stability_refits,
+        random_state=seg.random_state,
+    ).fit(X)
+    labels = np.asarray(model.labels_, dtype=np.int64)
+    return _Fitted(
+        method=model.method_,
+        labels=noise_as_group(labels),
+        has_noise=bool((labels == NOISE).any()),
+        space=X,
+        signature_space=signature,
+        kept=space.kept_features_,
+        preprocessing=space.describe(),
+        selection=model.selection_,
+        model={
+            "type": model.method_,
+            "inputs": inputs,
+            "features": list(raw.columns),
+            **SegmentAssigner(space, model.model_).to_json(),
+        },
+        confidence=confidence(model.model_, X),
+    )
+
+
+def _fit_rfm(raw: pd.DataFrame) -> _Fitted:
+    """Quintile scores; the named RFM segments are its labels (only those present, compacted)."""
+    rfm = RFMSegmenter().fit(raw[list(RFM_FEATURES)])
+    present, labels = np.unique(rfm.labels_, return_inverse=True)
+    # Profiles compare segments in a standardised space, as for clusters.
+    pre = FeaturePreprocessor(fill_max=(0,))
+    signature = pre.fit_transform(raw[list(RFM_FEATURES)].to_numpy())
+    return _Fitted(
+        method="rfm",
+        labels=labels.astype(np.int64),
+        has_noise=False,
+        space=signature,
+        signature_space=signature,
+        kept=list(RFM_FEATURES),
+        preprocessing={
+            "scores": "quintiles of the customers with orders",
+            **pre.describe(list(RFM_FEATURES)),
+        },
+        selection=[],
+        model={
+            "type": "rfm",
+            "inputs": list(RFM_FEATURES),
+            "features": list(RFM_FEATURES),
+            **rfm.to_json(),
+        },
+        confidence=np.ones(len(labels)),
+        segment_names=[RFM_SEGMENTS[i] for i in present],
+    )
+
+
+def _describe(
+    raw: pd.DataFrame, fitted: _Fitted, config: WorkspaceConfig, names: list[str]
+) -> SegmentRun:
+    seg = config.segmentation
+    kept_raw = raw[fitted.kept]
+    profiles = profile_segments(kept_raw, fitted.signature_space, fitted.labels)
+    if fitted.segment_names is not None:
+        for profile, name in zip(profiles, fitted.segment_names, strict=True):
+            profile.name, profile.description = name, "RFM segment (quintile scores)."
+    else:
+        clusters = profiles[:-1] if fitted.has_noise else profiles
+        name_segments(clusters, seg.names)
+        if fitted.has_noise:
+            profiles[-1].name = NOISE_NAME
+            profiles[-1].description = "Customers the density method left in no segment."
+    explanation = explain_segments(
+        kept_raw,
+        fitted.labels,
+        max_depth=seg.explain_depth,
+        random_state=seg.random_state,
+        units=dict.fromkeys(("monetary", "avg_basket", "revenue_90d"), config.currency),
+    )
+    for profile in profiles:
+        profile.rule = explanation.text(profile.label)
+    n_real = len(profiles) - int(fitted.has_noise)
+    return SegmentRun(
+        run_id=f"run-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
+        method=fitted.method,
+        k=n_real,
+        n_customers=len(fitted.labels),
+        features=fitted.kept,
+        metrics={
+            **_metrics(fitted.space, fitted.labels, seg.random_state),
+            "explanation_fidelity": round(explanation.fidelity, 4),
+        },
+        selection=fitted.selection,
+        preprocessing=fitted.preprocessing,
+        segments=profiles,
+        as_of="",
+        warnings=[],
+        explanation=explanation.to_dict(),
+        space=fitted.space,
+        labels=fitted.labels,
+        model=fitted.model,
+    )
 
 
 def _metrics(X: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
@@ -160,73 +237,24 @@ def _metrics(X: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
     }
 
 
-def _confidence(distances: np.ndarray) -> np.ndarray:
-    """1 - nearest / second nearest centroid distance: 0 on a border, 1 on the centroid."""
-    if distances.shape[1] < 2:
-        return np.ones(len(distances))
-    two = np.partition(distances, 1, axis=1)[:, :2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(two[:, 1] > 0, two[:, 0] / two[:, 1], 0.0)
-    return 1.0 - ratio
-
-
-def _store(
+def _bias(
     con: duckdb.DuckDBPyConnection,
-    run: SegmentRun,
-    ids: pa.Array,
-    labels: np.ndarray,
-    confidence: np.ndarray,
-    model: AutoKMeans,
+    raw: pd.DataFrame,
+    fitted: _Fitted,
     config: WorkspaceConfig,
-) -> None:
-    now = utcnow()
-    params = {
-        "k": config.segmentation.k,
-        "k_range": list(config.segmentation.k_range),
-        "sample_size": config.segmentation.sample_size,
-        "min_segment_share": config.segmentation.min_segment_share,
-        "random_state": config.segmentation.random_state,
-        "objective": config.objective,
-    }
-    stored_model = {
-        "type": "kmeans",
-        "features": run.features,
-        "centroids": model.cluster_centers_.round(6).tolist(),
-    }
-    con.execute(
-        "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run.run_id, now, run.method, json.dumps(params), json.dumps(run.features),
-            json.dumps(run.preprocessing), json.dumps(run.metrics), json.dumps(run.selection),
-            json.dumps(stored_model), run.n_customers,
-        ],
-    )  # fmt: skip
-    con.executemany(
-        "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            [run.segment_id(p.label), run.run_id, p.label, p.name, p.description, p.size,
-             json.dumps(p.to_dict())]
-            for p in run.segments
-        ],
-    )  # fmt: skip
-    # A customer leaves the segments of earlier clustering runs when this one assigns her.
-    con.execute(
-        """UPDATE memberships SET valid_to = ?
-           WHERE valid_to IS NULL AND run_id IN (SELECT run_id FROM segment_runs WHERE method = ?)
-             AND run_id <> ?""",
-        [now, run.method, run.run_id],
-    )
-    members = pa.table(
-        {
-            "customer_id": ids,
-            "label": pa.array(labels.astype(np.int32)),
-            "score": pa.array(confidence.round(4)),
-        }
-    )
-    con.register("_new_members", members)
-    con.execute(
-        """INSERT INTO memberships (customer_id, segment_id, run_id, score, valid_from, valid_to)
-           SELECT customer_id, ? || ':' || label, ?, score, ?, NULL FROM _new_members""",
-        [run.run_id, run.run_id, now],
-    )
-    con.unregister("_new_members")
+    n: int,
+) -> list[dict[str, Any]]:
+    """Representativeness: the fitting sample against everyone, and groups against references."""
+    seg = config.segmentation
+    groups = con.execute("SELECT age_band, region FROM features ORDER BY customer_id").df()
+    results = []
+    if fitted.method != "rfm" and n > seg.sample_size:
+        mask = selection_sample(n, seg.sample_size, seg.random_state)
+        frame = pd.concat([groups, raw[fitted.kept].reset_index(drop=True)], axis=1)
+        results += sample_bias(
+            frame, mask, categorical=["age_band", "region"], continuous=fitted.kept
+        )
+    for column, shares in seg.reference_shares.items():
+        if column in groups:
+            results.append(reference_bias(groups[column], shares))
+    return [r.to_dict() for r in results]

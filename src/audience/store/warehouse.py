@@ -110,9 +110,20 @@ class Warehouse:
             return 0
         return int(scalar(self.con, "SELECT coalesce(max(version), 0) FROM schema_migrations"))
 
+    def applied_versions(self) -> set[int]:
+        if not self.schema_version():
+            return set()
+        rows = self.con.execute("SELECT version FROM schema_migrations").fetchall()
+        return {int(r[0]) for r in rows}
+
     def migrate(self) -> list[int]:
-        """Apply every shipped migration newer than the database; return those applied."""
+        """Apply, in order, every shipped migration the database lacks; return those applied.
+
+        Each is applied once whatever its number: a migration merged after a higher-numbered
+        one is still applied to databases created in between.
+        """
         current = self.schema_version()
+        done = self.applied_versions()
         migrations = available_migrations()
         latest = migrations[-1][0] if migrations else 0
         if current > latest:
@@ -122,7 +133,7 @@ class Warehouse:
             )
         applied = []
         for version, name, sql in migrations:
-            if version <= current:
+            if version in done:
                 continue
             try:
                 with self.transaction() as con:

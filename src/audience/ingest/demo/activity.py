@@ -169,8 +169,9 @@ def draw_events(
     opens = rng.poisson(rate("email_opens") * per_month)
     clicks = rng.binomial(opens, rate("click_prob"))
     counts = np.stack([visits, views, adds, apps, opens, clicks, np.ones(n, np.int64)], axis=1)
-    kinds = np.array([PAGE, PRODUCT_VIEWED, PRODUCT_ADDED, APP_OPENED, EMAIL_OPENED,
-                      EMAIL_CLICKED, IDENTIFY])  # fmt: skip
+    kinds = np.array(
+        [PAGE, PRODUCT_VIEWED, PRODUCT_ADDED, APP_OPENED, EMAIL_OPENED, EMAIL_CLICKED, IDENTIFY]
+    )
     person = np.repeat(np.repeat(np.arange(n), len(kinds)), counts.ravel())
     kind = np.repeat(np.tile(kinds, n), counts.ravel())
     when = start[person] + rng.random(len(person)) * (end - start)[person]

@@ -12,9 +12,19 @@ import pandas as pd
 from audience.ingest.demo.people import DOMAIN_TYPOS, EMAIL_DOMAINS, ascii_fold
 
 CUSTOMER_COLUMNS = [
-    "id_client", "civilite", "prenom", "nom", "email", "telephone", "date_naissance",
-    "ville", "code_postal", "date_inscription", "optin_email", "optin_sms",
-]  # fmt: skip
+    "id_client",
+    "civilite",
+    "prenom",
+    "nom",
+    "email",
+    "telephone",
+    "date_naissance",
+    "ville",
+    "code_postal",
+    "date_inscription",
+    "optin_email",
+    "optin_sms",
+]
 
 
 def _local_part(name: str) -> str:
@@ -65,10 +75,12 @@ def build_records(
     true_email[other_address] = [
         f"{_local_part(f)}.{_local_part(la)}.{i}@{EMAIL_DOMAINS[i % 10]}"
         for f, la, i in zip(
-            src["first_name"][other_address], src["last_name"][other_address],
-            np.flatnonzero(other_address), strict=True,
+            src["first_name"][other_address],
+            src["last_name"][other_address],
+            np.flatnonzero(other_address),
+            strict=True,
         )
-    ]  # fmt: skip
+    ]
 
     email, email_dirt = _emails(rng, true_email, is_dup & (kind == "same_email"))
     phone, phone_dirt = _phones(
@@ -148,8 +160,12 @@ def _emails(
     rng: np.random.Generator, true_email: np.ndarray, must_stay_valid: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     n = len(true_email)
-    dirt = _pick(rng, ["clean", "case", "spaces", "invalid", "typo_domain", "missing"],
-                 [0.72, 0.12, 0.05, 0.02, 0.02, 0.07], n)  # fmt: skip
+    dirt = _pick(
+        rng,
+        ["clean", "case", "spaces", "invalid", "typo_domain", "missing"],
+        [0.72, 0.12, 0.05, 0.02, 0.02, 0.07],
+        n,
+    )
     dirt[must_stay_valid & ~np.isin(dirt, ["clean", "case", "spaces"])] = "case"
     out = np.empty(n, dtype=object)
     for i, (value, d) in enumerate(zip(true_email, dirt, strict=True)):
@@ -173,8 +189,16 @@ def _emails(
     return out, dirt
 
 
-_PHONE_FORMATS = ["spaced", "compact", "intl_spaced", "intl", "dotted", "dashed", "intl_00",
-                  "lost_zero"]  # fmt: skip
+_PHONE_FORMATS = [
+    "spaced",
+    "compact",
+    "intl_spaced",
+    "intl",
+    "dotted",
+    "dashed",
+    "intl_00",
+    "lost_zero",
+]
 
 
 def _format_phone(national: int, style: str) -> str:
@@ -202,8 +226,9 @@ def _phones(
 ) -> tuple[np.ndarray, np.ndarray]:
     n = len(national)
     weights = [0.33, 0.25, 0.11, 0.11, 0.09, 0.045, 0.03, 0.035]
-    style = _pick(rng, [*_PHONE_FORMATS, "invalid", "missing"], [*(w * 0.9 for w in weights),
-                  0.015, 0.085], n)  # fmt: skip
+    style = _pick(
+        rng, [*_PHONE_FORMATS, "invalid", "missing"], [*(w * 0.9 for w in weights), 0.015, 0.085], n
+    )
     style[must_stay_valid & np.isin(style, ["invalid", "missing"])] = "spaced"
     out = np.empty(n, dtype=object)
     for i, (number, s) in enumerate(zip(national, style, strict=True)):
@@ -275,8 +300,12 @@ def city_variant(name: str, style: str, rng: np.random.Generator) -> str:
 
 def _cities(rng: np.random.Generator, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(names)
-    style = _pick(rng, ["clean", "upper", "upper_ascii", "lower_ascii", "abbreviated", "typo",
-                        "missing"], [0.7, 0.06, 0.07, 0.05, 0.05, 0.04, 0.03], n)  # fmt: skip
+    style = _pick(
+        rng,
+        ["clean", "upper", "upper_ascii", "lower_ascii", "abbreviated", "typo", "missing"],
+        [0.7, 0.06, 0.07, 0.05, 0.05, 0.04, 0.03],
+        n,
+    )
     out = np.empty(n, dtype=object)
     for i, (name, s) in enumerate(zip(names, style, strict=True)):
         out[i] = "" if s == "missing" else city_variant(name, s, rng)

@@ -30,8 +30,13 @@ EMAIL_DOMAINS = np.array(
     ]
 )
 DOMAIN_WEIGHTS = np.array([0.34, 0.16, 0.1, 0.1, 0.06, 0.06, 0.06, 0.04, 0.05, 0.03])
-DOMAIN_TYPOS = {"gmail.com": "gmial.com", "hotmail.fr": "hotmial.fr", "orange.fr": "ornage.fr",
-                "yahoo.fr": "yaho.fr", "outlook.fr": "outlok.fr"}  # fmt: skip
+DOMAIN_TYPOS = {
+    "gmail.com": "gmial.com",
+    "hotmail.fr": "hotmial.fr",
+    "orange.fr": "ornage.fr",
+    "yahoo.fr": "yaho.fr",
+    "outlook.fr": "outlok.fr",
+}
 
 
 def ascii_fold(text: str) -> str:
@@ -54,8 +59,9 @@ def draw_people(
     male = rng.random(n) < 0.5
     males = np.array(list(FrenchNames.first_names_male))
     females = np.array(list(FrenchNames.first_names_female))
-    first = np.where(male, males[rng.integers(0, len(males), n)],
-                     females[rng.integers(0, len(females), n)])  # fmt: skip
+    first = np.where(
+        male, males[rng.integers(0, len(males), n)], females[rng.integers(0, len(females), n)]
+    )
     lasts = np.array(list(FrenchNames.last_names))
     last = lasts[rng.integers(0, len(lasts), n)]
     birth = end.normalize() - pd.to_timedelta(ages * 365.25 + rng.integers(0, 365, n), unit="D")

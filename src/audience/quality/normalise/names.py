@@ -21,9 +21,26 @@ import pandas as pd
 from audience.quality.normalise.core import by_unique, fold
 
 PARTICLES: tuple[str, ...] = (
-    "de", "du", "des", "d'", "da", "das", "do", "dos", "di", "del", "della", "van", "von",
-    "der", "den", "ten", "ter", "y", "e",
-)  # fmt: skip
+    "de",
+    "du",
+    "des",
+    "d'",
+    "da",
+    "das",
+    "do",
+    "dos",
+    "di",
+    "del",
+    "della",
+    "van",
+    "von",
+    "der",
+    "den",
+    "ten",
+    "ter",
+    "y",
+    "e",
+)
 """Words written in lower case inside a name (Portuguese, Italian, Dutch, German too)."""
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})

@@ -25,9 +25,17 @@ from audience.quality.normalise.core import as_text, replace_regex
 _SEPARATORS = "[ .\\-\u00a0]"  # not a raw string: RE2 has no \\u
 _PLAIN_FRENCH = r"(?:\+33|0033|0)?[1-9]\d{8}"
 _TYPE_DESCS = (
-    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number",
-    "voip", "pager", "uan", "voicemail",
-)  # fmt: skip
+    "fixed_line",
+    "mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "personal_number",
+    "voip",
+    "pager",
+    "uan",
+    "voicemail",
+)
 
 
 def normalise_phone(raw: pd.Series, *, region: str = "FR") -> pd.DataFrame:

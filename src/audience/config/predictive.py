@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from audience.config.base import Strict
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dwmy])\s*$")
 DAYS_PER_UNIT = {"d": 1.0, "w": 7.0, "m": 365.25 / 12, "y": 365.25}
@@ -36,11 +38,7 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * DAYS_PER_UNIT[match.group(2)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Band(_Strict):
+class Band(Strict):
     """One tier or band: customers whose value is at least ``min`` (and below the next)."""
 
     name: str
@@ -59,7 +57,7 @@ def _check_bands(bands: list[Band]) -> list[Band]:
     return sorted(bands, key=lambda b: b.min, reverse=True)
 
 
-class ClvTiers(_Strict):
+class ClvTiers(Strict):
     """CLV tiers: by quantile of CLV among scored customers, or by CLV value."""
 
     basis: Literal["quantile", "value"] = "quantile"
@@ -92,7 +90,7 @@ def _default_churn_bands() -> list[Band]:
     ]
 
 
-class PredictiveSettings(_Strict):
+class PredictiveSettings(Strict):
     """CLV, churn and cohort defaults; every CLI option overrides its setting."""
 
     model: Literal["bgnbd", "pnbd"] = Field(

@@ -1,0 +1,154 @@
+"""The workspace configuration, ``audience.yaml``: what an analysis decides.
+
+The file is validated by pydantic models with ``extra="forbid"``, so a misspelt key is an
+error that names it instead of a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from audience.config.base import Strict
+from audience.config.predictive import PredictiveSettings
+from audience.config.quality import DEFAULT_TAXONOMY, DedupeSettings, QualitySettings
+from audience.config.segmentation import (
+    DEFAULT_SEGMENT_NAMES,
+    OBJECTIVE_FEATURES,
+    Direction,
+    FeatureSettings,
+    MapMethod,
+    SegmentationSettings,
+    SegmentName,
+)
+from audience.errors import ConfigError
+
+Objective = Literal["retention", "acquisition", "value"]
+
+__all__ = [
+    "DEFAULT_SEGMENT_NAMES",
+    "DEFAULT_TAXONOMY",
+    "KPI_NAMES",
+    "OBJECTIVE_FEATURES",
+    "DedupeSettings",
+    "Direction",
+    "FeatureSettings",
+    "Objective",
+    "QualitySettings",
+    "ReportSettings",
+    "SegmentName",
+    "SegmentationSettings",
+    "WorkspaceConfig",
+]
+
+KPI_NAMES = (
+    "size",
+    "share",
+    "conversion_rate",
+    "average_order_value",
+    "purchase_frequency",
+    "revenue",
+    "revenue_share",
+    "average_recency_days",
+    "email_click_rate",
+)
+
+
+# Features clustered by default for each objective. They are all computed by
+# audience.features.behaviour; an objective changes which of them drive the segments.
+class ReportSettings(Strict):
+    """What the HTML report shows."""
+
+    map_sample: int = Field(default=5_000, ge=100, description="Points drawn on the 2-D map.")
+    maps: list[MapMethod] = Field(
+        default_factory=lambda: list[MapMethod](["pca"]),
+        description="Maps drawn in the report: pca, tsne, umap.",
+    )
+
+
+class WorkspaceConfig(Strict):
+    """Everything ``audience.yaml`` holds."""
+
+    version: int = 1
+    name: str = "audience"
+    objective: Objective = "retention"
+    timezone: str = Field(
+        default="Europe/Paris",
+        description="Zone of timestamps that carry no offset in imported files.",
+    )
+    currency: str = "EUR"
+    default_region: str = Field(default="FR", description="Region for phone numbers.")
+    kpis: list[str] = Field(
+        default_factory=lambda: [
+            "size",
+            "share",
+            "conversion_rate",
+            "average_order_value",
+            "purchase_frequency",
+            "revenue_share",
+        ]
+    )
+    mappings: dict[Literal["customers", "orders", "events"], dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per source: canonical field -> column name in the user's files.",
+    )
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+    segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    predictive: PredictiveSettings = Field(default_factory=PredictiveSettings)
+
+    @field_validator("kpis")
+    @classmethod
+    def _known_kpis(cls, value: list[str]) -> list[str]:
+        unknown = [k for k in value if k not in KPI_NAMES]
+        if unknown:
+            raise ValueError(f"unknown KPI {unknown}; known: {', '.join(KPI_NAMES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _k_within_bounds(self) -> WorkspaceConfig:
+        seg = self.segmentation
+        if seg.k is not None and seg.k > seg.max_segments:
+            raise ValueError(f"segmentation.k={seg.k} exceeds max_segments={seg.max_segments}")
+        return self
+
+    def clustering_features(self) -> list[str]:
+        """Features the segmentation uses: the configured list or the objective's."""
+        seg = self.segmentation
+        chosen = seg.features or seg.feature_sets.get(self.objective)
+        return list(chosen or OBJECTIVE_FEATURES[self.objective])
+
+    # -- file I/O -----------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path) -> WorkspaceConfig:
+        """Read and validate ``audience.yaml``; every problem becomes a :class:`ConfigError`."""
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}{where}: invalid YAML ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            raise ConfigError(
+                f"{path}: {field}: {first['msg']} ({exc.error_count()} problem(s) in all)"
+            ) from exc
+
+    def dump(self, path: Path) -> None:
+        """Write the configuration as commented-free YAML, keys in declaration order."""
+        data = self.model_dump(mode="json")
+        path.write_text(
+            "# Audience workspace configuration. See README.md, section Configuration.\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )

@@ -1,0 +1,56 @@
+"""What a segmentation run produced, as stored and as printed with ``--json``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from audience.segmentation.profile import SegmentProfile
+
+
+@dataclass
+class SegmentRun:
+    """The outcome of a run."""
+
+    run_id: str
+    method: str
+    k: int
+    n_customers: int
+    features: list[str]
+    metrics: dict[str, Any]
+    selection: list[dict[str, Any]]
+    preprocessing: dict[str, Any]
+    segments: list[SegmentProfile]
+    as_of: str
+    warnings: list[str]
+    explanation: dict[str, Any] = field(default_factory=dict)
+    bias: list[dict[str, Any]] = field(default_factory=list)
+    space: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+    """Customers in the clustering space (rows aligned with ``labels``), for maps; not stored."""
+    labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
+    model: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The fitted state that assigns new customers (JSON), stored with the run."""
+
+    def segment_id(self, label: int) -> str:
+        return f"{self.run_id}:{label}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "method": self.method,
+            "k": self.k,
+            "n_customers": self.n_customers,
+            "as_of": self.as_of,
+            "features": self.features,
+            "metrics": self.metrics,
+            "selection": self.selection,
+            "preprocessing": self.preprocessing,
+            "explanation": self.explanation,
+            "bias": self.bias,
+            "warnings": self.warnings,
+            "segments": [
+                {"segment_id": self.segment_id(s.label), **s.to_dict()} for s in self.segments
+            ],
+        }

@@ -1,0 +1,83 @@
+"""Read back a stored segmentation run: its record, and its model applied to customers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from audience.errors import InputError
+from audience.segmentation.assign import SegmentAssigner
+from audience.segmentation.matrix import load_matrix
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    run_id: str
+    method: str
+    model: dict[str, Any]
+    explanation: dict[str, Any]
+    metrics: dict[str, Any]
+    segments: list[dict[str, Any]]
+    """Each segment's id, label, name and stored profile, in label order."""
+
+
+def load_run(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> StoredRun:
+    """The run named, or the latest clustering or RFM run."""
+    rows = con.execute(
+        """SELECT run_id, method, model, explanation, metrics FROM segment_runs
+           WHERE (? IS NULL OR run_id = ?) AND method NOT IN ('rules', 'clv_tiers', 'churn_bands')
+           ORDER BY created_at DESC LIMIT 1""",
+        [run_id, run_id],
+    ).fetchall()
+    if not rows:
+        raise InputError(
+            f"no segmentation run {run_id!r}"
+            if run_id
+            else "no segmentation run yet; run 'audience segment' first"
+        )
+    found, method, model, explanation, metrics = rows[0]
+    segments = [
+        {"segment_id": s, "label": int(label), "name": name, **json.loads(profile)}
+        for s, label, name, profile in con.execute(
+            "SELECT segment_id, label, name, profile FROM segments WHERE run_id = ? ORDER BY label",
+            [found],
+        ).fetchall()
+    ]
+    return StoredRun(
+        found,
+        method,
+        json.loads(model),
+        json.loads(explanation or "{}"),
+        json.loads(metrics),
+        segments,
+    )
+
+
+def customers_in_space(
+    con: duckdb.DuckDBPyConnection, run: StoredRun
+) -> tuple[np.ndarray, np.ndarray]:
+    """Today's features of the run's members in its space, with their labels in the run."""
+    if run.method == "rfm":
+        raise InputError("an RFM run has no clustering space to draw; choose a clustering run")
+    _, raw = load_matrix(con, list(run.model["inputs"]))
+    raw = raw.reindex(columns=run.model["features"], fill_value=0.0)
+    assigner = SegmentAssigner.from_json(run.model)
+    labels = con.execute(
+        """SELECT s.label FROM features f JOIN memberships m
+             ON m.customer_id = f.customer_id AND m.run_id = ?
+           JOIN segments s USING (segment_id) ORDER BY f.customer_id""",
+        [run.run_id],
+    ).fetchall()
+    members = con.execute(
+        "SELECT f.customer_id IN (SELECT customer_id FROM memberships WHERE run_id = ?) "
+        "FROM features f ORDER BY f.customer_id",
+        [run.run_id],
+    ).fetchall()
+    keep = np.array([bool(r[0]) for r in members])
+    X = assigner.space.transform(pd.DataFrame(raw[keep].to_numpy(), columns=raw.columns))
+    return X, np.array([r[0] for r in labels], dtype=np.int64)
