@@ -20,7 +20,11 @@ def test_demo_recovers_the_planted_personas(tmp_path: Path) -> None:
     # Measured at 0.98 with --method auto after cleaning; the bar of issue 4 is 0.85.
     assert demo["persona_ari"] >= 0.85
     assert demo["run"]["selection"] and {r["method"] for r in demo["run"]["selection"]} >= {
-        "kmeans", "gmm", "hierarchical", "hdbscan", "dbscan"
+        "kmeans",
+        "gmm",
+        "hierarchical",
+        "hdbscan",
+        "dbscan",
     }
     names = {s["name"] for s in demo["run"]["segments"]}
     catalogue = {n.name for n in DEFAULT_SEGMENT_NAMES}

@@ -62,7 +62,9 @@ def test_a_migration_merged_late_is_still_applied(
     with Warehouse(tmp_path / "w.duckdb") as warehouse:
         assert warehouse.migrate() == [1, 3]
         monkeypatch.setattr(
-            module, "available_migrations", lambda: sorted([*first, (2, "b", "CREATE TABLE b (x INT)")])
+            module,
+            "available_migrations",
+            lambda: sorted([*first, (2, "b", "CREATE TABLE b (x INT)")]),
         )
         assert warehouse.migrate() == [2]
         assert warehouse.applied_versions() == {1, 2, 3}
