@@ -84,3 +84,19 @@ def test_thresholds_read_like_a_marketer_writes_them() -> None:
         {"monetary": Bound(high=1234.5, missing=False)}, {"monetary": "EUR"}, {}
     )
     assert spend == "spend ≤ 1,234 EUR"
+
+
+def test_splits_that_change_no_decision_are_left_out_of_rules() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from audience.segmentation.explain import explain_segments
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"spend": rng.normal(0, 1, 4_000), "visits": rng.normal(0, 1, 4_000)})
+    # The segment is "spend > 0", blurred by 10% noise: a depth-3 tree makes splits on both
+    # sides that leave every leaf's majority unchanged.
+    labels = ((frame["spend"] > 0) ^ (rng.random(4_000) < 0.1)).astype(np.int64).to_numpy()
+    explanation = explain_segments(frame, labels, max_depth=3, random_state=0)
+    rule = explanation.text(1)
+    assert rule.startswith("spend >") and " or " not in rule and "visits" not in rule

@@ -119,8 +119,10 @@ def explain_segments(
     text = _Wording.of(X, names, units or {})
     rules = {}
     for c, tree in trees.items():
-        bounds = _leaf_bounds(tree, names, has_missing)
-        rules[c] = _rules_for(tree, tree.apply(X), y == c, bounds, max_rules, text)
+        top = _uniform_tops(tree)
+        bounds = _leaf_bounds(tree, names, has_missing, set(top.values()))
+        leaves = np.vectorize(top.__getitem__, otypes=[np.int64])(tree.apply(X))
+        rules[c] = _rules_for(tree, leaves, y == c, bounds, max_rules, text)
     return Explanation(
         fidelity=round(fidelity, 4),
         segment_fidelity={k: round(v, 4) for k, v in per_segment.items()},
@@ -159,17 +161,51 @@ def _member_proba(tree: DecisionTreeClassifier, X: NDArray[np.float64]) -> NDArr
     return result
 
 
+def _uniform_tops(tree: DecisionTreeClassifier) -> dict[int, int]:
+    """Each leaf -> its highest ancestor whose leaves all decide alike.
+
+    A split whose two sides both say "member" (or both "not") tells nothing; treating its node
+    as the leaf turns "(A and B) or (A and not B)" into "A".
+    """
+    structure = tree.tree_
+    left, right = structure.children_left, structure.children_right
+    decision: dict[int, int | None] = {}
+
+    def decide(node: int) -> int | None:
+        if left[node] == -1:
+            decision[node] = int(np.argmax(structure.value[node][0]))
+        else:
+            a, b = decide(int(left[node])), decide(int(right[node]))
+            decision[node] = a if a is not None and a == b else None
+        return decision[node]
+
+    decide(0)
+    tops: dict[int, int] = {}
+    stack = [(0, -1)]
+    while stack:
+        node, top = stack.pop()
+        top = node if top == -1 and decision[node] is not None else top
+        if left[node] == -1:
+            tops[node] = node if top == -1 else top
+        else:
+            stack += [(int(left[node]), top), (int(right[node]), top)]
+    return tops
+
+
 def _leaf_bounds(
-    tree: DecisionTreeClassifier, names: list[str], has_missing: NDArray[np.bool_]
+    tree: DecisionTreeClassifier,
+    names: list[str],
+    has_missing: NDArray[np.bool_],
+    stops: set[int],
 ) -> dict[int, dict[str, Bound]]:
-    """For every leaf, the tightest interval per feature on the path from the root."""
+    """For every leaf (or node in ``stops``), the tightest interval per feature on its path."""
     structure = tree.tree_
     result: dict[int, dict[str, Bound]] = {}
     stack: list[tuple[int, dict[str, Bound]]] = [(0, {})]
     while stack:
         node, path = stack.pop()
         left, right = structure.children_left[node], structure.children_right[node]
-        if left == -1:
+        if left == -1 or node in stops:
             result[node] = path
             continue
         j = int(structure.feature[node])
