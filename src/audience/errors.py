@@ -10,14 +10,20 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     ├── ConfigError                 audience.yaml or settings invalid        (terminal)
     │   └── WorkspaceNotFoundError       no audience.yaml where one was expected  (terminal)
     ├── InputError                  a user's file or argument is unusable    (terminal)
-    │   ├── UnsupportedFormatError       neither CSV, Parquet nor JSONL
-    │   ├── EmptyInputError              no rows to read
+    │   ├── UnsupportedFormatError  neither CSV, Parquet nor JSONL
+    │   ├── EmptyInputError         no rows to read
     │   ├── EncodingError           bytes that no supported encoding reads
-    │   └── MappingError            --map names a column the file lacks
+    │   ├── MappingError            --map names a column the file lacks
+    │   ├── RequestRejectedError    a collector request is refused (HTTP 4xx; realtime.errors)
+    │   │   ├── UnauthorizedError       wrong or missing write key / signature (401)
+    │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
+    │   │   └── UnknownSourceError      no inbound webhook source of that name (404)
+    │   └── PoisonEventError        a queued event no retry can process (dead-lettered)
     ├── WarehouseError              the warehouse refused an operation       (terminal)
     │   └── MigrationError          schema migration failed or is unknown
     ├── ModelError                  a model cannot be fitted on this data    (terminal)
     └── TransientError              worth retrying: a service is down, a lock is held
+        └── QueueUnavailableError   the broker or the embedded queue refuses (503)
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audience.realtime.settings import ProfileStoreSettings, QueueSettings, ServerSettings
+
 
 class WarehouseSettings(BaseModel):
     """How the embedded DuckDB warehouse uses the machine."""
@@ -48,3 +50,13 @@ class Settings(BaseSettings):
         description="Workspace directory used when a command gets no --workspace option.",
     )
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    queue: QueueSettings = Field(
+        default_factory=QueueSettings,
+        description="Queue of accepted events (RabbitMQ or embedded).",
+    )
+    profiles: ProfileStoreSettings = Field(
+        default_factory=ProfileStoreSettings, description="Live profile store (Redis or embedded)."
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="Collector: keys, limits, inbound webhooks."
+    )

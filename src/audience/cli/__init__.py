@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from audience.cli import data, demo, explore, predict, quality, segment, workspace
+from audience.cli import data, demo, explore, predict, quality, realtime, segment, workspace
 
 app = typer.Typer(
     name="audience",
@@ -20,6 +20,7 @@ segment.register(app)
 explore.register(app)
 predict.register(app)
 demo.register(app)
+realtime.register(app)
 
 
 def main() -> None:

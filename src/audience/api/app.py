@@ -1,0 +1,118 @@
+"""The collector's FastAPI application: routes, error answers, lifespan and OpenAPI.
+
+Errors are answered from the one exception tree: a :class:`RequestRejectedError` by its status and
+its one-line message, a retryable error by 503 with ``Retry-After`` (Segment clients retry
+on it), so that a refused request never reached the queue and a 2xx always did.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from audience.api import events, pixel, profiles, webhooks
+from audience.api.common import component_schemas, json_response
+from audience.errors import AudienceError
+from audience.realtime.errors import RequestRejectedError, UnauthorizedError
+from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
+from audience.realtime.runtime import Collector
+from audience.realtime.settings import check_server_secrets, realtime_settings
+from audience.workspace import Workspace
+
+log = logging.getLogger(__name__)
+VERSION = "1"
+
+
+async def _rejected(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestRejectedError)
+    headers = (
+        {"WWW-Authenticate": 'Basic realm="audience"'}
+        if isinstance(exc, UnauthorizedError)
+        else None
+    )
+    return json_response({"error": str(exc)}, exc.status, headers)
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AudienceError)
+    if exc.retryable:
+        return json_response({"error": str(exc)}, 503, {"Retry-After": "1"})
+    log.error("request failed: %s", exc)
+    return json_response({"error": str(exc)}, 500)
+
+
+async def health(request: Request) -> Response:
+    """Whether the server runs, and on which queue."""
+    collector: Collector = request.app.state.collector
+    return json_response(
+        {"status": "ok", "queue": "embedded" if collector.embedded else "rabbitmq"}
+    )
+
+
+def create_app(collector: Collector) -> FastAPI:
+    """The application serving ``collector``; it starts and stops with the server."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await collector.start()
+        try:
+            yield
+        finally:
+            await collector.stop()
+
+    app = FastAPI(
+        title="Audience collector",
+        version=VERSION,
+        description="Segment-compatible event collection, inbound webhooks and live profiles.",
+        lifespan=lifespan,
+    )
+    app.state.collector = collector
+    app.add_exception_handler(RequestRejectedError, _rejected)
+    app.add_exception_handler(AudienceError, _failed)
+    for module in (events, pixel, webhooks, profiles):
+        app.include_router(module.router())
+    app.add_api_route(
+        "/health", health, methods=["GET"], operation_id="health", response_class=Response,
+        responses={200: {"description": "The server runs."}}, tags=["service"],
+    )  # fmt: skip
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes,
+            )  # fmt: skip
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {}).update(
+                component_schemas(EVENT_ADAPTER, BATCH_ADAPTER)
+            )
+            components["securitySchemes"] = {
+                "writeKey": {"type": "http", "scheme": "basic",
+                             "description": "The write key as user name, empty password."},
+                "readKey": {"type": "http", "scheme": "basic",
+                            "description": "A read key as user name, empty password."},
+            }  # fmt: skip
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return build
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (one per server process): workspace from the env."""
+    root = os.environ.get("AUDIENCE_WORKSPACE")
+    workspace = Workspace.open(Path(root) if root else None)
+    settings = realtime_settings(workspace.settings)
+    check_server_secrets(settings.server)
+    return create_app(Collector(workspace, settings))

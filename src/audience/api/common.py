@@ -1,0 +1,100 @@
+"""What every route shares: the collector, bounded body reading, answers and their schemas."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+from pydantic import BaseModel, TypeAdapter
+
+from audience.realtime.errors import PayloadTooLargeError, RequestRejectedError
+from audience.realtime.runtime import Collector
+
+JSON = "application/json"
+SCHEMA_REF = "#/components/schemas/{model}"
+
+
+class Accepted(BaseModel):
+    """The events are durably queued."""
+
+    success: bool = True
+    events: int = 1
+
+
+class ErrorBody(BaseModel):
+    """Why a request was refused: what, where, how to fix it (one line)."""
+
+    error: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed or invalid event; says where."},
+    401: {"model": ErrorBody, "description": "Missing or wrong write key."},
+    413: {"model": ErrorBody, "description": "Over 32 KB per event or 500 KB per batch."},
+    503: {"model": ErrorBody, "description": "The queue did not confirm in time: retry."},
+}
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    200: {"model": Accepted, "description": "Accepted: the events are durably queued."},
+    **ERRORS,
+}
+
+
+def collector(request: Request) -> Collector:
+    found: Collector = request.app.state.collector
+    return found
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=JSON, headers=headers)
+
+
+def accepted(n: int) -> Response:
+    return json_response({"success": True, "events": n})
+
+
+def request_body(adapter: TypeAdapter[Any]) -> dict[str, Any]:
+    """An OpenAPI requestBody for a JSON body validated by ``adapter``."""
+    schema = adapter.json_schema(ref_template=SCHEMA_REF)
+    schema.pop("$defs", None)
+    return {"required": True, "content": {JSON: {"schema": schema}}}
+
+
+def component_schemas(*adapters: TypeAdapter[Any]) -> dict[str, Any]:
+    """The named schemas the request bodies refer to, for ``components.schemas``."""
+    found: dict[str, Any] = {}
+    for adapter in adapters:
+        found.update(adapter.json_schema(ref_template=SCHEMA_REF).get("$defs", {}))
+    return found
+
+
+async def read_body(request: Request, limit: int, what: str) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes (gzip too)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"{what} is {declared} bytes, over the {limit}-byte limit")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"{what} is over the {limit}-byte limit")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        body = gunzip(body, limit, what)
+    return body
+
+
+def gunzip(body: bytes, limit: int, what: str) -> bytes:
+    """Inflate a gzip body without ever holding more than ``limit`` bytes of it."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise RequestRejectedError(
+            f"{what}: Content-Encoding gzip but the body is not gzip"
+        ) from exc
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLargeError(f"{what} inflates to over the {limit}-byte limit")
+    return data

@@ -1,0 +1,87 @@
+"""Segment's tracking API: ``POST /v1/track|identify|page|screen|group|alias|batch``.
+
+Each answers 200 only once its events are durably queued; every refusal (401, 400, 413)
+happens before anything reaches the queue. Operation ids are the Segment method names, so
+a generated client reads like Segment's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request, Response
+
+from audience.api.common import ACCEPTED, accepted, collector, read_body, request_body
+from audience.realtime.auth import authenticate
+from audience.realtime.events import (
+    BATCH_ADAPTER,
+    EVENT_ADAPTER,
+    EVENT_TYPES,
+    EventType,
+    now_utc,
+    parse_batch,
+    parse_single,
+)
+
+SECURITY: list[dict[str, list[str]]] = [{"writeKey": []}]
+SUMMARIES = {
+    "track": "Record an action a user performed",
+    "identify": "Tie a user to their actions and record traits about them",
+    "page": "Record a page view",
+    "screen": "Record a screen view in a mobile app",
+    "group": "Associate a user with a group (company, account)",
+    "alias": "Merge a previous identity of a user into her user id",
+}
+
+
+def _single(type_: EventType) -> Callable[[Request], Awaitable[Response]]:
+    async def handler(request: Request) -> Response:
+        c = collector(request)
+        server = c.settings.server
+        body = await read_body(request, server.max_event_bytes, "the event")
+        authenticate(request.headers.get("authorization"), body, server.write_keys)
+        event = parse_single(body, type_, now_utc(), server.max_event_bytes)
+        await c.accept([event])
+        return accepted(1)
+
+    handler.__name__ = type_
+    return handler
+
+
+async def batch(request: Request) -> Response:
+    """Several events of any types at once, sharing ``context`` and ``sentAt``."""
+    c = collector(request)
+    server = c.settings.server
+    body = await read_body(request, server.max_batch_bytes, "the batch")
+    authenticate(request.headers.get("authorization"), body, server.write_keys)
+    events = parse_batch(body, now_utc(), server.max_event_bytes)
+    if events:
+        await c.accept(events)
+    return accepted(len(events))
+
+
+def router() -> APIRouter:
+    """The tracking routes."""
+    routes = APIRouter(tags=["tracking"])
+    for type_ in EVENT_TYPES:
+        routes.add_api_route(
+            f"/v1/{type_}",
+            _single(type_),
+            methods=["POST"],
+            operation_id=type_,
+            summary=SUMMARIES[type_],
+            response_class=Response,
+            responses=ACCEPTED,
+            openapi_extra={"requestBody": request_body(EVENT_ADAPTER), "security": SECURITY},
+        )
+    routes.add_api_route(
+        "/v1/batch",
+        batch,
+        methods=["POST"],
+        operation_id="batch",
+        summary="Send up to 500 KB of events in one request",
+        response_class=Response,
+        responses=ACCEPTED,
+        openapi_extra={"requestBody": request_body(BATCH_ADAPTER), "security": SECURITY},
+    )
+    return routes

@@ -1,0 +1,119 @@
+"""``audience serve``, ``audience worker`` and ``audience sync``: the real-time path.
+
+``serve`` runs the collector (and, with no broker configured, the consumer in-process);
+``worker`` consumes RabbitMQ; ``sync`` loads the events the consumer logged into the
+warehouse, which the server never opens itself (DuckDB allows one writing process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import Annotated
+
+import typer
+
+from audience.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    err_console,
+    handle_errors,
+    open_workspace,
+    print_json,
+)
+from audience.errors import ConfigError
+from audience.realtime.eventlog import sync_events
+from audience.realtime.runtime import build_consumer, build_engine, load_assigner, run_worker
+from audience.realtime.settings import check_server_secrets, realtime_settings
+
+
+def _serve(
+    workspace: WorkspaceOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (server.port).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Server processes; RabbitMQ mode only (server.workers).")
+    ] = None,
+) -> None:
+    """Run the collector: Segment-compatible tracking API, pixel, webhooks, live profiles."""
+    import uvicorn
+
+    from audience.api.app import create_app
+    from audience.realtime.runtime import Collector
+
+    ws = open_workspace(workspace)
+    settings = realtime_settings(ws.settings)
+    server = settings.server
+    server.host, server.port = host or server.host, port if port is not None else server.port
+    server.workers = workers or server.workers
+    check_server_secrets(server)
+    if server.workers > 1 and not settings.queue.url:
+        raise ConfigError(
+            "--workers > 1 needs RabbitMQ (the embedded queue has one writer); set "
+            "AUDIENCE_QUEUE__URL or run one worker"
+        )
+    queue = "RabbitMQ" if settings.queue.url else "embedded queue (consumer in-process)"
+    err_console.print(f"collector on http://{server.host}:{server.port} — {queue}")
+    options = {"host": server.host, "port": server.port, "loop": "uvloop", "http": "httptools",
+               "log_level": "warning", "access_log": False}  # fmt: skip
+    if server.workers > 1:
+        os.environ["AUDIENCE_WORKSPACE"] = str(ws.root)
+        uvicorn.run("audience.api.app:app_from_env", factory=True, workers=server.workers,
+                    **options)  # type: ignore[arg-type]  # fmt: skip
+        return
+    engine = build_engine(ws, None, load_assigner(ws)) if not settings.queue.url else None
+    collector = Collector(ws, settings, build_consumer(ws, settings, engine=engine))
+    uvicorn.run(create_app(collector), **options)  # type: ignore[arg-type]
+
+
+def _worker(workspace: WorkspaceOption = None) -> None:
+    """Consume the queue: update live profiles, segments, and the event log, until stopped."""
+    ws = open_workspace(workspace)
+    settings = realtime_settings(ws.settings)
+    consumer = build_consumer(ws, settings, engine=build_engine(ws, None, load_assigner(ws)))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(ws, settings, stop, consumer)
+
+    queue = "RabbitMQ" if settings.queue.url else "the embedded queue"
+    err_console.print(f"worker consuming {queue}; Ctrl-C stops after the current batch")
+    asyncio.run(main())
+    stats = consumer.stats
+    err_console.print(
+        f"applied {stats.applied:,}, duplicates {stats.duplicates:,}, "
+        f"dead letters {stats.dead:,}, segment changes emitted {stats.changes:,}"
+    )
+
+
+def _sync(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> None:
+    """Load the events logged by the consumer into the warehouse (idempotent)."""
+    report = sync_events(open_workspace(workspace))
+    if as_json:
+        print_json(report.__dict__)
+        return
+    console.print(
+        f"{len(report.files)} file(s): rows read {report.rows_read:,} = new {report.rows_new:,}"
+        f" + already known {report.rows_unchanged:,} + quarantined {report.rows_quarantined:,}",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``worker`` and ``sync`` to the ``audience`` command."""
+    app.command("serve")(handle_errors(_serve))
+    app.command("worker")(handle_errors(_worker))
+    app.command("sync")(handle_errors(_sync))
+
+
+if __name__ == "__main__":  # `python -m audience.cli.realtime`, for tests and benchmarks
+    logging.basicConfig(level=logging.WARNING)
+    standalone = typer.Typer(no_args_is_help=True, add_completion=False)
+    register(standalone)
+    standalone()

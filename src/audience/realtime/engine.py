@@ -1,0 +1,206 @@
+"""One event's effect on the live profiles, decided without I/O: the consumer's brain.
+
+A store reads what the event touches (its identities and their profiles), asks
+:meth:`LiveEngine.plan` for the outcome, and writes the :class:`Plan` atomically with the
+event's ``messageId`` and the segment changes, so that an event is applied exactly once.
+
+Identity stitching follows the Segment Spec: ``identify`` with a ``userId`` and the
+``anonymousId`` of an anonymous-only profile merges that profile into the user's; ``alias``
+merges the ``previousId``'s profile into the ``userId``'s whatever it is. An anonymous id
+already tied to another known user (a shared device) is not a reason to merge two people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from audience.realtime.events import iso
+from audience.realtime.profile import ProfileRules, apply_event, merge, new_profile, view
+from audience.realtime.segments import ModelAssigner, PredicateEvaluator, SegmentEvaluator
+
+CLUSTER_PREFIX = "cluster:"
+
+
+def identity_keys(event: Mapping[str, Any]) -> list[str]:
+    """Identity keys an event names: ``user_id:<id>``, ``anonymous_id:<id>`` (+ previousId)."""
+    keys = []
+    if event.get("userId"):
+        keys.append(f"user_id:{event['userId']}")
+    if event.get("anonymousId"):
+        keys.append(f"anonymous_id:{event['anonymousId']}")
+    if event.get("type") == "alias" and event.get("previousId"):
+        keys += [f"user_id:{event['previousId']}", f"anonymous_id:{event['previousId']}"]
+    return list(dict.fromkeys(keys))
+
+
+def lookup_keys(identifier: str) -> list[str]:
+    """Identity keys ``GET /v1/profiles/{id}`` tries for an id given by a user."""
+    if identifier.startswith(("user_id:", "anonymous_id:")):
+        return [identifier]
+    return [f"user_id:{identifier}", f"anonymous_id:{identifier}"]
+
+
+@dataclass
+class Plan:
+    """What one event changes: the profile to write, those merged into it, the changes."""
+
+    profile: dict[str, Any]
+    removed: list[str] = field(default_factory=list)
+    identities: dict[str, str] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def profile_id(self) -> str:
+        return str(self.profile["profile_id"])
+
+
+class LiveEngine:
+    """Applies events to profiles, then re-evaluates segments and the deployed model.
+
+    Parameters
+    ----------
+    rules:
+        Decay half-life and other workspace choices.
+    evaluator:
+        Rule segments (issue 6's ``LiveEvaluator`` or a :class:`PredicateEvaluator`).
+    assigner:
+        The deployed clustering model, or None when none is deployed.
+    """
+
+    def __init__(
+        self,
+        rules: ProfileRules | None = None,
+        evaluator: SegmentEvaluator | None = None,
+        assigner: ModelAssigner | None = None,
+    ) -> None:
+        self.rules = rules or ProfileRules()
+        self.evaluator: SegmentEvaluator = evaluator or PredicateEvaluator()
+        self.assigner = assigner
+
+    def target(self, event: Mapping[str, Any], resolved: Mapping[str, str | None]) -> str:
+        """The profile an event belongs to, before any merge."""
+        if event.get("userId"):
+            return resolved.get(f"user_id:{event['userId']}") or f"user_id:{event['userId']}"
+        key = f"anonymous_id:{event['anonymousId']}"
+        return resolved.get(key) or key
+
+    def plan(
+        self,
+        event: Mapping[str, Any],
+        resolved: Mapping[str, str | None],
+        profiles: Mapping[str, dict[str, Any] | None],
+        now: datetime,
+    ) -> Plan:
+        """The outcome of ``event``, given its identities (``resolved``) and their profiles."""
+        target = self.target(event, resolved)
+        current = profiles.get(target)
+        profile = new_profile(target) if current is None else _copy(current)
+        before = dict(profile["segments"])
+        plan = Plan(profile)
+        for other_id in self._merged(event, resolved, profiles, target):
+            other = profiles[other_id]
+            assert other is not None
+            merge(profile, other, self.rules)
+            plan.removed.append(other_id)
+            plan.changes += self._exits(other, now, event, f"merged into {target}")
+        apply_event(profile, event, self.rules)
+        # Only keys that do not already point here are written (all of them after a merge).
+        for kind, values in profile["identities"].items():
+            for value in values:
+                key = f"{kind}:{value}"
+                if plan.removed or (key in resolved and resolved[key] != target):
+                    plan.identities[key] = target
+        profile["segments"] = self._segments(profile, before, now)
+        profile["updated_at"] = iso(now)
+        plan.changes += self._diff(target, before, profile["segments"], event, now)
+        return plan
+
+    def _merged(
+        self,
+        event: Mapping[str, Any],
+        resolved: Mapping[str, str | None],
+        profiles: Mapping[str, dict[str, Any] | None],
+        target: str,
+    ) -> list[str]:
+        if not event.get("userId"):
+            return []
+        found: list[str] = []
+        anonymous = resolved.get(f"anonymous_id:{event.get('anonymousId')}")
+        if anonymous and anonymous != target:
+            other = profiles.get(anonymous)
+            if other is not None and not other["identities"].get("user_id"):
+                found.append(anonymous)
+        if event.get("type") == "alias":
+            previous = event["previousId"]
+            for key in (f"user_id:{previous}", f"anonymous_id:{previous}"):
+                pid = resolved.get(key)
+                if pid and pid != target and pid not in found and profiles.get(pid):
+                    found.append(pid)
+        return found
+
+    def _segments(
+        self, profile: dict[str, Any], before: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        current = view(profile, now, self.rules)
+        inside = dict(self.evaluator.evaluate(current, now))
+        if self.assigner is not None:
+            label = self.assigner.predict_one(current["features"])
+            inside[f"{CLUSTER_PREFIX}{label}"] = {"model": "deployed clustering", "label": label}
+        return {
+            sid: {"since": before[sid]["since"] if sid in before else iso(now), "why": why}
+            for sid, why in inside.items()
+        }
+
+    def _diff(
+        self,
+        profile_id: str,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        event: Mapping[str, Any],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        changes = [
+            _change("segment.entered", profile_id, sid, after[sid]["why"], event, now)
+            for sid in after
+            if sid not in before
+        ]
+        changes += [
+            _change("segment.exited", profile_id, sid, "no longer matches", event, now)
+            for sid in before
+            if sid not in after
+        ]
+        return changes
+
+    def _exits(
+        self, other: Mapping[str, Any], now: datetime, event: Mapping[str, Any], why: str
+    ) -> list[dict[str, Any]]:
+        pid = str(other["profile_id"])
+        return [_change("segment.exited", pid, sid, why, event, now) for sid in other["segments"]]
+
+
+def _change(
+    kind: str, profile_id: str, segment_id: str, why: Any, event: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A segment change; its id is stable, so a destination can drop a second delivery."""
+    return {
+        "id": f"{event['messageId']}:{profile_id}:{segment_id}:{kind}",
+        "type": kind,
+        "profile_id": profile_id,
+        "segment_id": segment_id,
+        "why": why,
+        "at": iso(now),
+        "message_id": event["messageId"],
+        "received_at": event.get("receivedAt"),
+    }
+
+
+def _copy(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep enough copy: every nested container the engine mutates is fresh."""
+    out = dict(profile)
+    for key, value in profile.items():
+        if isinstance(value, dict):
+            out[key] = {k: (list(v) if isinstance(v, list) else v) for k, v in value.items()}
+    return out

@@ -1,0 +1,179 @@
+"""The consumer's event log: how live events reach the warehouse without a second writer.
+
+DuckDB lets one process write a database file, and batch commands hold it while they run.
+So the consumer never opens the warehouse: it appends every event it accepts to JSON Lines
+files in ``<workspace>/realtime/events/`` (Segment's field names, the format ``audience
+import events`` reads), and ``audience sync`` loads them::
+
+    events-<UTC time>-<host>-<pid>.jsonl.part    being written (its writer holds a lock on it)
+    events-<UTC time>-<host>-<pid>.jsonl         sealed: complete, ready to load
+    loaded/events-….jsonl                        loaded into the warehouse
+
+A file is sealed when it reaches ``max_bytes`` or ``max_seconds``, when its writer stops,
+or, after a crash, by the next writer or ``sync`` (which can take the dead writer's lock);
+a line torn by the crash is cut off, since its event was never acknowledged and comes back.
+Each batch is fsynced before the queue message is acknowledged. Loading is idempotent on
+``messageId``, so an event logged twice (redelivered after a crash) is stored once, and a
+file loaded twice (a crash between import and move) changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from audience.ingest.importer import import_file
+from audience.workspace import Workspace
+
+# Fields the warehouse's events table reads, in Segment's spelling.
+LOG_FIELDS = ("messageId", "type", "event", "userId", "anonymousId", "previousId",
+              "timestamp", "sentAt", "receivedAt", "properties", "traits", "context")  # fmt: skip
+
+
+def log_line(event: Mapping[str, Any]) -> bytes:
+    """One event as a log line: a page's or screen's name is its event, a group's id a trait."""
+    record = {k: event[k] for k in LOG_FIELDS if k in event}
+    if event["type"] in ("page", "screen") and "name" in event:
+        record.setdefault("event", event["name"])
+    if event["type"] == "group":
+        record["traits"] = {**(event.get("traits") or {}), "groupId": event.get("groupId")}
+    return orjson.dumps(record) + b"\n"
+
+
+class EventLog:
+    """Appends events to rotating, fsynced JSON Lines files (one writer per file)."""
+
+    def __init__(
+        self, directory: Path, *, max_bytes: int = 64 * 2**20, max_seconds: float = 60.0
+    ) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        self._handle: IO[bytes] | None = None
+        self._opened = 0.0
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-eventlog")
+
+    async def append(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Write and fsync ``events``; return once they are on disk."""
+        data = b"".join(log_line(e) for e in events)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._write, data)
+
+    async def rotate_if_due(self) -> None:
+        """Seal the current file if it is old enough, so that ``sync`` sees quiet periods."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._rotate, False)
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        self._rotate(False)
+        handle = self._handle or self._open()
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+    def _open(self) -> IO[bytes]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        seal_stale(self.directory)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = self.directory / f"events-{stamp}-{socket.gethostname()}-{os.getpid()}.jsonl.part"
+        handle = path.open("ab")
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._handle, self._opened = handle, time.monotonic()
+        return handle
+
+    def _rotate(self, force: bool) -> None:
+        handle = self._handle
+        if handle is None:
+            return
+        due = time.monotonic() - self._opened >= self.max_seconds
+        if force or due or handle.tell() >= self.max_bytes:
+            path = Path(handle.name)
+            if handle.tell() == 0:
+                path.unlink()
+            else:
+                path.rename(path.with_suffix(""))  # drop ".part": sealed
+            handle.close()
+            self._handle = None
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._rotate, True)
+        self._executor.shutdown(wait=True)
+
+
+def seal_stale(directory: Path) -> list[Path]:
+    """Seal the ``.part`` files whose writer is gone, cutting a torn last line."""
+    sealed = []
+    for part in sorted(directory.glob("events-*.jsonl.part")):
+        with part.open("r+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its writer is alive
+            data = handle.read()
+            handle.truncate(data.rfind(b"\n") + 1)
+        if part.stat().st_size == 0:
+            part.unlink()
+        else:
+            part.rename(part.with_suffix(""))
+            sealed.append(part.with_suffix(""))
+    return sealed
+
+
+def ready_files(directory: Path) -> list[Path]:
+    """Sealed files waiting to be loaded, oldest first."""
+    if not directory.is_dir():
+        return []
+    seal_stale(directory)
+    return sorted(directory.glob("events-*.jsonl"))
+
+
+@dataclass
+class SyncReport:
+    """What ``audience sync`` loaded."""
+
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_new: int = 0
+    rows_unchanged: int = 0
+    rows_quarantined: int = 0
+
+
+def mark_loaded(path: Path) -> Path:
+    """Move a loaded file to ``loaded/`` beside it (kept for audits; delete at will)."""
+    target = path.parent / "loaded" / path.name
+    target.parent.mkdir(exist_ok=True)
+    path.rename(target)
+    return target
+
+
+def events_dir(workspace: Workspace) -> Path:
+    return workspace.root / "realtime" / "events"
+
+
+def sync_events(workspace: Workspace) -> SyncReport:
+    """Load every sealed log file into the warehouse, then move it to ``loaded/``.
+
+    Each file is one import (one transaction, reconciled, idempotent on ``messageId``); a
+    crash between the import and the move only makes the next sync find nothing new in it.
+    """
+    report = SyncReport()
+    for path in ready_files(events_dir(workspace)):
+        result = import_file(workspace, "events", path, source_label="collector")
+        report.files.append(path.name)
+        report.rows_read += result.rows_read
+        report.rows_new += result.rows_new
+        report.rows_unchanged += result.rows_unchanged + result.rows_updated
+        report.rows_quarantined += result.rows_quarantined
+        mark_loaded(path)
+    return report

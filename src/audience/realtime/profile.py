@@ -1,0 +1,267 @@
+"""The live profile: one JSON-able dict per person, updated one event at a time.
+
+Pure functions, no I/O: the stores run them inside their transaction. The dict, which the
+segment evaluator and ``GET /v1/profiles/{id}`` both see, is::
+
+    profile_id     "user_id:42" or "anonymous_id:a-1" (the identity it was first keyed by)
+    identities     {"user_id": [...], "anonymous_id": [...]}
+    traits         identify traits, newest first (traits_at: time of the newest identify)
+    counters       {"<track event name>": n}        event_types {"track": n, "page": n, ...}
+    events_total   every event applied              first_seen / last_seen  ISO UTC
+    rfm            {frequency, monetary, discount, gross, first_order_at, last_order_at}
+                   ('Order Completed' events; + recency_days in the view, as of now)
+    engagement     {as_of, score, visits, product_views, cart_adds, email_opens,
+                    email_clicks}: counts decayed by the workspace's half-life to as_of
+    device         {mobile, total}: events sent from a mobile device, of all
+    consents       {"email": {"status": "granted", "changed_at": ISO, "message_id": ...}}
+    groups         {"<groupId>": traits}
+    segments       {"<segment id>": {"since": ISO, "why": <evaluator trace>}}
+    updated_at     when the consumer last wrote it
+
+:func:`view` adds what depends on the clock (recency, decay to *now*) and the features the
+deployed clustering model reads, named as the batch features are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from audience.realtime.events import iso
+
+ORDER_EVENT = "Order Completed"
+ENGAGEMENT_EVENTS = {
+    "product_views": "Product Viewed",
+    "cart_adds": "Product Added",
+    "email_opens": "Email Opened",
+    "email_clicks": "Email Link Clicked",
+}
+_DECAYED = ("score", "visits", *ENGAGEMENT_EVENTS)
+CONSENT_EVENTS = ("Consent Updated", "Segment Consent Preference Updated")
+
+
+@dataclass(frozen=True)
+class ProfileRules:
+    """What the workspace decides about live profiles (from ``audience.yaml``)."""
+
+    half_life_days: float = 90.0
+
+    @property
+    def decay_per_second(self) -> float:
+        return math.log(2) / (self.half_life_days * 86400.0)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def new_profile(profile_id: str) -> dict[str, Any]:
+    """An empty profile, keyed by the identity it is first known by."""
+    return {
+        "profile_id": profile_id,
+        "identities": {"user_id": [], "anonymous_id": []},
+        "traits": {},
+        "traits_at": None,
+        "counters": {},
+        "event_types": {},
+        "events_total": 0,
+        "first_seen": None,
+        "last_seen": None,
+        "rfm": {"frequency": 0, "monetary": 0.0, "discount": 0.0, "gross": 0.0,
+                "first_order_at": None, "last_order_at": None},
+        "engagement": {"as_of": None, **dict.fromkeys(_DECAYED, 0.0)},
+        "device": {"mobile": 0, "total": 0},
+        "consents": {},
+        "groups": {},
+        "segments": {},
+        "updated_at": None,
+    }  # fmt: skip
+
+
+def add_identity(profile: dict[str, Any], kind: str, value: str) -> None:
+    known = profile["identities"].setdefault(kind, [])
+    if value not in known:
+        known.append(value)
+
+
+def _number(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def _min_time(a: str | None, b: str | None) -> str | None:
+    return b if a is None or (b is not None and parse_time(b) < parse_time(a)) else a
+
+
+def _max_time(a: str | None, b: str | None) -> str | None:
+    return b if a is None or (b is not None and parse_time(b) > parse_time(a)) else a
+
+
+def decay_to(engagement: dict[str, Any], when: datetime, rules: ProfileRules) -> dict[str, Any]:
+    """The decayed counts carried to ``when`` (never backwards: a later as_of is kept)."""
+    if engagement["as_of"] is None:
+        return {**engagement, "as_of": iso(when)}
+    age = (when - parse_time(engagement["as_of"])).total_seconds()
+    if age <= 0:
+        return dict(engagement)
+    factor = math.exp(-rules.decay_per_second * age)
+    return {"as_of": iso(when), **{k: engagement[k] * factor for k in _DECAYED}}
+
+
+def _engage(profile: dict[str, Any], event: Mapping[str, Any], at: datetime,
+            rules: ProfileRules) -> None:  # fmt: skip
+    """Add this event's weight (1 when it is the newest, less when it arrives late)."""
+    engagement = decay_to(profile["engagement"], at, rules)
+    lateness = max(0.0, (parse_time(engagement["as_of"]) - at).total_seconds())
+    weight = math.exp(-rules.decay_per_second * lateness)
+    engagement["score"] += weight
+    name = event.get("event")
+    if event["type"] in ("page", "screen") or name == "Application Opened":
+        engagement["visits"] += weight
+    for feature, event_name in ENGAGEMENT_EVENTS.items():
+        if name == event_name:
+            engagement[feature] += weight
+    profile["engagement"] = engagement
+
+
+def _order(profile: dict[str, Any], props: Mapping[str, Any], when: str) -> None:
+    rfm = profile["rfm"]
+    amount = _number(props.get("total", props.get("revenue", props.get("value"))))
+    discount = abs(_number(props.get("discount")))
+    rfm["frequency"] += 1
+    rfm["monetary"] += amount
+    rfm["discount"] += discount
+    rfm["gross"] += amount + discount
+    rfm["first_order_at"] = _min_time(rfm["first_order_at"], when)
+    rfm["last_order_at"] = _max_time(rfm["last_order_at"], when)
+
+
+def _consents(profile: dict[str, Any], event: Mapping[str, Any], when: str) -> None:
+    """Consent from Segment's consent context or identify traits ``consent_<purpose>``."""
+    found: dict[str, Any] = {}
+    prefs = ((event.get("context") or {}).get("consent") or {}).get("categoryPreferences")
+    if isinstance(prefs, Mapping):
+        found.update({str(k).lower(): v for k, v in prefs.items()})
+    for key, value in (event.get("traits") or {}).items():
+        if key.startswith("consent_"):
+            found[key.removeprefix("consent_")] = value
+    for purpose, value in found.items():
+        granted = value is True or str(value).lower() in ("true", "granted", "yes", "1")
+        current = profile["consents"].get(purpose)
+        if current and parse_time(current["changed_at"]) > parse_time(when):
+            continue  # a later decision already stands
+        was_granted = bool(current) and current["status"] == "granted"
+        status = "granted" if granted else ("withdrawn" if was_granted else "denied")
+        profile["consents"][purpose] = {
+            "status": status, "changed_at": when, "message_id": event["messageId"],
+        }  # fmt: skip
+
+
+def apply_event(profile: dict[str, Any], event: Mapping[str, Any], rules: ProfileRules) -> None:
+    """Fold one normalised event into ``profile`` (in place)."""
+    when = event["timestamp"]
+    at = parse_time(when)
+    kind = event["type"]
+    for field, identity in (("userId", "user_id"), ("anonymousId", "anonymous_id")):
+        if event.get(field):
+            add_identity(profile, identity, event[field])
+    profile["events_total"] += 1
+    profile["event_types"][kind] = profile["event_types"].get(kind, 0) + 1
+    profile["first_seen"] = _min_time(profile["first_seen"], when)
+    profile["last_seen"] = _max_time(profile["last_seen"], when)
+    traits = event.get("traits") or (event.get("context") or {}).get("traits")
+    if kind == "identify" and isinstance(traits, Mapping):
+        newer = profile["traits_at"] is None or at >= parse_time(profile["traits_at"])
+        for key, value in traits.items():
+            if newer or key not in profile["traits"]:
+                profile["traits"][key] = value
+        profile["traits_at"] = _max_time(profile["traits_at"], when)
+    if kind == "track":
+        name = str(event["event"])
+        profile["counters"][name] = profile["counters"].get(name, 0) + 1
+        if name == ORDER_EVENT:
+            _order(profile, event.get("properties") or {}, when)
+    if kind == "group":
+        profile["groups"][str(event["groupId"])] = event.get("traits") or {}
+    if kind != "identify":
+        _engage(profile, event, at, rules)
+        device = ((event.get("context") or {}).get("device") or {}).get("type")
+        profile["device"]["total"] += 1
+        profile["device"]["mobile"] += int(device in ("mobile", "ios", "android"))
+    _consents(profile, event, when)
+
+
+def merge(into: dict[str, Any], other: Mapping[str, Any], rules: ProfileRules) -> None:
+    """Fold ``other`` (a profile found to be the same person) into ``into``, in place."""
+    for kind, values in other["identities"].items():
+        for value in values:
+            add_identity(into, kind, value)
+    other_newer = (other["traits_at"] or "") > (into["traits_at"] or "")
+    into["traits"] = ({**into["traits"], **other["traits"]} if other_newer
+                      else {**other["traits"], **into["traits"]})  # fmt: skip
+    into["traits_at"] = _max_time(into["traits_at"], other["traits_at"])
+    for table in ("counters", "event_types"):
+        for key, n in other[table].items():
+            into[table][key] = into[table].get(key, 0) + n
+    into["events_total"] += other["events_total"]
+    into["first_seen"] = _min_time(into["first_seen"], other["first_seen"])
+    into["last_seen"] = _max_time(into["last_seen"], other["last_seen"])
+    mine, theirs = into["rfm"], other["rfm"]
+    for key in ("frequency", "monetary", "discount", "gross"):
+        mine[key] += theirs[key]
+    mine["first_order_at"] = _min_time(mine["first_order_at"], theirs["first_order_at"])
+    mine["last_order_at"] = _max_time(mine["last_order_at"], theirs["last_order_at"])
+    stamps = [e["as_of"] for e in (into["engagement"], other["engagement"]) if e["as_of"]]
+    if stamps:
+        latest = max(parse_time(s) for s in stamps)
+        a, b = (decay_to(e, latest, rules) for e in (into["engagement"], other["engagement"]))
+        into["engagement"] = {"as_of": iso(latest), **{k: a[k] + b[k] for k in _DECAYED}}
+    for key in ("mobile", "total"):
+        into["device"][key] += other["device"][key]
+    for purpose, consent in other["consents"].items():
+        current = into["consents"].get(purpose)
+        if current is None or consent["changed_at"] > current["changed_at"]:
+            into["consents"][purpose] = consent
+    into["groups"] = {**other["groups"], **into["groups"]}
+
+
+def view(profile: Mapping[str, Any], now: datetime, rules: ProfileRules) -> dict[str, Any]:
+    """The profile as of ``now``: recency, engagement decayed to now, and model features."""
+    out = dict(profile)
+    rfm = dict(profile["rfm"])
+    last = rfm["last_order_at"]
+    rfm["recency_days"] = None if last is None else (now - parse_time(last)).total_seconds() / 86400
+    out["rfm"] = rfm
+    out["engagement"] = decay_to(profile["engagement"], now, rules)
+    out["features"] = features(out, now)
+    return out
+
+
+def features(view_: Mapping[str, Any], now: datetime) -> dict[str, float | None]:
+    """The batch features (:mod:`audience.features.behaviour`) one profile can give live."""
+    rfm, engagement, device = view_["rfm"], view_["engagement"], view_["device"]
+    n, first, last = rfm["frequency"], rfm["first_order_at"], rfm["last_order_at"]
+    span = (parse_time(last) - parse_time(first)).total_seconds() / 86400 if n > 1 else None
+    first_seen = view_["first_seen"]
+    return {
+        "recency_days": rfm["recency_days"],
+        "frequency": float(n),
+        "monetary": rfm["monetary"],
+        "avg_basket": rfm["monetary"] / n if n else None,
+        "mean_days_between": span / (n - 1) if span is not None else None,
+        "discount_share": rfm["discount"] / rfm["gross"] if rfm["gross"] else None,
+        "tenure_days": (now - parse_time(first_seen)).total_seconds() / 86400
+        if first_seen else None,
+        "visits": engagement["visits"],
+        "product_views": engagement["product_views"],
+        "cart_adds": engagement["cart_adds"],
+        "email_opens": engagement["email_opens"],
+        "email_clicks": engagement["email_clicks"],
+        "mobile_share": device["mobile"] / device["total"] if device["total"] else None,
+    }  # fmt: skip

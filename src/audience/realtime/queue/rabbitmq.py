@@ -1,0 +1,246 @@
+"""The RabbitMQ queue: a durable quorum queue, publisher confirms, manual acks, dead letters.
+
+Topology (declared idempotently by both sides)::
+
+    collector ──publish (confirm)──► <name>  (quorum; x-delivery-limit; DLX <name>.dead)
+                                        │ deliver (manual ack after the work is stored)
+                                        ▼
+                                     consumer ──rejected event (+ reason headers)──┐
+                                        │ crashes past the delivery limit           │
+                                        └───────────────► <name>.dead (fanout) ─────┴──► <name>.dead
+
+A message that the consumer can read but never process is published by the consumer itself
+to ``<name>.dead`` with the reason in ``x-audience-reason``; one that keeps killing it is
+dead-lettered by RabbitMQ once the delivery limit is reached (``x-death`` says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+import aio_pika
+import aio_pika.abc
+from pamqp.commands import Basic
+
+from audience.errors import ConfigError, TransientError
+from audience.realtime.errors import QueueUnavailableError
+from audience.realtime.queue import DeadLetter, Handler
+from audience.realtime.queue.coalesce import Coalescer, join_events
+from audience.realtime.settings import QueueSettings
+
+log = logging.getLogger(__name__)
+
+BATCH_MESSAGES = 200
+"""Most delivered messages handed to the handler at once (one log fsync, one ack pass)."""
+
+
+def dead_name(settings: QueueSettings) -> str:
+    return f"{settings.name}.dead"
+
+
+async def connect(url: str) -> aio_pika.abc.AbstractRobustConnection:
+    """A connection that re-establishes itself (and its channels, queues, consumers)."""
+    try:
+        return await aio_pika.connect_robust(url, reconnect_interval=0.5, fail_fast=True)
+    except (OSError, aio_pika.exceptions.AMQPError) as exc:
+        raise TransientError(
+            f"RabbitMQ at {_safe(url)} does not answer ({exc}); start it or fix AUDIENCE_QUEUE__URL"
+        ) from exc
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, at, tail = url.rpartition("@")
+    return f"{head.split(':')[0]}:…@{tail}" if at else url
+
+
+async def declare(
+    channel: aio_pika.abc.AbstractChannel, settings: QueueSettings
+) -> aio_pika.abc.AbstractQueue:
+    """Declare the quorum queue and its dead-letter exchange and queue; return the queue."""
+    try:
+        dead = await channel.declare_exchange(
+            dead_name(settings), aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        dead_queue = await channel.declare_queue(
+            dead_name(settings), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dead_queue.bind(dead)
+        return await channel.declare_queue(
+            settings.name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": dead_name(settings),
+                "x-delivery-limit": settings.delivery_limit,
+            },
+        )
+    except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+        raise ConfigError(
+            f"queue '{settings.name}' exists with other arguments ({exc}); delete it or set "
+            "AUDIENCE_QUEUE__NAME to another name"
+        ) from exc
+
+
+class RabbitPublisher:
+    """Publishes coalesced events with confirms; :meth:`publish` returns once confirmed."""
+
+    def __init__(self, url: str, settings: QueueSettings, *, max_inflight: int = 8) -> None:
+        self.url = url
+        self.settings = settings
+        self._coalescer = Coalescer(
+            self._publish, max_items=settings.max_message_events, max_inflight=max_inflight
+        )
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+
+    async def start(self) -> None:
+        self._connection = await connect(self.url)
+        self._channel = await self._connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
+        await declare(self._channel, self.settings)
+
+    async def publish(self, events: list[bytes]) -> None:
+        try:
+            await self._coalescer.submit(events)
+        except QueueUnavailableError:
+            raise
+        except Exception as exc:  # any broker failure means "not accepted": the client retries
+            raise QueueUnavailableError(
+                f"RabbitMQ did not confirm the events ({type(exc).__name__}: {exc}); retry"
+            ) from exc
+
+    async def _publish(self, parts: list[bytes]) -> None:
+        if self._channel is None:
+            raise QueueUnavailableError("the publisher is not started; retry")
+        message = aio_pika.Message(
+            join_events(parts),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type="application/json",
+            timestamp=time.time(),
+        )
+        confirm = await self._channel.default_exchange.publish(
+            message,
+            routing_key=self.settings.name,
+            mandatory=True,
+            timeout=self.settings.publish_timeout,
+        )
+        if not isinstance(confirm, Basic.Ack):
+            raise QueueUnavailableError(f"RabbitMQ refused the message ({confirm!r}); retry")
+
+    async def close(self) -> None:
+        await self._coalescer.drain()
+        if self._connection is not None:
+            await self._connection.close()
+
+
+class RabbitConsumer:
+    """Delivers messages in batches to a handler; acks after it, dead-letters what it rejects."""
+
+    def __init__(self, url: str, settings: QueueSettings) -> None:
+        self.url = url
+        self.settings = settings
+        self._inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
+
+    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+        connection = await self._connect(stop)
+        if connection is None:
+            return
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            await channel.set_qos(prefetch_count=self.settings.prefetch)
+            queue = await declare(channel, self.settings)
+            dead = await channel.get_exchange(dead_name(self.settings))
+            await queue.consume(self._inbox.put, no_ack=False)
+            while not stop.is_set():
+                batch = await self._next_batch(stop)
+                if batch:
+                    await self._handle(batch, handler, dead)
+        finally:
+            await connection.close()
+
+    async def _connect(self, stop: asyncio.Event) -> aio_pika.abc.AbstractRobustConnection | None:
+        """Connect, waiting for a broker that is down (a worker outlives broker restarts)."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                return await connect(self.url)
+            except TransientError as exc:
+                log.warning("%s; trying again in %.1fs", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 5.0)
+        return None
+
+    async def _next_batch(self, stop: asyncio.Event) -> list[aio_pika.abc.AbstractIncomingMessage]:
+        getter = asyncio.ensure_future(self._inbox.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if getter not in done:
+            getter.cancel()
+            return []
+        batch = [getter.result()]
+        while len(batch) < BATCH_MESSAGES and not self._inbox.empty():
+            batch.append(self._inbox.get_nowait())
+        return batch
+
+    async def _handle(
+        self,
+        batch: list[aio_pika.abc.AbstractIncomingMessage],
+        handler: Handler,
+        dead: aio_pika.abc.AbstractExchange,
+    ) -> None:
+        try:
+            verdicts = await handler([m.body for m in batch])
+        except TransientError as exc:
+            log.warning("will retry %d message(s): %s", len(batch), exc)
+            await _settle(batch, requeue=True)
+            await asyncio.sleep(1.0)
+            return
+        except Exception:
+            if len(batch) > 1:  # find the culprit alone, so that the others are not blamed
+                for message in batch:
+                    await self._handle([message], handler, dead)
+                return
+            log.exception("message crashed the handler; RabbitMQ counts it to its delivery limit")
+            await _settle(batch, requeue=True)
+            return
+        for message, letters in zip(batch, verdicts, strict=True):
+            await self._settle_one(message, letters, dead)
+
+    async def _settle_one(
+        self,
+        message: aio_pika.abc.AbstractIncomingMessage,
+        letters: Sequence[DeadLetter],
+        dead: aio_pika.abc.AbstractExchange,
+    ) -> None:
+        try:
+            for letter in letters:
+                await dead.publish(
+                    aio_pika.Message(
+                        letter.body,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        content_type="application/json",
+                        headers={
+                            "x-audience-reason": letter.reason[:1000],
+                            "x-audience-queue": self.settings.name,
+                            "x-audience-failed-at": time.time(),
+                        },
+                    ),
+                    routing_key=self.settings.name,
+                )
+            await message.ack()
+        except Exception as exc:  # the channel dropped: the message comes back, idempotently
+            log.warning("could not settle a message (%s); it will be delivered again", exc)
+
+
+async def _settle(batch: list[aio_pika.abc.AbstractIncomingMessage], *, requeue: bool) -> None:
+    for message in batch:
+        with contextlib.suppress(Exception):
+            await message.nack(requeue=requeue)

@@ -1,0 +1,171 @@
+"""Wiring: the queue, store, engine and sink a workspace and its settings call for.
+
+``audience serve`` builds a :class:`Collector`; ``audience worker`` calls :func:`run_worker`.
+With no ``AUDIENCE_QUEUE__URL`` the collector also runs the consumer in-process on the
+embedded queue, so a lone ``audience serve`` is a complete real-time path. Everything the
+embedded mode keeps lives in ``<workspace>/realtime/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from audience.errors import AudienceError
+from audience.realtime.consumer import Consumer, run_consumer
+from audience.realtime.engine import LiveEngine
+from audience.realtime.eventlog import EventLog, events_dir
+from audience.realtime.events import now_utc
+from audience.realtime.profile import ProfileRules
+from audience.realtime.queue import Publisher, QueueConsumer
+from audience.realtime.queue.embedded import EmbeddedConsumer, EmbeddedPublisher
+from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
+from audience.realtime.segments import ChangeSink, JsonlChangeSink, ModelAssigner, SegmentEvaluator
+from audience.realtime.settings import RealtimeSettings
+from audience.realtime.stores import ProfileStore
+from audience.realtime.stores.redis import RedisProfileStore
+from audience.realtime.stores.sqlite import SqliteProfileStore
+from audience.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def realtime_dir(workspace: Workspace) -> Path:
+    return workspace.root / "realtime"
+
+
+def queue_path(workspace: Workspace) -> Path:
+    return realtime_dir(workspace) / "queue.sqlite"
+
+
+def changes_path(workspace: Workspace) -> Path:
+    """Where the default sink appends segment changes."""
+    return realtime_dir(workspace) / "changes.jsonl"
+
+
+def build_store(workspace: Workspace, settings: RealtimeSettings) -> ProfileStore:
+    profiles = settings.profiles
+    if profiles.url:
+        return RedisProfileStore(profiles.url, profiles.prefix, profiles.dedupe_days)
+    return SqliteProfileStore(realtime_dir(workspace) / "profiles.sqlite", profiles.dedupe_days)
+
+
+def build_publisher(workspace: Workspace, settings: RealtimeSettings) -> Publisher:
+    if settings.queue.url:
+        return RabbitPublisher(settings.queue.url, settings.queue)
+    return EmbeddedPublisher(queue_path(workspace), settings.queue)
+
+
+def build_queue_consumer(
+    workspace: Workspace, settings: RealtimeSettings, wake: asyncio.Event | None = None
+) -> QueueConsumer:
+    if settings.queue.url:
+        return RabbitConsumer(settings.queue.url, settings.queue)
+    return EmbeddedConsumer(queue_path(workspace), settings.queue, wake)
+
+
+def load_assigner(workspace: Workspace) -> ModelAssigner | None:
+    """The deployed clustering model (latest run saved as a SegmentAssigner), if any.
+
+    Read once at start from the warehouse, opened read-only; a warehouse busy with a batch
+    command or a run saved in an older form leaves the live path without a model, said in
+    the log, rather than not starting.
+    """
+    try:
+        from audience.segmentation.assign import SegmentAssigner
+
+        with workspace.warehouse(read_only=True) as warehouse:
+            rows = warehouse.con.execute(
+                "SELECT model FROM segment_runs ORDER BY created_at DESC LIMIT 1"
+            ).fetchall()
+        model: Any = json.loads(rows[0][0]) if rows else None
+        if isinstance(model, dict) and "space" in model and "model" in model:
+            return SegmentAssigner.from_json(model)
+    except (ImportError, AudienceError, KeyError, ValueError) as exc:
+        log.warning("no deployed clustering model for the live path: %s", exc)
+    return None
+
+
+def build_engine(
+    workspace: Workspace,
+    evaluator: SegmentEvaluator | None = None,
+    assigner: ModelAssigner | None = None,
+) -> LiveEngine:
+    """The engine with the workspace's engagement half-life, rules and deployed model."""
+    rules = ProfileRules(half_life_days=workspace.config.features.engagement_half_life_days)
+    return LiveEngine(rules, evaluator, assigner)
+
+
+def build_consumer(
+    workspace: Workspace,
+    settings: RealtimeSettings,
+    *,
+    engine: LiveEngine | None = None,
+    sink: ChangeSink | None = None,
+    store: ProfileStore | None = None,
+) -> Consumer:
+    return Consumer(
+        store or build_store(workspace, settings),
+        engine or build_engine(workspace),
+        sink or JsonlChangeSink(changes_path(workspace)),
+        EventLog(events_dir(workspace)),
+    )
+
+
+async def run_worker(
+    workspace: Workspace, settings: RealtimeSettings, stop: asyncio.Event, consumer: Consumer
+) -> None:
+    """``audience worker``: consume until ``stop`` is set."""
+    queue = build_queue_consumer(workspace, settings)
+    await consumer.start()
+    try:
+        await run_consumer(queue, consumer, stop)
+    finally:
+        await consumer.store.close()
+
+
+class Collector:
+    """What the HTTP app needs: a publisher, a store to read profiles, maybe a consumer."""
+
+    def __init__(
+        self, workspace: Workspace, settings: RealtimeSettings, consumer: Consumer | None = None
+    ) -> None:
+        self.workspace = workspace
+        self.settings = settings
+        self.publisher = build_publisher(workspace, settings)
+        self.embedded = not settings.queue.url
+        self.consumer = consumer or build_consumer(workspace, settings)
+        self.store = self.consumer.store
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.publisher.start()
+        if self.embedded:
+            await self.consumer.start()
+            wake = getattr(self.publisher, "written", None)
+            queue = build_queue_consumer(self.workspace, self.settings, wake)
+            self._task = asyncio.create_task(run_consumer(queue, self.consumer, self._stop))
+        else:
+            await self.store.start()
+
+    async def accept(self, events: list[dict[str, Any]]) -> None:
+        """Return once ``events`` are durable in the queue (else QueueUnavailableError)."""
+        await self.publisher.publish([orjson.dumps(event) for event in events])
+
+    async def profile(self, identifier: str) -> dict[str, Any] | None:
+        return await self.consumer.view(identifier, now_utc())
+
+    async def stop(self) -> None:
+        await self.publisher.close()
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+        await self.store.close()

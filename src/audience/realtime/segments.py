@@ -1,0 +1,139 @@
+"""How the consumer meets segments: the evaluator, the deployed model, and the change sink.
+
+The consumer depends on three small protocols, so that issue 6's rule engine
+(``audience.activation.live.LiveEvaluator``) and its destinations plug in unchanged:
+
+* :class:`SegmentEvaluator` ``evaluate(profile, now) -> {segment_id: why}``: the segments the
+  profile (:func:`audience.realtime.profile.view`) is in, each with its explanation;
+* :class:`ModelAssigner` ``predict_one(features) -> label`` (River's shape): the deployed
+  clustering model, on the features named as in batch;
+* :class:`ChangeSink` ``emit(change)``: delivers ``segment.entered`` / ``segment.exited``.
+
+The defaults here are real: rules as Python predicates, a nearest-centroid model, and a sink
+appending each change to a JSON Lines file with the time it was emitted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import orjson
+
+from audience.realtime.events import iso, now_utc
+
+
+class SegmentEvaluator(Protocol):
+    def evaluate(self, profile: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """Segment id -> why (JSON-able), for every segment the profile is in now."""
+        ...
+
+
+class ModelAssigner(Protocol):
+    def predict_one(self, features: Mapping[str, float | None]) -> int:
+        """The segment label of one profile's features."""
+        ...
+
+
+class ChangeSink(Protocol):
+    async def emit(self, change: Mapping[str, Any]) -> None:
+        """Deliver one change (at least once: ``change["id"]`` is stable across retries)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PredicateRule:
+    """A segment whose membership is a Python predicate over the profile view."""
+
+    segment_id: str
+    predicate: Callable[[Mapping[str, Any]], bool]
+    why: str
+
+
+class PredicateEvaluator:
+    """Evaluates a list of :class:`PredicateRule`; a rule that raises does not match."""
+
+    def __init__(self, rules: Sequence[PredicateRule] = ()) -> None:
+        self.rules = list(rules)
+
+    def evaluate(self, profile: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        matched: dict[str, Any] = {}
+        for rule in self.rules:
+            try:
+                inside = bool(rule.predicate(profile))
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                inside = False  # a profile lacking a field is simply not in the segment
+            if inside:
+                matched[rule.segment_id] = rule.why
+        return matched
+
+
+class CentroidAssigner:
+    """Nearest centroid over standardised raw features: the plainest deployed model.
+
+    Parameters
+    ----------
+    features:
+        Feature names, in the centroids' column order.
+    centroids:
+        One row per segment label, in raw units.
+    scale:
+        Spread of each feature; distances are measured in these units. A missing feature
+        counts as the feature's mean over the centroids, so it pulls towards no segment.
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str],
+        centroids: Sequence[Sequence[float]],
+        scale: Sequence[float] | None = None,
+    ) -> None:
+        self.features = list(features)
+        self.centroids = [list(row) for row in centroids]
+        self.scale = list(scale) if scale is not None else [1.0] * len(self.features)
+
+    def predict_one(self, features: Mapping[str, float | None]) -> int:
+        means = [sum(col) / len(col) for col in zip(*self.centroids, strict=True)]
+        row = [
+            means[i] if features.get(name) is None else float(features[name] or 0.0)
+            for i, name in enumerate(self.features)
+        ]
+        distances = [
+            math.fsum(((x - c) / s) ** 2 for x, c, s in zip(row, centre, self.scale, strict=True))
+            for centre in self.centroids
+        ]
+        return min(range(len(distances)), key=distances.__getitem__)
+
+
+class JsonlChangeSink:
+    """Appends every change, with ``emitted_at``, to a JSON Lines file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[bytes] | None = None
+
+    async def emit(self, change: Mapping[str, Any]) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("ab")
+        record = {**change, "emitted_at": iso(now_utc())}
+        self._handle.write(orjson.dumps(record) + b"\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+
+
+def read_changes(path: Path) -> list[dict[str, Any]]:
+    """The changes a :class:`JsonlChangeSink` wrote, in order."""
+    if not path.exists():
+        return []
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]

@@ -1,0 +1,189 @@
+"""Runtime settings of the real-time path: sections ``queue``, ``profiles`` and ``server``.
+
+They are deployment decisions (service addresses, write keys, webhook secrets), so they are
+read from the environment like every other runtime setting: ``AUDIENCE_QUEUE__URL``,
+``AUDIENCE_PROFILES__URL``, ``AUDIENCE_SERVER__WRITE_KEYS``... Each section is a plain
+pydantic model held by :class:`audience.settings.Settings`, the one settings class.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from audience.errors import ConfigError
+
+if TYPE_CHECKING:  # audience.settings will import this module's sections: no cycle at run time
+    from audience.settings import Settings
+
+DEV_WRITE_KEY = "dev-write-key"
+"""The write key a development server accepts when none is configured; refused outside dev."""
+DEV_READ_KEY = "dev-read-key"
+"""The read key (profiles API) of a development server; refused outside dev."""
+
+KB = 1024
+
+
+class QueueSettings(BaseModel):
+    """Where accepted events wait for the consumer."""
+
+    url: str | None = Field(
+        default=None,
+        description="RabbitMQ URL (amqp://user:pass@host:5672/vhost). Unset: an embedded "
+        "durable queue in the workspace, so that a server runs with no broker at all.",
+    )
+    name: str = Field(
+        default="audience.events",
+        description="Quorum queue of accepted events; its dead letters go to '<name>.dead'.",
+    )
+    prefetch: int = Field(
+        default=64, ge=1, description="Messages a consumer holds unacknowledged at once."
+    )
+    delivery_limit: int = Field(
+        default=5,
+        ge=1,
+        description="Deliveries after which RabbitMQ dead-letters a message that keeps "
+        "crashing its consumer (a poison message no code path could reject).",
+    )
+    publish_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for the broker's confirm before answering 503, "
+        "so that a client retries instead of hanging while the broker restarts.",
+    )
+    max_message_events: int = Field(
+        default=2000,
+        ge=1,
+        description="Most events the collector coalesces into one queue message when "
+        "concurrent requests arrive together (one confirm then covers them all).",
+    )
+
+
+class ProfileStoreSettings(BaseModel):
+    """Where live profiles are kept."""
+
+    url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0). Unset: an embedded SQLite store (WAL) "
+        "in the workspace.",
+    )
+    prefix: str = Field(
+        default="audience",
+        description="Prefix of every Redis key, so that several workspaces share one Redis.",
+    )
+    dedupe_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a processed messageId is remembered: a copy resent later than "
+        "this counts again (Segment's own de-duplication window is shorter).",
+    )
+
+
+class WebhookSource(BaseModel):
+    """An inbound webhook source (a CRM...), how it signs and how its payload maps to events.
+
+    Paths are dotted keys into the JSON payload (``contact.id``); a value starting with
+    ``=`` is a constant (``=Contact Updated``).
+    """
+
+    secret: str = Field(description="Shared HMAC-SHA256 secret; 'whsec_' base64 or plain text.")
+    scheme: Literal["standard", "hex"] = Field(
+        default="standard",
+        description="'standard': Standard Webhooks headers (webhook-id, webhook-timestamp, "
+        "webhook-signature: v1,<base64>); 'hex': one header holding the hex HMAC of the body, "
+        "optionally prefixed 'sha256='.",
+    )
+    signature_header: str = Field(
+        default="x-signature", description="Header holding the signature, for scheme 'hex'."
+    )
+    tolerance_seconds: int = Field(
+        default=300, ge=1, description="Largest clock difference accepted (scheme 'standard')."
+    )
+    items: str | None = Field(
+        default=None, description="Path of a list of items, each one event; unset: one event."
+    )
+    type: Literal["identify", "track"] = "identify"
+    event: str | None = Field(default=None, description="Path or =constant of a track's name.")
+    user_id: str | None = Field(default=None, description="Path of the user id.")
+    anonymous_id: str | None = Field(default=None, description="Path of the anonymous id.")
+    message_id: str | None = Field(
+        default=None,
+        description="Path of a unique id; unset: derived from the item, so a resent webhook "
+        "changes nothing.",
+    )
+    timestamp: str | None = Field(default=None, description="Path of the time of the change.")
+    traits: dict[str, str] = Field(default_factory=dict, description="trait -> path.")
+    properties: dict[str, str] = Field(default_factory=dict, description="property -> path.")
+
+
+class ServerSettings(BaseModel):
+    """The collector's HTTP server."""
+
+    environment: Literal["dev", "test", "prod"] = Field(
+        default="dev",
+        description="Outside 'dev' the server refuses to start with the default write key.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server binds.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port the server binds.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Server processes (RabbitMQ mode only: the embedded queue has one writer).",
+    )
+    write_keys: list[str] = Field(
+        default_factory=lambda: [DEV_WRITE_KEY],
+        description="Accepted write keys (HTTP Basic user name, as Segment clients send it).",
+    )
+    read_keys: list[str] = Field(
+        default_factory=lambda: [DEV_READ_KEY],
+        description="Keys that may read profiles (GET /v1/profiles/{id}). Distinct from write "
+        "keys, which ship inside web pages and apps and so are not secrets.",
+    )
+    max_event_bytes: int = Field(default=32 * KB, ge=1, description="Largest event (Segment).")
+    max_batch_bytes: int = Field(default=500 * KB, ge=1, description="Largest batch request.")
+    webhooks: dict[str, WebhookSource] = Field(
+        default_factory=dict, description="Inbound webhook sources by the name in the URL."
+    )
+
+
+class RealtimeSettings(BaseModel):
+    """The three real-time sections of :class:`~audience.settings.Settings`, together."""
+
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    profiles: ProfileStoreSettings = Field(default_factory=ProfileStoreSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+
+def realtime_settings(settings: Settings | None = None) -> RealtimeSettings:
+    """The real-time sections of ``settings`` (default: read from the environment)."""
+    from audience.settings import Settings
+
+    settings = settings or Settings()
+    return RealtimeSettings(
+        queue=settings.queue, profiles=settings.profiles, server=settings.server
+    )
+
+
+def check_server_secrets(server: ServerSettings) -> None:
+    """Refuse to serve outside dev with the default write key or without any key."""
+    if not server.write_keys or any(not key.strip() for key in server.write_keys):
+        raise ConfigError(
+            "server.write_keys is empty or holds a blank key; set AUDIENCE_SERVER__WRITE_KEYS "
+            'to a JSON list such as ["wk_…"]'
+        )
+    for name, keys, default in (
+        ("WRITE_KEYS", server.write_keys, DEV_WRITE_KEY),
+        ("READ_KEYS", server.read_keys, DEV_READ_KEY),
+    ):
+        if server.environment != "dev" and default in keys:
+            raise ConfigError(
+                f"the default key '{default}' is refused in environment "
+                f"'{server.environment}'; set AUDIENCE_SERVER__{name} to secret keys"
+            )
+    for name, source in server.webhooks.items():
+        if len(source.secret) < 16:
+            raise ConfigError(
+                f"webhook source '{name}' has a secret shorter than 16 characters; set "
+                f"AUDIENCE_SERVER__WEBHOOKS__{name.upper()}__SECRET to a long random value"
+            )

@@ -1,0 +1,51 @@
+"""Live profile stores: Redis, or an embedded SQLite file in the workspace.
+
+Both apply an event exactly once: the profile, its identities, the event's ``messageId`` and
+the segment changes it causes are written in one atomic step (a Lua script, a SQLite
+transaction), so a redelivered or resent event finds its id and changes nothing. Changes wait
+in an outbox (a Redis stream, a table) until a sink has emitted them, so a crash between the
+write and the emission delays a change but never loses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from audience.realtime.engine import LiveEngine
+
+
+@dataclass
+class Outcome:
+    """What became of one event: applied, a duplicate, or rejected with a reason."""
+
+    status: Literal["applied", "duplicate", "rejected"]
+    reason: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ProfileStore(Protocol):
+    async def start(self) -> None: ...
+
+    async def apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+        """Apply events in order, each exactly once; raise TransientError if the store is down."""
+        ...
+
+    async def get(self, identifier: str) -> dict[str, Any] | None:
+        """The profile a user id, anonymous id or profile id belongs to."""
+        ...
+
+    async def pending_changes(self, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """Changes written but not yet acknowledged as emitted: (outbox id, change)."""
+        ...
+
+    async def ack_changes(self, ids: Sequence[str]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def rejected(exc: Exception) -> Outcome:
+    """An event the engine could not apply: its reason, one line."""
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return Outcome("rejected", f"{type(exc).__name__}: {message}"[:500])

@@ -1,0 +1,170 @@
+"""Live profiles in Redis: one JSON string per profile, written by compare-and-set in Lua.
+
+Keys (``<p>`` is ``profiles.prefix``)::
+
+    <p>:profile:<profile id>     the profile dict as JSON
+    <p>:id:<kind>:<value>        identity -> profile id (kind: user_id, anonymous_id)
+    <p>:msg:<messageId>          present once the event is applied (expires after dedupe_days)
+    <p>:changes                  stream: segment changes waiting for emission (group 'relay')
+
+An event is read (identities, then profiles), planned in Python by the engine, and written by
+one script that first checks that the message is still unseen and every key read still holds
+what was read; another consumer's concurrent write makes it answer ``conflict`` and the event
+is planned again. Three round trips per event, whatever the profile's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from audience.errors import TransientError
+from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
+from audience.realtime.events import now_utc
+from audience.realtime.stores import Outcome, rejected
+
+_COMMIT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'dup' end
+local n, m, k = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, n do
+  local v = redis.call('GET', KEYS[2 + i])
+  if v == false then v = '' end
+  if v ~= ARGV[4 + i] then return 'conflict' end
+end
+for i = 1, m do redis.call('SET', KEYS[2 + n + i], ARGV[4 + n + i]) end
+for i = 1, k do redis.call('DEL', KEYS[2 + n + m + i]) end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[4])
+for i = 5 + n + m, #ARGV do redis.call('XADD', KEYS[2], '*', 'change', ARGV[i]) end
+return 'ok'
+"""
+# One round trip to read what an event touches: is it known, its identities, their profiles
+# (and the profile its own first identity would key). Returns {seen, ids..., pids..., data...}.
+_READ = """
+local seen = redis.call('EXISTS', KEYS[1])
+local n = #KEYS - 1
+local ids, pids, seen_pid = {}, {}, {}
+for i = 1, n do
+  local v = redis.call('GET', KEYS[1 + i])
+  if v == false then v = '' end
+  ids[i] = v
+  if v ~= '' and not seen_pid[v] then seen_pid[v] = true; pids[#pids + 1] = v end
+end
+if not seen_pid[ARGV[2]] then pids[#pids + 1] = ARGV[2] end
+local out = {seen}
+for i = 1, n do out[#out + 1] = ids[i] end
+for i = 1, #pids do out[#out + 1] = pids[i] end
+for i = 1, #pids do
+  local d = redis.call('GET', ARGV[1] .. pids[i])
+  if d == false then d = '' end
+  out[#out + 1] = d
+end
+return out
+"""
+GROUP = "relay"
+MAX_CONFLICTS = 100
+
+
+class RedisProfileStore:
+    """Profiles, identities, processed ids and the change outbox in one Redis."""
+
+    def __init__(self, url: str, prefix: str, dedupe_days: float) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.ttl = max(1, int(dedupe_days * 86400))
+        self.redis: Any = aioredis.from_url(url)  # redis-py types every reply as a union
+        self._commit = self.redis.register_script(_COMMIT)
+        self._read = self.redis.register_script(_READ)
+        self.changes_key = f"{prefix}:changes"
+
+    def _profile(self, pid: str) -> str:
+        return f"{self.prefix}:profile:{pid}"
+
+    def _id(self, key: str) -> str:
+        return f"{self.prefix}:id:{key}"
+
+    async def start(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.changes_key, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        except RedisError as exc:
+            raise TransientError(
+                f"Redis at {self.url} does not answer ({exc}); start it or fix "
+                "AUDIENCE_PROFILES__URL"
+            ) from exc
+
+    async def apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+        try:
+            return [await self._apply_one(event, engine) for event in events]
+        except RedisError as exc:
+            raise TransientError(f"Redis failed while applying events ({exc}); retry") from exc
+
+    async def _apply_one(self, event: Mapping[str, Any], engine: LiveEngine) -> Outcome:
+        msg_key = f"{self.prefix}:msg:{event['messageId']}"
+        keys = identity_keys(event)
+        for _ in range(MAX_CONFLICTS):
+            reply = await self._read(keys=[msg_key, *(self._id(k) for k in keys)],
+                                     args=[self._profile(""), keys[0] if keys else ""])  # fmt: skip
+            if reply[0]:
+                return Outcome("duplicate")
+            first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
+            pids = [p.decode() for p in rest[: len(rest) // 2]]
+            raw = rest[len(rest) // 2 :]
+            resolved = {k: (v.decode() or None) for k, v in zip(keys, first, strict=True)}
+            profiles = {p: (orjson.loads(r) if r else None) for p, r in zip(pids, raw, strict=True)}
+            try:
+                if engine.target(event, resolved) not in profiles:
+                    raise ValueError("the event's profile was not read")
+                plan = engine.plan(event, resolved, profiles, now_utc())
+            except Exception as exc:  # a bad event must not stop the stream: dead-letter it
+                return rejected(exc)
+            watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
+            expected = [*first, *raw]
+            sets = {self._profile(plan.profile_id): orjson.dumps(plan.profile)}
+            sets.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
+            dels = [self._profile(p) for p in plan.removed]
+            result = await self._commit(
+                keys=[msg_key, self.changes_key, *watched, *sets, *dels],
+                args=[len(watched), len(sets), len(dels), self.ttl, *expected, *sets.values(),
+                      *(orjson.dumps(c) for c in plan.changes)],
+            )  # fmt: skip
+            if result == b"ok":
+                return Outcome("applied", changes=plan.changes)
+            if result == b"dup":
+                return Outcome("duplicate")
+        raise TransientError(f"event {event['messageId']}: too many concurrent writes; retry")
+
+    async def get(self, identifier: str) -> dict[str, Any] | None:
+        for key in lookup_keys(identifier):
+            pid = await self.redis.get(self._id(key))
+            if pid:
+                raw = await self.redis.get(self._profile(pid.decode()))
+                if raw:
+                    profile: dict[str, Any] = orjson.loads(raw)
+                    return profile
+        return None
+
+    async def pending_changes(self, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        for start in ("0", ">"):  # first those read before and never acknowledged
+            reply = await self.redis.xreadgroup(
+                GROUP, GROUP, {self.changes_key: start}, count=limit
+            )
+            entries = reply[0][1] if reply else []
+            if entries:
+                return [(i.decode(), orjson.loads(f[b"change"])) for i, f in entries]
+        return []
+
+    async def ack_changes(self, ids: Sequence[str]) -> None:
+        if ids:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(self.changes_key, GROUP, *ids)
+                pipe.xdel(self.changes_key, *ids)
+                await pipe.execute()
+
+    async def close(self) -> None:
+        await self.redis.aclose()

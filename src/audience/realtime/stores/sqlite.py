@@ -1,0 +1,150 @@
+"""Live profiles in an embedded SQLite file (WAL), for a workspace that runs no Redis.
+
+A batch of events is applied in one ``BEGIN IMMEDIATE`` transaction, so the whole batch
+costs one fsync; ``synchronous=FULL`` makes the commit durable before the queue message is
+acknowledged. Readers (``GET /v1/profiles``) never wait for the writer, thanks to WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from audience.errors import TransientError
+from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
+from audience.realtime.events import now_utc
+from audience.realtime.stores import Outcome, rejected
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS profiles (profile_id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY, profile_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS processed (message_id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB NOT NULL);
+"""
+
+
+class SqliteProfileStore:
+    """Profiles, identities, processed ids and the change outbox in one SQLite file."""
+
+    def __init__(self, path: Path, dedupe_days: float) -> None:
+        self.path = path
+        self.dedupe_seconds = dedupe_days * 86400
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-profiles")
+        self._con: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                              check_same_thread=False)  # fmt: skip
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        con.executescript(_SCHEMA)
+        con.execute("DELETE FROM processed WHERE at < ?", (time.time() - self.dedupe_seconds,))
+        return con
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def start(self) -> None:
+        self._con = await self._run(self._connect)
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        if self._con is None:
+            raise RuntimeError("SqliteProfileStore used before start()")
+        return self._con
+
+    async def apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+        try:
+            result: list[Outcome] = await self._run(self._apply, events, engine)
+        except sqlite3.OperationalError as exc:  # locked, disk full: nothing was kept
+            raise TransientError(f"profile store {self.path} failed ({exc}); retry") from exc
+        return result
+
+    def _apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = [self._apply_one(con, event, engine) for event in events]
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return outcomes
+
+    def _apply_one(
+        self, con: sqlite3.Connection, event: Mapping[str, Any], engine: LiveEngine
+    ) -> Outcome:
+        seen = con.execute(
+            "SELECT 1 FROM processed WHERE message_id = ?", (event["messageId"],)
+        ).fetchone()
+        if seen:
+            return Outcome("duplicate")
+        try:
+            keys = identity_keys(event)
+            resolved = {k: self._resolve(con, k) for k in keys}
+            pids = dict.fromkeys([*filter(None, resolved.values()), engine.target(event, resolved)])
+            profiles = {p: self._load(con, p) for p in pids}
+            plan = engine.plan(event, resolved, profiles, now_utc())
+        except Exception as exc:  # a bad event must not stop the stream: dead-letter it
+            return rejected(exc)
+        con.execute(
+            "INSERT OR REPLACE INTO profiles VALUES (?, ?)",
+            (plan.profile_id, orjson.dumps(plan.profile)),
+        )
+        con.executemany("INSERT OR REPLACE INTO identities VALUES (?, ?)",
+                        list(plan.identities.items()))  # fmt: skip
+        con.executemany("DELETE FROM profiles WHERE profile_id = ?", [(p,) for p in plan.removed])
+        con.execute("INSERT INTO processed VALUES (?, ?)", (event["messageId"], time.time()))
+        con.executemany("INSERT INTO changes (body) VALUES (?)",
+                        [(orjson.dumps(c),) for c in plan.changes])  # fmt: skip
+        return Outcome("applied", changes=plan.changes)
+
+    @staticmethod
+    def _resolve(con: sqlite3.Connection, key: str) -> str | None:
+        row = con.execute("SELECT profile_id FROM identities WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    @staticmethod
+    def _load(con: sqlite3.Connection, pid: str) -> dict[str, Any] | None:
+        row = con.execute("SELECT data FROM profiles WHERE profile_id = ?", (pid,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    async def get(self, identifier: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await self._run(self._get, identifier)
+        return found
+
+    def _get(self, identifier: str) -> dict[str, Any] | None:
+        for key in lookup_keys(identifier):
+            pid = self._resolve(self.con, key)
+            if pid is not None:
+                return self._load(self.con, pid)
+        return None
+
+    async def pending_changes(self, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        rows = await self._run(
+            lambda: self.con.execute(
+                "SELECT seq, body FROM changes ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        )
+        return [(str(seq), orjson.loads(body)) for seq, body in rows]
+
+    async def ack_changes(self, ids: Sequence[str]) -> None:
+        await self._run(
+            lambda: self.con.executemany(
+                "DELETE FROM changes WHERE seq = ?", [(int(i),) for i in ids]
+            )
+        )
+
+    async def close(self) -> None:
+        if self._con is not None:
+            await self._run(self._con.close)
+            self._con = None
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,136 @@
+"""Inbound webhooks: a CRM (or any tool) tells that a contact changed; it becomes an event.
+
+Each source is configured with a secret, how it signs, and a mapping from its payload to a
+Segment ``identify`` or ``track`` event (:class:`~audience.realtime.settings.WebhookSource`).
+Signatures are checked before the body is even parsed, so that an unsigned request costs
+nothing and reaches nothing. A payload without an id of its own gets a ``messageId`` derived
+from the source and the item itself: a webhook resent by the CRM then changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from audience.realtime.errors import RequestRejectedError, UnauthorizedError
+from audience.realtime.events import normalise, parse_json, validate_event
+from audience.realtime.settings import WebhookSource
+
+
+def secret_bytes(secret: str) -> bytes:
+    """A Standard Webhooks ``whsec_`` secret is base64; any other is used as its UTF-8 text."""
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret.removeprefix("whsec_"))
+    return secret.encode("utf-8")
+
+
+def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256 of id.timestamp.body>``, as Standard Webhooks defines it."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_bytes(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def sign_hex(secret: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of the body>``, the form many CRMs and GitHub send."""
+    return "sha256=" + hmac.new(secret_bytes(secret), body, hashlib.sha256).hexdigest()
+
+
+def verify(
+    source: WebhookSource, headers: Mapping[str, str], body: bytes, now: float | None = None
+) -> str | None:
+    """Check the request's signature; return the sender's message id when it gives one."""
+    if source.scheme == "hex":
+        given = headers.get(source.signature_header, "")
+        expected = sign_hex(source.secret, body)
+        if not given or not hmac.compare_digest(
+            given.removeprefix("sha256=").encode(), expected.removeprefix("sha256=").encode()
+        ):
+            raise UnauthorizedError(
+                f"missing or wrong signature in header {source.signature_header}"
+            )
+        return None
+    msg_id, stamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "").split()
+    if not msg_id or not stamp.isdigit() or not signatures:
+        raise UnauthorizedError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    current = time.time() if now is None else now
+    if abs(current - int(stamp)) > source.tolerance_seconds:
+        raise UnauthorizedError(
+            f"webhook-timestamp is more than {source.tolerance_seconds}s away from the server's "
+            "clock; resend it (a replay is refused)"
+        )
+    wanted = sign_standard(source.secret, msg_id, int(stamp), body).encode()
+    if not any(hmac.compare_digest(given.encode(), wanted) for given in signatures):
+        raise UnauthorizedError("wrong webhook-signature: sign id.timestamp.body with the secret")
+    return msg_id
+
+
+def lookup(payload: Any, path: str | None) -> Any:
+    """The value at a dotted ``path`` (``=text`` is the constant text), None when absent."""
+    if path is None:
+        return None
+    if path.startswith("="):
+        return path[1:]
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def map_item(source_name: str, source: WebhookSource, item: Any, index: int) -> dict[str, Any]:
+    """One payload item as a Segment event (not yet validated)."""
+    event: dict[str, Any] = {"type": source.type}
+    for field, path in (
+        ("userId", source.user_id),
+        ("anonymousId", source.anonymous_id),
+        ("event", source.event),
+        ("timestamp", source.timestamp),
+        ("messageId", source.message_id),
+    ):
+        value = lookup(item, path)
+        if value is not None:
+            event[field] = value
+    traits = {k: v for k, p in source.traits.items() if (v := lookup(item, p)) is not None}
+    props = {k: v for k, p in source.properties.items() if (v := lookup(item, p)) is not None}
+    if traits:
+        event["traits"] = traits
+    if props:
+        event["properties"] = props
+    if "messageId" not in event:
+        digest = hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        event["messageId"] = f"wh-{source_name}-{digest[:32]}"
+    else:
+        event["messageId"] = str(event["messageId"])
+    event["context"] = {"source": {"type": "webhook", "name": source_name, "item": index}}
+    return event
+
+
+def webhook_events(
+    source_name: str, source: WebhookSource, body: bytes, received_at: datetime
+) -> list[dict[str, Any]]:
+    """The normalised events of a verified webhook body."""
+    payload = parse_json(body)
+    items = lookup(payload, source.items) if source.items else [payload]
+    if not isinstance(items, list) or not items:
+        raise RequestRejectedError(
+            f"webhook '{source_name}': no list of items at '{source.items}' in the payload"
+        )
+    events = []
+    for i, item in enumerate(items):
+        where = f"item[{i}]"
+        event = validate_event(map_item(source_name, source, item, i), where=where)
+        events.append(normalise(event, type_=source.type, received_at=received_at, where=where))
+    return events

@@ -1,0 +1,107 @@
+"""The collector as clients meet it: the official Segment Python library, schemathesis
+fuzzing the published OpenAPI, and the refusal to serve with default keys outside dev."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from audience.errors import ConfigError
+from audience.realtime.settings import (
+    DEV_WRITE_KEY,
+    ServerSettings,
+    check_server_secrets,
+    realtime_settings,
+)
+from audience.workspace import Workspace
+from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic, free_port, start, stop, wait_until
+from tests.realtime.conftest import wait_healthy as healthy
+
+
+@pytest.fixture
+def embedded_server(workspace: Workspace, tmp_path: Path) -> Iterator[str]:
+    """``audience serve`` alone (embedded queue and store), as a process."""
+    port = free_port()
+    env = {k: "" for k in os.environ if k.startswith(("AUDIENCE_QUEUE__", "AUDIENCE_PROFILES__"))}
+    proc = start(["serve", "--port", str(port), "--workspace", str(workspace.root)], env,
+                 tmp_path / "serve.log")  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    healthy(url, proc)
+    yield url
+    stop(proc)
+
+
+def test_the_official_segment_client_delivers_to_the_profile(embedded_server: str) -> None:
+    from segment.analytics import Client  # type: ignore[import-untyped]
+
+    errors: list[Any] = []
+    client = Client(WRITE_KEY, host=embedded_server, sync_mode=True, max_retries=1,
+                    on_error=lambda error, items: errors.append(error))  # fmt: skip
+    client.identify("seg-1", {"email": "seg@example.com", "plan": "pro"}, anonymous_id="anon-9")
+    client.track("seg-1", "Order Completed", {"total": 42.5, "order_id": "o-1"})
+    client.page("seg-1", "Docs", "Install", {"url": "https://example.com/docs"})
+    client.flush()
+    assert errors == []
+
+    def profile() -> Any:
+        reply = httpx.get(f"{embedded_server}/v1/profiles/anon-9", headers=basic(READ_KEY))
+        return reply.json()["profile"] if reply.status_code == 200 else None
+
+    assert wait_until(lambda: (p := profile()) is not None and p["events_total"] == 3)
+    found = profile()
+    assert found["traits"]["email"] == "seg@example.com"
+    assert found["counters"] == {"Order Completed": 1}
+    assert found["event_types"] == {"identify": 1, "track": 1, "page": 1}
+    assert found["rfm"]["monetary"] == 42.5
+    assert found["identities"] == {"user_id": ["seg-1"], "anonymous_id": ["anon-9"]}
+    assert found["first_seen"] <= found["last_seen"]
+
+
+def test_schemathesis_finds_no_server_error(embedded_server: str, tmp_path: Path) -> None:
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")), "run",
+        f"{embedded_server}/openapi.json", "--checks", "not_a_server_error",
+        "--max-examples", "40", "--auth", f"{WRITE_KEY}:", "--seed", "7",
+        "--report-dir", str(tmp_path), "--no-color",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "passed" in result.stdout.lower()
+
+
+def test_default_keys_are_refused_outside_dev() -> None:
+    check_server_secrets(ServerSettings())  # dev: accepted
+    with pytest.raises(ConfigError, match="default key 'dev-write-key'"):
+        check_server_secrets(ServerSettings(environment="prod"))
+    with pytest.raises(ConfigError, match="READ_KEYS"):
+        check_server_secrets(ServerSettings(environment="prod", write_keys=["wk_secret_1"]))
+    check_server_secrets(ServerSettings(environment="prod", write_keys=["wk_1"],
+                                        read_keys=["rk_1"]))  # fmt: skip
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIENCE_QUEUE__URL", "amqp://u:p@broker:5672/")
+    monkeypatch.setenv("AUDIENCE_SERVER__WRITE_KEYS", '["a", "b"]')
+    monkeypatch.setenv("AUDIENCE_SERVER__WEBHOOKS__CRM__SECRET", "s" * 20)
+    settings = realtime_settings()
+    assert settings.queue.url == "amqp://u:p@broker:5672/"
+    assert settings.server.write_keys == ["a", "b"]
+    assert settings.server.webhooks["crm"].secret == "s" * 20
+    assert DEV_WRITE_KEY not in settings.server.write_keys
+
+
+def test_serve_refuses_to_start_in_prod_with_the_default_key(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    env = {"AUDIENCE_SERVER__ENVIRONMENT": "prod"}
+    proc = start(["serve", "--port", str(free_port()), "--workspace", str(workspace.root)], env,
+                 tmp_path / "refused.log")  # fmt: skip
+    assert proc.wait(30) == 2
+    assert "refused in environment 'prod'" in (tmp_path / "refused.log").read_text()

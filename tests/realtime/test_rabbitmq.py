@@ -1,0 +1,183 @@
+"""The RabbitMQ queue for real: quorum queue, confirms, manual acks, dead letters with reasons."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import orjson
+import pytest
+
+from audience.realtime.consumer import Consumer, run_consumer
+from audience.realtime.engine import LiveEngine
+from audience.realtime.events import iso, now_utc
+from audience.realtime.queue import DeadLetter
+from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
+from audience.realtime.segments import JsonlChangeSink
+from audience.realtime.settings import QueueSettings
+from audience.realtime.stores.sqlite import SqliteProfileStore
+
+pytestmark = pytest.mark.rabbitmq
+
+
+def event(n: int, user: str = "r1", **extra: Any) -> dict[str, Any]:
+    now = iso(now_utc())
+    return {"type": "track", "messageId": f"{user}-{n}", "userId": user, "event": "Tick",
+            "timestamp": now, "receivedAt": now, **extra}  # fmt: skip
+
+
+def make_consumer(tmp_path: Path) -> Consumer:
+    return Consumer(SqliteProfileStore(tmp_path / "p.sqlite", 1), LiveEngine(),
+                    JsonlChangeSink(tmp_path / "changes.jsonl"))  # fmt: skip
+
+
+async def consume_until(
+    url: str, settings: QueueSettings, consumer: Any, done: Any, timeout: float = 20.0
+) -> None:
+    stop = asyncio.Event()
+    if isinstance(consumer, Consumer):
+        await consumer.start()
+    task = asyncio.create_task(
+        run_consumer(RabbitConsumer(url, settings), consumer, stop)
+        if isinstance(consumer, Consumer)
+        else RabbitConsumer(url, settings).run(consumer, stop)
+    )
+    deadline = time.monotonic() + timeout
+    while not await done() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+
+
+async def dead_letters(url: str, name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    connection = await aio_pika.connect(url)
+    found = []
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(f"{name}.dead")
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            found.append(message)
+    return found
+
+
+async def publish_raw(url: str, name: str, bodies: Sequence[bytes]) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for body in bodies:
+            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=name)
+
+
+def test_events_flow_through_a_durable_quorum_queue_once(
+    rabbit_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    settings = QueueSettings(url=rabbit_url, name=queue_name)
+    consumer = make_consumer(tmp_path)
+
+    async def main() -> Any:
+        publisher = RabbitPublisher(rabbit_url, settings)
+        await publisher.start()
+        sends = [publisher.publish([orjson.dumps(event(i))]) for i in range(50)]
+        await asyncio.gather(*sends)
+        await publisher.publish([orjson.dumps(event(7))])  # a resend of an accepted event
+        await publisher.close()
+        await consume_until(
+            rabbit_url,
+            settings,
+            consumer,
+            lambda: _ready(consumer.stats.applied + consumer.stats.duplicates >= 51),
+        )
+        profile = await consumer.store.get("r1")
+        await consumer.store.close()
+        return profile
+
+    profile = asyncio.run(main())
+    assert profile["counters"] == {"Tick": 50}
+    assert consumer.stats.duplicates == 1
+    listing = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "type", "durable"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert f"{queue_name}\tquorum\ttrue" in listing
+
+
+async def _ready(value: bool) -> bool:
+    return value
+
+
+def test_poison_messages_go_dead_with_their_reason_and_the_stream_goes_on(
+    rabbit_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    settings = QueueSettings(url=rabbit_url, name=queue_name)
+    consumer = make_consumer(tmp_path)
+    bodies = [b"{not json", orjson.dumps([event(1), event(2, type="nonsense")]),
+              orjson.dumps([event(3)])]  # fmt: skip
+
+    async def main() -> Any:
+        publisher = RabbitPublisher(rabbit_url, settings)
+        await publisher.start()  # declares the topology
+        await publisher.close()
+        await publish_raw(rabbit_url, queue_name, bodies)
+        await consume_until(
+            rabbit_url,
+            settings,
+            consumer,
+            lambda: _ready(consumer.stats.applied >= 2 and consumer.stats.dead >= 2),
+        )
+        await consumer.store.close()
+        return await dead_letters(rabbit_url, queue_name), await _profile(tmp_path)
+
+    letters, profile = asyncio.run(main())
+    reasons = sorted(str(m.headers["x-audience-reason"]) for m in letters)
+    assert len(reasons) == 2
+    assert reasons[0].startswith("bad_json") and reasons[1].startswith("bad_type")
+    assert {m.body for m in letters} >= {b"{not json"}
+    assert profile["counters"] == {"Tick": 2}
+
+
+async def _profile(tmp_path: Path) -> Any:
+    store = SqliteProfileStore(tmp_path / "p.sqlite", 1)
+    await store.start()
+    try:
+        return await store.get("r1")
+    finally:
+        await store.close()
+
+
+def test_a_message_that_keeps_crashing_the_consumer_is_dead_lettered_by_the_broker(
+    rabbit_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    settings = QueueSettings(url=rabbit_url, name=queue_name, delivery_limit=2)
+    consumer = make_consumer(tmp_path)
+    seen: list[bytes] = []
+
+    async def crashing(bodies: Sequence[bytes]) -> list[list[DeadLetter]]:
+        seen.extend(bodies)
+        if any(b"crash" in body for body in bodies):
+            raise RuntimeError("the consumer died on this message")
+        return await consumer(bodies)
+
+    async def main() -> Any:
+        await consumer.start()
+        publisher = RabbitPublisher(rabbit_url, settings)
+        await publisher.start()
+        await publisher.publish([orjson.dumps(event(1, event_="x", crash=True))])
+        await publisher.publish([orjson.dumps(event(2))])
+        await publisher.close()
+
+        async def dead_and_done() -> bool:
+            return consumer.stats.applied >= 1 and seen.count(seen[0]) >= 3 if seen else False
+
+        await consume_until(rabbit_url, settings, crashing, dead_and_done)
+        await asyncio.sleep(0.5)
+        await consumer.store.close()
+        return await dead_letters(rabbit_url, queue_name)
+
+    letters = asyncio.run(main())
+    assert len(letters) == 1 and b"crash" in letters[0].body
+    deaths = letters[0].headers["x-death"]
+    assert deaths[0]["reason"] == "delivery_limit"
+    assert consumer.stats.applied == 1
