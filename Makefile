@@ -44,8 +44,16 @@ unit: $(VENV)/.installed-dev
 slow: $(VENV)/.installed-dev
 	$(BIN)/pytest -m slow
 
+# Every benchmark at its issue's scale (about an hour on 2 cores; see README, Performance).
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/batch_pipeline.py
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/batch_pipeline.py --reuse
+	$(BIN)/python bench/clean.py --reuse
+	$(BIN)/python bench/normalise.py
+	$(BIN)/python bench/model_selection.py
+	$(BIN)/python bench/clv.py
+	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from audience.cli import data, demo, explore, predict, quality, realtime, segment, workspace
+from audience.cli import (
+    activation,
+    data,
+    demo,
+    explore,
+    predict,
+    quality,
+    realtime,
+    segment,
+    workspace,
+)
 
 app = typer.Typer(
     name="audience",
@@ -19,6 +29,7 @@ quality.register(app)
 segment.register(app)
 explore.register(app)
 predict.register(app)
+activation.register(app)
 demo.register(app)
 realtime.register(app)
 

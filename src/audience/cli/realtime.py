@@ -26,8 +26,28 @@ from audience.cli.common import (
 )
 from audience.errors import ConfigError
 from audience.realtime.eventlog import sync_events
-from audience.realtime.runtime import build_consumer, build_engine, load_assigner, run_worker
+from audience.realtime.rules import FanOut, WebhookChanges, rule_segments
+from audience.realtime.runtime import (
+    build_consumer,
+    build_engine,
+    changes_path,
+    load_assigner,
+    run_worker,
+)
+from audience.realtime.segments import ChangeSink, JsonlChangeSink
 from audience.realtime.settings import check_server_secrets, realtime_settings
+from audience.workspace import Workspace
+
+
+def live_sink(ws: Workspace) -> ChangeSink:
+    """Changes go to the changes log and, when workflows are configured, to their webhooks."""
+    from audience.activation.load import load_activation
+
+    log = JsonlChangeSink(changes_path(ws))
+    plan = load_activation(ws.root)
+    if not plan.workflows:
+        return log
+    return FanOut(log, WebhookChanges(plan, ws.root / "realtime" / "deliveries.jsonl"))
 
 
 def _serve(
@@ -64,8 +84,13 @@ def _serve(
         uvicorn.run("audience.api.app:app_from_env", factory=True, workers=server.workers,
                     **options)  # type: ignore[arg-type]  # fmt: skip
         return
-    engine = build_engine(ws, None, load_assigner(ws)) if not settings.queue.url else None
-    collector = Collector(ws, settings, build_consumer(ws, settings, engine=engine))
+    consumer = None
+    if not settings.queue.url:  # embedded mode: the consumer runs in this process
+        consumer = build_consumer(
+            ws, settings, engine=build_engine(ws, rule_segments(ws.root), load_assigner(ws)),
+            sink=live_sink(ws),
+        )  # fmt: skip
+    collector = Collector(ws, settings, consumer)
     uvicorn.run(create_app(collector), **options)  # type: ignore[arg-type]
 
 
@@ -73,7 +98,10 @@ def _worker(workspace: WorkspaceOption = None) -> None:
     """Consume the queue: update live profiles, segments, and the event log, until stopped."""
     ws = open_workspace(workspace)
     settings = realtime_settings(ws.settings)
-    consumer = build_consumer(ws, settings, engine=build_engine(ws, None, load_assigner(ws)))
+    consumer = build_consumer(
+        ws, settings, engine=build_engine(ws, rule_segments(ws.root), load_assigner(ws)),
+        sink=live_sink(ws),
+    )  # fmt: skip
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from audience.config.activation import ActivationSettings
 from audience.config.base import Strict
 from audience.config.predictive import PredictiveSettings
 from audience.config.quality import DEFAULT_TAXONOMY, DedupeSettings, QualitySettings
@@ -24,6 +25,7 @@ from audience.config.segmentation import (
     SegmentationSettings,
     SegmentName,
 )
+from audience.config.yamlmarks import load_marked_file
 from audience.errors import ConfigError
 
 Objective = Literal["retention", "acquisition", "value"]
@@ -100,6 +102,7 @@ class WorkspaceConfig(Strict):
     report: ReportSettings = Field(default_factory=ReportSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     predictive: PredictiveSettings = Field(default_factory=PredictiveSettings)
+    activation: ActivationSettings = Field(default_factory=ActivationSettings)
 
     @field_validator("kpis")
     @classmethod
@@ -126,13 +129,10 @@ class WorkspaceConfig(Strict):
 
     @classmethod
     def load(cls, path: Path) -> WorkspaceConfig:
-        """Read and validate ``audience.yaml``; every problem becomes a :class:`ConfigError`."""
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path}{where}: invalid YAML ({exc})") from exc
+        """Read and validate ``audience.yaml``; every problem is a :class:`ConfigError` that
+        names the file, the line and the field."""
+        marked = load_marked_file(path)
+        raw = marked.data or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
         try:
@@ -140,8 +140,10 @@ class WorkspaceConfig(Strict):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            line = marked.line_of([str(p) if isinstance(p, str) else p for p in first["loc"]])
+            where = f" line {line}" if line else ""
             raise ConfigError(
-                f"{path}: {field}: {first['msg']} ({exc.error_count()} problem(s) in all)"
+                f"{path}{where}: {field}: {first['msg']} ({exc.error_count()} problem(s) in all)"
             ) from exc
 
     def dump(self, path: Path) -> None:

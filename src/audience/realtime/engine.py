@@ -116,6 +116,9 @@ class LiveEngine:
         profile["segments"] = self._segments(profile, before, now)
         profile["updated_at"] = iso(now)
         plan.changes += self._diff(target, before, profile["segments"], event, now)
+        consents = self.consents_of(profile)
+        for change in plan.changes:
+            change["consents"] = consents
         return plan
 
     def _merged(
@@ -174,6 +177,10 @@ class LiveEngine:
         ]
         return changes
 
+    def consents_of(self, profile: Mapping[str, Any]) -> dict[str, str]:
+        """Current status per purpose, carried by each change so destinations can check it."""
+        return {p: str(c["status"]) for p, c in profile.get("consents", {}).items()}
+
     def _exits(
         self, other: Mapping[str, Any], now: datetime, event: Mapping[str, Any], why: str
     ) -> list[dict[str, Any]]:
@@ -203,4 +210,6 @@ def _copy(profile: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in profile.items():
         if isinstance(value, dict):
             out[key] = {k: (list(v) if isinstance(v, list) else v) for k, v in value.items()}
+        elif isinstance(value, list):
+            out[key] = list(value)
     return out

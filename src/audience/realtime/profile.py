@@ -16,6 +16,8 @@ segment evaluator and ``GET /v1/profiles/{id}`` both see, is::
     consents       {"email": {"status": "granted", "changed_at": ISO, "message_id": ...}}
     groups         {"<groupId>": traits}
     segments       {"<segment id>": {"since": ISO, "why": <evaluator trace>}}
+    recent         [{event, timestamp, properties}]: the track events rule segments count,
+                   as far back as their longest window
     updated_at     when the consumer last wrote it
 
 :func:`view` adds what depends on the clock (recency, decay to *now*) and the features the
@@ -33,6 +35,7 @@ from typing import Any
 from audience.realtime.events import iso
 
 ORDER_EVENT = "Order Completed"
+MAX_RECENT = 1_000
 ENGAGEMENT_EVENTS = {
     "product_views": "Product Viewed",
     "cart_adds": "Product Added",
@@ -48,6 +51,10 @@ class ProfileRules:
     """What the workspace decides about live profiles (from ``audience.yaml``)."""
 
     half_life_days: float = 90.0
+    event_names: frozenset[str] = frozenset()
+    """Track events the rule segments count: kept in ``recent`` to count them in windows."""
+    event_days: float | None = 90.0
+    """How far back ``recent`` goes (None: as far as MAX_RECENT allows)."""
 
     @property
     def decay_per_second(self) -> float:
@@ -77,6 +84,7 @@ def new_profile(profile_id: str) -> dict[str, Any]:
         "consents": {},
         "groups": {},
         "segments": {},
+        "recent": [],
         "updated_at": None,
     }  # fmt: skip
 
@@ -187,6 +195,11 @@ def apply_event(profile: dict[str, Any], event: Mapping[str, Any], rules: Profil
         profile["counters"][name] = profile["counters"].get(name, 0) + 1
         if name == ORDER_EVENT:
             _order(profile, event.get("properties") or {}, when)
+        if name in rules.event_names:
+            profile.setdefault("recent", []).append(
+                {"event": name, "timestamp": when, "properties": event.get("properties") or {}}
+            )
+            _trim_recent(profile, rules)
     if kind == "group":
         profile["groups"][str(event["groupId"])] = event.get("traits") or {}
     if kind != "identify":
@@ -229,6 +242,18 @@ def merge(into: dict[str, Any], other: Mapping[str, Any], rules: ProfileRules) -
         if current is None or consent["changed_at"] > current["changed_at"]:
             into["consents"][purpose] = consent
     into["groups"] = {**other["groups"], **into["groups"]}
+    into["recent"] = [*into.get("recent", []), *other.get("recent", [])]
+    _trim_recent(into, rules)
+
+
+def _trim_recent(profile: dict[str, Any], rules: ProfileRules) -> None:
+    """Keep the counted events of the rules' longest window, newest MAX_RECENT at most."""
+    recent = sorted(profile.get("recent", []), key=lambda e: parse_time(e["timestamp"]))
+    if rules.event_days is not None and recent:
+        newest = parse_time(recent[-1]["timestamp"])
+        recent = [e for e in recent
+                  if (newest - parse_time(e["timestamp"])).days <= rules.event_days]  # fmt: skip
+    profile["recent"] = recent[-MAX_RECENT:]
 
 
 def view(profile: Mapping[str, Any], now: datetime, rules: ProfileRules) -> dict[str, Any]:

@@ -82,7 +82,10 @@ def load_assigner(workspace: Workspace) -> ModelAssigner | None:
 
         with workspace.warehouse(read_only=True) as warehouse:
             rows = warehouse.con.execute(
-                "SELECT model FROM segment_runs ORDER BY created_at DESC LIMIT 1"
+                """SELECT model FROM segment_runs
+                   WHERE method IN ('kmeans', 'minibatch', 'hierarchical', 'dbscan', 'hdbscan',
+                                    'gmm')
+                   ORDER BY created_at DESC LIMIT 1"""
             ).fetchall()
         model: Any = json.loads(rows[0][0]) if rows else None
         if isinstance(model, dict) and "space" in model and "model" in model:
@@ -98,7 +101,18 @@ def build_engine(
     assigner: ModelAssigner | None = None,
 ) -> LiveEngine:
     """The engine with the workspace's engagement half-life, rules and deployed model."""
-    rules = ProfileRules(half_life_days=workspace.config.features.engagement_half_life_days)
+    names: frozenset[str] = frozenset()
+    days: float | None = 90.0
+    live = getattr(evaluator, "evaluator", None)  # rule segments count these track events
+    if live is not None:
+        names = frozenset(live.event_names)
+        horizon = live.event_horizon
+        days = None if horizon is None else horizon.total_seconds() / 86400
+    rules = ProfileRules(
+        half_life_days=workspace.config.features.engagement_half_life_days,
+        event_names=names,
+        event_days=days,
+    )
     return LiveEngine(rules, evaluator, assigner)
 
 

@@ -15,6 +15,8 @@ is planned again. Three round trips per event, whatever the profile's size.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -107,7 +109,9 @@ class RedisProfileStore:
     async def _apply_one(self, event: Mapping[str, Any], engine: LiveEngine) -> Outcome:
         msg_key = f"{self.prefix}:msg:{event['messageId']}"
         keys = identity_keys(event)
-        for _ in range(MAX_CONFLICTS):
+        for attempt in range(MAX_CONFLICTS):
+            if attempt:  # writers that collided retry at random moments, not in lockstep
+                await asyncio.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))
             reply = await self._read(keys=[msg_key, *(self._id(k) for k in keys)],
                                      args=[self._profile(""), keys[0] if keys else ""])  # fmt: skip
             if reply[0]:

@@ -1,0 +1,2 @@
+"""Where segments go: signed webhooks (:mod:`.webhook`, guarded by :mod:`.netguard`) and
+file exports (:mod:`.exports`)."""

@@ -1,0 +1,99 @@
+"""The fields a rule may test, their types, and where the warehouse keeps them.
+
+Four families, one flat namespace (a live profile uses the same keys):
+
+traits
+    From ``profiles`` after ``audience clean``, else from the imported ``customers``.
+features
+    Every behavioural feature of :data:`audience.features.behaviour.FEATURES` (numbers).
+predictions
+    The current scores of the view ``customer_predictions``.
+derived
+    Timestamps derived from features so that ``within_last`` can test them:
+    ``last_order_at = as_of - recency_days`` and ``first_seen_at = as_of - tenure_days``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from audience.features.behaviour import FEATURES
+from audience.model.conditions import FieldType
+
+Family = Literal["trait", "feature", "prediction", "derived"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    ftype: FieldType
+    family: Family
+
+
+_TRAITS: dict[str, FieldType] = {
+    "email": "string",
+    "phone": "string",
+    "first_name": "string",
+    "last_name": "string",
+    "gender": "string",
+    "postcode": "string",
+    "city": "string",
+    "city_insee": "string",
+    "dep_code": "string",
+    "region": "string",
+    "birth_date": "date",
+    "signup_at": "timestamp",
+    "n_records": "number",
+    "sources": "list",
+}
+
+_PREDICTIONS: dict[str, FieldType] = {
+    "p_alive": "number",
+    "expected_transactions": "number",
+    "expected_order_value": "number",
+    "expected_spend": "number",
+    "clv": "number",
+    "clv_low": "number",
+    "clv_high": "number",
+    "churn_probability": "number",
+    "next_purchase_on": "date",
+}
+
+_DERIVED: dict[str, FieldType] = {"last_order_at": "timestamp", "first_seen_at": "timestamp"}
+
+
+def catalog() -> dict[str, FieldSpec]:
+    """Every field a condition may name, by name."""
+    fields: dict[str, FieldSpec] = {}
+    for family, names in (("trait", _TRAITS), ("prediction", _PREDICTIONS), ("derived", _DERIVED)):
+        for name, ftype in names.items():
+            fields[name] = FieldSpec(name, ftype, family)  # type: ignore[arg-type]
+    for name in FEATURES:
+        fields[name] = FieldSpec(name, "number", "feature")
+    return fields
+
+
+FIELDS: dict[str, FieldSpec] = catalog()
+"""Built once from constants (no I/O): the catalogue conditions are validated against."""
+
+OPS_BY_TYPE: dict[FieldType, frozenset[str]] = {
+    "number": frozenset(
+        {"eq", "ne", "lt", "lte", "gt", "gte", "between", "in", "not_in", "exists", "is_null"}
+    ),
+    "string": frozenset({"eq", "ne", "in", "not_in", "contains", "exists", "is_null"}),
+    "date": frozenset(
+        {"eq", "ne", "lt", "lte", "gt", "gte", "between", "exists", "is_null", "within_last"}
+    ),
+    "timestamp": frozenset(
+        {"eq", "ne", "lt", "lte", "gt", "gte", "between", "exists", "is_null", "within_last"}
+    ),
+    "list": frozenset({"contains", "exists", "is_null"}),
+}
+"""Which operators make sense on each type; anything else is refused at load time."""
+
+PROPERTY_OPS: dict[str, frozenset[str]] = {
+    "number": OPS_BY_TYPE["number"],
+    "string": OPS_BY_TYPE["string"],
+    "boolean": frozenset({"eq", "ne", "exists", "is_null"}),
+}

@@ -1,0 +1,100 @@
+"""The per-person relation rules and payloads read: features, traits, scores, memberships.
+
+One row per person of the ``features`` table (every profile, buyer or visitor), with one
+column per catalogue field asked for -- only those, so that an evaluation scans no column it
+does not test. Numbers are DOUBLE with NaN turned into NULL (a missing value, as in the live
+engine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+
+from audience.activation.compile_sql import quote
+from audience.activation.fields import FIELDS
+from audience.errors import InputError
+
+RULES_METHOD = "rules"
+
+_TRAITS = """
+    SELECT profile_id AS customer_id, email, phone, first_name, last_name, gender, postcode,
+           city, city_insee, dep_code, region, birth_date, signup_at,
+           n_records::DOUBLE AS n_records, sources
+    FROM profiles
+    UNION ALL
+    SELECT customer_id, email, phone, first_name, last_name, gender, postcode, city,
+           NULL, NULL, NULL, birth_date, signup_at, 1.0, [source]
+    FROM customers WHERE NOT EXISTS (SELECT 1 FROM profiles)"""
+
+_DERIVED = {
+    "last_order_at": (
+        "recency_days",
+        "f.as_of - to_microseconds(CAST(round(f.recency_days * 86400000000) AS BIGINT))",
+    ),
+    "first_seen_at": (
+        "tenure_days",
+        "f.as_of - to_microseconds(CAST(round(f.tenure_days * 86400000000) AS BIGINT))",
+    ),
+}
+
+CURRENT_KEYS = f"""
+    SELECT m.customer_id, m.segment_id AS key FROM memberships m
+    WHERE m.valid_to IS NULL
+      AND m.run_id NOT IN (SELECT run_id FROM segment_runs WHERE method = '{RULES_METHOD}')
+    UNION ALL
+    SELECT m.customer_id, s.name FROM memberships m JOIN segments s USING (segment_id)
+    WHERE m.valid_to IS NULL
+      AND m.run_id NOT IN (SELECT run_id FROM segment_runs WHERE method = '{RULES_METHOD}')"""
+"""Every id and name of a stored (non-rule) segment each person is currently in."""
+
+
+def feature_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'features'"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def number_column(expr: str, name: str) -> str:
+    """A numeric column as rules read it: DOUBLE, with NaN as NULL (a missing value)."""
+    return f"nullif(({expr})::DOUBLE, 'NaN'::DOUBLE) AS {quote(name)}"
+
+
+def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
+    """SELECT customer_id and ``fields`` (catalogue names), one row per person.
+
+    Raises
+    ------
+    InputError
+        When the features a field needs have not been computed yet.
+    """
+    wanted = list(dict.fromkeys(fields))
+    available = feature_columns(con)
+    columns = ["f.customer_id"]
+    families = set()
+    for name in wanted:
+        spec = FIELDS[name]
+        families.add(spec.family)
+        needed = _DERIVED[name][0] if spec.family == "derived" else name
+        if spec.family in ("feature", "derived") and needed not in available:
+            raise InputError(
+                f"feature {needed!r} is not computed in this warehouse; run 'audience segment' "
+                "(it computes the features) before evaluating rules"
+            )
+        if spec.family == "feature":
+            columns.append(number_column(f"f.{quote(name)}", name))
+        elif spec.family == "derived":
+            columns.append(f"{_DERIVED[name][1]} AS {quote(name)}")
+        elif spec.family == "prediction" and spec.ftype == "number":
+            columns.append(number_column(f"cp.{quote(name)}", name))
+        else:
+            alias = "t" if spec.family == "trait" else "cp"
+            columns.append(f"{alias}.{quote(name)}")
+    joins = []
+    if "trait" in families:
+        joins.append(f"LEFT JOIN ({_TRAITS}) t ON t.customer_id = f.customer_id")
+    if "prediction" in families:
+        joins.append("LEFT JOIN customer_predictions cp ON cp.customer_id = f.customer_id")
+    return f"SELECT {', '.join(columns)} FROM features f {' '.join(joins)}"

@@ -1,0 +1,82 @@
+"""Issue 6's rule segments and webhooks on the live path.
+
+:class:`RuleSegments` shows :class:`~audience.activation.live.LiveEvaluator` a live profile
+the way the batch engine sees a person (flat catalogue names: traits, features,
+``last_order_at``, ``first_seen_at``, the counted ``events`` and current ``segments``), so that
+one compiled definition decides both paths. :class:`WebhookChanges` delivers the consumer's
+``segment.entered`` / ``segment.exited`` through the configured webhooks, only to people
+whose live consent grants the destination's purpose, and appends every outcome to a log that
+``audience sync`` records in the warehouse (the worker never writes the warehouse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from audience.activation.live import LiveEvaluator, WebhookSink
+from audience.activation.load import ActivationPlan
+
+
+def live_fields(view: Mapping[str, Any]) -> dict[str, Any]:
+    """A profile view (:func:`audience.realtime.profile.view`) under batch field names."""
+    flat: dict[str, Any] = {**view.get("traits", {}), **view.get("features", {})}
+    flat["last_order_at"] = view["rfm"]["last_order_at"]
+    flat["first_seen_at"] = view.get("first_seen")
+    flat["events"] = view.get("recent", [])
+    flat["segments"] = list(view.get("segments", {}))
+    return flat
+
+
+class RuleSegments:
+    """A :class:`~audience.realtime.segments.SegmentEvaluator` running the rule segments."""
+
+    def __init__(self, evaluator: LiveEvaluator) -> None:
+        self.evaluator = evaluator
+
+    def evaluate(self, profile: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        traces = self.evaluator.evaluate(live_fields(profile), now)
+        return {segment: trace.to_dict() for segment, trace in traces.items()}
+
+
+def rule_segments(root: Path) -> RuleSegments | None:
+    """The workspace's rule segments for the live path, or None when it defines none."""
+    from audience.activation.load import load_activation
+
+    plan = load_activation(root)
+    return RuleSegments(LiveEvaluator(plan)) if plan.definitions else None
+
+
+class FanOut:
+    """A sink that hands each change to several sinks in turn."""
+
+    def __init__(self, *sinks: Any) -> None:
+        self.sinks = sinks
+
+    async def emit(self, change: Mapping[str, Any]) -> None:
+        for sink in self.sinks:
+            await sink.emit(change)
+
+
+class WebhookChanges:
+    """A :class:`~audience.realtime.segments.ChangeSink` sending changes to the webhooks."""
+
+    def __init__(self, plan: ActivationPlan, log: Path) -> None:
+        self.plan = plan
+        self.log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+
+    async def emit(self, change: Mapping[str, Any]) -> None:
+        consents = change.get("consents") or {}
+        sink = WebhookSink(self.plan, consent=lambda _, purpose: consents.get(purpose) == "granted")
+        outcomes = await sink.emit(change)
+        with self.log.open("ab") as handle:
+            for outcome in outcomes:
+                handle.write(orjson.dumps({"change": change["id"], **outcome.__dict__}) + b"\n")
+            for purpose, n in sink.suppressed.items():
+                record = {"change": change["id"], "suppressed": purpose, "count": n}
+                handle.write(orjson.dumps(record) + b"\n")
