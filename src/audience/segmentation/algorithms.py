@@ -90,7 +90,6 @@ def make_model(method: str, k: int | None, settings: ModelSettings) -> Any:
         return AutoKMeans(
             n_clusters=k,
             sample_size=settings.sample_size,
-            min_share=settings.min_share,
             n_init=settings.n_init,
             random_state=seed,
         )
