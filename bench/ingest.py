@@ -47,8 +47,10 @@ KEY = base64.b64encode(b"dev-write-key:").decode()
 
 
 def request(path: str, body: bytes) -> bytes:
-    head = (f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Basic {KEY}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Basic {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -62,8 +64,9 @@ def event(i: int, user: str = "bench") -> dict[str, Any]:
     }
 
 
-async def _connection(host: str, port: int, payload: bytes, until: float, pace: float | None,
-                      counts: list[int]) -> None:  # fmt: skip
+async def _connection(
+    host: str, port: int, payload: bytes, until: float, pace: float | None, counts: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     next_at = time.monotonic()
     while time.monotonic() < until:
@@ -78,8 +81,9 @@ async def _connection(host: str, port: int, payload: bytes, until: float, pace: 
     writer.close()
 
 
-def load(port: int, payload: bytes, connections: int, seconds: float, rate: float | None,
-         result: Any) -> None:  # fmt: skip
+def load(
+    port: int, payload: bytes, connections: int, seconds: float, rate: float | None, result: Any
+) -> None:
     """Process body: ``connections`` keep-alive clients for ``seconds``; put (ok, failed)."""
     import uvloop
 
@@ -87,18 +91,24 @@ def load(port: int, payload: bytes, connections: int, seconds: float, rate: floa
         counts = [0, 0]
         until = time.monotonic() + seconds
         pace = connections / rate if rate else None
-        await asyncio.gather(*(_connection("127.0.0.1", port, payload, until, pace, counts)
-                               for _ in range(connections)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                _connection("127.0.0.1", port, payload, until, pace, counts)
+                for _ in range(connections)
+            )
+        )
         return counts
 
     result.put(uvloop.run(main()))
 
 
-def run_load(port: int, payload: bytes, connections: int, seconds: float,
-             rate: float | None = None) -> tuple[int, int, float]:  # fmt: skip
+def run_load(
+    port: int, payload: bytes, connections: int, seconds: float, rate: float | None = None
+) -> tuple[int, int, float]:
     queue: Any = multiprocessing.Queue()
-    proc = multiprocessing.Process(target=load, args=(port, payload, connections, seconds, rate,
-                                                      queue))  # fmt: skip
+    proc = multiprocessing.Process(
+        target=load, args=(port, payload, connections, seconds, rate, queue)
+    )
     started = time.perf_counter()
     proc.start()
     ok, failed = queue.get()
@@ -126,7 +136,8 @@ def raw_publish(queue_name: str, body: bytes, inflight: int, seconds: float, res
                 while time.monotonic() < until:
                     await channel.default_exchange.publish(
                         aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                        routing_key=queue_name)  # fmt: skip
+                        routing_key=queue_name,
+                    )
                     sent += 1
 
             started = time.perf_counter()
@@ -138,8 +149,9 @@ def raw_publish(queue_name: str, body: bytes, inflight: int, seconds: float, res
 
 def run_raw(queue_name: str, body: bytes, inflight: int, seconds: float) -> float:
     queue: Any = multiprocessing.Queue()
-    proc = multiprocessing.Process(target=raw_publish,
-                                   args=(queue_name, body, inflight, seconds, queue))  # fmt: skip
+    proc = multiprocessing.Process(
+        target=raw_publish, args=(queue_name, body, inflight, seconds, queue)
+    )
     proc.start()
     rate: float = queue.get()
     proc.join()
@@ -147,14 +159,16 @@ def run_raw(queue_name: str, body: bytes, inflight: int, seconds: float) -> floa
 
 
 def purge(queue_name: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", "purge_queue", queue_name], check=False,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["rabbitmqctl", "-q", "purge_queue", queue_name], check=False, capture_output=True
+    )
 
 
 def delete_queues(queue_name: str) -> None:
     for name in (queue_name, f"{queue_name}.dead"):
-        subprocess.run(["rabbitmqctl", "-q", "delete_queue", name], check=False,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["rabbitmqctl", "-q", "delete_queue", name], check=False, capture_output=True
+        )
 
 
 def free_port() -> int:
@@ -164,8 +178,12 @@ def free_port() -> int:
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *args], env={**os.environ, **env},
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env={**os.environ, **env},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_port(port: int, timeout: float = 30.0) -> None:
@@ -233,8 +251,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     ws = Workspace.init(tmp / "ws")
     queue_name, prefix = f"bench.{uuid.uuid4().hex[:8]}", f"bench-{uuid.uuid4().hex[:8]}"
-    env = {"AUDIENCE_QUEUE__URL": RABBIT, "AUDIENCE_QUEUE__NAME": queue_name,
-           "AUDIENCE_PROFILES__URL": REDIS, "AUDIENCE_PROFILES__PREFIX": prefix}  # fmt: skip
+    env = {
+        "AUDIENCE_QUEUE__URL": RABBIT,
+        "AUDIENCE_QUEUE__NAME": queue_name,
+        "AUDIENCE_PROFILES__URL": REDIS,
+        "AUDIENCE_PROFILES__PREFIX": prefix,
+    }
     port = free_port()
     server = start(
         [
@@ -272,8 +294,7 @@ def main() -> None:
                 f"{raw_msgs:,.0f} msg/s of one event"
             )
         if "batch" in only:
-            ok, failed, _ = run_load(port, request("/v1/batch", batch_body), 16,
-                                           args.duration)  # fmt: skip
+            ok, failed, _ = run_load(port, request("/v1/batch", batch_body), 16, args.duration)
             rate = ok * 100 / args.duration
             share = f" = {rate / raw_events:.0%} of raw publishing" if raw_events else ""
             print(
@@ -297,8 +318,9 @@ def main() -> None:
             procs.append(start([__file__, "--worker", str(ws.root)], env, tmp / "worker.log"))
             time.sleep(3.0)  # the worker starts and drains what the other scenarios left
             since = time.time() + 1.0
-            ok, failed, _ = run_load(port, request("/v1/track", track_body), 20,
-                                     args.duration, rate=1000)  # fmt: skip
+            ok, failed, _ = run_load(
+                port, request("/v1/track", track_body), 20, args.duration, rate=1000
+            )
             time.sleep(2.0)
             found = sorted(latencies(ws.root / "realtime" / "changes.jsonl", since))
             if found:

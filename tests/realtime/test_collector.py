@@ -24,14 +24,22 @@ from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 CRM = WebhookSource(
-    secret=SECRET, type="identify", user_id="contact.id",
+    secret=SECRET,
+    type="identify",
+    user_id="contact.id",
     traits={"email": "contact.email", "plan": "contact.plan"},
-)  # fmt: skip
+)
 SHOP = WebhookSource(
-    secret="a-long-shared-secret-for-shop", scheme="hex", signature_header="x-shop-signature",
-    type="track", items="orders", event="=Order Completed", user_id="customer",
-    properties={"total": "amount"}, message_id="id",
-)  # fmt: skip
+    secret="a-long-shared-secret-for-shop",
+    scheme="hex",
+    signature_header="x-shop-signature",
+    type="track",
+    items="orders",
+    event="=Order Completed",
+    user_id="customer",
+    properties={"total": "amount"},
+    message_id="id",
+)
 VIP = PredicateRule("vip", lambda p: p["rfm"]["monetary"] >= 100, "spent 100 or more")
 Body = Callable[[httpx.AsyncClient, Collector], Coroutine[Any, Any, Any]]
 
@@ -60,14 +68,29 @@ async def settled(collector: Collector, applied: int, timeout: float = 10.0) -> 
 def test_events_land_in_the_profile_with_segments_and_why(workspace: Workspace) -> None:
     async def body(client: httpx.AsyncClient, collector: Collector) -> Any:
         auth = basic(WRITE_KEY)
-        batch = {"batch": [
-            {"type": "track", "userId": "u1", "event": "Order Completed", "properties": {"total": 70}},
-            {"type": "track", "userId": "u1", "event": "Order Completed", "properties": {"total": 50}},
-            {"type": "page", "userId": "u1", "name": "Home"},
-        ]}  # fmt: skip
-        replies = [await client.post("/v1/batch", json=batch, headers=auth),
-                   await client.post("/v1/identify", json={"userId": "u1", "traits": {"plan": "pro"}},
-                                     headers=auth)]  # fmt: skip
+        batch = {
+            "batch": [
+                {
+                    "type": "track",
+                    "userId": "u1",
+                    "event": "Order Completed",
+                    "properties": {"total": 70},
+                },
+                {
+                    "type": "track",
+                    "userId": "u1",
+                    "event": "Order Completed",
+                    "properties": {"total": 50},
+                },
+                {"type": "page", "userId": "u1", "name": "Home"},
+            ]
+        }
+        replies = [
+            await client.post("/v1/batch", json=batch, headers=auth),
+            await client.post(
+                "/v1/identify", json={"userId": "u1", "traits": {"plan": "pro"}}, headers=auth
+            ),
+        ]
         await settled(collector, 4)
         return replies, await client.get("/v1/profiles/u1", headers=basic(READ_KEY))
 
@@ -83,21 +106,27 @@ def test_events_land_in_the_profile_with_segments_and_why(workspace: Workspace) 
 
 def test_refused_requests_never_reach_the_queue(workspace: Workspace) -> None:
     big = {"userId": "u", "event": "e", "properties": {"blob": "x" * 33_000}}
-    huge_batch = {"batch": [{"type": "track", "userId": "u", "event": "e",
-                             "properties": {"blob": "x" * 20_000}}] * 30}  # fmt: skip
+    huge_batch = {
+        "batch": [
+            {"type": "track", "userId": "u", "event": "e", "properties": {"blob": "x" * 20_000}}
+        ]
+        * 30
+    }
 
     async def body(client: httpx.AsyncClient, collector: Collector) -> Any:
         ok, wrong = basic(WRITE_KEY), basic("not-a-key")
         replies = {
             "missing key": await client.post("/v1/track", json={"userId": "u", "event": "e"}),
-            "wrong key": await client.post("/v1/track", json={"userId": "u", "event": "e"},
-                                           headers=wrong),
+            "wrong key": await client.post(
+                "/v1/track", json={"userId": "u", "event": "e"}, headers=wrong
+            ),
             "event > 32 KB": await client.post("/v1/track", json=big, headers=ok),
             "batch > 500 KB": await client.post("/v1/batch", json=huge_batch, headers=ok),
-            "malformed": await client.post("/v1/track", content=b'{"userId": "u", "event": ',
-                                           headers=ok),
+            "malformed": await client.post(
+                "/v1/track", content=b'{"userId": "u", "event": ', headers=ok
+            ),
             "no identity": await client.post("/v1/track", json={"event": "e"}, headers=ok),
-        }  # fmt: skip
+        }
         sentinel = await client.post("/v1/track", json={"userId": "s", "event": "ok"}, headers=ok)
         await settled(collector, 1)
         await asyncio.sleep(0.2)
@@ -105,8 +134,14 @@ def test_refused_requests_never_reach_the_queue(workspace: Workspace) -> None:
 
     replies, sentinel, stats = serve(workspace, body)
     status = {name: r.status_code for name, r in replies.items()}
-    assert status == {"missing key": 401, "wrong key": 401, "event > 32 KB": 413,
-                      "batch > 500 KB": 413, "malformed": 400, "no identity": 400}  # fmt: skip
+    assert status == {
+        "missing key": 401,
+        "wrong key": 401,
+        "event > 32 KB": 413,
+        "batch > 500 KB": 413,
+        "malformed": 400,
+        "no identity": 400,
+    }
     assert "line 1, column" in replies["malformed"].json()["error"]
     assert "32768-byte limit" in replies["event > 32 KB"].json()["error"]
     assert replies["missing key"].headers["www-authenticate"].startswith("Basic")
@@ -117,12 +152,14 @@ def test_refused_requests_never_reach_the_queue(workspace: Workspace) -> None:
 
 
 def test_gzip_bodies_and_write_key_in_the_body_are_accepted(workspace: Workspace) -> None:
-    payload = orjson.dumps({"writeKey": WRITE_KEY, "batch": [
-        {"type": "track", "anonymousId": "z", "event": "Zipped"}]})  # fmt: skip
+    payload = orjson.dumps(
+        {"writeKey": WRITE_KEY, "batch": [{"type": "track", "anonymousId": "z", "event": "Zipped"}]}
+    )
 
     async def body(client: httpx.AsyncClient, collector: Collector) -> Any:
-        reply = await client.post("/v1/batch", content=gzip.compress(payload),
-                                  headers={"Content-Encoding": "gzip"})  # fmt: skip
+        reply = await client.post(
+            "/v1/batch", content=gzip.compress(payload), headers={"Content-Encoding": "gzip"}
+        )
         await settled(collector, 1)
         return reply, await collector.profile("z")
 
@@ -141,8 +178,10 @@ def test_the_pixel_always_answers_an_uncacheable_gif(workspace: Workspace) -> No
     bad_key = base64.b64encode(orjson.dumps({"writeKey": "nope", "userId": "p1", "event": "E"}))
 
     async def body(client: httpx.AsyncClient, collector: Collector) -> Any:
-        replies = [await client.get("/v1/pixel/track", params={"data": d})
-                   for d in (good, bad_key.decode(), "%%%not base64")]  # fmt: skip
+        replies = [
+            await client.get("/v1/pixel/track", params={"data": d})
+            for d in (good, bad_key.decode(), "%%%not base64")
+        ]
         replies.append(await client.get("/v1/pixel/track"))
         await settled(collector, 1)
         await asyncio.sleep(0.1)
@@ -180,11 +219,14 @@ def test_signed_webhooks_become_events_and_a_resend_changes_nothing(workspace: W
             await client.post("/v1/webhooks/crm", content=crm_body, headers=crm_headers),
             await client.post("/v1/webhooks/crm", content=crm_body, headers=crm_headers),
             await client.post("/v1/webhooks/shop", content=shop_body, headers=shop_headers),
-            await client.post("/v1/webhooks/crm", content=crm_body,
-                              headers={**crm_headers, "webhook-signature": "v1,Zm9v"}),
+            await client.post(
+                "/v1/webhooks/crm",
+                content=crm_body,
+                headers={**crm_headers, "webhook-signature": "v1,Zm9v"},
+            ),
             await client.post("/v1/webhooks/shop", content=shop_body + b" ", headers=shop_headers),
             await client.post("/v1/webhooks/nobody", content=b"{}"),
-        ]  # fmt: skip
+        ]
         await settled(collector, 3)
         await asyncio.sleep(0.2)
         return replies, await collector.profile("c7"), collector.consumer.stats
@@ -199,8 +241,10 @@ def test_signed_webhooks_become_events_and_a_resend_changes_nothing(workspace: W
 
 def test_profiles_need_a_read_key_and_unknown_ids_are_404(workspace: Workspace) -> None:
     async def body(client: httpx.AsyncClient, collector: Collector) -> Any:
-        return [await client.get("/v1/profiles/nobody", headers=basic(READ_KEY)),
-                await client.get("/v1/profiles/nobody", headers=basic(WRITE_KEY))]  # fmt: skip
+        return [
+            await client.get("/v1/profiles/nobody", headers=basic(READ_KEY)),
+            await client.get("/v1/profiles/nobody", headers=basic(WRITE_KEY)),
+        ]
 
     missing, wrong_key = serve(workspace, body)
     assert missing.status_code == 404 and "nobody" in missing.json()["error"]
@@ -213,8 +257,19 @@ def test_openapi_publishes_stable_operation_ids(workspace: Workspace) -> None:
 
     schema = serve(workspace, body)
     ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert ids == {"track", "identify", "page", "screen", "group", "alias", "batch",
-                   "pixel_track", "webhook_receive", "profile_get", "health"}  # fmt: skip
+    assert ids == {
+        "track",
+        "identify",
+        "page",
+        "screen",
+        "group",
+        "alias",
+        "batch",
+        "pixel_track",
+        "webhook_receive",
+        "profile_get",
+        "health",
+    }
     batch = schema["paths"]["/v1/batch"]["post"]
     assert batch["security"] == [{"writeKey": []}]
     ref = batch["requestBody"]["content"]["application/json"]["schema"]["properties"]["batch"]

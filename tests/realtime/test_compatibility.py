@@ -30,8 +30,11 @@ def embedded_server(workspace: Workspace, tmp_path: Path) -> Iterator[str]:
     """``audience serve`` alone (embedded queue and store), as a process."""
     port = free_port()
     env = {k: "" for k in os.environ if k.startswith(("AUDIENCE_QUEUE__", "AUDIENCE_PROFILES__"))}
-    proc = start(["serve", "--port", str(port), "--workspace", str(workspace.root)], env,
-                 tmp_path / "serve.log")  # fmt: skip
+    proc = start(
+        ["serve", "--port", str(port), "--workspace", str(workspace.root)],
+        env,
+        tmp_path / "serve.log",
+    )
     url = f"http://127.0.0.1:{port}"
     healthy(url, proc)
     yield url
@@ -42,8 +45,13 @@ def test_the_official_segment_client_delivers_to_the_profile(embedded_server: st
     from segment.analytics import Client  # type: ignore[import-untyped]
 
     errors: list[Any] = []
-    client = Client(WRITE_KEY, host=embedded_server, sync_mode=True, max_retries=1,
-                    on_error=lambda error, items: errors.append(error))  # fmt: skip
+    client = Client(
+        WRITE_KEY,
+        host=embedded_server,
+        sync_mode=True,
+        max_retries=1,
+        on_error=lambda error, items: errors.append(error),
+    )
     client.identify("seg-1", {"email": "seg@example.com", "plan": "pro"}, anonymous_id="anon-9")
     client.track("seg-1", "Order Completed", {"total": 42.5, "order_id": "o-1"})
     client.page("seg-1", "Docs", "Install", {"url": "https://example.com/docs"})
@@ -66,11 +74,21 @@ def test_the_official_segment_client_delivers_to_the_profile(embedded_server: st
 
 def test_schemathesis_finds_no_server_error(embedded_server: str, tmp_path: Path) -> None:
     command = [
-        str(Path(sys.executable).with_name("schemathesis")), "run",
-        f"{embedded_server}/openapi.json", "--checks", "not_a_server_error",
-        "--max-examples", "40", "--auth", f"{WRITE_KEY}:", "--seed", "7",
-        "--report-dir", str(tmp_path), "--no-color",
-    ]  # fmt: skip
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{embedded_server}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "40",
+        "--auth",
+        f"{WRITE_KEY}:",
+        "--seed",
+        "7",
+        "--report-dir",
+        str(tmp_path),
+        "--no-color",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "passed" in result.stdout.lower()
@@ -82,8 +100,9 @@ def test_default_keys_are_refused_outside_dev() -> None:
         check_server_secrets(ServerSettings(environment="prod"))
     with pytest.raises(ConfigError, match="READ_KEYS"):
         check_server_secrets(ServerSettings(environment="prod", write_keys=["wk_secret_1"]))
-    check_server_secrets(ServerSettings(environment="prod", write_keys=["wk_1"],
-                                        read_keys=["rk_1"]))  # fmt: skip
+    check_server_secrets(
+        ServerSettings(environment="prod", write_keys=["wk_1"], read_keys=["rk_1"])
+    )
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,7 +120,10 @@ def test_serve_refuses_to_start_in_prod_with_the_default_key(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     env = {"AUDIENCE_SERVER__ENVIRONMENT": "prod"}
-    proc = start(["serve", "--port", str(free_port()), "--workspace", str(workspace.root)], env,
-                 tmp_path / "refused.log")  # fmt: skip
+    proc = start(
+        ["serve", "--port", str(free_port()), "--workspace", str(workspace.root)],
+        env,
+        tmp_path / "refused.log",
+    )
     assert proc.wait(30) == 2
     assert "refused in environment 'prod'" in (tmp_path / "refused.log").read_text()

@@ -18,8 +18,13 @@ _ids = itertools.count()
 
 
 def event(type_: str = "track", at: datetime = T0, **fields: Any) -> dict[str, Any]:
-    return {"type": type_, "messageId": f"m{next(_ids)}", "timestamp": iso(at),
-            "receivedAt": iso(at), **fields}  # fmt: skip
+    return {
+        "type": type_,
+        "messageId": f"m{next(_ids)}",
+        "timestamp": iso(at),
+        "receivedAt": iso(at),
+        **fields,
+    }
 
 
 class Memory:
@@ -34,8 +39,12 @@ class Memory:
     def send(self, e: dict[str, Any], now: datetime | None = None) -> Plan:
         resolved = {k: self.ids.get(k) for k in identity_keys(e)}
         pids = {*filter(None, resolved.values()), self.engine.target(e, resolved)}
-        plan = self.engine.plan(e, resolved, {p: self.profiles.get(p) for p in pids},
-                                now or datetime.fromisoformat(e["timestamp"]))  # fmt: skip
+        plan = self.engine.plan(
+            e,
+            resolved,
+            {p: self.profiles.get(p) for p in pids},
+            now or datetime.fromisoformat(e["timestamp"]),
+        )
         self.profiles[plan.profile_id] = plan.profile
         self.ids.update(plan.identities)
         for removed in plan.removed:
@@ -50,8 +59,14 @@ class Memory:
 def test_counters_rfm_and_last_seen() -> None:
     store = Memory(LiveEngine())
     store.send(event(userId="u", event="Order Completed", properties={"total": 40, "discount": 10}))
-    store.send(event(at=T0 + timedelta(days=10), userId="u", event="Order Completed",
-                     properties={"revenue": "60.5"}))  # fmt: skip
+    store.send(
+        event(
+            at=T0 + timedelta(days=10),
+            userId="u",
+            event="Order Completed",
+            properties={"revenue": "60.5"},
+        )
+    )
     store.send(event("page", at=T0 + timedelta(days=3), userId="u", name="Home"))
     p = store.of("user_id:u")
     assert p["counters"] == {"Order Completed": 2}
@@ -109,10 +124,12 @@ def test_alias_merges_the_previous_user_into_the_new_one() -> None:
 def test_consent_granted_then_withdrawn_and_older_news_ignored() -> None:
     store = Memory(LiveEngine())
     store.send(event("identify", userId="u", traits={"consent_email": True}))
-    store.send(event("identify", at=T0 + timedelta(hours=2), userId="u",
-                     traits={"consent_email": False}))  # fmt: skip
-    store.send(event("identify", at=T0 + timedelta(hours=1), userId="u",
-                     traits={"consent_email": True}))  # fmt: skip
+    store.send(
+        event("identify", at=T0 + timedelta(hours=2), userId="u", traits={"consent_email": False})
+    )
+    store.send(
+        event("identify", at=T0 + timedelta(hours=1), userId="u", traits={"consent_email": True})
+    )
     consent = store.of("user_id:u")["consents"]["email"]
     assert consent["status"] == "withdrawn"
     assert consent["changed_at"] == iso(T0 + timedelta(hours=2))
@@ -127,8 +144,9 @@ def test_segments_are_entered_and_exited_with_their_why() -> None:
     store.send(event(userId="u", event="Order Completed"))
     store.send(event(at=T0 + timedelta(days=1), userId="u", event="Order Completed"))
     assert [(c["type"], c["segment_id"]) for c in store.changes] == [
-        ("segment.entered", "recent"), ("segment.entered", "buyers"),
-    ]  # fmt: skip
+        ("segment.entered", "recent"),
+        ("segment.entered", "buyers"),
+    ]
     since = store.of("user_id:u")["segments"]["recent"]["since"]
     assert since == iso(T0)
     store.send(event("page", at=T0 + timedelta(days=40), userId="u"), T0 + timedelta(days=40))

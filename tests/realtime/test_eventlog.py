@@ -17,14 +17,33 @@ from audience.store.warehouse import scalar
 from audience.workspace import Workspace
 
 EVENTS: list[dict[str, Any]] = [
-    {"type": "track", "messageId": "m1", "userId": "u1", "event": "Order Completed",
-     "properties": {"total": 12.5}, "timestamp": "2026-03-01T10:00:00.000Z",
-     "receivedAt": "2026-03-01T10:00:01.000Z", "context": {"ip": "1.2.3.4"}},
-    {"type": "page", "messageId": "m2", "anonymousId": "a1", "name": "Home",
-     "timestamp": "2026-03-01T10:05:00.000Z", "receivedAt": "2026-03-01T10:05:00.000Z"},
-    {"type": "alias", "messageId": "m3", "userId": "u1", "previousId": "a1",
-     "timestamp": "2026-03-01T10:06:00.000Z", "receivedAt": "2026-03-01T10:06:00.000Z"},
-]  # fmt: skip
+    {
+        "type": "track",
+        "messageId": "m1",
+        "userId": "u1",
+        "event": "Order Completed",
+        "properties": {"total": 12.5},
+        "timestamp": "2026-03-01T10:00:00.000Z",
+        "receivedAt": "2026-03-01T10:00:01.000Z",
+        "context": {"ip": "1.2.3.4"},
+    },
+    {
+        "type": "page",
+        "messageId": "m2",
+        "anonymousId": "a1",
+        "name": "Home",
+        "timestamp": "2026-03-01T10:05:00.000Z",
+        "receivedAt": "2026-03-01T10:05:00.000Z",
+    },
+    {
+        "type": "alias",
+        "messageId": "m3",
+        "userId": "u1",
+        "previousId": "a1",
+        "timestamp": "2026-03-01T10:06:00.000Z",
+        "receivedAt": "2026-03-01T10:06:00.000Z",
+    },
+]
 
 
 def consume(workspace: Workspace, bodies: list[bytes]) -> Any:
@@ -69,8 +88,9 @@ def test_a_dead_writers_part_file_is_sealed_without_its_torn_line(workspace: Wor
     directory = events_dir(workspace)
     directory.mkdir(parents=True)
     part = directory / "events-20260301T000000000000-host-1.jsonl.part"
-    line = orjson.dumps({k: EVENTS[0][k] for k in ("messageId", "type", "userId", "event",
-                                                   "timestamp")})  # fmt: skip
+    line = orjson.dumps(
+        {k: EVENTS[0][k] for k in ("messageId", "type", "userId", "event", "timestamp")}
+    )
     part.write_bytes(line + b"\n" + line[:25])
     report = sync_events(workspace)
     assert (report.rows_read, report.rows_new, report.rows_quarantined) == (1, 1, 0)

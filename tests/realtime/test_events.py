@@ -17,10 +17,14 @@ LIMIT = 32 * 1024
 def test_clock_skew_is_corrected_from_sent_at() -> None:
     # The device's clock is 2 hours ahead; the event happened 30 s before it was sent.
     device_sent = RECEIVED + timedelta(hours=2)
-    body = orjson.dumps({
-        "userId": "u1", "event": "Signed Up",
-        "timestamp": iso(device_sent - timedelta(seconds=30)), "sentAt": iso(device_sent),
-    })  # fmt: skip
+    body = orjson.dumps(
+        {
+            "userId": "u1",
+            "event": "Signed Up",
+            "timestamp": iso(device_sent - timedelta(seconds=30)),
+            "sentAt": iso(device_sent),
+        }
+    )
     event = parse_single(body, "track", RECEIVED, LIMIT)
     assert event["timestamp"] == iso(RECEIVED - timedelta(seconds=30))
     assert event["originalTimestamp"] == iso(device_sent - timedelta(seconds=30))
@@ -29,22 +33,33 @@ def test_clock_skew_is_corrected_from_sent_at() -> None:
 
 def test_without_sent_at_the_client_timestamp_stands_and_without_any_it_is_received_at() -> None:
     stamp = RECEIVED - timedelta(days=1)
-    kept = parse_single(orjson.dumps({"userId": "u", "event": "e", "timestamp": iso(stamp)}),
-                        "track", RECEIVED, LIMIT)  # fmt: skip
+    kept = parse_single(
+        orjson.dumps({"userId": "u", "event": "e", "timestamp": iso(stamp)}),
+        "track",
+        RECEIVED,
+        LIMIT,
+    )
     assert kept["timestamp"] == iso(stamp)
     now = parse_single(b'{"anonymousId": "a", "event": "e"}', "track", RECEIVED, LIMIT)
     assert now["timestamp"] == iso(RECEIVED)
 
 
 def test_batch_context_is_merged_and_the_event_wins() -> None:
-    body = orjson.dumps({
-        "sentAt": iso(RECEIVED),
-        "context": {"library": {"name": "lib", "version": "1"}, "ip": "1.2.3.4"},
-        "batch": [
-            {"type": "track", "userId": "u", "event": "A", "context": {"library": {"version": "2"}}},
-            {"type": "page", "anonymousId": 42, "name": "Home"},
-        ],
-    })  # fmt: skip
+    body = orjson.dumps(
+        {
+            "sentAt": iso(RECEIVED),
+            "context": {"library": {"name": "lib", "version": "1"}, "ip": "1.2.3.4"},
+            "batch": [
+                {
+                    "type": "track",
+                    "userId": "u",
+                    "event": "A",
+                    "context": {"library": {"version": "2"}},
+                },
+                {"type": "page", "anonymousId": 42, "name": "Home"},
+            ],
+        }
+    )
     first, second = parse_batch(body, RECEIVED, LIMIT)
     assert first["context"] == {"library": {"name": "lib", "version": "2"}, "ip": "1.2.3.4"}
     assert second["context"] == {"library": {"name": "lib", "version": "1"}, "ip": "1.2.3.4"}
@@ -54,8 +69,9 @@ def test_batch_context_is_merged_and_the_event_wins() -> None:
 
 def test_merge_context_keeps_both_sides_at_depth() -> None:
     assert merge_context({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}, "d": 4}) == {
-        "a": {"b": 1, "c": 3}, "d": 4,
-    }  # fmt: skip
+        "a": {"b": 1, "c": 3},
+        "d": 4,
+    }
 
 
 def test_malformed_json_says_where() -> None:

@@ -33,11 +33,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq, pytest.mark.redis]
 
 @pytest.fixture
 def services(
-    workspace: Workspace, rabbit_url: str, queue_name: str, redis_url: str, redis_prefix: str,
+    workspace: Workspace,
+    rabbit_url: str,
+    queue_name: str,
+    redis_url: str,
+    redis_prefix: str,
     tmp_path: Path,
-) -> Any:  # fmt: skip
-    env = {"AUDIENCE_QUEUE__URL": rabbit_url, "AUDIENCE_QUEUE__NAME": queue_name,
-           "AUDIENCE_PROFILES__URL": redis_url, "AUDIENCE_PROFILES__PREFIX": redis_prefix}  # fmt: skip
+) -> Any:
+    env = {
+        "AUDIENCE_QUEUE__URL": rabbit_url,
+        "AUDIENCE_QUEUE__NAME": queue_name,
+        "AUDIENCE_PROFILES__URL": redis_url,
+        "AUDIENCE_PROFILES__PREFIX": redis_prefix,
+    }
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     procs: list[subprocess.Popen[bytes]] = []
@@ -69,8 +77,10 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(services: Any) -> No
     def send() -> None:
         with httpx.Client(base_url=url, headers=basic(WRITE_KEY), timeout=10) as client:
             for b in range(100):
-                batch = [{"type": "track", "userId": "k1", "event": "Tick",
-                          "messageId": f"k1-{b}-{i}"} for i in range(50)]  # fmt: skip
+                batch = [
+                    {"type": "track", "userId": "k1", "event": "Tick", "messageId": f"k1-{b}-{i}"}
+                    for i in range(50)
+                ]
                 if client.post("/v1/batch", json={"batch": batch}).status_code == 200:
                     accepted.append(len(batch))
                 time.sleep(0.02)
@@ -108,8 +118,10 @@ def test_rabbitmq_restart_while_clients_send(services: Any) -> None:
                 deadline = time.monotonic() + 90
                 while time.monotonic() < deadline:  # retry until a 2xx, as Segment clients do
                     try:
-                        reply = http.post("/v1/track", json={
-                            "userId": "r1", "event": "Tick", "messageId": message_id})  # fmt: skip
+                        reply = http.post(
+                            "/v1/track",
+                            json={"userId": "r1", "event": "Tick", "messageId": message_id},
+                        )
                         if reply.status_code == 200:
                             with lock:
                                 accepted.add(message_id)

@@ -45,7 +45,7 @@ def test_rules_decide_live_membership_and_changes_reach_the_webhook(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     workspace = configure(tmp_path / "ws", receiver.url)
-    evaluator = rule_segments(workspace.root)
+    evaluator = rule_segments(load_plan(workspace))
     assert evaluator is not None
     memory = Memory(build_engine(workspace, evaluator))
     # Consent as Segment's identify sends it: a trait per purpose.
@@ -93,7 +93,7 @@ def test_rules_decide_live_membership_and_changes_reach_the_webhook(
 
 def test_no_consent_no_delivery(tmp_path: Path, receiver: Receiver) -> None:
     workspace = configure(tmp_path / "ws", receiver.url)
-    memory = Memory(build_engine(workspace, rule_segments(workspace.root)))
+    memory = Memory(build_engine(workspace, rule_segments(load_plan(workspace))))
     for day in (1, 2):
         plan = memory.send(
             event(

@@ -27,13 +27,23 @@ pytestmark = pytest.mark.rabbitmq
 
 def event(n: int, user: str = "r1", **extra: Any) -> dict[str, Any]:
     now = iso(now_utc())
-    return {"type": "track", "messageId": f"{user}-{n}", "userId": user, "event": "Tick",
-            "timestamp": now, "receivedAt": now, **extra}  # fmt: skip
+    return {
+        "type": "track",
+        "messageId": f"{user}-{n}",
+        "userId": user,
+        "event": "Tick",
+        "timestamp": now,
+        "receivedAt": now,
+        **extra,
+    }
 
 
 def make_consumer(tmp_path: Path) -> Consumer:
-    return Consumer(SqliteProfileStore(tmp_path / "p.sqlite", 1), LiveEngine(),
-                    JsonlChangeSink(tmp_path / "changes.jsonl"))  # fmt: skip
+    return Consumer(
+        SqliteProfileStore(tmp_path / "p.sqlite", 1),
+        LiveEngine(),
+        JsonlChangeSink(tmp_path / "changes.jsonl"),
+    )
 
 
 async def consume_until(
@@ -99,8 +109,12 @@ def test_events_flow_through_a_durable_quorum_queue_once(
     profile = asyncio.run(main())
     assert profile["counters"] == {"Tick": 50}
     assert consumer.stats.duplicates == 1
-    listing = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "type", "durable"],
-                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name", "type", "durable"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert f"{queue_name}\tquorum\ttrue" in listing
 
 
@@ -113,8 +127,11 @@ def test_poison_messages_go_dead_with_their_reason_and_the_stream_goes_on(
 ) -> None:
     settings = QueueSettings(url=rabbit_url, name=queue_name)
     consumer = make_consumer(tmp_path)
-    bodies = [b"{not json", orjson.dumps([event(1), event(2, type="nonsense")]),
-              orjson.dumps([event(3)])]  # fmt: skip
+    bodies = [
+        b"{not json",
+        orjson.dumps([event(1), event(2, type="nonsense")]),
+        orjson.dumps([event(3)]),
+    ]
 
     async def main() -> Any:
         publisher = RabbitPublisher(rabbit_url, settings)

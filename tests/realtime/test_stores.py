@@ -23,8 +23,13 @@ StoreFactory = Callable[[], ProfileStore]
 
 def event(type_: str = "track", **fields: Any) -> dict[str, Any]:
     now = iso(now_utc())
-    return {"type": type_, "messageId": f"s{next(_ids)}", "timestamp": now, "receivedAt": now,
-            **fields}  # fmt: skip
+    return {
+        "type": type_,
+        "messageId": f"s{next(_ids)}",
+        "timestamp": now,
+        "receivedAt": now,
+        **fields,
+    }
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
@@ -69,8 +74,10 @@ def test_stitching_is_visible_under_every_identity(make_store: StoreFactory) -> 
     engine = LiveEngine()
 
     async def body(store: ProfileStore) -> Any:
-        await store.apply([event("page", anonymousId="a9"),
-                           event("identify", userId="u9", anonymousId="a9")], engine)  # fmt: skip
+        await store.apply(
+            [event("page", anonymousId="a9"), event("identify", userId="u9", anonymousId="a9")],
+            engine,
+        )
         return await store.get("a9"), await store.get("u9"), await store.get("user_id:u9")
 
     by_anon, by_user, by_pid = run(make_store, body)

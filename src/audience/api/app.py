@@ -79,9 +79,14 @@ def create_app(collector: Collector) -> FastAPI:
     for module in (events, pixel, webhooks, profiles):
         app.include_router(module.router())
     app.add_api_route(
-        "/health", health, methods=["GET"], operation_id="health", response_class=Response,
-        responses={200: {"description": "The server runs."}}, tags=["service"],
-    )  # fmt: skip
+        "/health",
+        health,
+        methods=["GET"],
+        operation_id="health",
+        response_class=Response,
+        responses={200: {"description": "The server runs."}},
+        tags=["service"],
+    )
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -90,19 +95,27 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
-                title=app.title, version=app.version, description=app.description,
+                title=app.title,
+                version=app.version,
+                description=app.description,
                 routes=app.routes,
-            )  # fmt: skip
+            )
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {}).update(
                 component_schemas(EVENT_ADAPTER, BATCH_ADAPTER)
             )
             components["securitySchemes"] = {
-                "writeKey": {"type": "http", "scheme": "basic",
-                             "description": "The write key as user name, empty password."},
-                "readKey": {"type": "http", "scheme": "basic",
-                            "description": "A read key as user name, empty password."},
-            }  # fmt: skip
+                "writeKey": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "The write key as user name, empty password.",
+                },
+                "readKey": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "A read key as user name, empty password.",
+                },
+            }
             app.openapi_schema = schema
         return app.openapi_schema
 

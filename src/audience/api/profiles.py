@@ -48,8 +48,9 @@ async def profile_get(profile_id: str, request: Request) -> Response:
         {"segment_id": sid, "since": m["since"], "why": m["why"]}
         for sid, m in profile["segments"].items()
     ]
-    return json_response({"profile_id": profile["profile_id"], "segments": segments,
-                          "profile": profile})  # fmt: skip
+    return json_response(
+        {"profile_id": profile["profile_id"], "segments": segments, "profile": profile}
+    )
 
 
 class ProfileNotFoundError(RequestRejectedError):

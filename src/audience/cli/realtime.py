@@ -11,10 +11,11 @@ import asyncio
 import logging
 import os
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from audience.activation.load import ActivationPlan, load_activation
 from audience.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -25,6 +26,7 @@ from audience.cli.common import (
     print_json,
 )
 from audience.errors import ConfigError
+from audience.realtime.consumer import Consumer
 from audience.realtime.eventlog import sync_events
 from audience.realtime.rules import FanOut, WebhookChanges, rule_segments
 from audience.realtime.runtime import (
@@ -35,16 +37,20 @@ from audience.realtime.runtime import (
     run_worker,
 )
 from audience.realtime.segments import ChangeSink, JsonlChangeSink
-from audience.realtime.settings import check_server_secrets, realtime_settings
+from audience.realtime.settings import RealtimeSettings, check_server_secrets, realtime_settings
 from audience.workspace import Workspace
 
 
-def live_sink(ws: Workspace) -> ChangeSink:
-    """Changes go to the changes log and, when workflows are configured, to their webhooks."""
-    from audience.activation.load import load_activation
-
-    log = JsonlChangeSink(changes_path(ws))
+def live_consumer(ws: Workspace, settings: RealtimeSettings) -> Consumer:
+    """The consumer with the workspace's rule segments, deployed model and destinations."""
     plan = load_activation(ws.root)
+    engine = build_engine(ws, rule_segments(plan), load_assigner(ws))
+    return build_consumer(ws, settings, engine=engine, sink=live_sink(ws, plan))
+
+
+def live_sink(ws: Workspace, plan: ActivationPlan) -> ChangeSink:
+    """Changes go to the changes log and, when workflows are configured, to their webhooks."""
+    log = JsonlChangeSink(changes_path(ws))
     if not plan.workflows:
         return log
     return FanOut(log, WebhookChanges(plan, ws.root / "realtime" / "deliveries.jsonl"))
@@ -77,31 +83,31 @@ def _serve(
         )
     queue = "RabbitMQ" if settings.queue.url else "embedded queue (consumer in-process)"
     err_console.print(f"collector on http://{server.host}:{server.port} — {queue}")
-    options = {"host": server.host, "port": server.port, "loop": "uvloop", "http": "httptools",
-               "log_level": "warning", "access_log": False}  # fmt: skip
+    options: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+    }
     if server.workers > 1:
         os.environ["AUDIENCE_WORKSPACE"] = str(ws.root)
-        uvicorn.run("audience.api.app:app_from_env", factory=True, workers=server.workers,
-                    **options)  # type: ignore[arg-type]  # fmt: skip
+        uvicorn.run(
+            "audience.api.app:app_from_env", factory=True, workers=server.workers, **options
+        )
         return
-    consumer = None
-    if not settings.queue.url:  # embedded mode: the consumer runs in this process
-        consumer = build_consumer(
-            ws, settings, engine=build_engine(ws, rule_segments(ws.root), load_assigner(ws)),
-            sink=live_sink(ws),
-        )  # fmt: skip
+    # Embedded mode: the consumer runs in this process.
+    consumer = None if settings.queue.url else live_consumer(ws, settings)
     collector = Collector(ws, settings, consumer)
-    uvicorn.run(create_app(collector), **options)  # type: ignore[arg-type]
+    uvicorn.run(create_app(collector), **options)
 
 
 def _worker(workspace: WorkspaceOption = None) -> None:
     """Consume the queue: update live profiles, segments, and the event log, until stopped."""
     ws = open_workspace(workspace)
     settings = realtime_settings(ws.settings)
-    consumer = build_consumer(
-        ws, settings, engine=build_engine(ws, rule_segments(ws.root), load_assigner(ws)),
-        sink=live_sink(ws),
-    )  # fmt: skip
+    consumer = live_consumer(ws, settings)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -1,33 +1,19 @@
 """Charts of the predictive stage as PNG data URIs, for the HTML report and ``--plot``.
 
-Drawn with matplotlib's non-interactive backend, like :mod:`audience.report.charts`; kept
-here so that the predictive stage does not reach into the report's internals.
+Drawn with the helpers of :mod:`audience.report.charts` (non-interactive backend, PNG data
+URIs); the charts themselves belong to the predictive stage.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 
+from audience.report.charts import data_uri, png_bytes
 
-def png_bytes(data_uri: str) -> bytes:
-    """The PNG inside a data URI, to write it to a file."""
-    return base64.b64decode(data_uri.split(",", 1)[1])
-
-
-def _data_uri(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+__all__ = ["cohort_heatmap", "png_bytes", "tracking_chart"]
 
 
 def tracking_chart(series: dict[str, Any], title: str = "Cumulative repeat transactions") -> str:
@@ -43,7 +29,7 @@ def tracking_chart(series: dict[str, Any], title: str = "Cumulative repeat trans
     axis.legend(frameon=False)
     axis.spines[["top", "right"]].set_visible(False)
     figure.autofmt_xdate()
-    return _data_uri(figure)
+    return data_uri(figure)
 
 
 def cohort_heatmap(table: dict[str, Any]) -> str:
@@ -79,4 +65,4 @@ def cohort_heatmap(table: dict[str, Any]) -> str:
     unit = "% of cohort active" if metric == "retention" else metric
     figure.colorbar(image, ax=axis, label=unit)
     axis.set_title(f"Cohorts by {table['by']}: {metric}")
-    return _data_uri(figure)
+    return data_uri(figure)

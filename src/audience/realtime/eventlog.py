@@ -37,8 +37,20 @@ from audience.ingest.importer import import_file
 from audience.workspace import Workspace
 
 # Fields the warehouse's events table reads, in Segment's spelling.
-LOG_FIELDS = ("messageId", "type", "event", "userId", "anonymousId", "previousId",
-              "timestamp", "sentAt", "receivedAt", "properties", "traits", "context")  # fmt: skip
+LOG_FIELDS = (
+    "messageId",
+    "type",
+    "event",
+    "userId",
+    "anonymousId",
+    "previousId",
+    "timestamp",
+    "sentAt",
+    "receivedAt",
+    "properties",
+    "traits",
+    "context",
+)
 
 
 def log_line(event: Mapping[str, Any]) -> bytes:

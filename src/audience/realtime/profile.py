@@ -77,8 +77,14 @@ def new_profile(profile_id: str) -> dict[str, Any]:
         "events_total": 0,
         "first_seen": None,
         "last_seen": None,
-        "rfm": {"frequency": 0, "monetary": 0.0, "discount": 0.0, "gross": 0.0,
-                "first_order_at": None, "last_order_at": None},
+        "rfm": {
+            "frequency": 0,
+            "monetary": 0.0,
+            "discount": 0.0,
+            "gross": 0.0,
+            "first_order_at": None,
+            "last_order_at": None,
+        },
         "engagement": {"as_of": None, **dict.fromkeys(_DECAYED, 0.0)},
         "device": {"mobile": 0, "total": 0},
         "consents": {},
@@ -86,7 +92,7 @@ def new_profile(profile_id: str) -> dict[str, Any]:
         "segments": {},
         "recent": [],
         "updated_at": None,
-    }  # fmt: skip
+    }
 
 
 def add_identity(profile: dict[str, Any], kind: str, value: str) -> None:
@@ -122,8 +128,9 @@ def decay_to(engagement: dict[str, Any], when: datetime, rules: ProfileRules) ->
     return {"as_of": iso(when), **{k: engagement[k] * factor for k in _DECAYED}}
 
 
-def _engage(profile: dict[str, Any], event: Mapping[str, Any], at: datetime,
-            rules: ProfileRules) -> None:  # fmt: skip
+def _engage(
+    profile: dict[str, Any], event: Mapping[str, Any], at: datetime, rules: ProfileRules
+) -> None:
     """Add this event's weight (1 when it is the newest, less when it arrives late)."""
     engagement = decay_to(profile["engagement"], at, rules)
     lateness = max(0.0, (parse_time(engagement["as_of"]) - at).total_seconds())
@@ -167,8 +174,10 @@ def _consents(profile: dict[str, Any], event: Mapping[str, Any], when: str) -> N
         was_granted = bool(current) and current["status"] == "granted"
         status = "granted" if granted else ("withdrawn" if was_granted else "denied")
         profile["consents"][purpose] = {
-            "status": status, "changed_at": when, "message_id": event["messageId"],
-        }  # fmt: skip
+            "status": status,
+            "changed_at": when,
+            "message_id": event["messageId"],
+        }
 
 
 def apply_event(profile: dict[str, Any], event: Mapping[str, Any], rules: ProfileRules) -> None:
@@ -216,8 +225,11 @@ def merge(into: dict[str, Any], other: Mapping[str, Any], rules: ProfileRules) -
         for value in values:
             add_identity(into, kind, value)
     other_newer = (other["traits_at"] or "") > (into["traits_at"] or "")
-    into["traits"] = ({**into["traits"], **other["traits"]} if other_newer
-                      else {**other["traits"], **into["traits"]})  # fmt: skip
+    into["traits"] = (
+        {**into["traits"], **other["traits"]}
+        if other_newer
+        else {**other["traits"], **into["traits"]}
+    )
     into["traits_at"] = _max_time(into["traits_at"], other["traits_at"])
     for table in ("counters", "event_types"):
         for key, n in other[table].items():
@@ -251,8 +263,9 @@ def _trim_recent(profile: dict[str, Any], rules: ProfileRules) -> None:
     recent = sorted(profile.get("recent", []), key=lambda e: parse_time(e["timestamp"]))
     if rules.event_days is not None and recent:
         newest = parse_time(recent[-1]["timestamp"])
-        recent = [e for e in recent
-                  if (newest - parse_time(e["timestamp"])).days <= rules.event_days]  # fmt: skip
+        recent = [
+            e for e in recent if (newest - parse_time(e["timestamp"])).days <= rules.event_days
+        ]
     profile["recent"] = recent[-MAX_RECENT:]
 
 
@@ -282,11 +295,12 @@ def features(view_: Mapping[str, Any], now: datetime) -> dict[str, float | None]
         "mean_days_between": span / (n - 1) if span is not None else None,
         "discount_share": rfm["discount"] / rfm["gross"] if rfm["gross"] else None,
         "tenure_days": (now - parse_time(first_seen)).total_seconds() / 86400
-        if first_seen else None,
+        if first_seen
+        else None,
         "visits": engagement["visits"],
         "product_views": engagement["product_views"],
         "cart_adds": engagement["cart_adds"],
         "email_opens": engagement["email_opens"],
         "email_clicks": engagement["email_clicks"],
         "mobile_share": device["mobile"] / device["total"] if device["total"] else None,
-    }  # fmt: skip
+    }

@@ -43,11 +43,8 @@ class RuleSegments:
         return {segment: trace.to_dict() for segment, trace in traces.items()}
 
 
-def rule_segments(root: Path) -> RuleSegments | None:
-    """The workspace's rule segments for the live path, or None when it defines none."""
-    from audience.activation.load import load_activation
-
-    plan = load_activation(root)
+def rule_segments(plan: ActivationPlan) -> RuleSegments | None:
+    """The plan's rule segments for the live path, or None when it defines none."""
     return RuleSegments(LiveEvaluator(plan)) if plan.definitions else None
 
 
@@ -63,20 +60,34 @@ class FanOut:
 
 
 class WebhookChanges:
-    """A :class:`~audience.realtime.segments.ChangeSink` sending changes to the webhooks."""
+    """A :class:`~audience.realtime.segments.ChangeSink` sending changes to the webhooks.
+
+    One :class:`~audience.activation.live.WebhookSink` serves every change, so that its HTTP
+    clients are reused; the consent it checks is the one each change carries.
+    """
 
     def __init__(self, plan: ActivationPlan, log: Path) -> None:
-        self.plan = plan
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
+        self._consents: dict[str, Mapping[str, str]] = {}
+        self.sink = WebhookSink(plan, consent=self._granted)
+
+    def _granted(self, customer: str, purpose: str) -> bool:
+        return self._consents.get(customer, {}).get(purpose) == "granted"
 
     async def emit(self, change: Mapping[str, Any]) -> None:
-        consents = change.get("consents") or {}
-        sink = WebhookSink(self.plan, consent=lambda _, purpose: consents.get(purpose) == "granted")
-        outcomes = await sink.emit(change)
+        customer = str(change.get("customer_id") or change["profile_id"])
+        self._consents[customer] = change.get("consents") or {}
+        before = dict(self.sink.suppressed)
+        try:
+            outcomes = await self.sink.emit(change)
+        finally:
+            self._consents.pop(customer, None)
         with self.log.open("ab") as handle:
             for outcome in outcomes:
                 handle.write(orjson.dumps({"change": change["id"], **outcome.__dict__}) + b"\n")
-            for purpose, n in sink.suppressed.items():
-                record = {"change": change["id"], "suppressed": purpose, "count": n}
-                handle.write(orjson.dumps(record) + b"\n")
+            for purpose, n in self.sink.suppressed.items():
+                if n > before.get(purpose, 0):
+                    added = n - before.get(purpose, 0)
+                    record = {"change": change["id"], "suppressed": purpose, "count": added}
+                    handle.write(orjson.dumps(record) + b"\n")

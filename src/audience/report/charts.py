@@ -17,7 +17,13 @@ from numpy.typing import NDArray
 PALETTE = plt.get_cmap("tab10")
 
 
-def _data_uri(figure: Figure) -> str:
+def png_bytes(uri: str) -> bytes:
+    """The PNG inside a data URI, to write it to a file."""
+    return base64.b64decode(uri.split(",", 1)[1])
+
+
+def data_uri(figure: Figure) -> str:
+    """The figure as a PNG data URI (and closed, so that figures do not pile up)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
@@ -34,7 +40,7 @@ def sizes_chart(names: Sequence[str], sizes: Sequence[int]) -> str:
     for y, size in zip(positions, sizes, strict=True):
         axis.text(float(size), float(y), f" {size:,}", va="center", fontsize=8)
     axis.spines[["top", "right"]].set_visible(False)
-    return _data_uri(figure)
+    return data_uri(figure)
 
 
 def map_chart(
@@ -55,7 +61,7 @@ def map_chart(
     axis.set_xticks([])
     axis.set_yticks([])
     axis.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
-    return _data_uri(figure)
+    return data_uri(figure)
 
 
 def signature_chart(names: Sequence[str], features: Sequence[str], z: NDArray[np.float64]) -> str:
@@ -69,4 +75,4 @@ def signature_chart(names: Sequence[str], features: Sequence[str], z: NDArray[np
         for j in range(z.shape[1]):
             axis.text(j, i, f"{z[i, j]:+.1f}", ha="center", va="center", fontsize=7)
     figure.colorbar(image, ax=axis, label="z-score vs population")
-    return _data_uri(figure)
+    return data_uri(figure)

@@ -9,14 +9,12 @@ from typing import Any
 import duckdb
 import jinja2
 import numpy as np
-from numpy.typing import NDArray
-from sklearn.decomposition import PCA
 
 from audience import __version__
 from audience.config import WorkspaceConfig
 from audience.predictive.charts import cohort_heatmap
 from audience.predictive.cohorts import cohort_table
-from audience.report.charts import map_chart, signature_chart, sizes_chart
+from audience.report.charts import signature_chart, sizes_chart
 from audience.segmentation.maps import segment_map
 from audience.segmentation.result import SegmentRun
 from audience.segmentation.selection_rule import SELECTION_RULE
@@ -35,27 +33,23 @@ def format_kpi(name: str, value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def pca_map(
-    X: NDArray[np.float64], labels: NDArray[np.int64], size: int, seed: int
-) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """2-D PCA coordinates of a random sample of customers, with their labels."""
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(X), size=min(size, len(X)), replace=False)
-    points = PCA(n_components=2, random_state=seed).fit_transform(X[idx])
-    return points, labels[idx]
-
-
 def write_report(
     con: duckdb.DuckDBPyConnection, run: SegmentRun, config: WorkspaceConfig, reports_dir: Path
 ) -> Path:
     """Write ``reports/<run_id>.html`` and copy it to ``reports/latest.html``."""
-    map_sample, seed = config.report.map_sample, config.segmentation.random_state
     names = [s.name for s in run.segments]
-    points, sample_labels = pca_map(run.space, run.labels, map_sample, seed)
+    pca = segment_map(
+        run.space,
+        run.labels,
+        names,
+        "pca",
+        sample_size=config.report.map_sample,
+        random_state=config.segmentation.random_state,
+    )
     z = np.array([[s.features[f]["z"] or 0.0 for f in run.features] for s in run.segments])
     charts = {
         "sizes": sizes_chart(names, [s.size for s in run.segments]),
-        "map": map_chart(points, sample_labels, names, "Customers on the first two principal axes"),
+        "map": pca.data_uri,
         "signature": signature_chart(names, run.features, z),
     }
     cohorts = cohort_heatmap(cohort_table(con, config.timezone)) if _has_orders(con) else None
@@ -80,7 +74,7 @@ def write_report(
         num=_number,
         charts=charts,
         cohorts=cohorts,
-        map_points=len(points),
+        map_points=pca.n_points,
         criterion=SELECTION_RULE,
         maps=_maps(run, config, reports_dir),
         imports=imports,

@@ -17,7 +17,6 @@ written as a PNG file when a path is given.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import warnings
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ from sklearn.manifold import TSNE
 from sklearn.utils import check_random_state
 
 from audience.errors import ConfigError
-from audience.report.charts import map_chart
+from audience.report.charts import map_chart, png_bytes
 from audience.segmentation.labels import NOISE, noise_as_group
 
 MAP_METHODS = ("pca", "tsne", "umap")
@@ -50,7 +49,7 @@ class SegmentMap:
     n_points: int
 
     def png(self) -> bytes:
-        return base64.b64decode(self.data_uri.split(",", 1)[1])
+        return png_bytes(self.data_uri)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -112,8 +112,10 @@ class RedisProfileStore:
         for attempt in range(MAX_CONFLICTS):
             if attempt:  # writers that collided retry at random moments, not in lockstep
                 await asyncio.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))
-            reply = await self._read(keys=[msg_key, *(self._id(k) for k in keys)],
-                                     args=[self._profile(""), keys[0] if keys else ""])  # fmt: skip
+            reply = await self._read(
+                keys=[msg_key, *(self._id(k) for k in keys)],
+                args=[self._profile(""), keys[0] if keys else ""],
+            )
             if reply[0]:
                 return Outcome("duplicate")
             first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
@@ -134,9 +136,16 @@ class RedisProfileStore:
             dels = [self._profile(p) for p in plan.removed]
             result = await self._commit(
                 keys=[msg_key, self.changes_key, *watched, *sets, *dels],
-                args=[len(watched), len(sets), len(dels), self.ttl, *expected, *sets.values(),
-                      *(orjson.dumps(c) for c in plan.changes)],
-            )  # fmt: skip
+                args=[
+                    len(watched),
+                    len(sets),
+                    len(dels),
+                    self.ttl,
+                    *expected,
+                    *sets.values(),
+                    *(orjson.dumps(c) for c in plan.changes),
+                ],
+            )
             if result == b"ok":
                 return Outcome("applied", changes=plan.changes)
             if result == b"dup":

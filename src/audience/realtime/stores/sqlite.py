@@ -41,8 +41,9 @@ class SqliteProfileStore:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                              check_same_thread=False)  # fmt: skip
+        con = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
         con.executescript(_SCHEMA)
@@ -99,12 +100,14 @@ class SqliteProfileStore:
             "INSERT OR REPLACE INTO profiles VALUES (?, ?)",
             (plan.profile_id, orjson.dumps(plan.profile)),
         )
-        con.executemany("INSERT OR REPLACE INTO identities VALUES (?, ?)",
-                        list(plan.identities.items()))  # fmt: skip
+        con.executemany(
+            "INSERT OR REPLACE INTO identities VALUES (?, ?)", list(plan.identities.items())
+        )
         con.executemany("DELETE FROM profiles WHERE profile_id = ?", [(p,) for p in plan.removed])
         con.execute("INSERT INTO processed VALUES (?, ?)", (event["messageId"], time.time()))
-        con.executemany("INSERT INTO changes (body) VALUES (?)",
-                        [(orjson.dumps(c),) for c in plan.changes])  # fmt: skip
+        con.executemany(
+            "INSERT INTO changes (body) VALUES (?)", [(orjson.dumps(c),) for c in plan.changes]
+        )
         return Outcome("applied", changes=plan.changes)
 
     @staticmethod
