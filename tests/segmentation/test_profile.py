@@ -57,3 +57,10 @@ def test_weak_fit_gets_a_descriptive_name() -> None:
     odd = _profile_with({"visits": 0.1, "frequency": -0.3, "tenure_days": 2.0}, 0)
     name_segments([odd], [SegmentName(name="Loyal", when={"frequency": "high"})])
     assert odd.name == descriptive_name(odd.signature()) == "High tenure days, low frequency"
+
+
+def test_every_configurable_kpi_has_its_sql() -> None:
+    from audience.config import KPI_NAMES
+    from audience.segmentation.kpis import KPI_SQL
+
+    assert set(KPI_SQL) == set(KPI_NAMES)

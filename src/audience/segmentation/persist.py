@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from audience.segmentation.algorithms import METHODS
+from audience.segmentation.kpis import segment_kpis
 from audience.segmentation.result import SegmentRun
 
 
@@ -30,6 +31,7 @@ def store_run(
     confidence: np.ndarray,
     params: dict[str, Any],
     now: datetime,
+    kpis: list[str],
 ) -> None:
     con.execute(
         """INSERT INTO segment_runs (run_id, created_at, method, params, features, preprocessing,
@@ -48,21 +50,6 @@ def store_run(
             run.n_customers,
             json.dumps(run.explanation),
             json.dumps(run.bias, default=str),
-        ],
-    )
-    con.executemany(
-        "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                run.segment_id(p.label),
-                run.run_id,
-                p.label,
-                p.name,
-                p.description,
-                p.size,
-                json.dumps(p.to_dict()),
-            ]
-            for p in run.segments
         ],
     )
     methods = family(run.method)
@@ -87,11 +74,22 @@ def store_run(
         [run.run_id, run.run_id, now],
     )
     con.unregister("_new_members")
-
-
-def update_profiles(con: duckdb.DuckDBPyConnection, run: SegmentRun) -> None:
-    """Write each segment's profile again, once its KPIs are known."""
+    # The segments are written once, with the KPIs their members give.
+    values = segment_kpis(con, run.run_id, kpis)
+    for profile in run.segments:
+        profile.kpis = values.get(run.segment_id(profile.label), {})
     con.executemany(
-        "UPDATE segments SET profile = ? WHERE segment_id = ?",
-        [[json.dumps(p.to_dict()), run.segment_id(p.label)] for p in run.segments],
+        "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                run.segment_id(p.label),
+                run.run_id,
+                p.label,
+                p.name,
+                p.description,
+                p.size,
+                json.dumps(p.to_dict()),
+            ]
+            for p in run.segments
+        ],
     )

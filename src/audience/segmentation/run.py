@@ -24,11 +24,10 @@ from audience.segmentation.assign import SegmentAssigner, confidence
 from audience.segmentation.bias import reference_bias, sample_bias
 from audience.segmentation.explain import explain_segments
 from audience.segmentation.kmeans import sampled_silhouette, separation_scores
-from audience.segmentation.kpis import segment_kpis
 from audience.segmentation.labels import NOISE, noise_as_group
 from audience.segmentation.maps import NOISE_NAME
 from audience.segmentation.matrix import load_matrix
-from audience.segmentation.persist import store_run, update_profiles
+from audience.segmentation.persist import store_run
 from audience.segmentation.preprocess import FeaturePreprocessor
 from audience.segmentation.profile import name_segments, profile_segments
 from audience.segmentation.result import SegmentRun
@@ -91,11 +90,7 @@ def run_segmentation(
         **seg.model_dump(exclude={"names"}),
     }
     now = utcnow()
-    store_run(con, run, ids, fitted.confidence, params, now)
-    kpis = segment_kpis(con, run.run_id, config.kpis)
-    for profile in run.segments:
-        profile.kpis = kpis.get(run.segment_id(profile.label), {})
-    update_profiles(con, run)
+    store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
     return run
 
 
