@@ -1,13 +1,12 @@
-"""Rule definitions -> Python closures that evaluate one live profile in microseconds.
+"""Rule definitions -> Python that evaluates one live profile in microseconds.
 
 Compilation happens once. Every field, event counter and stored-segment reference the
 definitions use gets a *slot*; an evaluation first fills a list of slot values from the
 profile (normalising each value once: NaN and wrong types become None, aware datetimes become
-naive UTC, events are counted per counter), then runs every definition. Each definition is a
-closure (leaves close over their constants, connectives call their children directly; traces
-use them), and all definitions together are also one generated function
-(:mod:`audience.activation.codegen`) that :meth:`PythonRules.run` calls: no tree is walked at
-evaluation time and no value is converted twice.
+naive UTC, events are counted per counter), then runs every definition. All definitions together
+are one generated function (:mod:`audience.activation.codegen`) that :meth:`PythonRules.run`
+calls: no tree is walked at evaluation time and no value is converted twice. Each leaf is
+also a closure over its constants, which :meth:`PythonRules.trace` calls to explain a match.
 
 The semantics are those of :mod:`audience.model.conditions` (a missing value makes a leaf
 false) and match :mod:`audience.activation.compile_sql` exactly; the property-based test
@@ -25,15 +24,11 @@ from typing import Any
 from audience.activation.codegen import generate
 from audience.activation.parse import to_utc_naive
 from audience.model.conditions import (
-    All,
     Comparison,
-    Condition,
     EventCondition,
     EventCounter,
     FieldType,
-    InSegment,
     Leaf,
-    Not,
     PropertyFilter,
     describe,
     leaves,
@@ -220,7 +215,7 @@ def _event(leaf: EventCondition, i: int) -> Predicate:
 
 
 class PythonRules:
-    """Every definition compiled to a closure over a shared slot layout.
+    """Every definition compiled to one generated function over a shared slot layout.
 
     Slots, in order: referenced fields, event counters, stored segments referenced, then one
     per definition holding its raw match (so ``in_segment`` on a rule segment reads it).
@@ -247,7 +242,6 @@ class PythonRules:
             (c, self.counter_slots[c], [property_test(f) for f in c.where]) for c in self.counters
         ]
         self.event_names = frozenset(c.event for c in self.counters)
-        self.predicates = [self.compile(d.condition) for d in self.definitions]
         self._ids = [d.segment_id for d in self.definitions]
         self._program = generate(
             self.definitions,
@@ -258,7 +252,7 @@ class PythonRules:
         )
         self._leaves = [
             [
-                (path, describe(leaf), self._slot(leaf), self.compile(leaf))
+                (path, describe(leaf), self._slot(leaf), self._predicate(leaf))
                 for path, leaf in leaves(d.condition)
             ]
             for d in self.definitions
@@ -279,20 +273,13 @@ class PythonRules:
             return self.counter_slots[leaf.counter]
         return self.rule_slots[leaf.rule] if leaf.rule else self.external_slots[leaf.ref]
 
-    def compile(self, condition: Condition) -> Predicate:
-        """One closure for ``condition`` over this layout."""
-        if isinstance(condition, Comparison):
-            return _comparison(condition, self.field_slots[condition.field])
-        if isinstance(condition, EventCondition):
-            return _event(condition, self.counter_slots[condition.counter])
-        if isinstance(condition, InSegment):
-            i = self._slot(condition)
-            return lambda v, now: v[i] is True
-        if isinstance(condition, Not):
-            inner = self.compile(condition.item)
-            return lambda v, now: not inner(v, now)
-        parts = [self.compile(c) for c in condition.items]
-        return _all(parts) if isinstance(condition, All) else _any(parts)
+    def _predicate(self, leaf: Leaf) -> Predicate:
+        if isinstance(leaf, Comparison):
+            return _comparison(leaf, self.field_slots[leaf.field])
+        if isinstance(leaf, EventCondition):
+            return _event(leaf, self.counter_slots[leaf.counter])
+        i = self._slot(leaf)
+        return lambda v, now: v[i] is True
 
     def values(self, profile: Mapping[str, Any], now: datetime) -> Values:
         """The slot list of one profile at ``now``: fields, counts, stored memberships."""
@@ -321,30 +308,6 @@ class PythonRules:
             for path, text, slot, fn in self._leaves[index]
         ]
         return Trace(self._ids[index], self.definitions[index].name, tuple(found))
-
-
-def _all(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        return lambda v, now: a(v, now) and b(v, now)
-    if len(parts) == 3:
-        a, b, c = parts
-        return lambda v, now: a(v, now) and b(v, now) and c(v, now)
-    return lambda v, now: all(p(v, now) for p in parts)
-
-
-def _any(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        return lambda v, now: a(v, now) or b(v, now)
-    if len(parts) == 3:
-        a, b, c = parts
-        return lambda v, now: a(v, now) or b(v, now) or c(v, now)
-    return lambda v, now: any(p(v, now) for p in parts)
 
 
 def _events_by_name(events: Any, names: frozenset[str]) -> dict[str, list[tuple[datetime, Any]]]:
