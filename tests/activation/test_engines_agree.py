@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audience.activation.compile_python import PythonRules
-from audience.activation.compile_sql import SqlRules, quote
+from audience.activation.compile_sql import SqlRules
 from audience.activation.fields import OPS_BY_TYPE, PROPERTY_OPS
 from audience.activation.relation import number_column
 from audience.model.conditions import (
@@ -37,6 +37,7 @@ from audience.model.conditions import (
     PropertyFilter,
 )
 from audience.model.rules import SegmentDefinition
+from audience.store.sql import ident
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
 FIELDS = {
@@ -228,7 +229,7 @@ def warehouse_value(value: Any, ftype: str) -> Any:
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    columns = ", ".join(f"{quote(n)} {SQL_TYPES[t]}" for n, t in FIELDS.items())
+    columns = ", ".join(f"{ident(n)} {SQL_TYPES[t]}" for n, t in FIELDS.items())
     connection.execute(f"CREATE TABLE people (customer_id VARCHAR, {columns})")
     connection.execute(
         "CREATE TABLE ev (customer_id VARCHAR, event VARCHAR, "
@@ -269,7 +270,7 @@ def load(con: duckdb.DuckDBPyConnection, people: list[dict[str, Any]]) -> None:
 
 def people_relation() -> str:
     """The people table as rules read it (NaN as NULL), like audience.activation.relation."""
-    columns = [number_column(quote(n), n) if t == "number" else quote(n) for n, t in FIELDS.items()]
+    columns = [number_column(ident(n), n) if t == "number" else ident(n) for n, t in FIELDS.items()]
     return f"SELECT customer_id, {', '.join(columns)} FROM people"
 
 

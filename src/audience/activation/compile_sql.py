@@ -33,6 +33,7 @@ from audience.model.conditions import (
     leaves,
 )
 from audience.model.rules import SegmentDefinition
+from audience.store.sql import ident, sql_literal
 
 _SQL_OPS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _JSON_NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
@@ -49,12 +50,8 @@ def literal(value: Any) -> str:
     if isinstance(value, date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return sql_literal(value)
     raise TypeError(f"no SQL literal for {value!r}")
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _test(subject: str, op: str, value: Any) -> str:
@@ -182,7 +179,7 @@ class SqlRules:
             if leaf.at_most is None:
                 return f"({column} >= {leaf.at_least})"
             return f"({column} BETWEEN {leaf.at_least} AND {leaf.at_most})"
-        column = quote(leaf.field)
+        column = ident(leaf.field)
         if leaf.op in ("exists", "is_null"):
             return f"({_test(column, leaf.op, None)})"
         if leaf.op == "within_last":
@@ -197,7 +194,7 @@ class SqlRules:
     def value(self, leaf: Leaf) -> str:
         """What a trace shows for a leaf: the field's value, the count, or the membership."""
         if isinstance(leaf, Comparison):
-            return quote(leaf.field)
+            return ident(leaf.field)
         if isinstance(leaf, EventCondition):
             return self.counters[leaf.counter]
         return self.leaf(leaf)

@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from audience.activation.compile_sql import literal, quote
+from audience.activation.compile_sql import literal
 from audience.config.activation import WorkflowSpec
+from audience.store.sql import ident
 
 EPOCH = datetime(1970, 1, 1)
 KINDS = ("segment.entered", "segment.exited")
@@ -124,7 +125,7 @@ def payload_sql(
         for k, v in workflow_info(workflow).items()
     )
     fields = ", ".join(
-        f"{literal(name)}, {columns.get(name, quote(name))}" for name in workflow.fields
+        f"{literal(name)}, {columns.get(name, ident(name))}" for name in workflow.fields
     )
     return (
         "json_object('type', kind, 'timestamp', strftime(changed_at, '%Y-%m-%dT%H:%M:%S.%fZ'), "

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 import duckdb
 
-from audience.activation.compile_sql import quote
 from audience.activation.fields import FIELDS
 from audience.errors import InputError
+from audience.store.sql import ident
 
 RULES_METHOD = "rules"
 
@@ -59,7 +59,7 @@ def feature_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def number_column(expr: str, name: str) -> str:
     """A numeric column as rules read it: DOUBLE, with NaN as NULL (a missing value)."""
-    return f"nullif(({expr})::DOUBLE, 'NaN'::DOUBLE) AS {quote(name)}"
+    return f"nullif(({expr})::DOUBLE, 'NaN'::DOUBLE) AS {ident(name)}"
 
 
 def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
@@ -84,14 +84,14 @@ def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
                 "(it computes the features) before evaluating rules"
             )
         if spec.family == "feature":
-            columns.append(number_column(f"f.{quote(name)}", name))
+            columns.append(number_column(f"f.{ident(name)}", name))
         elif spec.family == "derived":
-            columns.append(f"{_DERIVED[name][1]} AS {quote(name)}")
+            columns.append(f"{_DERIVED[name][1]} AS {ident(name)}")
         elif spec.family == "prediction" and spec.ftype == "number":
-            columns.append(number_column(f"cp.{quote(name)}", name))
+            columns.append(number_column(f"cp.{ident(name)}", name))
         else:
             alias = "t" if spec.family == "trait" else "cp"
-            columns.append(f"{alias}.{quote(name)}")
+            columns.append(f"{alias}.{ident(name)}")
     joins = []
     if "trait" in families:
         joins.append(f"LEFT JOIN ({_TRAITS}) t ON t.customer_id = f.customer_id")

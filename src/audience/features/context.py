@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from audience.ingest.parsing import sql_literal
+from audience.store.sql import sql_literal
 
 CONTEXT_FEATURES: dict[str, str] = {
     "spread_days_between": "Standard deviation of the days between orders (three or more).",

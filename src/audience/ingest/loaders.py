@@ -16,8 +16,8 @@ from datetime import datetime
 
 import duckdb
 
-from audience.ingest.parsing import sql_literal
 from audience.ingest.schemas import CUSTOMER_FIELDS
+from audience.store.sql import sql_literal
 from audience.store.warehouse import scalar
 
 

@@ -16,6 +16,8 @@ Conventions:
 
 from __future__ import annotations
 
+from audience.store.sql import sql_literal
+
 _ZONED_FORMATS = [
     "%Y-%m-%dT%H:%M:%S%z",
     "%Y-%m-%dT%H:%M:%S.%f%z",
@@ -53,11 +55,6 @@ _DATE_FORMATS = [
 ]
 TRUE_WORDS = ("1", "true", "t", "yes", "y", "oui", "o", "vrai", "x", "granted", "opt-in", "optin")
 FALSE_WORDS = ("0", "false", "f", "no", "n", "non", "faux", "denied", "opt-out", "optout")
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _formats(formats: list[str]) -> str:

@@ -24,8 +24,7 @@ import pyarrow.compute as pc
 
 from audience.errors import EmptyInputError, InputError
 from audience.ingest.detect import SourceFile
-from audience.ingest.parsing import sql_literal
-from audience.ingest.staging import ident
+from audience.store.sql import ident, sql_literal
 
 JSONL_BATCH_LINES = 500_000
 _OBJECT_FIELDS = ("properties", "traits", "context")

@@ -12,12 +12,7 @@ from collections.abc import Mapping
 
 from audience.ingest import parsing
 from audience.ingest.schemas import FIELDS, RULES, FieldSpec, Kind
-
-
-def ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
+from audience.store.sql import ident, sql_literal
 
 _NUMERIC = (
     "TINYINT",
@@ -44,9 +39,7 @@ def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timez
         if native.startswith("TIMESTAMP WITH TIME ZONE"):
             return f"timezone('UTC', {column})"
         if native.startswith("TIMESTAMP") or native == "DATE":
-            return (
-                f"timezone('UTC', timezone({parsing.sql_literal(timezone)}, {column}::TIMESTAMP))"
-            )
+            return f"timezone('UTC', timezone({sql_literal(timezone)}, {column}::TIMESTAMP))"
         return parsing.parse_timestamp(text, timezone)
     if spec.type == "date":
         return (
@@ -114,7 +107,7 @@ def typed_select(
     traits = ""
     if kind == "customers":
         unmapped = [c for c in columns if c not in set(mapping.values())]
-        pairs = [f"{parsing.sql_literal(c)}, {parsing.clean_text(ident(c))}" for c in unmapped]
+        pairs = [f"{sql_literal(c)}, {parsing.clean_text(ident(c))}" for c in unmapped]
         traits = f", {'json_object(' + ', '.join(pairs) + ')' if pairs else 'NULL::JSON'} AS traits"
     names = [ident(s.name) for s in specs]
     if kind == "events":  # Segment requires a messageId; without one, the content names the event
@@ -135,7 +128,7 @@ def typed_select(
 
 def raw_record(columns: Mapping[str, str]) -> str:
     """SQL rebuilding a source row as read: a JSON object of its columns, as text."""
-    pairs = [f"{parsing.sql_literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in columns]
+    pairs = [f"{sql_literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in columns]
     return f"json_object({', '.join(pairs)})"
 
 

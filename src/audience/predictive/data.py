@@ -20,12 +20,12 @@ from numpy.typing import NDArray
 from audience.config.predictive import TIME_UNIT_DAYS
 from audience.errors import InputError
 from audience.predictive.mle import FloatArray
+from audience.store.sql import sql_literal
 
 
 def local_day(column: str, timezone: str) -> str:
     """SQL for the calendar day of a UTC timestamp column in the workspace time zone."""
-    tz = timezone.replace("'", "''")
-    return f"CAST(timezone('{tz}', timezone('UTC', {column})) AS DATE)"
+    return f"CAST(timezone({sql_literal(timezone)}, timezone('UTC', {column})) AS DATE)"
 
 
 def daily_transactions_sql(timezone: str, drop_nonpositive: bool) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import duckdb
 
-from audience.ingest.parsing import sql_literal
+from audience.store.sql import sql_literal
 
 TRAITS = (
     "email",

@@ -40,11 +40,12 @@ from typing import Any
 
 import duckdb
 
-from audience.activation.compile_sql import literal, quote
+from audience.activation.compile_sql import literal
 from audience.activation.load import META_FIELDS
 from audience.activation.relation import people_sql
 from audience.config.activation import FileDestination, WorkflowSpec
 from audience.privacy.consent import suppression_sql
+from audience.store.sql import ident
 from audience.store.warehouse import scalar
 
 _HUBSPOT = [
@@ -125,7 +126,7 @@ def _columns(destination: FileDestination, workflow: WorkflowSpec, segment: str)
     name = literal(segment)
     campaign = literal(workflow.campaign) if workflow.campaign else None
     if destination.type == "hubspot":
-        cols = [f"{quote(f)} AS {quote(h)}" for h, f in _HUBSPOT]
+        cols = [f"{ident(f)} AS {ident(h)}" for h, f in _HUBSPOT]
         cols += [
             f'{name} AS "Audience Segment"',
             "strftime(entered_at, '%Y-%m-%d') AS \"Audience Segment Entered\"",
@@ -133,7 +134,7 @@ def _columns(destination: FileDestination, workflow: WorkflowSpec, segment: str)
         ]
         return cols + ([f'{campaign} AS "Audience Campaign"'] if campaign else [])
     if destination.type == "sfmc":
-        cols = [f"{expr} AS {quote(h)}" for h, expr in _SFMC]
+        cols = [f"{expr} AS {ident(h)}" for h, expr in _SFMC]
         cols += [
             f'{name} AS "SegmentName"',
             "strftime(entered_at, '%Y-%m-%d %H:%M:%S') AS \"SegmentEnteredDate\"",
@@ -144,7 +145,7 @@ def _columns(destination: FileDestination, workflow: WorkflowSpec, segment: str)
         value = getattr(workflow, key)
         if value is not None:
             cols.append(f"{literal(value)} AS {key}")
-    return cols + [quote(f) for f in workflow.fields if f not in META_FIELDS]
+    return cols + [ident(f) for f in workflow.fields if f not in META_FIELDS]
 
 
 def export_segment(
@@ -164,7 +165,7 @@ def export_segment(
     """
     needed = _needed_fields(destination, workflow)
     people = people_sql(con, needed)
-    picked = "".join(f", p.{quote(f)}" for f in dict.fromkeys(needed))
+    picked = "".join(f", p.{ident(f)}" for f in dict.fromkeys(needed))
     members = f"""SELECT m.customer_id, m.segment_id, m.valid_from AS entered_at{picked}
                   FROM memberships m LEFT JOIN ({people}) p USING (customer_id)
                   WHERE m.segment_id = {literal(segment_id)} AND m.valid_to IS NULL"""

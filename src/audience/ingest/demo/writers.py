@@ -13,10 +13,7 @@ import numpy as np
 import pandas as pd
 
 from audience.ingest.demo.crm import CUSTOMER_COLUMNS, customer_ref_sql
-
-
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+from audience.store.sql import sql_literal
 
 
 def write_customers(
@@ -38,7 +35,7 @@ def write_customers(
     )
     con.execute(
         f"COPY (SELECT {', '.join(columns)} FROM records_frame) "
-        f"TO {_quoted(path)} (HEADER, DELIMITER ';')"
+        f"TO {sql_literal(str(path))} (HEADER, DELIMITER ';')"
     )
     con.unregister("records_frame")
 
@@ -70,13 +67,13 @@ def write_orders(con: duckdb.DuckDBPyConnection, lines: pd.DataFrame, path: Path
                    'EUR' AS devise,
                    channel AS canal
             FROM lines_frame
-        ) TO {_quoted(path)} (HEADER, DELIMITER ';')"""
+        ) TO {sql_literal(str(path))} (HEADER, DELIMITER ';')"""
     )
     con.unregister("lines_frame")
 
 
 def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+    return "[" + ", ".join(map(sql_literal, values)) + "]"
 
 
 def write_events(
@@ -128,6 +125,6 @@ def write_events(
                    json_object('device', json_object('type', {device}),
                                'channel', CASE WHEN kind = 3 THEN 'app' ELSE 'web' END) AS context
             FROM events_frame
-        ) TO {_quoted(path)} (FORMAT JSON)"""
+        ) TO {sql_literal(str(path))} (FORMAT JSON)"""
     )
     con.unregister("events_frame")
