@@ -14,7 +14,7 @@ contract checks that do apply are run one by one in ``tests/predictive``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -27,6 +27,7 @@ from audience.predictive.mle import (
     FloatArray,
     MLEResult,
     bootstrap,
+    compress,
     maximise,
     standard_errors,
     wald_interval,
@@ -202,3 +203,24 @@ def check_purchase_summaries(X: FloatArray) -> tuple[FloatArray, FloatArray, Flo
             "cannot be fitted; use a later --calibration-end or import more orders"
         )
     return x, t_x, T
+
+
+@dataclass(frozen=True)
+class GroupedPurchases:
+    """Distinct (frequency, recency, T) rows and how many customers each stands for."""
+
+    x: FloatArray
+    t_x: FloatArray
+    T: FloatArray
+    w: FloatArray
+
+    @classmethod
+    def of(cls, X: FloatArray, weights: FloatArray) -> Self:
+        x, t_x, T = check_purchase_summaries(X)
+        (gx, gt, gT), w, _ = compress([x, t_x, T], weights)
+        return cls(gx, gt, gT, w)
+
+    def log_time_scale(self) -> float:
+        """log(1 / purchase rate): where the transaction models start alpha's search."""
+        rate = float((self.w * self.x).sum() / max((self.w * self.T).sum(), 1e-9))
+        return float(np.log(1.0 / max(rate, 1e-6)))

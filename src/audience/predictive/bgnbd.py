@@ -14,18 +14,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from audience.predictive.base import MLEModel, check_purchase_summaries
-from audience.predictive.mle import FloatArray, compress
+from audience.predictive.base import GroupedPurchases, MLEModel
+from audience.predictive.mle import FloatArray
 
 
 @dataclass(frozen=True)
-class _Grouped:
-    """Distinct (x, t_x, T) rows; x-only terms are computed once per distinct x."""
+class _Grouped(GroupedPurchases):
+    """Grouped purchases and their distinct x: x-only terms are computed once per x."""
 
-    x: FloatArray
-    t_x: FloatArray
-    T: FloatArray
-    w: FloatArray
     ux: FloatArray
     inv: NDArray[np.intp]
 
@@ -48,14 +44,12 @@ class BetaGeoModel(MLEModel):
     label = "BG/NBD"
 
     def _prepare(self, X: FloatArray, weights: FloatArray) -> _Grouped:
-        x, t_x, T = check_purchase_summaries(X)
-        (gx, gt, gT), w, _ = compress([x, t_x, T], weights)
-        ux, inv = np.unique(gx, return_inverse=True)
-        return _Grouped(gx, gt, gT, w, ux, inv.astype(np.intp))
+        g = GroupedPurchases.of(X, weights)
+        ux, inv = np.unique(g.x, return_inverse=True)
+        return _Grouped(g.x, g.t_x, g.T, g.w, ux, inv.astype(np.intp))
 
     def _start(self, data: _Grouped) -> FloatArray:
-        rate = float((data.w * data.x).sum() / max((data.w * data.T).sum(), 1e-9))
-        return np.array([0.0, np.log(1.0 / max(rate, 1e-6)), 0.0, 0.0])
+        return np.array([0.0, data.log_time_scale(), 0.0, 0.0])
 
     def _negll(self, log_params: FloatArray, data: Any) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(log_params)

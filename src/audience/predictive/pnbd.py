@@ -9,25 +9,16 @@ nearly equal terms; the gradient is numerical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.special import expit, gammaln, hyp2f1
 from sklearn.utils.validation import check_is_fitted
 
-from audience.predictive.base import MLEModel, check_purchase_summaries
-from audience.predictive.mle import FloatArray, compress
+from audience.predictive.base import GroupedPurchases, MLEModel
+from audience.predictive.mle import FloatArray
 
 BISECTION_STEPS = 60
-
-
-@dataclass(frozen=True)
-class _Grouped:
-    x: FloatArray
-    t_x: FloatArray
-    T: FloatArray
-    w: FloatArray
 
 
 def _log_a0(
@@ -58,14 +49,11 @@ class ParetoNBDModel(MLEModel):
     names = ("r", "alpha", "s", "beta")
     label = "Pareto/NBD"
 
-    def _prepare(self, X: FloatArray, weights: FloatArray) -> _Grouped:
-        x, t_x, T = check_purchase_summaries(X)
-        (gx, gt, gT), w, _ = compress([x, t_x, T], weights)
-        return _Grouped(gx, gt, gT, w)
+    def _prepare(self, X: FloatArray, weights: FloatArray) -> GroupedPurchases:
+        return GroupedPurchases.of(X, weights)
 
-    def _start(self, data: _Grouped) -> FloatArray:
-        rate = float((data.w * data.x).sum() / max((data.w * data.T).sum(), 1e-9))
-        scale = np.log(1.0 / max(rate, 1e-6))
+    def _start(self, data: GroupedPurchases) -> FloatArray:
+        scale = data.log_time_scale()
         return np.array([0.0, scale, 0.0, scale])
 
     def _negll(self, log_params: FloatArray, data: Any) -> tuple[float, None]:
