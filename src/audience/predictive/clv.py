@@ -28,7 +28,12 @@ from audience.predictive.mle import FloatArray
 from audience.predictive.pnbd import ParetoNBDModel
 from audience.predictive.scoring import Horizon, score_customers, summarise
 from audience.predictive.segments import store_bands
-from audience.predictive.store import new_run_id, save_predictions, save_run
+from audience.predictive.store import (
+    PREDICTION_COLUMNS,
+    new_run_id,
+    save_predictions,
+    save_run,
+)
 from audience.predictive.validation import holdout_metrics, tracking
 
 MAX_NEXT_PURCHASE_DAYS = 36_525
@@ -227,15 +232,8 @@ def _store(
             "customer_id": summary.customer_ids,
             **{
                 name: pa.array(scores[name], mask=~np.isfinite(scores[name]))
-                for name in (
-                    "p_alive",
-                    "expected_transactions",
-                    "expected_order_value",
-                    "expected_spend",
-                    "clv",
-                    "clv_low",
-                    "clv_high",
-                )
+                for name in PREDICTION_COLUMNS
+                if name in scores
             },
             "next_purchase_on": _next_purchase_days(summary, scores["time_to_next_purchase"]),
         }
