@@ -33,8 +33,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from audience.errors import ConfigError
 from audience.segmentation.density import DBSCANSegments, HDBSCANSegments
 from audience.segmentation.hierarchical import WardSegments, ward_path
-from audience.segmentation.kmeans import AutoKMeans
-from audience.segmentation.labels import relabel, require_customers, size_order
+from audience.segmentation.kmeans import AutoKMeans, nearest_centroid
+from audience.segmentation.labels import by_size, require_customers
 from audience.segmentation.mixture import MixtureSegments
 
 METHODS = ("kmeans", "minibatch", "hierarchical", "dbscan", "hdbscan", "gmm")
@@ -147,10 +147,8 @@ class MiniBatchSegments(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             random_state=self.random_state,
         ).fit(X)
         labels = model.labels_.astype(np.int64)
-        order = size_order(labels, self.n_clusters)
-        used = order[np.bincount(labels, minlength=self.n_clusters)[order] > 0]
+        used, self.labels_ = by_size(labels, self.n_clusters)
         self.cluster_centers_ = model.cluster_centers_[used]
-        self.labels_ = relabel(labels, used)
         self.n_clusters_ = len(used)
         return self
 
@@ -158,12 +156,6 @@ class MiniBatchSegments(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self, "cluster_centers_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return nearest_centroid(X, self.cluster_centers_)
-
-
-def nearest_centroid(X: NDArray[np.float64], centers: NDArray[np.float64]) -> NDArray[np.int64]:
-    squared = -2 * X @ centers.T + (centers**2).sum(axis=1)[None, :]
-    labels: NDArray[np.int64] = squared.argmin(axis=1).astype(np.int64)
-    return labels
 
 
 def model_to_json(model: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from audience.segmentation.labels import relabel, require_customers, size_order
+from audience.segmentation.labels import by_size, require_customers
 
 
 class WardSegments(ClusterMixin, BaseEstimator):  # type: ignore[misc]
@@ -66,10 +66,8 @@ class WardSegments(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self.centroids_ = sums / sizes[:, None]
         self.sizes_ = sizes
         labels = self._assign(X)
-        order = size_order(labels, k)
-        used = order[np.bincount(labels, minlength=k)[order] > 0]
+        used, self.labels_ = by_size(labels, k)
         self.centroids_, self.sizes_ = self.centroids_[used], self.sizes_[used]
-        self.labels_ = relabel(labels, used)
         self.n_clusters_ = len(used)
 
     def _assign(self, X: NDArray[np.float64]) -> NDArray[np.int64]:

@@ -15,7 +15,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from audience.errors import ModelError
+from audience.segmentation.labels import by_size, require_customers
 
 
 def sampled_silhouette(
@@ -72,18 +72,15 @@ class AutoKMeans(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore
     def fit(self, X: Any, y: Any = None) -> AutoKMeans:
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         n, k = X.shape[0], int(self.n_clusters)
-        if n <= k:
-            raise ModelError(
-                f"{n} customers (n_samples = {n}) cannot make {k} segments; ask for fewer"
-            )
+        require_customers(n, k, "kmeans")
         rng = check_random_state(self.random_state)
         sample = X[rng.choice(n, size=min(n, self.sample_size), replace=False)]
-        start = KMeans(k, n_init=self.n_init, random_state=rng.randint(2**31 - 1)).fit(sample)
-        final = KMeans(k, init=start.cluster_centers_, n_init=1, max_iter=300).fit(X)
-        order = np.argsort(-np.bincount(final.labels_, minlength=k), kind="stable")
-        self.cluster_centers_ = final.cluster_centers_[order]
-        self.labels_ = np.argsort(order)[final.labels_]
-        self.n_clusters_ = k
+        seed = rng.randint(2**31 - 1)
+        start = KMeans(k, n_init=self.n_init, random_state=seed).fit(sample).cluster_centers_
+        final = KMeans(k, init=start, n_init=1, max_iter=300).fit(X)
+        used, self.labels_ = by_size(final.labels_.astype(np.int64), k)
+        self.cluster_centers_ = final.cluster_centers_[used]
+        self.n_clusters_ = len(used)
         self.inertia_ = float(final.inertia_)
         return self
 
@@ -100,5 +97,13 @@ class AutoKMeans(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore
         return distances
 
     def predict(self, X: Any) -> NDArray[np.int64]:
-        labels: NDArray[np.int64] = self.transform(X).argmin(axis=1)
-        return labels
+        check_is_fitted(self, "cluster_centers_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return nearest_centroid(X, self.cluster_centers_)
+
+
+def nearest_centroid(X: NDArray[Any], centers: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Index of each row's nearest centre (|x|^2 is the same for every centre: left out)."""
+    squared = -2 * X @ centers.T + (centers**2).sum(axis=1)[None, :]
+    labels: NDArray[np.int64] = squared.argmin(axis=1).astype(np.int64)
+    return labels

@@ -47,6 +47,18 @@ def relabel(labels: NDArray[np.int64], order: NDArray[np.int64]) -> NDArray[np.i
     return result
 
 
+def by_size(
+    labels: NDArray[np.int64], n_labels: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Old labels that have members, largest first, and ``labels`` renumbered in that order.
+
+    For models that drop a component no customer ended in (its parameters go with it).
+    """
+    order = size_order(labels, n_labels)
+    used = order[np.bincount(labels[labels != NOISE], minlength=n_labels)[order] > 0]
+    return used, relabel(labels, used)
+
+
 def noise_as_group(labels: NDArray[np.int64]) -> NDArray[np.int64]:
     """Labels with noise moved to the label after the last cluster, for profiles and maps."""
     n_clusters = int(labels.max()) + 1 if (labels != NOISE).any() else 0

@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from audience.segmentation.labels import relabel, require_customers, size_order
+from audience.segmentation.labels import by_size, require_customers
 
 CovarianceType = Literal["full", "tied", "diag", "spherical"]
 _PER_COMPONENT = ("weights_", "means_", "covariances_", "precisions_cholesky_")
@@ -73,11 +73,9 @@ class MixtureSegments(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         with threadpool_limits(limits=1, user_api="blas"):
             mixture.fit(X[idx])
         labels = mixture.predict(X).astype(np.int64)
-        order = size_order(labels, self.n_clusters)
-        used = order[np.bincount(labels, minlength=self.n_clusters)[order] > 0]
+        used, self.labels_ = by_size(labels, self.n_clusters)
         _keep_components(mixture, used)
         self.mixture_ = mixture
-        self.labels_ = relabel(labels, used)
         self.n_clusters_ = len(used)
         return self
 
