@@ -35,6 +35,20 @@ def test_sample_starts_then_every_customer_decides_the_centroids() -> None:
         assert np.allclose(center, X[model.labels_ == label].mean(axis=0), atol=1e-6)
 
 
+def test_given_centroids_replace_the_starts() -> None:
+    """Model selection hands over the winner's centroids: no k-means++ start is rerun."""
+    X, _ = make_blobs(n_samples=3_000, centers=4, n_features=3, random_state=4)
+    far = np.array([[50.0, 50.0, 50.0], [-50.0, 50.0, 50.0], [50.0, -50.0, 50.0], [0, 0, -50.0]])
+    started = AutoKMeans(n_clusters=4, init=far, random_state=0).fit(X)
+    from sklearn.cluster import KMeans
+
+    lloyd = KMeans(4, init=far, n_init=1, max_iter=300).fit(X)
+    assert started.inertia_ == pytest.approx(lloyd.inertia_)
+    assert sorted(map(tuple, started.cluster_centers_.round(6))) == sorted(
+        map(tuple, lloyd.cluster_centers_.round(6))
+    )
+
+
 def test_fewer_customers_than_segments_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match="cannot make 5 segments"):
         AutoKMeans(n_clusters=5).fit(np.random.default_rng(0).normal(size=(4, 2)))

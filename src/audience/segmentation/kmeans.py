@@ -54,6 +54,9 @@ class AutoKMeans(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore
         Customers the k-means++ starts run on.
     n_init : int, default=4
         k-means++ starts on the sample.
+    init : ndarray of shape (n_clusters, n_features) or None, default=None
+        Centroids to start from instead of the starts, e.g. those of the k-means that won
+        model selection on a sample: the sample's work is then not done twice.
     random_state : int, RandomState instance or None, default=None
     """
 
@@ -62,21 +65,25 @@ class AutoKMeans(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore
         n_clusters: int = 8,
         sample_size: int = 20_000,
         n_init: int = 4,
+        init: NDArray[np.float64] | None = None,
         random_state: Any = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.sample_size = sample_size
         self.n_init = n_init
+        self.init = init
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> AutoKMeans:
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         n, k = X.shape[0], int(self.n_clusters)
         require_customers(n, k, "kmeans")
-        rng = check_random_state(self.random_state)
-        sample = X[rng.choice(n, size=min(n, self.sample_size), replace=False)]
-        seed = rng.randint(2**31 - 1)
-        start = KMeans(k, n_init=self.n_init, random_state=seed).fit(sample).cluster_centers_
+        start = self.init
+        if start is None:
+            rng = check_random_state(self.random_state)
+            sample = X[rng.choice(n, size=min(n, self.sample_size), replace=False)]
+            seed = rng.randint(2**31 - 1)
+            start = KMeans(k, n_init=self.n_init, random_state=seed).fit(sample).cluster_centers_
         final = KMeans(k, init=start, n_init=1, max_iter=300).fit(X)
         used, self.labels_ = by_size(final.labels_.astype(np.int64), k)
         self.cluster_centers_ = final.cluster_centers_[used]

@@ -89,7 +89,7 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     method_ : str
         The chosen method.
     model_ : estimator
-        The chosen method refitted on every customer (see
+        The chosen candidate carried to every customer (see
         :func:`~audience.segmentation.algorithms.model_to_json`).
     labels_ : ndarray of int
         Segment of every customer; -1 is noise (density methods only).
@@ -134,20 +134,22 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         stable_on = sample[stable_idx]
         rows: list[dict[str, Any]] = []
         values: list[NDArray[np.float64] | None] = []
+        models: list[Any] = []
         # Candidates are many small fits: threads would mostly wait for each other, and on a
         # busy machine that made them 4 to 20 times slower than one thread each.
         with threadpool_limits(limits=1):
             for method in methods:
-                for row, silhouette in self._evaluate(
+                for row, silhouette, model in self._evaluate(
                     method, sample, ks, silhouettes, stable_on, rng
                 ):
                     rows.append(row)
                     values.append(silhouette)
+                    models.append(model)
         winner = choose(rows, values, method_order=[*AUTO_METHODS, "minibatch"])
         self.selection_ = [_json_safe(row) for row in rows]
         self.method_ = str(winner["method"])
-        settings = self._settings(int(rng.randint(2**31 - 1)))
-        self.model_ = make_model(self.method_, winner["k"], settings).fit(X)
+        candidate = models[next(i for i, row in enumerate(rows) if row is winner)]
+        self.model_ = self._final(winner["k"], candidate, X, int(rng.randint(2**31 - 1)))
         self.labels_ = np.asarray(self.model_.labels_, dtype=np.int64)
         self.n_clusters_ = int(self.model_.n_clusters_)
         return self
@@ -180,6 +182,16 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         require_customers(n, low, self.method)
         return methods, list(range(low, min(high, self.max_segments, n - 1) + 1))
 
+    def _final(self, k: int | None, candidate: Any, X: NDArray[np.float64], seed: int) -> Any:
+        """The winning candidate carried to every customer, without redoing its work."""
+        model = make_model(self.method_, k, self._settings(seed))
+        if self.method_ == "kmeans":
+            # Its centroids replace the k-means++ starts; Lloyd then runs on every customer.
+            return model.set_params(init=candidate.cluster_centers_).fit(X)
+        if len(X) <= self.sample_size:
+            return candidate  # it was fitted on every customer
+        return model.fit(X)
+
     def _settings(self, seed: int) -> ModelSettings:
         return ModelSettings(
             sample_size=self.sample_size, min_share=self.min_share, random_state=seed
@@ -193,7 +205,7 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         silhouettes: _Silhouettes,
         stable_on: NDArray[np.float64],
         rng: np.random.RandomState,
-    ) -> list[tuple[dict[str, Any], NDArray[np.float64] | None]]:
+    ) -> list[tuple[dict[str, Any], NDArray[np.float64] | None, Any]]:
         settings = self._settings(int(rng.randint(2**31 - 1)))
         started = time.perf_counter()
         models = candidate_models(method, sample, ks, settings, int(rng.randint(2**31 - 1)))
@@ -210,7 +222,7 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             values = silhouettes.values(labels)
             row = self._row(method, k, model, sample, labels, values)
             row.update(stability[k].to_dict(), fit_seconds=round(seconds, 3))
-            results.append((row, values))
+            results.append((row, values, model))
         return results
 
     def _row(
