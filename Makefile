@@ -31,6 +31,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2
 
 # Pieces of `make test`, for day-to-day work.
@@ -39,6 +40,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2 -m "not slow"
 slow: $(VENV)/.installed-dev

@@ -50,8 +50,8 @@ def common_sample(n: int) -> np.ndarray:
 def run_audience(workspace_dir: Path) -> dict[str, object]:
     from sklearn.metrics import silhouette_score
 
-    from audience.segmentation.run import run_segmentation
-    from audience.workspace import Workspace
+    from audience.pipelines.segment_run import run_segmentation
+    from audience.store.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir)
     started = time.perf_counter()
@@ -154,7 +154,7 @@ def run_baseline(workspace_dir: Path) -> dict[str, object]:
 def prepare(customers: int, out: Path, reuse: bool) -> tuple[Path, dict[str, float]]:
     from audience.ingest.demo.generate import generate
     from audience.ingest.importer import import_file
-    from audience.workspace import Workspace
+    from audience.store.workspace import Workspace
 
     data, ws_dir = out / f"data-{customers}", out / f"ws-{customers}"
     timings: dict[str, float] = {}

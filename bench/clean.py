@@ -39,8 +39,8 @@ def main() -> None:
     from audience.ingest.demo.generate import generate
     from audience.ingest.importer import import_file
     from audience.quality.clean import clean_workspace
-    from audience.store.warehouse import utcnow
-    from audience.workspace import Workspace
+    from audience.store.clock import SYSTEM_CLOCK
+    from audience.store.workspace import Workspace
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -64,7 +64,7 @@ def main() -> None:
     imported = time.perf_counter() - started
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
         started = time.perf_counter()
-        report = clean_workspace(con, workspace.config, utcnow())
+        report = clean_workspace(con, workspace.config, SYSTEM_CLOCK.now())
         cleaned = time.perf_counter() - started
         members = con.execute("SELECT record_id, profile_id FROM profile_members").df()
     ours = score(duplicate_pairs(members.set_index("record_id")["profile_id"]), planted)

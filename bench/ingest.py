@@ -121,8 +121,8 @@ def raw_publish(queue_name: str, body: bytes, inflight: int, seconds: float, res
     import aio_pika
     import uvloop
 
+    from audience.config.settings import QueueSettings
     from audience.realtime.queue.rabbitmq import declare
-    from audience.realtime.settings import QueueSettings
 
     async def main() -> float:
         connection = await aio_pika.connect(RABBIT)
@@ -201,13 +201,13 @@ def worker_main(workspace: str) -> None:
     """``bench/ingest.py --worker WS``: the worker with a segment every event toggles."""
     import signal
 
+    from audience.config.settings import Settings
     from audience.realtime.runtime import build_consumer, build_engine, run_worker
     from audience.realtime.segments import PredicateEvaluator, PredicateRule
-    from audience.realtime.settings import realtime_settings
-    from audience.workspace import Workspace
+    from audience.store.workspace import Workspace
 
     ws = Workspace.open(Path(workspace))
-    settings = realtime_settings()
+    settings = Settings()
     odd = PredicateRule("odd", lambda p: p["events_total"] % 2 == 1, "odd number of events")
     consumer = build_consumer(ws, settings, engine=build_engine(ws, PredicateEvaluator([odd])))
 
@@ -245,7 +245,7 @@ def main() -> None:
     if args.worker:
         worker_main(args.worker)
         return
-    from audience.workspace import Workspace
+    from audience.store.workspace import Workspace
 
     only = set(args.only.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))

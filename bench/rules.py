@@ -34,12 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audience.activation.compile_sql import SqlRules
-from audience.activation.evaluate import evaluate
-from audience.activation.live import LiveEvaluator
-from audience.activation.load import ActivationPlan, plan_from_settings
-from audience.activation.relation import CURRENT_KEYS, people_sql
 from audience.config.activation import ActivationSettings
+from audience.model.activation_plan import ActivationPlan
 from audience.model.conditions import (
     All,
     AnyOf,
@@ -51,6 +47,11 @@ from audience.model.conditions import (
     PropertyFilter,
     leaves,
 )
+from audience.rules.compile_sql import SqlRules
+from audience.rules.evaluate import evaluate
+from audience.rules.live_evaluator import LiveEvaluator
+from audience.rules.loading import plan_from_settings
+from audience.store.people import CURRENT_KEYS, people_sql
 from audience.store.warehouse import Warehouse
 
 NOW = datetime(2026, 11, 25, 12, 0)

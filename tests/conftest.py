@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from audience.ingest.demo.generate import GeneratedFiles, generate
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 DEMO_END = date(2026, 11, 25)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

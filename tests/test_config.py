@@ -6,7 +6,7 @@ import pytest
 
 from audience.config import WorkspaceConfig
 from audience.errors import ConfigError, WorkspaceNotFoundError
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 
 def test_a_misspelt_key_is_an_error_naming_it(tmp_path: Path) -> None:

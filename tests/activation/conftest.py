@@ -17,7 +17,8 @@ from audience.config import FeatureSettings
 from audience.features.behaviour import compute_features
 from audience.ingest.demo.generate import GeneratedFiles
 from audience.ingest.importer import import_file
-from audience.workspace import Workspace
+from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 from tests.conftest import SECRET, Receiver, receiver  # noqa: F401  (fixtures for this folder)
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
@@ -32,9 +33,11 @@ def _template(root: Path, files: GeneratedFiles, segmented: bool) -> Path:
     ):
         import_file(ws, kind, path)
     with ws.warehouse() as warehouse:
-        compute_features(warehouse.con, FeatureSettings(as_of="2026-11-25T00:00:00"))
+        compute_features(
+            warehouse.con, FeatureSettings(as_of="2026-11-25T00:00:00"), now=SYSTEM_CLOCK.now()
+        )
         if segmented:
-            from audience.segmentation.run import run_segmentation
+            from audience.pipelines.segment_run import run_segmentation
 
             with warehouse.transaction() as con:
                 run_segmentation(con, ws.config, k=4)

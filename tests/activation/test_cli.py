@@ -11,7 +11,7 @@ import typer
 from pydantic import Field
 from typer.testing import CliRunner
 
-import audience.workspace
+import audience.store.workspace
 from audience.cli import activation
 from audience.config import WorkspaceConfig
 from audience.config.activation import ActivationSettings
@@ -30,7 +30,7 @@ class _Integrated(WorkspaceConfig):
 def integrated(monkeypatch: pytest.MonkeyPatch) -> None:
     """Until the lead adds ``activation`` to WorkspaceConfig, stand in for that one line."""
     if "activation" not in WorkspaceConfig.model_fields:
-        monkeypatch.setattr(audience.workspace, "WorkspaceConfig", _Integrated)
+        monkeypatch.setattr(audience.store.workspace, "WorkspaceConfig", _Integrated)
 
 
 def invoke(root: Path, *args: str) -> tuple[int, Any, str]:

@@ -11,8 +11,8 @@ from audience.errors import InputError
 from audience.ingest.importer import import_file
 from audience.privacy.consent import consent_history, current_consents, set_consent
 from audience.quality.clean import clean_workspace
-from audience.store.warehouse import utcnow
-from audience.workspace import Workspace
+from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 from tests.conftest import write
 
 
@@ -31,7 +31,7 @@ def people(workspace: Workspace, tmp_path: Path) -> Workspace:
 def test_the_latest_change_is_current_and_history_is_kept(people: Workspace) -> None:
     with people.warehouse() as warehouse, warehouse.transaction() as con:
         assert current_consents(con, "B1") == {"email": "denied"}
-        t0 = utcnow() + timedelta(minutes=1)
+        t0 = SYSTEM_CLOCK.now() + timedelta(minutes=1)
         set_consent(con, "B1", "email", "granted", source="form", at=t0)
         set_consent(
             con, "B1", "email", "withdrawn", source="unsubscribe", at=t0 + timedelta(days=1)
@@ -53,7 +53,7 @@ def test_at_equal_times_a_denial_wins(people: Workspace) -> None:
 
 def test_records_of_one_person_share_her_consent(people: Workspace) -> None:
     with people.warehouse() as warehouse, warehouse.transaction() as con:
-        clean_workspace(con, people.config, utcnow())
+        clean_workspace(con, people.config, SYSTEM_CLOCK.now())
         profile = con.execute(
             "SELECT profile_id FROM profile_members WHERE record_id = 'A2'"
         ).fetchall()[0][0]
@@ -65,7 +65,7 @@ def test_records_of_one_person_share_her_consent(people: Workspace) -> None:
         )
         # A1 granted e-mail on import; A2 said nothing about it: the person grants it.
         assert current_consents(con, "A2")["email"] == "granted"
-        set_consent(con, "A2", "email", "withdrawn", at=utcnow() + timedelta(minutes=1))
+        set_consent(con, "A2", "email", "withdrawn", at=SYSTEM_CLOCK.now() + timedelta(minutes=1))
         assert current_consents(con, "A1")["email"] == "withdrawn"
         assert current_consents(con, profile) == current_consents(con, "A1")
 
@@ -73,8 +73,8 @@ def test_records_of_one_person_share_her_consent(people: Workspace) -> None:
 def test_unknown_purpose_status_or_person_is_refused(people: Workspace) -> None:
     with people.warehouse() as warehouse, warehouse.transaction() as con:
         with pytest.raises(InputError, match="purpose 'fax'"):
-            set_consent(con, "B1", "fax", "granted")
+            set_consent(con, "B1", "fax", "granted", at=SYSTEM_CLOCK.now())
         with pytest.raises(InputError, match="status 'maybe'"):
-            set_consent(con, "B1", "email", "maybe")
+            set_consent(con, "B1", "email", "maybe", at=SYSTEM_CLOCK.now())
         with pytest.raises(InputError, match="unknown customer 'ZZ'"):
-            set_consent(con, "ZZ", "email", "granted")
+            set_consent(con, "ZZ", "email", "granted", at=SYSTEM_CLOCK.now())

@@ -22,10 +22,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audience.activation.compile_python import PythonRules
-from audience.activation.compile_sql import SqlRules
-from audience.activation.fields import OPS_BY_TYPE, PROPERTY_OPS
-from audience.activation.relation import number_column
 from audience.model.conditions import (
     All,
     AnyOf,
@@ -36,7 +32,11 @@ from audience.model.conditions import (
     Not,
     PropertyFilter,
 )
-from audience.model.rules import SegmentDefinition
+from audience.model.fields import OPS_BY_TYPE, PROPERTY_OPS
+from audience.model.rule_segment import SegmentDefinition
+from audience.rules.compile_python import PythonRules
+from audience.rules.compile_sql import SqlRules
+from audience.store.people import number_column
 from audience.store.sql import ident
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
@@ -269,7 +269,7 @@ def load(con: duckdb.DuckDBPyConnection, people: list[dict[str, Any]]) -> None:
 
 
 def people_relation() -> str:
-    """The people table as rules read it (NaN as NULL), like audience.activation.relation."""
+    """The people table as rules read it (NaN as NULL), like audience.store.people."""
     columns = [number_column(ident(n), n) if t == "number" else ident(n) for n, t in FIELDS.items()]
     return f"SELECT customer_id, {', '.join(columns)} FROM people"
 

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from audience.activation.evaluate import evaluate
-from audience.activation.history import members, overlap
-from audience.activation.live import LiveEvaluator
-from audience.activation.load import ActivationPlan, plan_from_settings
-from audience.activation.why import why
 from audience.config.activation import ActivationSettings
 from audience.errors import ConfigError, InputError
+from audience.model.activation_plan import ActivationPlan
+from audience.pipelines.why import why
+from audience.rules.evaluate import evaluate
+from audience.rules.history import members, overlap
+from audience.rules.live_evaluator import LiveEvaluator
+from audience.rules.loading import plan_from_settings
 from audience.store.warehouse import Warehouse
 from tests.activation.conftest import NOW
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from audience.activation.activate import activate
-from audience.activation.load import plan_from_settings
 from audience.config.activation import ActivationSettings
+from audience.pipelines.activate import activate
 from audience.privacy.consent import set_consent
+from audience.rules.loading import plan_from_settings
+from audience.store.clock import SYSTEM_CLOCK, FixedClock
 from audience.store.warehouse import Warehouse
 from tests.activation.conftest import NOW
 
@@ -31,7 +32,7 @@ def export(
     )
     with Warehouse(root / "warehouse.duckdb") as warehouse:
         warehouse.migrate()
-        report = activate(warehouse, plan_from_settings(settings), root, now=NOW)
+        report = activate(warehouse, plan_from_settings(settings), root, clock=FixedClock(NOW))
     result = report.workflows[0].to_dict()
     return Path(result["path"]), result
 
@@ -146,7 +147,7 @@ def test_a_withdrawal_removes_a_member_from_the_next_export(ws_root: Path) -> No
     first = {r["customer_id"] for r in csv.DictReader(path.open(encoding="utf-8"))}
     leaving = sorted(first)[0]
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse, warehouse.transaction() as con:
-        set_consent(con, leaving, "email", "withdrawn", source="test")
+        set_consent(con, leaving, "email", "withdrawn", at=SYSTEM_CLOCK.now(), source="test")
     settings = ActivationSettings.model_validate(
         {
             "segments": [SEGMENT],
@@ -155,7 +156,7 @@ def test_a_withdrawal_removes_a_member_from_the_next_export(ws_root: Path) -> No
         }
     )
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
-        report = activate(warehouse, plan_from_settings(settings), ws_root, now=NOW)
+        report = activate(warehouse, plan_from_settings(settings), ws_root, clock=FixedClock(NOW))
     export_ = report.workflows[0].export
     assert export_ is not None and export_.path is not None
     second = {r["customer_id"] for r in csv.DictReader(export_.path.open(encoding="utf-8"))}

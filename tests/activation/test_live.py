@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from audience.activation.live import LiveEvaluator, counter_key
-from audience.activation.load import plan_from_settings
 from audience.config.activation import ActivationSettings
+from audience.rules.live_evaluator import LiveEvaluator, counter_key
+from audience.rules.loading import plan_from_settings
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
 

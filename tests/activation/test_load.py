@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from audience.activation.load import load_activation, plan_from_settings
 from audience.config.activation import ActivationSettings
 from audience.errors import ConfigError
 from audience.model.conditions import All, Comparison, EventCondition, InSegment, Not
+from audience.rules.loading import load_activation, plan_from_settings
 from tests.conftest import write
 
 HEADER = "version: 1\nname: t\n"

@@ -9,16 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from standardwebhooks import Webhook
 
-from audience.activation.activate import activate, retry_dead_letters
+from audience.activation.activate import retry_dead_letters
 from audience.activation.destinations.netguard import address_kind, check_url
-from audience.activation.live import WebhookSink
-from audience.activation.load import ActivationPlan, plan_from_settings
+from audience.activation.live_delivery import WebhookSink
 from audience.activation.payloads import delivery_id
 from audience.config.activation import ActivationSettings
 from audience.errors import ConfigError
+from audience.model.activation_plan import ActivationPlan
+from audience.pipelines.activate import activate
 from audience.privacy.consent import set_consent
+from audience.rules.loading import plan_from_settings
+from audience.store.clock import SYSTEM_CLOCK, FixedClock
 from audience.store.warehouse import Warehouse
 from tests.activation.conftest import NOW, closed_port_url
 from tests.conftest import SECRET, Receiver
@@ -105,9 +109,9 @@ def test_signed_webhooks_verify_and_consent_is_enforced(ws_root: Path, receiver:
             ).fetchall()
         ]
         with warehouse.transaction() as con:  # one grant withdrawn, one never asked
-            set_consent(con, people[0], "email", "withdrawn")
+            set_consent(con, people[0], "email", "withdrawn", at=SYSTEM_CLOCK.now())
             con.execute("DELETE FROM consents WHERE customer_id = ?", [people[1]])
-        report = activate(warehouse, p, ws_root, now=NOW)
+        report = activate(warehouse, p, ws_root, clock=FixedClock(NOW))
     expected = members_by_consent(ws_root)
     assert expected["withdrawn"] == 1 and expected["no_consent"] == 1 and expected["granted"] > 0
     (item,) = report.workflows
@@ -117,7 +121,8 @@ def test_signed_webhooks_verify_and_consent_is_enforced(ws_root: Path, receiver:
     verifier = Webhook(SECRET)
     sent_to = set()
     for headers, body in receiver.requests:
-        data = verifier.verify(body, headers)  # raises unless the signature is valid
+        with time_machine.travel(NOW, tick=False):  # the receiver's clock is the sender's
+            data = verifier.verify(body, headers)  # raises unless the signature is valid
         assert headers["webhook-id"].startswith("msg_")
         assert data["type"] == "segment.entered" and data["data"]["segment_id"] == "rule:vip"
         assert data["data"]["workflow"]["template"] == "vip-welcome"
@@ -127,7 +132,7 @@ def test_signed_webhooks_verify_and_consent_is_enforced(ws_root: Path, receiver:
         assert leaf["value"] == data["data"]["fields"]["monetary"]
         sent_to.add(data["data"]["customer_id"])
     assert people[0] not in sent_to and people[1] not in sent_to
-    with pytest.raises(Exception, match="signature"):
+    with pytest.raises(Exception, match="signature"), time_machine.travel(NOW, tick=False):
         Webhook("whsec_" + "A" * 40).verify(receiver.requests[0][1], receiver.requests[0][0])
 
 
@@ -138,7 +143,7 @@ def test_5xx_retries_then_dead_letters_and_replay_delivers(
     p = webhook_plan(receiver.url, top_spenders(ws_root, 0.99))
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
         warehouse.migrate()
-        report = activate(warehouse, p, ws_root, now=NOW)
+        report = activate(warehouse, p, ws_root, clock=FixedClock(NOW))
     summary = report.workflows[0].delivery
     assert summary is not None and summary.dead > 0 and summary.delivered == 0
     assert len(receiver.requests) == 3 * summary.dead  # max_attempts tries each
@@ -147,7 +152,7 @@ def test_5xx_retries_then_dead_letters_and_replay_delivers(
     assert state(ws_root) == {"dead": summary.dead, "suppressed": sum(summary.suppressed.values())}
     receiver.default, receiver.requests = 204, []
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
-        replay = retry_dead_letters(warehouse, p)
+        replay = retry_dead_letters(warehouse, p, FixedClock(NOW))
         open_letters = warehouse.con.execute(
             "SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL"
         ).fetchall()[0][0]
@@ -160,7 +165,7 @@ def test_receiver_down_dead_letters_nothing_lost(ws_root: Path) -> None:
     p = webhook_plan(closed_port_url(), top_spenders(ws_root, 0.99), max_attempts=2)
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
         warehouse.migrate()
-        report = activate(warehouse, p, ws_root, now=NOW)
+        report = activate(warehouse, p, ws_root, clock=FixedClock(NOW))
         errors = warehouse.con.execute("SELECT DISTINCT error FROM dead_letters").fetchall()
     summary = report.workflows[0].delivery
     assert summary is not None and summary.dead == summary.queued - sum(summary.suppressed.values())
@@ -173,20 +178,28 @@ def test_410_disables_the_endpoint_until_enabled(ws_root: Path, receiver: Receiv
     p = webhook_plan(receiver.url, top_spenders(ws_root), concurrency=1)
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
         warehouse.migrate()
-        first = activate(warehouse, p, ws_root, now=NOW).workflows[0].delivery
+        first = activate(warehouse, p, ws_root, clock=FixedClock(NOW)).workflows[0].delivery
     assert first is not None and first.delivered == 1 and first.disabled
     assert "410" in first.disabled and first.held > 0 and first.dead == 0
     assert len(receiver.requests) == 2
     assert state(ws_root)["pending"] == first.held  # held, not lost
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
-        second = activate(warehouse, p, ws_root, now=NOW + timedelta(hours=1)).workflows[0].delivery
+        second = (
+            activate(warehouse, p, ws_root, clock=FixedClock(NOW + timedelta(hours=1)))
+            .workflows[0]
+            .delivery
+        )
         assert second is not None and second.disabled and second.held == first.held
         assert len(receiver.requests) == 2  # nothing sent to a disabled endpoint
         from audience.activation.deliveries import set_endpoint_state
 
         with warehouse.transaction() as con:
             set_endpoint_state(con, "crm", "active", "test", NOW)
-        third = activate(warehouse, p, ws_root, now=NOW + timedelta(hours=2)).workflows[0].delivery
+        third = (
+            activate(warehouse, p, ws_root, clock=FixedClock(NOW + timedelta(hours=2)))
+            .workflows[0]
+            .delivery
+        )
     assert third is not None and third.delivered == first.held and not third.disabled
     assert "pending" not in state(ws_root)
 
@@ -215,9 +228,9 @@ def test_exits_are_sent_after_time_moves(ws_root: Path, receiver: Receiver) -> N
     p = plan_from_settings(settings)
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
         warehouse.migrate()
-        activate(warehouse, p, ws_root, now=NOW)
+        activate(warehouse, p, ws_root, clock=FixedClock(NOW))
         entered = len(receiver.requests)
-        later = activate(warehouse, p, ws_root, now=NOW + timedelta(days=25))
+        later = activate(warehouse, p, ws_root, clock=FixedClock(NOW + timedelta(days=25)))
     exits = receiver.bodies()[entered:]
     assert later.evaluation.exited["rule:recent"] > 0
     assert {b["type"] for b in exits} == {"segment.exited"}
@@ -242,7 +255,7 @@ def test_private_and_loopback_urls_are_refused_unless_allowed(ws_root: Path) -> 
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
         warehouse.migrate()
         with pytest.raises(ConfigError, match="refused"):
-            activate(warehouse, p, ws_root, now=NOW)
+            activate(warehouse, p, ws_root, clock=FixedClock(NOW))
         runs = warehouse.con.execute("SELECT count(*) FROM segment_runs WHERE method = 'rules'")
         assert runs.fetchall() == [(0,)]  # refused before anything ran
 
@@ -278,7 +291,7 @@ def test_batches_commit_as_they_go_and_stop_at_a_410(
     p = webhook_plan(receiver.url, top_spenders(ws_root), concurrency=1)
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse:
         warehouse.migrate()
-        summary = activate(warehouse, p, ws_root, now=NOW).workflows[0].delivery
+        summary = activate(warehouse, p, ws_root, clock=FixedClock(NOW)).workflows[0].delivery
     assert summary is not None and summary.delivered == 10 and summary.disabled
     assert len(receiver.requests) == 11  # the batches after the 410 are not even tried
     sendable = summary.queued - sum(summary.suppressed.values())

@@ -9,7 +9,8 @@ from audience.config import FeatureSettings
 from audience.errors import InputError
 from audience.features.behaviour import MOBILE_PRIOR_WEIGHT, compute_features
 from audience.ingest.importer import import_file
-from audience.workspace import Workspace
+from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 from tests.conftest import write
 
 AS_OF = "2026-03-01T00:00:00"
@@ -40,7 +41,11 @@ def features(workspace: Workspace, tmp_path: Path) -> dict[str, dict[str, float 
     for kind, name in (("customers", "c.csv"), ("orders", "o.csv"), ("events", "e.jsonl")):
         import_file(workspace, kind, tmp_path / name)
     with workspace.warehouse() as warehouse:
-        compute_features(warehouse.con, FeatureSettings(as_of=AS_OF, engagement_half_life_days=30))
+        compute_features(
+            warehouse.con,
+            FeatureSettings(as_of=AS_OF, engagement_half_life_days=30),
+            now=SYSTEM_CLOCK.now(),
+        )
         frame = warehouse.con.execute("SELECT * FROM features").df()
     return {row["customer_id"]: row for row in frame.to_dict("records")}
 
@@ -84,4 +89,4 @@ def test_engagement_decays_and_follows_anonymous_ids(
 
 def test_no_data_is_a_clear_error(workspace: Workspace) -> None:
     with workspace.warehouse() as warehouse, pytest.raises(InputError, match="audience import"):
-        compute_features(warehouse.con, FeatureSettings())
+        compute_features(warehouse.con, FeatureSettings(), now=SYSTEM_CLOCK.now())

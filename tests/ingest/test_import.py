@@ -12,7 +12,7 @@ import pytest
 from audience.errors import MappingError
 from audience.ingest import importer
 from audience.ingest.importer import import_file
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 from tests.conftest import write
 
 CUSTOMERS = (

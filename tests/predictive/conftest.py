@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from audience.ingest.importer import import_file
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 CDNOW = Path(__file__).parents[1] / "data" / "cdnow" / "cdnow_sample_transactions.csv"
 

@@ -15,7 +15,7 @@ from audience.predictive.bgnbd import BetaGeoModel
 from audience.predictive.clv import ClvOptions, fit_spend_model
 from audience.predictive.data import PurchaseSummary, customer_summary
 from audience.predictive.pnbd import ParetoNBDModel
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 TOLERANCE = 0.005
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}

@@ -11,7 +11,8 @@ from audience.errors import InputError, ModelError
 from audience.ingest.demo.generate import GeneratedFiles
 from audience.ingest.importer import import_file
 from audience.predictive.churn import churn_horizon_days, lift_top_decile, run_churn
-from audience.workspace import Workspace
+from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 from tests.conftest import write
 
 
@@ -26,7 +27,7 @@ def demo_ws(demo_files: GeneratedFiles, tmp_path_factory: pytest.TempPathFactory
 
 def test_scores_every_profile_and_beats_the_base_rate(demo_ws: Workspace) -> None:
     with demo_ws.warehouse() as warehouse, warehouse.transaction() as con:
-        run = run_churn(con, demo_ws.config, "90d")
+        run = run_churn(con, demo_ws.config, "90d", now=SYSTEM_CLOCK.now())
         profiles = con.execute(
             """SELECT count(*) FROM (SELECT customer_id FROM customers
                UNION SELECT customer_id FROM order_lines)"""
@@ -79,10 +80,10 @@ def test_too_short_a_history_is_a_clear_error(workspace: Workspace, tmp_path: Pa
         warehouse.transaction() as con,
         pytest.raises(InputError, match="needs more than 180 days of history"),
     ):
-        run_churn(con, workspace.config, "90d")
+        run_churn(con, workspace.config, "90d", now=SYSTEM_CLOCK.now())
     with (
         workspace.warehouse() as warehouse,
         warehouse.transaction() as con,
         pytest.raises(ModelError, match="too few of one class"),
     ):
-        run_churn(con, workspace.config, "7d")
+        run_churn(con, workspace.config, "7d", now=SYSTEM_CLOCK.now())

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from audience.cli import predict
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 runner = CliRunner()
 

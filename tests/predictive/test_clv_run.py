@@ -12,13 +12,14 @@ import pytest
 from audience.errors import InputError
 from audience.ingest.importer import import_file
 from audience.predictive.clv import ClvOptions, horizon_to_days, run_clv
-from audience.workspace import Workspace
+from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 from tests.conftest import write
 
 
 def _run(ws: Workspace, **options: object) -> object:
     with ws.warehouse() as warehouse, warehouse.transaction() as con:
-        return run_clv(con, ws.config, ClvOptions(**options))  # type: ignore[arg-type]
+        return run_clv(con, ws.config, ClvOptions(**options), SYSTEM_CLOCK.now())  # type: ignore[arg-type]
 
 
 def test_scores_every_customer_and_puts_them_into_tiers(cdnow_copy: Workspace) -> None:

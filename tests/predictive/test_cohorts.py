@@ -11,7 +11,7 @@ import pytest
 from audience.ingest.importer import import_file
 from audience.predictive.charts import cohort_heatmap, png_bytes, tracking_chart
 from audience.predictive.cohorts import cohort_table
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 from tests.conftest import write
 
 # A and B start in January, C in February. A buys again in February and March, B in March,

@@ -15,8 +15,8 @@ from audience.ingest.demo.generate import GeneratedFiles
 from audience.ingest.importer import import_file
 from audience.quality.clean import CleanReport, clean_workspace
 from audience.quality.unmerge import unmerge
-from audience.store.warehouse import utcnow
-from audience.workspace import Workspace
+from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 from tests.conftest import write
 
 
@@ -32,7 +32,7 @@ def cleaned(
     ):
         import_file(workspace, kind, path)
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
-        report = clean_workspace(con, workspace.config, utcnow())
+        report = clean_workspace(con, workspace.config, SYSTEM_CLOCK.now())
     return workspace, report
 
 
@@ -86,7 +86,7 @@ def test_orders_and_events_follow_their_person(cleaned: tuple[Workspace, CleanRe
                JOIN profile_members m ON m.record_id = l.customer_id WHERE m.profile_id = ?""",
             [profile],
         ).fetchall()[0][0]
-        compute_features(con, FeatureSettings())
+        compute_features(con, FeatureSettings(), now=SYSTEM_CLOCK.now())
         features = con.execute(
             "SELECT frequency FROM features WHERE customer_id = ?", [profile]
         ).fetchall()
@@ -111,7 +111,7 @@ def test_survivorship_keeps_the_losers(tmp_path: Path) -> None:
     )
     workspace = _small_workspace(tmp_path, text)
     with workspace.warehouse() as warehouse:
-        clean_workspace(warehouse.con, workspace.config, utcnow())
+        clean_workspace(warehouse.con, workspace.config, SYSTEM_CLOCK.now())
         profiles = dict(
             warehouse.con.execute(
                 "SELECT profile_id, city FROM profiles ORDER BY profile_id"
@@ -137,7 +137,7 @@ def test_source_priority_beats_recency(tmp_path: Path) -> None:
     config = workspace.config.model_copy(deep=True)
     config.quality.source_priority = ["c"]
     with workspace.warehouse() as warehouse:
-        clean_workspace(warehouse.con, config, utcnow())
+        clean_workspace(warehouse.con, config, SYSTEM_CLOCK.now())
         assert warehouse.con.execute("SELECT city FROM profiles").fetchall() == [("Lyon",)]
 
 
@@ -146,25 +146,27 @@ def test_unmerge_detaches_and_undo_merges_again(tmp_path: Path) -> None:
     workspace = _small_workspace(tmp_path, text)
     with workspace.warehouse() as warehouse:
         con = warehouse.con
-        clean_workspace(con, workspace.config, utcnow())
+        clean_workspace(con, workspace.config, SYSTEM_CLOCK.now())
         assert con.execute("SELECT count(*) FROM merges").fetchall() == [(3,)]
-        result = unmerge(con, workspace.config, "A2", utcnow())
+        result = unmerge(con, workspace.config, "A2", SYSTEM_CLOCK.now())
         assert result.profiles == {"A1": "A1", "A2": "A2", "A3": "A1"}
-        clean_workspace(con, workspace.config, utcnow())  # a later cleaning keeps it apart
+        clean_workspace(
+            con, workspace.config, SYSTEM_CLOCK.now()
+        )  # a later cleaning keeps it apart
         assert dict(con.execute("SELECT * FROM profile_members").fetchall())["A2"] == "A2"
-        undone = unmerge(con, workspace.config, "A2", utcnow(), undo=True)
+        undone = unmerge(con, workspace.config, "A2", SYSTEM_CLOCK.now(), undo=True)
         assert set(undone.profiles.values()) == {"A1"}
-        whole = unmerge(con, workspace.config, "A1", utcnow())
+        whole = unmerge(con, workspace.config, "A1", SYSTEM_CLOCK.now())
         assert whole.profiles == {"A1": "A1", "A2": "A2", "A3": "A3"}
         with pytest.raises(InputError, match="not merged"):
-            unmerge(con, workspace.config, "A3", utcnow())
+            unmerge(con, workspace.config, "A3", SYSTEM_CLOCK.now())
 
 
 def test_a_shared_identifier_is_a_hub_not_a_link(tmp_path: Path) -> None:
     rows = "".join(f"C{i};contact@shop.fr;Client;N{i}\n" for i in range(8))
     workspace = _small_workspace(tmp_path, "id;email;prenom;nom\n" + rows)
     with workspace.warehouse() as warehouse:
-        report = clean_workspace(warehouse.con, workspace.config, utcnow())
+        report = clean_workspace(warehouse.con, workspace.config, SYSTEM_CLOCK.now())
     assert report.profiles == 8
     assert report.hubs[0]["value"] == "contact@shop.fr" and report.hubs[0]["records"] == 8
     assert "shared by too many records" in report.warnings[0]
@@ -174,7 +176,7 @@ def test_a_record_nobody_can_reach_is_quarantined_not_deleted(tmp_path: Path) ->
     text = "id;email;prenom\nA1;pas-un-email;Jean\nB1;zoe@y.fr;Zoé\n"
     workspace = _small_workspace(tmp_path, text)
     with workspace.warehouse() as warehouse:
-        report = clean_workspace(warehouse.con, workspace.config, utcnow())
+        report = clean_workspace(warehouse.con, workspace.config, SYSTEM_CLOCK.now())
         quarantined = warehouse.con.execute(
             "SELECT sha256, split_part(reason, ':', 1) FROM quarantine"
         ).fetchall()
@@ -197,7 +199,9 @@ def test_alias_and_anonymous_ids_stitch_events_to_their_person(tmp_path: Path) -
     report = import_file(workspace, "events", write(tmp_path / "e.jsonl", "\n".join(events)))
     assert report.rows_quarantined == 1  # an alias without previousId
     with workspace.warehouse() as warehouse:
-        clean_workspace(warehouse.con, workspace.config, utcnow())
-        compute_features(warehouse.con, FeatureSettings(engagement_half_life_days=1e9))
+        clean_workspace(warehouse.con, workspace.config, SYSTEM_CLOCK.now())
+        compute_features(
+            warehouse.con, FeatureSettings(engagement_half_life_days=1e9), now=SYSTEM_CLOCK.now()
+        )
         visits = warehouse.con.execute("SELECT customer_id, visits FROM features").fetchall()
     assert visits == [("C1", pytest.approx(3.0))]

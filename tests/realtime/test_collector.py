@@ -14,12 +14,12 @@ import httpx
 import orjson
 
 from audience.api.app import create_app
+from audience.config.settings import ServerSettings, Settings, WebhookSource
 from audience.realtime.eventlog import events_dir
 from audience.realtime.runtime import Collector, build_consumer, build_engine
 from audience.realtime.segments import PredicateEvaluator, PredicateRule
-from audience.realtime.settings import RealtimeSettings, ServerSettings, WebhookSource
 from audience.realtime.webhooks import sign_hex, sign_standard
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -45,7 +45,7 @@ Body = Callable[[httpx.AsyncClient, Collector], Coroutine[Any, Any, Any]]
 
 
 def serve(workspace: Workspace, body: Body) -> Any:
-    settings = RealtimeSettings(server=ServerSettings(webhooks={"crm": CRM, "shop": SHOP}))
+    settings = Settings(server=ServerSettings(webhooks={"crm": CRM, "shop": SHOP}))
     engine = build_engine(workspace, PredicateEvaluator([VIP]))
     collector = Collector(workspace, settings, build_consumer(workspace, settings, engine=engine))
     app = create_app(collector)

@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from audience.errors import ConfigError
-from audience.realtime.settings import (
+from audience.config.settings import (
     DEV_WRITE_KEY,
     ServerSettings,
+    Settings,
     check_server_secrets,
-    realtime_settings,
 )
-from audience.workspace import Workspace
+from audience.errors import ConfigError
+from audience.store.workspace import Workspace
 from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic, free_port, start, stop, wait_until
 from tests.realtime.conftest import wait_healthy as healthy
 
@@ -109,7 +109,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("AUDIENCE_QUEUE__URL", "amqp://u:p@broker:5672/")
     monkeypatch.setenv("AUDIENCE_SERVER__WRITE_KEYS", '["a", "b"]')
     monkeypatch.setenv("AUDIENCE_SERVER__WEBHOOKS__CRM__SECRET", "s" * 20)
-    settings = realtime_settings()
+    settings = Settings()
     assert settings.queue.url == "amqp://u:p@broker:5672/"
     assert settings.server.write_keys == ["a", "b"]
     assert settings.server.webhooks["crm"].secret == "s" * 20

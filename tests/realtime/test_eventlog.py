@@ -10,11 +10,12 @@ import orjson
 from typer.testing import CliRunner
 
 from audience.cli.realtime import register
-from audience.realtime.eventlog import EventLog, events_dir, ready_files, sync_events
+from audience.config.settings import Settings
+from audience.pipelines.sync import sync_events
+from audience.realtime.eventlog import EventLog, events_dir, ready_files
 from audience.realtime.runtime import build_consumer
-from audience.realtime.settings import RealtimeSettings
 from audience.store.warehouse import scalar
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 EVENTS: list[dict[str, Any]] = [
     {
@@ -48,7 +49,7 @@ EVENTS: list[dict[str, Any]] = [
 
 def consume(workspace: Workspace, bodies: list[bytes]) -> Any:
     async def main() -> Any:
-        consumer = build_consumer(workspace, RealtimeSettings())
+        consumer = build_consumer(workspace, Settings())
         await consumer.start()
         verdicts = await consumer(bodies)
         assert consumer.event_log is not None

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 from tests.realtime.conftest import (
     READ_KEY,
     WRITE_KEY,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from standardwebhooks import Webhook
 
-from audience.realtime.rules import WebhookChanges, rule_segments
+from audience.pipelines.live import WebhookChanges, rule_segments
 from audience.realtime.runtime import build_engine
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 from tests.conftest import SECRET, Receiver
 from tests.realtime.test_engine import Memory, event
 
@@ -113,6 +113,6 @@ def test_no_consent_no_delivery(tmp_path: Path, receiver: Receiver) -> None:
 
 
 def load_plan(workspace: Workspace):  # type: ignore[no-untyped-def]
-    from audience.activation.load import load_activation
+    from audience.rules.loading import load_activation
 
     return load_activation(workspace.root)

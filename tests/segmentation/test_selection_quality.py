@@ -18,7 +18,8 @@ from audience.segmentation.algorithms import AUTO_METHODS, ModelSettings, make_m
 from audience.segmentation.kmeans import sampled_silhouette
 from audience.segmentation.selection import AutoSegmenter
 from audience.segmentation.space import FeatureSpace
-from audience.workspace import Workspace
+from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +39,7 @@ def demo_features(
     with workspace.warehouse() as warehouse:
         # Without cleaning, a person is an imported record: features stay one row per record.
         with warehouse.transaction() as con:
-            compute_features(con, workspace.config.features)
+            compute_features(con, workspace.config.features, now=SYSTEM_CLOCK.now())
         features = warehouse.con.execute("SELECT * FROM features").df()
     truth = pd.read_csv(demo_files.ground_truth, usecols=["customer_ref", "persona"])
     return features.merge(truth, left_on="customer_id", right_on="customer_ref")

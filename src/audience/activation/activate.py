@@ -1,10 +1,11 @@
-"""``audience activate``: evaluate the rule segments, then run every workflow.
+"""Run activation workflows: export a segment's members or send its changes to a webhook.
 
-Order of work, each step its own transaction so a failure loses nothing:
+:mod:`audience.pipelines.activate` evaluates the rule segments first, then runs the
+workflows here. Order of work, each step its own transaction so a failure loses nothing:
 
 1. pre-flight: every webhook URL involved is resolved and checked against the SSRF guard,
    every secret is found -- before anything is evaluated or sent;
-2. evaluation (:func:`audience.activation.evaluate.evaluate`), committed;
+2. evaluation (:func:`audience.rules.evaluate.evaluate`, by the pipeline), committed;
 3. per workflow: a webhook destination gets its changes queued as pending deliveries, those
    of people without a current grant for its purpose suppressed (committed), then sent, then
    the outcomes recorded; a file destination gets the segment's consenting members exported.
@@ -15,8 +16,9 @@ writes no file, and reports what would have happened.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,12 @@ from audience.activation.deliveries import (
 from audience.activation.destinations.exports import ExportResult, export_segment
 from audience.activation.destinations.netguard import check_url
 from audience.activation.destinations.webhook import Message, WebhookSender, resolve_secret
-from audience.activation.evaluate import Evaluation, evaluate
-from audience.activation.load import ActivationPlan
 from audience.config.activation import FileDestination, WebhookDestination, WorkflowSpec
 from audience.errors import InputError
+from audience.model.activation_plan import ActivationPlan
 from audience.model.conditions import describe, leaves
-from audience.store.warehouse import Warehouse, utcnow
+from audience.store.clock import Clock
+from audience.store.warehouse import Warehouse
 
 SenderFactory = Callable[[WebhookDestination], WebhookSender]
 BATCH = 5_000
@@ -71,20 +73,6 @@ class WorkflowReport:
         return out
 
 
-@dataclass
-class ActivationReport:
-    evaluation: Evaluation
-    dry_run: bool
-    workflows: list[WorkflowReport] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "evaluation": self.evaluation.to_dict(),
-            "workflows": [w.to_dict() for w in self.workflows],
-        }
-
-
 def resolve_segment(
     con: duckdb.DuckDBPyConnection, plan: ActivationPlan, ref: str
 ) -> tuple[str, str]:
@@ -112,7 +100,7 @@ def leaf_texts(plan: ActivationPlan, segment_id: str) -> dict[str, str] | None:
     return {path: describe(leaf) for path, leaf in leaves(rule.condition)} if rule else None
 
 
-def _selected(
+def select_workflows(
     con: duckdb.DuckDBPyConnection, plan: ActivationPlan, segment: str | None
 ) -> list[tuple[WorkflowSpec, str, str]]:
     chosen = []
@@ -135,62 +123,31 @@ def preflight(plan: ActivationPlan, workflows: list[tuple[WorkflowSpec, str, str
             check_url(destination.url, destination.allow_networks, destination.name)
 
 
-def activate(
+def run_workflow(
     warehouse: Warehouse,
     plan: ActivationPlan,
     root: Path,
-    *,
-    segment: str | None = None,
-    dry_run: bool = False,
-    now: datetime | None = None,
+    selected: tuple[WorkflowSpec, str, str],
+    clock: Clock,
     sender: SenderFactory = WebhookSender,
-) -> ActivationReport:
-    """Evaluate, then deliver or export every workflow (of ``segment`` only, if given)."""
-    now = now or utcnow()
-    if dry_run:
-        return _dry_run(warehouse.con, plan, root, segment, now)
-    with warehouse.transaction() as con:
-        workflows = _selected(con, plan, segment)
-    preflight(plan, workflows)
-    with warehouse.transaction() as con:
-        evaluation = evaluate(con, plan, now)
-    report = ActivationReport(evaluation, dry_run=False)
-    for workflow, segment_id, name in workflows:
-        destination = plan.destinations[workflow.destination]
-        item = WorkflowReport(segment_id, name, destination.name, destination.type)
-        if isinstance(destination, FileDestination):
-            with warehouse.transaction() as con:
-                item.export = export_segment(
-                    con, root, destination, workflow, segment_id, name, now
-                )
-        else:
-            texts = leaf_texts(plan, segment_id)
-            item.delivery = _deliver(
-                warehouse, destination, workflow, segment_id, name, now, sender, texts
-            )
-        report.workflows.append(item)
-    return report
+) -> WorkflowReport:
+    """Export a file destination's consenting members, or send a webhook's changes."""
+    workflow, segment_id, name = selected
+    destination = plan.destinations[workflow.destination]
+    item = WorkflowReport(segment_id, name, destination.name, destination.type)
+    now = clock.now()
+    if isinstance(destination, FileDestination):
+        with warehouse.transaction() as con:
+            item.export = export_segment(con, root, destination, workflow, segment_id, name, now)
+    else:
+        texts = leaf_texts(plan, segment_id)
+        item.delivery = _deliver(
+            warehouse, destination, workflow, segment_id, name, clock, sender, texts
+        )
+    return item
 
 
-def _dry_run(
-    con: duckdb.DuckDBPyConnection,
-    plan: ActivationPlan,
-    root: Path,
-    segment: str | None,
-    now: datetime,
-) -> ActivationReport:
-    """Everything but sending and writing files, in a transaction rolled back at the end."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        report = ActivationReport(evaluate(con, plan, now), dry_run=True)
-        for workflow, segment_id, name in _selected(con, plan, segment):
-            report.workflows.append(_dry(con, plan, root, workflow, segment_id, name, now))
-    finally:
-        con.execute("ROLLBACK")
-    return report
-
-
-def _dry(
+def dry_workflow(
     con: duckdb.DuckDBPyConnection,
     plan: ActivationPlan,
     root: Path,
@@ -223,11 +180,12 @@ def _deliver(
     workflow: WorkflowSpec,
     segment_id: str,
     name: str,
-    now: datetime,
+    clock: Clock,
     sender: SenderFactory,
     texts: dict[str, str] | None,
 ) -> DeliverySummary:
     con = warehouse.con
+    now = clock.now()
     with warehouse.transaction():
         queued = queue_changes(con, destination.name, workflow, segment_id, name, now, texts)
         suppressed = suppress_without_consent(con, destination.name, destination.purpose, now)
@@ -237,13 +195,13 @@ def _deliver(
         return DeliverySummary(
             queued=queued, held=len(messages), suppressed=suppressed, disabled=reason
         )
-    summary = send_in_batches(warehouse, sender(destination), messages)
+    summary = send_in_batches(warehouse, sender(destination), messages, clock)
     summary.queued, summary.suppressed = queued, suppressed
     return summary
 
 
 def send_in_batches(
-    warehouse: Warehouse, sender: WebhookSender, messages: list[Message]
+    warehouse: Warehouse, sender: WebhookSender, messages: list[Message], clock: Clock
 ) -> DeliverySummary:
     """Send and record :data:`BATCH` messages at a time.
 
@@ -257,7 +215,7 @@ def send_in_batches(
             break
         report = sender.send(messages[start : start + BATCH])
         with warehouse.transaction() as con:
-            part = record_outcomes(con, sender.destination.name, report, utcnow())
+            part = record_outcomes(con, sender.destination.name, report, clock.now())
         total.delivered += part.delivered
         total.dead += part.dead
         total.held += part.held
@@ -268,10 +226,12 @@ def send_in_batches(
 def retry_dead_letters(
     warehouse: Warehouse,
     plan: ActivationPlan,
+    clock: Clock,
     destination: str | None = None,
-    sender: SenderFactory = WebhookSender,
+    sender: SenderFactory | None = None,
 ) -> dict[str, DeliverySummary]:
     """Replay the open dead letters of every webhook destination (or one)."""
+    sender = sender or functools.partial(WebhookSender, clock=clock)
     if destination is not None and destination not in plan.destinations:
         raise InputError(
             f"unknown destination {destination!r}; known: {', '.join(plan.destinations) or 'none'}"
@@ -280,7 +240,7 @@ def retry_dead_letters(
     for name, dest in plan.destinations.items():
         if not isinstance(dest, WebhookDestination) or destination not in (None, name):
             continue
-        now = utcnow()
+        now = clock.now()
         with warehouse.transaction() as con:
             suppressed = suppress_dead_letters(con, name, dest.purpose, now)
             state, reason = endpoint_state(con, name)
@@ -292,7 +252,7 @@ def retry_dead_letters(
                 disabled=reason if state == "disabled" else None,
             )
             continue
-        summary = send_in_batches(warehouse, sender(dest), messages)
+        summary = send_in_batches(warehouse, sender(dest), messages, clock)
         summary.suppressed = suppressed
         results[name] = summary
     return results

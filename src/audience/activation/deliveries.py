@@ -17,13 +17,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from audience.activation.compile_sql import literal
+from audience.activation.consent_filter import suppression_sql
 from audience.activation.destinations.webhook import Message, Outcome, SendReport
-from audience.activation.load import META_FIELDS
 from audience.activation.payloads import delivery_id_sql, payload_sql
-from audience.activation.relation import people_sql
 from audience.config.activation import WorkflowSpec
-from audience.privacy.consent import suppression_sql
+from audience.model.activation_plan import META_FIELDS
+from audience.store.people import people_sql
+from audience.store.sql import literal
 from audience.store.warehouse import scalar
 
 

@@ -23,9 +23,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from audience.activation.compile_sql import literal
 from audience.config.activation import WorkflowSpec
-from audience.store.sql import ident
+from audience.store.sql import ident, literal
 
 EPOCH = datetime(1970, 1, 1)
 KINDS = ("segment.entered", "segment.exited")

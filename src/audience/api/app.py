@@ -8,10 +8,8 @@ on it), so that a refused request never reached the queue and a 2xx always did.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -19,12 +17,12 @@ from fastapi.openapi.utils import get_openapi
 
 from audience.api import events, pixel, profiles, webhooks
 from audience.api.common import component_schemas, json_response
+from audience.config.settings import Settings, check_server_secrets
 from audience.errors import AudienceError
 from audience.realtime.errors import RequestRejectedError, UnauthorizedError
 from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
 from audience.realtime.runtime import Collector
-from audience.realtime.settings import check_server_secrets, realtime_settings
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 VERSION = "1"
@@ -123,9 +121,11 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (one per server process): workspace from the env."""
-    root = os.environ.get("AUDIENCE_WORKSPACE")
-    workspace = Workspace.open(Path(root) if root else None)
-    settings = realtime_settings(workspace.settings)
+    """Factory for ``uvicorn --factory`` (one per server process): workspace from settings.
+
+    ``audience serve --workers N`` sets ``AUDIENCE_WORKSPACE``, which :class:`Settings` reads.
+    """
+    workspace = Workspace.open(None, Settings())
+    settings = workspace.settings
     check_server_secrets(settings.server)
     return create_app(Collector(workspace, settings))

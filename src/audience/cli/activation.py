@@ -8,13 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from audience.activation.activate import activate, retry_dead_letters
+from audience.activation.activate import retry_dead_letters
 from audience.activation.deliveries import delivery_counts, list_deliveries, set_endpoint_state
-from audience.activation.evaluate import Evaluation, evaluate
-from audience.activation.history import find_segment, members, overlap, parse_as_of
-from audience.activation.load import load_activation
-from audience.activation.parse import to_utc_naive
-from audience.activation.why import why
 from audience.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -25,6 +20,8 @@ from audience.cli.common import (
     step,
 )
 from audience.errors import InputError
+from audience.pipelines.activate import activate
+from audience.pipelines.why import why
 from audience.privacy.consent import (
     PURPOSES,
     STATUSES,
@@ -32,7 +29,10 @@ from audience.privacy.consent import (
     current_consents,
     set_consent,
 )
-from audience.store.warehouse import utcnow
+from audience.rules.evaluate import Evaluation, evaluate
+from audience.rules.history import find_segment, members, overlap, parse_as_of
+from audience.rules.loading import load_activation
+from audience.store.clock import Clock, to_utc_naive
 
 NowOption = Annotated[
     str | None,
@@ -40,9 +40,9 @@ NowOption = Annotated[
 ]
 
 
-def _now(text: str | None) -> datetime:
+def _now(text: str | None, clock: Clock) -> datetime:
     if text is None:
-        return utcnow()
+        return clock.now()
     try:
         return to_utc_naive(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError as exc:
@@ -107,7 +107,7 @@ def _register_activation(app: typer.Typer) -> None:
             step("Evaluating rule segments", quiet=json_),
             warehouse.transaction() as con,
         ):
-            result = evaluate(con, plan, _now(now))
+            result = evaluate(con, plan, _now(now, ws.clock))
         print_json(result.to_dict()) if json_ else _print_evaluation(result)
 
     @app.command("activate")
@@ -126,7 +126,13 @@ def _register_activation(app: typer.Typer) -> None:
         plan = load_activation(ws.root)
         with ws.warehouse() as warehouse, step("Activating", quiet=json_):
             report = activate(
-                warehouse, plan, ws.root, segment=segment, dry_run=dry_run, now=_now(now)
+                warehouse,
+                plan,
+                ws.root,
+                segment=segment,
+                dry_run=dry_run,
+                clock=ws.clock,
+                as_of=_now(now, ws.clock),
             )
         data = report.to_dict()
         if json_:
@@ -271,7 +277,7 @@ def _register_replay(deliveries: typer.Typer) -> None:
         ws = open_workspace(workspace)
         plan = load_activation(ws.root)
         with ws.warehouse() as warehouse:
-            results = retry_dead_letters(warehouse, plan, destination)
+            results = retry_dead_letters(warehouse, plan, ws.clock, destination)
         data = {name: s.to_dict() for name, s in results.items()}
         if json_:
             print_json(data)
@@ -299,7 +305,7 @@ def _register_replay(deliveries: typer.Typer) -> None:
         if destination not in plan.destinations:
             raise InputError(f"unknown destination {destination!r}")
         with ws.warehouse() as warehouse, warehouse.transaction() as con:
-            set_endpoint_state(con, destination, "active", "enabled by hand", utcnow())
+            set_endpoint_state(con, destination, "active", "enabled by hand", ws.clock.now())
         console.print(f"{destination} enabled")
 
 
@@ -320,7 +326,9 @@ def _register_consent(app: typer.Typer) -> None:
         """Record a consent change (it becomes the current status)."""
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse, warehouse.transaction() as con:
-            change = set_consent(con, customer_id, purpose, status, source=source)
+            change = set_consent(
+                con, customer_id, purpose, status, at=ws.clock.now(), source=source
+            )
         if json_:
             print_json(change.to_dict())
             return

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from audience.errors import AudienceError
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 console = Console()
 err_console = Console(stderr=True)

@@ -11,7 +11,7 @@ from audience.cli.common import JsonOption, console, handle_errors, print_json, 
 from audience.cli.data import print_import
 from audience.cli.quality import print_clean
 from audience.cli.segment import segments_table
-from audience.jobs.demo import run_demo
+from audience.pipelines.demo import run_demo
 
 
 def register(app: typer.Typer) -> None:

@@ -113,7 +113,7 @@ def _register_clv(predict: typer.Typer) -> None:
             step("Fitting CLV models and scoring", quiet=json_),
             warehouse.transaction() as con,
         ):
-            run = run_clv(con, ws.config, options)
+            run = run_clv(con, ws.config, options, ws.clock.now())
         result = run.to_dict()
         if plot is not None and run.tracking is not None:
             from audience.predictive.charts import tracking_chart
@@ -149,7 +149,7 @@ def _register_churn(predict: typer.Typer) -> None:
             step("Training and validating the churn model", quiet=json_),
             warehouse.transaction() as con,
         ):
-            run = run_churn(con, ws.config, horizon)
+            run = run_churn(con, ws.config, horizon, now=ws.clock.now())
         if json_:
             print_json(run.to_dict())
             return

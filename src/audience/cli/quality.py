@@ -20,12 +20,12 @@ from audience.cli.common import (
 )
 from audience.errors import InputError
 from audience.ingest.mapping import parse_map_options
+from audience.pipelines.quarantine_retry import retry as retry_quarantined
 from audience.quality import quarantine as quarantine_ops
 from audience.quality.clean import CleanReport, clean_workspace
 from audience.quality.report import quality_report
 from audience.quality.unmerge import unmerge as unmerge_records
 from audience.report.quality_html import write_quality_report
-from audience.store.warehouse import utcnow
 
 quarantine_app = typer.Typer(help="Rows set aside by import or cleaning: list, show, retry.")
 
@@ -74,8 +74,10 @@ def register(app: typer.Typer) -> None:
                 step("Cleaning and resolving identities", quiet=json_),
                 warehouse.transaction() as con,
             ):
-                report = clean_workspace(con, ws.config, utcnow())
-            quality = quality_report(warehouse.con, ws.config.quality.freshness_days, utcnow())
+                report = clean_workspace(con, ws.config, ws.clock.now())
+            quality = quality_report(
+                warehouse.con, ws.config.quality.freshness_days, ws.clock.now()
+            )
         path = write_quality_report(quality, ws.reports_dir, ws.config.name)
         if json_:
             print_json({**report.to_dict(), "quality": quality, "quality_report": str(path)})
@@ -117,7 +119,7 @@ def register(app: typer.Typer) -> None:
         """Separate merged records (a record, or every record of a profile)."""
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse, warehouse.transaction() as con:
-            result = unmerge_records(con, ws.config, customer_id, utcnow(), undo=undo)
+            result = unmerge_records(con, ws.config, customer_id, ws.clock.now(), undo=undo)
         if json_:
             print_json({"detached": result.detached, "profiles": result.profiles})
             return
@@ -202,7 +204,7 @@ def retry_(
             if all_
             else [quarantine_ops.find(con, r) for r in row_ids or []]
         )
-        result = quarantine_ops.retry(con, ws, targets, fixes, raw)
+        result = retry_quarantined(con, ws, targets, fixes, raw)
     data: dict[str, Any] = result.__dict__
     if json_:
         print_json(data)

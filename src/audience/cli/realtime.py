@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from audience.activation.load import ActivationPlan, load_activation
 from audience.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -25,35 +24,11 @@ from audience.cli.common import (
     open_workspace,
     print_json,
 )
+from audience.config.settings import check_server_secrets
 from audience.errors import ConfigError
-from audience.realtime.consumer import Consumer
-from audience.realtime.eventlog import sync_events
-from audience.realtime.rules import FanOut, WebhookChanges, rule_segments
-from audience.realtime.runtime import (
-    build_consumer,
-    build_engine,
-    changes_path,
-    load_assigner,
-    run_worker,
-)
-from audience.realtime.segments import ChangeSink, JsonlChangeSink
-from audience.realtime.settings import RealtimeSettings, check_server_secrets, realtime_settings
-from audience.workspace import Workspace
-
-
-def live_consumer(ws: Workspace, settings: RealtimeSettings) -> Consumer:
-    """The consumer with the workspace's rule segments, deployed model and destinations."""
-    plan = load_activation(ws.root)
-    engine = build_engine(ws, rule_segments(plan), load_assigner(ws))
-    return build_consumer(ws, settings, engine=engine, sink=live_sink(ws, plan))
-
-
-def live_sink(ws: Workspace, plan: ActivationPlan) -> ChangeSink:
-    """Changes go to the changes log and, when workflows are configured, to their webhooks."""
-    log = JsonlChangeSink(changes_path(ws))
-    if not plan.workflows:
-        return log
-    return FanOut(log, WebhookChanges(plan, ws.root / "realtime" / "deliveries.jsonl"))
+from audience.pipelines.live import live_consumer
+from audience.pipelines.sync import sync_events
+from audience.realtime.runtime import run_worker
 
 
 def _serve(
@@ -71,7 +46,7 @@ def _serve(
     from audience.realtime.runtime import Collector
 
     ws = open_workspace(workspace)
-    settings = realtime_settings(ws.settings)
+    settings = ws.settings
     server = settings.server
     server.host, server.port = host or server.host, port if port is not None else server.port
     server.workers = workers or server.workers
@@ -106,7 +81,7 @@ def _serve(
 def _worker(workspace: WorkspaceOption = None) -> None:
     """Consume the queue: update live profiles, segments, and the event log, until stopped."""
     ws = open_workspace(workspace)
-    settings = realtime_settings(ws.settings)
+    settings = ws.settings
     consumer = live_consumer(ws, settings)
 
     async def main() -> None:

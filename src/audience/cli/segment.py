@@ -21,9 +21,10 @@ from audience.cli.common import (
     step,
 )
 from audience.errors import InputError
-from audience.report.html import format_kpi, write_report
-from audience.segmentation.result import SegmentRun
-from audience.segmentation.run import run_segmentation
+from audience.model.segment_run import SegmentRun
+from audience.pipelines.report import write_run_report
+from audience.pipelines.segment_run import run_segmentation
+from audience.report.html import format_kpi
 
 
 class MethodChoice(StrEnum):
@@ -89,10 +90,15 @@ def register(app: typer.Typer) -> None:
                 warehouse.transaction() as con,
             ):
                 run = run_segmentation(
-                    con, ws.config, k=k, method=method.value if method else None, k_range=bounds
+                    con,
+                    ws.config,
+                    k=k,
+                    method=method.value if method else None,
+                    k_range=bounds,
+                    clock=ws.clock,
                 )
             with step("Writing the report", quiet=json_):
-                report = write_report(warehouse.con, run, ws.config, ws.reports_dir)
+                report = write_run_report(warehouse.con, run, ws.config, ws.reports_dir, ws.clock)
             if assignments:
                 write_assignments(warehouse.con, run, assignments)
         if json_:

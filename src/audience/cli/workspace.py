@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from audience.cli.common import console, handle_errors
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 
 class ObjectiveChoice(StrEnum):

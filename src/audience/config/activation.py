@@ -2,7 +2,7 @@
 
 The models check structure (keys, types, bounds). What needs the field catalogue or the whole
 set of definitions -- condition trees, references between segments, cycles, workflows naming
-known segments and destinations -- is checked by :mod:`audience.activation.load`, which also
+known segments and destinations -- is checked by :mod:`audience.rules.loading`, which also
 knows the line each value was written on.
 
 Example::

@@ -27,31 +27,12 @@ from audience.features.context import (
     context_columns,
     context_ctes,
 )
-from audience.store.warehouse import scalar, utcnow
+from audience.model.fields import FEATURES
+from audience.store.warehouse import scalar
 
 # Pseudo-events at the population's mobile share added to everyone's own: with two events, a
 # share of 0 or 1 says little, and the shrunk value keeps such people near the average.
 MOBILE_PRIOR_WEIGHT = 5
-
-FEATURES: dict[str, str] = {
-    "recency_days": "Days since the last order (empty when the customer never ordered).",
-    "frequency": "Number of orders.",
-    "monetary": "Total spent over all orders, net of discounts.",
-    "avg_basket": "Average order value.",
-    "mean_days_between": "Mean days between consecutive orders (two orders or more).",
-    "discount_share": "Share of the gross order value given as discounts.",
-    "tenure_days": "Days since the customer was first seen (sign-up, first order or event).",
-    "age": "Age in years, from the birth date (empty when unknown).",
-    "visits": "Page views and app sessions, decayed by age (engagement half-life).",
-    "product_views": "'Product Viewed' events, decayed by age.",
-    "cart_adds": "'Product Added' events, decayed by age.",
-    "email_opens": "'Email Opened' events, decayed by age.",
-    "email_clicks": "'Email Link Clicked' events, decayed by age.",
-    "mobile_share": "Share of events sent from a mobile device, shrunk towards the average.",
-    "evening_share": "Share of events sent after 18:00, local time.",
-    "orders_90d": "Orders in the 90 days before the as-of date.",
-    "revenue_90d": "Amount spent in the 90 days before the as-of date.",
-}
 
 
 @dataclass(frozen=True)
@@ -97,6 +78,8 @@ def compute_features(
     settings: FeatureSettings,
     timezone: str = "UTC",
     taxonomy: Sequence[str] = (),
+    *,
+    now: datetime,
 ) -> FeatureSummary:
     """Replace the ``features`` table with one row per customer as of the chosen date.
 
@@ -204,7 +187,6 @@ def compute_features(
         LEFT JOIN ev_agg e USING (customer_id){CONTEXT_JOINS}"""
     )
     catalog = {**FEATURES, **context_catalog(taxonomy)}
-    now = utcnow()
     con.execute("DELETE FROM feature_catalog")
     con.executemany(
         "INSERT INTO feature_catalog VALUES (?, ?, ?)",

@@ -21,7 +21,6 @@ CONTEXT_FEATURES: dict[str, str] = {
     "age_band": "Age band (18-24, 25-34, ...), from the birth date; a category.",
     "region": "Region of the person's commune, after cleaning; a category.",
 }
-CATEGORICAL = ("age_band", "region")
 AGE_BANDS = (
     (18, "under 18"),
     (25, "18-24"),

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -29,8 +30,8 @@ from audience.ingest.readers import (
 )
 from audience.ingest.schemas import KINDS, Kind
 from audience.ingest.staging import raw_record, typed_select
-from audience.store.warehouse import scalar, utcnow
-from audience.workspace import Workspace
+from audience.store.warehouse import scalar
+from audience.store.workspace import Workspace
 
 
 @dataclass
@@ -100,7 +101,7 @@ def import_into(
     file = inspect(path)
     explicit = parse_map_options(map_options)
     configured = workspace.config.mappings.get(kind, {})
-    now = utcnow()
+    now = workspace.clock.now()
     report = ImportReport(
         import_id=f"imp-{now:%Y%m%d%H%M%S%f}-{file.sha256[:8]}",
         kind=kind,
@@ -147,7 +148,7 @@ def import_into(
         raise InputError(f"{path}: no rows to import")
     report.quarantine_reasons = _reason_counts(con, file.sha256)
     report.seconds = round(time.perf_counter() - started, 3)
-    _record_import(con, report, file, now)
+    _record_import(con, report, file, now, workspace.clock.now())
     return report
 
 
@@ -221,7 +222,11 @@ def _reason_counts(con: duckdb.DuckDBPyConnection, sha256: str) -> dict[str, int
 
 
 def _record_import(
-    con: duckdb.DuckDBPyConnection, report: ImportReport, file: SourceFile, started: object
+    con: duckdb.DuckDBPyConnection,
+    report: ImportReport,
+    file: SourceFile,
+    started: datetime,
+    finished: datetime,
 ) -> None:
     con.execute(
         """INSERT INTO imports (import_id, kind, source_file, sha256, format, encoding,
@@ -242,7 +247,7 @@ def _record_import(
             report.rows_unchanged,
             report.rows_quarantined,
             started,
-            utcnow(),
+            finished,
             json.dumps(report.mapping),
         ],
     )

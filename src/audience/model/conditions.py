@@ -17,7 +17,7 @@ Missing values
     ``coalesce(..., false)``), so both engines give the same answer on every profile.
 
 The types carry no I/O and know nothing of SQL or Python evaluation; the activation package
-compiles them (:mod:`audience.activation.compile_sql`, :mod:`audience.activation.compile_python`).
+compiles them (:mod:`audience.rules.compile_sql`, :mod:`audience.rules.compile_python`).
 """
 
 from __future__ import annotations

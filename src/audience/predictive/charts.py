@@ -1,6 +1,6 @@
 """Charts of the predictive stage as PNG data URIs, for the HTML report and ``--plot``.
 
-Drawn with the helpers of :mod:`audience.report.charts` (non-interactive backend, PNG data
+Drawn with the helpers of :mod:`audience.plotting` (figures outside pyplot, PNG data
 URIs); the charts themselves belong to the predictive stage.
 """
 
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from audience.report.charts import data_uri, png_bytes
+from audience.plotting import data_uri, new_figure, png_bytes
 
 __all__ = ["cohort_heatmap", "png_bytes", "tracking_chart"]
 
@@ -19,7 +18,7 @@ __all__ = ["cohort_heatmap", "png_bytes", "tracking_chart"]
 def tracking_chart(series: dict[str, Any], title: str = "Cumulative repeat transactions") -> str:
     """Actual vs expected cumulative repeat purchases, with the calibration end marked."""
     weeks = np.array(series["week_end"], dtype="datetime64[D]")
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    figure, axis = new_figure(8, 4.5)
     axis.plot(weeks, series["actual_cumulative"], color="black", label="actual")
     axis.plot(weeks, series["expected_cumulative"], color="tab:blue", linestyle="--", label="model")
     end = np.datetime64(series["calibration_end"])
@@ -41,9 +40,7 @@ def cohort_heatmap(table: dict[str, Any]) -> str:
     labels = [row["cohort"] for row in table["cohorts"]]
     metric = table["metric"]
     shown = values * 100 if metric == "retention" else values
-    figure, axis = plt.subplots(
-        figsize=(1.5 + 0.45 * max(shown.shape[1], 4), 1.2 + 0.32 * max(len(labels), 3))
-    )
+    figure, axis = new_figure(1.5 + 0.45 * max(shown.shape[1], 4), 1.2 + 0.32 * max(len(labels), 3))
     image = axis.imshow(np.ma.masked_invalid(shown), cmap="YlGnBu", aspect="auto")
     axis.set_xticks(range(shown.shape[1]))
     axis.set_yticks(range(len(labels)), labels=labels, fontsize=7)

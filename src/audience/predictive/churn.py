@@ -17,7 +17,7 @@ of 0.7 means 70% of such customers churn, which the bands in audience.yaml rely 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -167,17 +167,21 @@ def evaluate(
 
 
 def run_churn(
-    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, horizon: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    config: WorkspaceConfig,
+    horizon: str | None = None,
+    *,
+    now: datetime,
 ) -> ChurnRun:
     """Train, validate on a later window, refit, score every profile, store, band."""
     n_customers = int(scalar(con, "SELECT count(DISTINCT customer_id) FROM person_order_lines"))
     threads = 1 if n_customers < SINGLE_THREAD_ROWS else None
     with threadpool_limits(threads):
-        return _run_churn(con, config, horizon)
+        return _run_churn(con, config, horizon, now)
 
 
 def _run_churn(
-    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, horizon: str | None
+    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, horizon: str | None, now: datetime
 ) -> ChurnRun:
     settings = config.predictive
     days = churn_horizon_days(horizon or settings.churn_horizon)
@@ -200,7 +204,7 @@ def _run_churn(
     scoring = features_as_of(con, config.timezone, last, None)
     probability = final.predict_proba(_matrix(scoring)[:, final_cols])[:, 1]
     run = ChurnRun(
-        run_id=new_run_id("churn"),
+        run_id=new_run_id("churn", now),
         horizon_days=days,
         cutoffs={"train": str(train_cut), "holdout": str(holdout_cut), "scoring": str(last)},
         metrics={**metrics, "n_train": len(y_train), "train_churn_rate": float(y_train.mean())},
@@ -220,7 +224,7 @@ def _run_churn(
         },
         "metrics": run.metrics,
     }
-    save_run(con, run.run_id, "churn", last, documents, run.n_scored, True)
+    save_run(con, run.run_id, "churn", last, documents, run.n_scored, True, now)
     ids = scoring.column("customer_id").combine_chunks()
     scores = pa.table({"customer_id": ids, "churn_probability": probability})
     save_predictions(con, run.run_id, "churn", scores)
@@ -232,6 +236,7 @@ def _run_churn(
         settings.churn_bands,
         "value",
         {"prediction_run": run.run_id, "score": "churn_probability"},
+        now,
     )
     run.bands = bands.to_dict()
     return run

@@ -11,7 +11,7 @@ replace current ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -158,8 +158,10 @@ def check_spend(mean_spend: FloatArray) -> None:
         )
 
 
-def run_clv(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, options: ClvOptions) -> ClvRun:
-    """Fit, score (or validate), store; returns what happened."""
+def run_clv(
+    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, options: ClvOptions, now: datetime
+) -> ClvRun:
+    """Fit, score (or validate), store at ``now`` (the command's clock); returns what happened."""
     summary = customer_summary(
         con,
         config.timezone,
@@ -178,7 +180,7 @@ def run_clv(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, options: Cl
         transactions, spend, summary.X, summary.mean_spend, horizon, options.interval_level
     )
     run = ClvRun(
-        run_id=new_run_id("clv"),
+        run_id=new_run_id("clv", now),
         options=options,
         n_customers=len(summary),
         transaction_model=transactions.summary(),
@@ -197,7 +199,7 @@ def run_clv(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, options: Cl
         run.validation = holdout_metrics(transactions, summary)
         days, counts = daily_repeat_counts(con, summary, config.timezone, options.drop_nonpositive)
         run.tracking = tracking(transactions, summary, days, counts)
-    _store(con, run, summary, scores, config)
+    _store(con, run, summary, scores, config, now)
     return run
 
 
@@ -207,6 +209,7 @@ def _store(
     summary: PurchaseSummary,
     scores: dict[str, FloatArray],
     config: WorkspaceConfig,
+    now: datetime,
 ) -> None:
     metrics = {
         "log_likelihood": run.transaction_model["log_likelihood"],
@@ -224,6 +227,7 @@ def _store(
         {"params": run.to_dict()["options"], "model": model, "metrics": metrics},
         run.n_customers,
         run.scored,
+        now,
     )
     if not run.scored:
         return
@@ -248,6 +252,7 @@ def _store(
         tiers.tiers,
         tiers.basis,
         {"prediction_run": run.run_id, "score": "clv"},
+        now,
     )
     run.tiers = band_run.to_dict()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import duckdb
@@ -20,7 +21,6 @@ import pyarrow as pa
 from audience.config.predictive import Band
 from audience.errors import ModelError
 from audience.predictive.mle import FloatArray
-from audience.store.warehouse import utcnow
 
 
 @dataclass
@@ -88,13 +88,13 @@ def store_bands(
     bands: list[Band],
     basis: Literal["quantile", "value"],
     source: dict[str, Any],
+    now: datetime,
 ) -> BandRun:
     """Assign, describe and store a band run; close earlier memberships of ``method``."""
     keep = np.isfinite(values)
     ids = customer_ids.filter(pa.array(keep))
     values = values[keep]
     labels, cuts = assign_bands(values, bands, basis)
-    now = utcnow()
     run_id = f"{method}-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     segments = describe_bands(run_id, values, labels, cuts, bands)
     sizes = [s["size"] for s in segments]

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-
-from audience.store.warehouse import utcnow
 
 PREDICTION_COLUMNS = (
     "p_alive",
@@ -29,8 +27,8 @@ PREDICTION_COLUMNS = (
 )
 
 
-def new_run_id(kind: str) -> str:
-    return f"{kind}-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+def new_run_id(kind: str, now: datetime) -> str:
+    return f"{kind}-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
 
 
 def save_run(
@@ -41,6 +39,7 @@ def save_run(
     documents: dict[str, Any],
     n_customers: int,
     scored: bool,
+    now: datetime,
 ) -> None:
     """One prediction_runs row; ``documents`` holds the params, model and metrics JSON."""
     con.execute(
@@ -48,7 +47,7 @@ def save_run(
         [
             run_id,
             kind,
-            utcnow(),
+            now,
             as_of,
             json.dumps(documents["params"], default=str),
             json.dumps(documents["model"], default=str),

@@ -7,8 +7,7 @@ record resolved into a person count as hers (view ``person_consents``), so a wit
 under one e-mail address covers the whole person.
 
 Activation sends or exports a person for a purpose only when her current status for it is
-``granted``; everyone else is *suppressed*, with the reason: ``no_consent`` (never asked),
-``denied`` or ``withdrawn``.
+``granted`` (:mod:`audience.activation.consent_filter`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,9 @@ from typing import Any
 import duckdb
 
 from audience.errors import InputError
-from audience.store.warehouse import scalar, utcnow
+from audience.store.clock import to_utc_naive
+from audience.store.people import person_of
+from audience.store.warehouse import scalar
 
 PURPOSES = ("email", "sms", "push", "advertising", "profiling", "analytics")
 STATUSES = ("granted", "denied", "withdrawn")
@@ -69,29 +70,23 @@ def set_consent(
     purpose: str,
     status: str,
     *,
+    at: datetime,
     source: str = "cli",
-    at: datetime | None = None,
 ) -> ConsentChange:
-    """Record a consent change; it becomes current unless a later one exists."""
+    """Record a consent change made ``at``; it is current unless a later one exists."""
     check_choice(purpose, PURPOSES, "purpose")
     check_choice(status, STATUSES, "status")
     if not known_person(con, customer_id):
         raise InputError(
             f"unknown customer {customer_id!r}; give an imported customer id or a profile id"
         )
-    change = ConsentChange(customer_id, purpose, status, at or utcnow(), source)
+    change = ConsentChange(customer_id, purpose, status, to_utc_naive(at), source)
     con.execute(
         """INSERT INTO consents (customer_id, purpose, status, changed_at, source)
            VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
         [customer_id, purpose, status, change.changed_at, source],
     )
     return change
-
-
-def person_of(con: duckdb.DuckDBPyConnection, customer_id: str) -> str:
-    """The person (profile) a record belongs to, or the id itself."""
-    found = scalar(con, "SELECT profile_id FROM profile_members WHERE record_id = ?", [customer_id])
-    return str(found) if found is not None else customer_id
 
 
 def consent_history(con: duckdb.DuckDBPyConnection, customer_id: str) -> list[ConsentChange]:
@@ -111,18 +106,3 @@ def current_consents(con: duckdb.DuckDBPyConnection, customer_id: str) -> dict[s
         [person_of(con, customer_id)],
     ).fetchall()
     return {str(purpose): str(status) for purpose, status in rows}
-
-
-def suppression_sql(people: str, purpose: str) -> str:
-    """``people`` (a relation with customer_id) with ``suppressed``: NULL when granted.
-
-    ``suppressed`` is the reason a person may not be sent for ``purpose``: ``no_consent``,
-    ``denied`` or ``withdrawn``. The purpose is checked against :data:`PURPOSES` so it can be
-    written as a literal.
-    """
-    check_choice(purpose, PURPOSES, "purpose")
-    return f"""SELECT p.*, CASE WHEN cc.status IS NULL THEN 'no_consent'
-                                WHEN cc.status <> 'granted' THEN cc.status END AS suppressed
-               FROM ({people}) p
-               LEFT JOIN current_consents cc
-                 ON cc.customer_id = p.customer_id AND cc.purpose = '{purpose}'"""

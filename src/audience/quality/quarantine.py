@@ -1,4 +1,6 @@
-"""The quarantine: list what was set aside, show a row, fix it and load it again.
+"""The quarantine: list what was set aside and show a row.
+
+Fixing rows and loading them again is :mod:`audience.pipelines.quarantine_retry`.
 
 A quarantined row is named ``<file digest>:<line>`` (the first 12 hex digits of the file's
 SHA-256), or ``clean:<record id>:0`` for a record set aside by cleaning. ``retry`` rebuilds
@@ -10,21 +12,12 @@ still fails stays open with its new reason.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import tempfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from audience.errors import InputError
-from audience.ingest.importer import import_into
-from audience.store.warehouse import scalar
-from audience.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -87,103 +80,3 @@ def find(con: duckdb.DuckDBPyConnection, row_id: str) -> QuarantinedRow:
             f"{problem} quarantined row matches '{row_id}'; see 'audience quarantine list'"
         )
     return _row(found[0])
-
-
-@dataclass
-class RetryResult:
-    loaded: list[str]
-    still_quarantined: dict[str, str]
-    skipped: dict[str, str]
-
-
-def retry(
-    con: duckdb.DuckDBPyConnection,
-    workspace: Workspace,
-    targets: Sequence[QuarantinedRow],
-    fixes: Mapping[str, str],
-    raw_line: str | None = None,
-) -> RetryResult:
-    """Load ``targets`` again with ``fixes`` applied, within the caller's transaction."""
-    result = RetryResult([], {}, {})
-    by_kind: dict[str, list[tuple[QuarantinedRow, dict[str, Any]]]] = {}
-    for row in targets:
-        if row.status != "open":
-            result.skipped[row.id] = f"already {row.status}"
-        elif row.source_file == "(clean)":
-            result.skipped[row.id] = (
-                "fix the record at its source, re-import it, run 'audience clean'"
-            )
-        else:
-            record = _as_record(con, row, raw_line)
-            if record is None:
-                result.skipped[row.id] = "malformed line: give the corrected line with --raw"
-            else:
-                by_kind.setdefault(row.kind, []).append((row, {**record, **fixes}))
-    for kind, items in by_kind.items():
-        _retry_kind(con, workspace, kind, items, result)
-    return result
-
-
-def _as_record(
-    con: duckdb.DuckDBPyConnection, row: QuarantinedRow, raw_line: str | None
-) -> dict[str, Any] | None:
-    if raw_line is None:
-        try:
-            record = json.loads(row.raw)
-        except json.JSONDecodeError:
-            return None
-        return record if isinstance(record, dict) else None
-    header, delimiter = _original_header(con, row)
-    values = next(csv.reader(io.StringIO(raw_line), delimiter=delimiter))
-    if len(values) != len(header):
-        raise InputError(
-            f"--raw has {len(values)} fields, the file's header {len(header)}: {', '.join(header)}"
-        )
-    return dict(zip(header, values, strict=True))
-
-
-def _original_header(con: duckdb.DuckDBPyConnection, row: QuarantinedRow) -> tuple[list[str], str]:
-    delimiter = scalar(con, "SELECT delimiter FROM imports WHERE import_id = ?", [row.import_id])
-    path = Path(row.source_file)
-    if not path.exists() or delimiter is None:
-        raise InputError(f"{path} is gone: give the fixed values with --set COLUMN=VALUE instead")
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        return next(csv.reader(handle, delimiter=delimiter)), delimiter
-
-
-def _retry_kind(
-    con: duckdb.DuckDBPyConnection,
-    workspace: Workspace,
-    kind: str,
-    items: list[tuple[QuarantinedRow, dict[str, Any]]],
-    result: RetryResult,
-) -> None:
-    mapping = scalar(
-        con, "SELECT mapping FROM imports WHERE import_id = ?", [items[0][0].import_id]
-    )
-    options = [f"{k}={v}" for k, v in json.loads(mapping or "{}").items()]
-    with tempfile.TemporaryDirectory(dir=workspace.root) as folder:
-        path = Path(folder) / f"retry-{kind}.jsonl"
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for _, r in items))
-        label = Path(items[0][0].source_file).stem
-        report = import_into(con, workspace, kind, path, options, source_label=label)
-        digest = scalar(con, "SELECT sha256 FROM imports WHERE import_id = ?", [report.import_id])
-        failed = dict(
-            con.execute("SELECT line, reason FROM quarantine WHERE sha256 = ?", [digest]).fetchall()
-        )
-        con.execute("DELETE FROM quarantine WHERE sha256 = ?", [digest])
-    for line, (row, _) in enumerate(items, start=1):
-        sha_prefix, _, original_line = row.id.rpartition(":")
-        where = "starts_with(sha256, ?) AND line = ?"
-        if line in failed:
-            result.still_quarantined[row.id] = failed[line]
-            con.execute(
-                f"UPDATE quarantine SET reason = ? WHERE {where}",
-                [failed[line], sha_prefix, int(original_line)],
-            )
-        else:
-            result.loaded.append(row.id)
-            con.execute(
-                f"UPDATE quarantine SET status = 'resolved' WHERE {where}",
-                [sha_prefix, int(original_line)],
-            )

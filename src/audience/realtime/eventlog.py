@@ -26,15 +26,13 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from audience.ingest.importer import import_file
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 # Fields the warehouse's events table reads, in Segment's spelling.
 LOG_FIELDS = (
@@ -150,17 +148,6 @@ def ready_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("events-*.jsonl"))
 
 
-@dataclass
-class SyncReport:
-    """What ``audience sync`` loaded."""
-
-    files: list[str] = field(default_factory=list)
-    rows_read: int = 0
-    rows_new: int = 0
-    rows_unchanged: int = 0
-    rows_quarantined: int = 0
-
-
 def mark_loaded(path: Path) -> Path:
     """Move a loaded file to ``loaded/`` beside it (kept for audits; delete at will)."""
     target = path.parent / "loaded" / path.name
@@ -171,21 +158,3 @@ def mark_loaded(path: Path) -> Path:
 
 def events_dir(workspace: Workspace) -> Path:
     return workspace.root / "realtime" / "events"
-
-
-def sync_events(workspace: Workspace) -> SyncReport:
-    """Load every sealed log file into the warehouse, then move it to ``loaded/``.
-
-    Each file is one import (one transaction, reconciled, idempotent on ``messageId``); a
-    crash between the import and the move only makes the next sync find nothing new in it.
-    """
-    report = SyncReport()
-    for path in ready_files(events_dir(workspace)):
-        result = import_file(workspace, "events", path, source_label="collector")
-        report.files.append(path.name)
-        report.rows_read += result.rows_read
-        report.rows_new += result.rows_new
-        report.rows_unchanged += result.rows_unchanged + result.rows_updated
-        report.rows_quarantined += result.rows_quarantined
-        mark_loaded(path)
-    return report

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from audience.errors import AudienceError
+from audience.config.settings import Settings
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog, events_dir
@@ -27,11 +26,10 @@ from audience.realtime.queue import Publisher, QueueConsumer
 from audience.realtime.queue.embedded import EmbeddedConsumer, EmbeddedPublisher
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.segments import ChangeSink, JsonlChangeSink, ModelAssigner, SegmentEvaluator
-from audience.realtime.settings import RealtimeSettings
 from audience.realtime.stores import ProfileStore
 from audience.realtime.stores.redis import RedisProfileStore
 from audience.realtime.stores.sqlite import SqliteProfileStore
-from audience.workspace import Workspace
+from audience.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -49,50 +47,25 @@ def changes_path(workspace: Workspace) -> Path:
     return realtime_dir(workspace) / "changes.jsonl"
 
 
-def build_store(workspace: Workspace, settings: RealtimeSettings) -> ProfileStore:
+def build_store(workspace: Workspace, settings: Settings) -> ProfileStore:
     profiles = settings.profiles
     if profiles.url:
         return RedisProfileStore(profiles.url, profiles.prefix, profiles.dedupe_days)
     return SqliteProfileStore(realtime_dir(workspace) / "profiles.sqlite", profiles.dedupe_days)
 
 
-def build_publisher(workspace: Workspace, settings: RealtimeSettings) -> Publisher:
+def build_publisher(workspace: Workspace, settings: Settings) -> Publisher:
     if settings.queue.url:
         return RabbitPublisher(settings.queue.url, settings.queue)
     return EmbeddedPublisher(queue_path(workspace), settings.queue)
 
 
 def build_queue_consumer(
-    workspace: Workspace, settings: RealtimeSettings, wake: asyncio.Event | None = None
+    workspace: Workspace, settings: Settings, wake: asyncio.Event | None = None
 ) -> QueueConsumer:
     if settings.queue.url:
         return RabbitConsumer(settings.queue.url, settings.queue)
     return EmbeddedConsumer(queue_path(workspace), settings.queue, wake)
-
-
-def load_assigner(workspace: Workspace) -> ModelAssigner | None:
-    """The deployed clustering model (latest run saved as a SegmentAssigner), if any.
-
-    Read once at start from the warehouse, opened read-only; a warehouse busy with a batch
-    command or a run saved in an older form leaves the live path without a model, said in
-    the log, rather than not starting.
-    """
-    try:
-        from audience.segmentation.assign import SegmentAssigner
-
-        with workspace.warehouse(read_only=True) as warehouse:
-            rows = warehouse.con.execute(
-                """SELECT model FROM segment_runs
-                   WHERE method IN ('kmeans', 'minibatch', 'hierarchical', 'dbscan', 'hdbscan',
-                                    'gmm')
-                   ORDER BY created_at DESC LIMIT 1"""
-            ).fetchall()
-        model: Any = json.loads(rows[0][0]) if rows else None
-        if isinstance(model, dict) and "space" in model and "model" in model:
-            return SegmentAssigner.from_json(model)
-    except (ImportError, AudienceError, KeyError, ValueError) as exc:
-        log.warning("no deployed clustering model for the live path: %s", exc)
-    return None
 
 
 def build_engine(
@@ -118,7 +91,7 @@ def build_engine(
 
 def build_consumer(
     workspace: Workspace,
-    settings: RealtimeSettings,
+    settings: Settings,
     *,
     engine: LiveEngine | None = None,
     sink: ChangeSink | None = None,
@@ -133,7 +106,7 @@ def build_consumer(
 
 
 async def run_worker(
-    workspace: Workspace, settings: RealtimeSettings, stop: asyncio.Event, consumer: Consumer
+    workspace: Workspace, settings: Settings, stop: asyncio.Event, consumer: Consumer
 ) -> None:
     """``audience worker``: consume until ``stop`` is set."""
     queue = build_queue_consumer(workspace, settings)
@@ -148,7 +121,7 @@ class Collector:
     """What the HTTP app needs: a publisher, a store to read profiles, maybe a consumer."""
 
     def __init__(
-        self, workspace: Workspace, settings: RealtimeSettings, consumer: Consumer | None = None
+        self, workspace: Workspace, settings: Settings, consumer: Consumer | None = None
     ) -> None:
         self.workspace = workspace
         self.settings = settings

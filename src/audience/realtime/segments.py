@@ -1,7 +1,7 @@
 """How the consumer meets segments: the evaluator, the deployed model, and the change sink.
 
 The consumer depends on three small protocols, so that issue 6's rule engine
-(``audience.activation.live.LiveEvaluator``) and its destinations plug in unchanged:
+(``audience.rules.live_evaluator.LiveEvaluator``) and its destinations plug in unchanged:
 
 * :class:`SegmentEvaluator` ``evaluate(profile, now) -> {segment_id: why}``: the segments the
   profile (:func:`audience.realtime.profile.view`) is in, each with its explanation;

@@ -1,7 +1,7 @@
 """Inbound webhooks: a CRM (or any tool) tells that a contact changed; it becomes an event.
 
 Each source is configured with a secret, how it signs, and a mapping from its payload to a
-Segment ``identify`` or ``track`` event (:class:`~audience.realtime.settings.WebhookSource`).
+Segment ``identify`` or ``track`` event (:class:`~audience.config.settings.WebhookSource`).
 Signatures are checked before the body is even parsed, so that an unsigned request costs
 nothing and reaches nothing. A payload without an id of its own gets a ``messageId`` derived
 from the source and the item itself: a webhook resent by the CRM then changes nothing.
@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
+from audience.config.settings import WebhookSource
 from audience.realtime.errors import RequestRejectedError, UnauthorizedError
 from audience.realtime.events import normalise, parse_json, validate_event
-from audience.realtime.settings import WebhookSource
 
 
 def secret_bytes(secret: str) -> bytes:

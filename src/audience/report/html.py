@@ -1,8 +1,15 @@
-"""The HTML report of a segmentation run: one self-contained file, charts inlined."""
+"""The HTML report of a segmentation run: one self-contained file, charts inlined.
+
+The pipeline (:mod:`audience.pipelines.report`) draws what other stages know -- maps of the
+clustering space, the cohort heat map -- and hands them here as :class:`RunCharts`; this
+module lays out the page.
+"""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +19,8 @@ import numpy as np
 
 from audience import __version__
 from audience.config import WorkspaceConfig
-from audience.predictive.charts import cohort_heatmap
-from audience.predictive.cohorts import cohort_table
-from audience.report.charts import signature_chart, sizes_chart
-from audience.segmentation.maps import segment_map
-from audience.segmentation.result import SegmentRun
-from audience.segmentation.selection_rule import SELECTION_RULE
-from audience.store.warehouse import scalar, utcnow
+from audience.model.segment_run import SegmentRun
+from audience.plotting import signature_chart, sizes_chart
 
 _PERCENT_KPIS = {"share", "conversion_rate", "revenue_share", "email_click_rate"}
 
@@ -33,26 +35,35 @@ def format_kpi(name: str, value: float | None) -> str:
     return f"{value:,.2f}"
 
 
+@dataclass
+class RunCharts:
+    """Charts drawn outside this stage, as PNG data URIs."""
+
+    pca_map: str
+    map_points: int
+    criterion: str
+    """The selection rule, in words."""
+    cohorts: str | None = None
+    other_maps: list[dict[str, str]] = field(default_factory=list)
+    """``{"method": "tsne", "uri": ...}`` for each configured map besides PCA."""
+
+
 def write_report(
-    con: duckdb.DuckDBPyConnection, run: SegmentRun, config: WorkspaceConfig, reports_dir: Path
+    con: duckdb.DuckDBPyConnection,
+    run: SegmentRun,
+    config: WorkspaceConfig,
+    reports_dir: Path,
+    charts: RunCharts,
+    generated_at: datetime,
 ) -> Path:
     """Write ``reports/<run_id>.html`` and copy it to ``reports/latest.html``."""
     names = [s.name for s in run.segments]
-    pca = segment_map(
-        run.space,
-        run.labels,
-        names,
-        "pca",
-        sample_size=config.report.map_sample,
-        random_state=config.segmentation.random_state,
-    )
     z = np.array([[s.features[f]["z"] or 0.0 for f in run.features] for s in run.segments])
-    charts = {
+    images = {
         "sizes": sizes_chart(names, [s.size for s in run.segments]),
-        "map": pca.data_uri,
+        "map": charts.pca_map,
         "signature": signature_chart(names, run.features, z),
     }
-    cohorts = cohort_heatmap(cohort_table(con, config.timezone)) if _has_orders(con) else None
     keys = ("file", "kind", "read", "new", "updated", "unchanged", "quarantined")
     imports = [
         dict(zip(keys, row, strict=True))
@@ -72,14 +83,14 @@ def write_report(
         kpis=config.kpis,
         fmt=format_kpi,
         num=_number,
-        charts=charts,
-        cohorts=cohorts,
-        map_points=pca.n_points,
-        criterion=SELECTION_RULE,
-        maps=_maps(run, config, reports_dir),
+        charts=images,
+        cohorts=charts.cohorts,
+        map_points=charts.map_points,
+        criterion=charts.criterion,
+        maps=charts.other_maps,
         imports=imports,
         version=__version__,
-        generated_at=f"{utcnow():%Y-%m-%d %H:%M}",
+        generated_at=f"{generated_at:%Y-%m-%d %H:%M}",
     )
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / f"{run.run_id}.html"
@@ -93,30 +104,6 @@ def _number(value: Any, pattern: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     return str(pattern % value)
-
-
-def _maps(run: SegmentRun, config: WorkspaceConfig, reports_dir: Path) -> list[dict[str, str]]:
-    """The configured maps other than PCA (drawn above), also saved as PNG beside the report."""
-    names = [s.name for s in run.segments]
-    drawn = []
-    for method in config.report.maps:
-        if method == "pca":
-            continue
-        result = segment_map(
-            run.space,
-            run.labels,
-            names,
-            method,
-            sample_size=min(config.report.map_sample, 3_000),
-            random_state=config.segmentation.random_state,
-            path=reports_dir / f"{run.run_id}-{method}.png",
-        )
-        drawn.append({"method": method, "uri": result.data_uri})
-    return drawn
-
-
-def _has_orders(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(scalar(con, "SELECT count(*) > 0 FROM order_lines"))
 
 
 def _as_template_data(run: SegmentRun) -> dict[str, Any]:

@@ -11,7 +11,7 @@ Three projections, each answering a different question:
 
 t-SNE and UMAP run on a uniform random sample (``sample_size``) so a map of millions of
 customers takes seconds; segments keep their share of points. Maps are drawn by
-:func:`audience.report.charts.map_chart`, returned as a PNG data URI for the HTML report and
+:func:`audience.plotting.map_chart`, returned as a PNG data URI for the HTML report and
 written as a PNG file when a path is given.
 """
 
@@ -31,7 +31,7 @@ from sklearn.manifold import TSNE
 from sklearn.utils import check_random_state
 
 from audience.errors import ConfigError
-from audience.report.charts import map_chart, png_bytes
+from audience.plotting import map_chart, png_bytes
 from audience.segmentation.labels import NOISE, noise_as_group
 
 MAP_METHODS = ("pca", "tsne", "umap")

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from audience.errors import ModelError
-from audience.features.context import CATEGORICAL
+from audience.model.fields import CATEGORICAL
 
 
 def load_matrix(

@@ -14,9 +14,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from audience.model.segment_run import SegmentRun
 from audience.segmentation.algorithms import METHODS
 from audience.segmentation.kpis import segment_kpis
-from audience.segmentation.result import SegmentRun
 
 
 def family(method: str) -> list[str]:

@@ -11,7 +11,6 @@ descriptive name from its two most distinctive features instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,40 +19,9 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from audience.config import SegmentName
+from audience.model.segment_run import SegmentProfile
 
 MIN_NAME_FIT = 0.35
-
-
-@dataclass
-class SegmentProfile:
-    """One segment: its size and, per feature, mean, median, z-score and lift."""
-
-    label: int
-    size: int
-    share: float
-    features: dict[str, dict[str, float | None]]
-    name: str = ""
-    description: str = ""
-    name_fit: float | None = None
-    rule: str = ""
-    """Plain rule from the surrogate tree, e.g. 'recency ≤ 21 days and orders ≥ 6'."""
-    kpis: dict[str, float | None] = field(default_factory=dict)
-
-    def signature(self) -> dict[str, float]:
-        return {f: float(v["z"] or 0.0) for f, v in self.features.items()}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "name": self.name,
-            "description": self.description,
-            "name_fit": self.name_fit,
-            "rule": self.rule,
-            "size": self.size,
-            "share": self.share,
-            "kpis": self.kpis,
-            "profile": self.features,
-        }
 
 
 def profile_segments(

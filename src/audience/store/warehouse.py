@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -19,8 +18,9 @@ from typing import Any
 
 import duckdb
 
+from audience.config.settings import WarehouseSettings
 from audience.errors import MigrationError, TransientError, WarehouseError
-from audience.settings import WarehouseSettings
+from audience.store.clock import SYSTEM_CLOCK
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -145,7 +145,7 @@ class Warehouse:
                     con.execute(sql)
                     con.execute(
                         "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                        [version, name, utcnow()],
+                        [version, name, SYSTEM_CLOCK.now()],
                     )
             except duckdb.Error as exc:
                 raise MigrationError(f"migration {version:04d}_{name} failed: {exc}") from exc
@@ -170,8 +170,3 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     """
     rows = con.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
-
-
-def utcnow() -> datetime:
-    """Current time in UTC without zone, the convention of every warehouse timestamp."""
-    return datetime.now(UTC).replace(tzinfo=None)

@@ -40,12 +40,11 @@ from typing import Any
 
 import duckdb
 
-from audience.activation.compile_sql import literal
-from audience.activation.load import META_FIELDS
-from audience.activation.relation import people_sql
+from audience.activation.consent_filter import suppression_sql
 from audience.config.activation import FileDestination, WorkflowSpec
-from audience.privacy.consent import suppression_sql
-from audience.store.sql import ident
+from audience.model.activation_plan import META_FIELDS
+from audience.store.people import people_sql
+from audience.store.sql import ident, literal
 from audience.store.warehouse import scalar
 
 _HUBSPOT = [

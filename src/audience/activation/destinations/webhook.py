@@ -22,7 +22,7 @@ import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Literal
 
 import httpx
@@ -31,6 +31,7 @@ from standardwebhooks import Webhook
 from audience.activation.destinations.netguard import check_url
 from audience.config.activation import WebhookDestination, check_secret
 from audience.errors import ConfigError
+from audience.store.clock import SYSTEM_CLOCK, Clock
 
 RETRYABLE = frozenset({408, 425, 429})
 USER_AGENT = "audience-webhooks/1"
@@ -97,6 +98,8 @@ class WebhookSender:
         ``whsec_`` secret; default: the destination's (file or environment).
     rng:
         Source of the jitter (seed it for reproducible delays).
+    clock:
+        Time of signatures and of a 410's note (the command's or server's clock).
     """
 
     def __init__(
@@ -105,8 +108,10 @@ class WebhookSender:
         secret: str | None = None,
         *,
         rng: random.Random | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.destination = destination
+        self.clock = clock
         self.signer = Webhook(secret or resolve_secret(destination))
         self.rng = rng or random.Random()
 
@@ -120,7 +125,7 @@ class WebhookSender:
         return wait
 
     def headers(self, message: Message) -> dict[str, str]:
-        now = datetime.now(UTC)
+        now = self.clock.now().replace(tzinfo=UTC)
         return {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
@@ -194,7 +199,7 @@ class WebhookSender:
                     return Outcome(message.delivery_id, "delivered", attempts, last_status)
                 if last_status == 410:
                     report.disabled = (
-                        f"endpoint answered 410 Gone at {datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z"
+                        f"endpoint answered 410 Gone at {self.clock.now():%Y-%m-%d %H:%M:%S}Z"
                     )
                     return Outcome(message.delivery_id, "held", attempts, 410, report.disabled)
                 error = f"HTTP {last_status}"

@@ -22,11 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from audience.config.settings import QueueSettings
 from audience.errors import TransientError
 from audience.realtime.errors import QueueUnavailableError
 from audience.realtime.queue import Handler
 from audience.realtime.queue.coalesce import Coalescer, join_events
-from audience.realtime.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 

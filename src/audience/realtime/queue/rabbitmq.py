@@ -26,11 +26,11 @@ import aio_pika
 import aio_pika.abc
 from pamqp.commands import Basic
 
+from audience.config.settings import QueueSettings
 from audience.errors import ConfigError, TransientError
 from audience.realtime.errors import QueueUnavailableError
 from audience.realtime.queue import DeadLetter, Handler
 from audience.realtime.queue.coalesce import Coalescer, join_events
-from audience.realtime.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ Compilation happens once. Every field, event counter and stored-segment referenc
 definitions use gets a *slot*; an evaluation first fills a list of slot values from the
 profile (normalising each value once: NaN and wrong types become None, aware datetimes become
 naive UTC, events are counted per counter), then runs every definition. All definitions together
-are one generated function (:mod:`audience.activation.codegen`) that :meth:`PythonRules.run`
+are one generated function (:mod:`audience.rules.codegen`) that :meth:`PythonRules.run`
 calls: no tree is walked at evaluation time and no value is converted twice. Each leaf is
 also a closure over its constants, which :meth:`PythonRules.trace` calls to explain a match.
 
 The semantics are those of :mod:`audience.model.conditions` (a missing value makes a leaf
-false) and match :mod:`audience.activation.compile_sql` exactly; the property-based test
+false) and match :mod:`audience.rules.compile_sql` exactly; the property-based test
 ``tests/activation/test_engines_agree.py`` holds both to it.
 """
 
@@ -21,8 +21,6 @@ from datetime import date, datetime, time
 from numbers import Real
 from typing import Any
 
-from audience.activation.codegen import generate
-from audience.activation.parse import to_utc_naive
 from audience.model.conditions import (
     Comparison,
     EventCondition,
@@ -33,7 +31,9 @@ from audience.model.conditions import (
     describe,
     leaves,
 )
-from audience.model.rules import LeafTrace, SegmentDefinition, Trace
+from audience.model.rule_segment import LeafTrace, SegmentDefinition, Trace
+from audience.rules.codegen import generate
+from audience.store.clock import to_utc_naive
 
 Values = list[Any]
 Predicate = Callable[[Values, datetime], bool]

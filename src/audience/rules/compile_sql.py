@@ -16,7 +16,7 @@ a literal too, so windows are constant bounds the planner can use.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from audience.model.conditions import (
@@ -32,26 +32,11 @@ from audience.model.conditions import (
     PropertyFilter,
     leaves,
 )
-from audience.model.rules import SegmentDefinition
-from audience.store.sql import ident, sql_literal
+from audience.model.rule_segment import SegmentDefinition
+from audience.store.sql import ident, literal
 
 _SQL_OPS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _JSON_NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
-
-
-def literal(value: Any) -> str:
-    """A Python constant as a typed SQL literal (strings escaped, never interpolated raw)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float | int):
-        return f"'{float(value)!r}'::DOUBLE"
-    if isinstance(value, datetime):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, str):
-        return sql_literal(value)
-    raise TypeError(f"no SQL literal for {value!r}")
 
 
 def _test(subject: str, op: str, value: Any) -> str:

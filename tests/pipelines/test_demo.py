@@ -52,3 +52,20 @@ def test_demo_refuses_to_overwrite_a_foreign_directory(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "not a demo workspace" in result.stderr
     assert (tmp_path / "mine" / "thesis.txt").read_text() == "precious"
+
+
+def test_a_failed_demo_leaves_no_half_made_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audience.errors import ModelError
+    from audience.pipelines import demo
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise ModelError("segmentation failed on purpose")
+
+    monkeypatch.setattr(demo, "run_segmentation", fail)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--customers", "300", "--out", str(out)])
+    assert result.exit_code == ModelError.exit_code
+    assert "failed on purpose" in result.stderr
+    assert not out.exists()  # generated files, warehouse and reports all gone

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from audience.config import Objective, WorkspaceConfig
+from audience.config.settings import Settings
 from audience.errors import ConfigError, WorkspaceNotFoundError
-from audience.settings import Settings
+from audience.store.clock import SYSTEM_CLOCK, Clock
 from audience.store.warehouse import Warehouse
 
 CONFIG_FILE = "audience.yaml"
@@ -16,11 +17,16 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 
 @dataclass(frozen=True)
 class Workspace:
-    """An existing workspace, its configuration loaded and validated."""
+    """An existing workspace, its configuration loaded and validated.
+
+    ``clock`` is the one clock of whatever runs on it: the command or server that opens the
+    workspace sets it, and every stage that records a time reads it from here.
+    """
 
     root: Path
     config: WorkspaceConfig
     settings: Settings
+    clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
 
     @property
     def warehouse_path(self) -> Path:
@@ -38,7 +44,9 @@ class Workspace:
         return warehouse
 
     @classmethod
-    def open(cls, root: Path | None = None, settings: Settings | None = None) -> Workspace:
+    def open(
+        cls, root: Path | None = None, settings: Settings | None = None, clock: Clock | None = None
+    ) -> Workspace:
         """Open the workspace at ``root``, ``AUDIENCE_WORKSPACE`` or the current directory."""
         settings = settings or Settings()
         root = (root or settings.workspace or Path.cwd()).resolve()
@@ -48,7 +56,8 @@ class Workspace:
                 f"no workspace at {root} (no {CONFIG_FILE}); create one with "
                 f"'audience init {root}' or point to one with --workspace DIR"
             )
-        return cls(root=root, config=WorkspaceConfig.load(config_path), settings=settings)
+        config = WorkspaceConfig.load(config_path)
+        return cls(root=root, config=config, settings=settings, clock=clock or SYSTEM_CLOCK)
 
     @classmethod
     def init(

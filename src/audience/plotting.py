@@ -1,4 +1,9 @@
-"""Charts as self-contained PNG data URIs, drawn with matplotlib's non-interactive backend."""
+"""Charts as self-contained PNG data URIs, drawn on matplotlib figures outside pyplot.
+
+Figures are made with :class:`matplotlib.figure.Figure` directly and rendered by the Agg
+canvas, so that no backend is switched and no global figure registry fills up: importing
+Audience in a notebook leaves the user's own plotting alone.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,19 @@ import base64
 import io
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers; must precede pyplot
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-PALETTE = plt.get_cmap("tab10")
+PALETTE = colormaps["tab10"]
+
+
+def new_figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure with one axis, not registered with pyplot (nothing to close)."""
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots()
 
 
 def png_bytes(uri: str) -> bytes:
@@ -23,15 +32,14 @@ def png_bytes(uri: str) -> bytes:
 
 
 def data_uri(figure: Figure) -> str:
-    """The figure as a PNG data URI (and closed, so that figures do not pile up)."""
+    """The figure as a PNG data URI."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def sizes_chart(names: Sequence[str], sizes: Sequence[int]) -> str:
-    figure, axis = plt.subplots(figsize=(7, 0.45 * len(names) + 1))
+    figure, axis = new_figure(7, 0.45 * len(names) + 1)
     positions = np.arange(len(names))
     axis.barh(positions, sizes, color=[PALETTE(i % 10) for i in range(len(names))])
     axis.set_yticks(positions, labels=list(names))
@@ -46,7 +54,7 @@ def sizes_chart(names: Sequence[str], sizes: Sequence[int]) -> str:
 def map_chart(
     points: NDArray[np.float64], labels: NDArray[np.int64], names: Sequence[str], title: str
 ) -> str:
-    figure, axis = plt.subplots(figsize=(7, 5.5))
+    figure, axis = new_figure(7, 5.5)
     for label, name in enumerate(names):
         chosen = labels == label
         axis.scatter(
@@ -66,7 +74,7 @@ def map_chart(
 
 def signature_chart(names: Sequence[str], features: Sequence[str], z: NDArray[np.float64]) -> str:
     """Heat map of segment z-scores: what sets each segment apart."""
-    figure, axis = plt.subplots(figsize=(1 + 0.6 * len(features), 0.5 * len(names) + 1.5))
+    figure, axis = new_figure(1 + 0.6 * len(features), 0.5 * len(names) + 1.5)
     limit = max(1.0, float(np.nanmax(np.abs(z))))
     image = axis.imshow(z, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     axis.set_xticks(range(len(features)), labels=list(features), rotation=45, ha="right")

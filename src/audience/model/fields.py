@@ -5,7 +5,7 @@ Four families, one flat namespace (a live profile uses the same keys):
 traits
     From ``profiles`` after ``audience clean``, else from the imported ``customers``.
 features
-    Every behavioural feature of :data:`audience.features.behaviour.FEATURES` (numbers).
+    Every behavioural feature of :data:`FEATURES` (numbers), computed by :mod:`audience.features`.
 predictions
     The current scores of the view ``customer_predictions``.
 derived
@@ -18,8 +18,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from audience.features.behaviour import FEATURES
 from audience.model.conditions import FieldType
+
+FEATURES: dict[str, str] = {
+    "recency_days": "Days since the last order (empty when the customer never ordered).",
+    "frequency": "Number of orders.",
+    "monetary": "Total spent over all orders, net of discounts.",
+    "avg_basket": "Average order value.",
+    "mean_days_between": "Mean days between consecutive orders (two orders or more).",
+    "discount_share": "Share of the gross order value given as discounts.",
+    "tenure_days": "Days since the customer was first seen (sign-up, first order or event).",
+    "age": "Age in years, from the birth date (empty when unknown).",
+    "visits": "Page views and app sessions, decayed by age (engagement half-life).",
+    "product_views": "'Product Viewed' events, decayed by age.",
+    "cart_adds": "'Product Added' events, decayed by age.",
+    "email_opens": "'Email Opened' events, decayed by age.",
+    "email_clicks": "'Email Link Clicked' events, decayed by age.",
+    "mobile_share": "Share of events sent from a mobile device, shrunk towards the average.",
+    "evening_share": "Share of events sent after 18:00, local time.",
+    "orders_90d": "Orders in the 90 days before the as-of date.",
+    "revenue_90d": "Amount spent in the 90 days before the as-of date.",
+}
+"""The numeric behavioural features, with what each measures (computed as SQL in features)."""
+
+CATEGORICAL = ("age_band", "region")
+"""Context features that are categories (one-hot encoded for clustering), not numbers."""
 
 Family = Literal["trait", "feature", "prediction", "derived"]
 

@@ -1,6 +1,6 @@
 """All definitions as one generated Python function: the live path's fast lane.
 
-:class:`~audience.activation.compile_python.PythonRules` compiles each definition to nested
+:class:`~audience.rules.compile_python.PythonRules` compiles each definition to nested
 closures; calling them costs one Python call per node. This module writes the same conditions
 as one function body -- ``h0 = (...) and (...)``, ``v[slot] = h0``, ... -- compiled once, so
 that evaluating fifty definitions is fifty expressions and no call per leaf.
@@ -28,7 +28,7 @@ from audience.model.conditions import (
     InSegment,
     Not,
 )
-from audience.model.rules import SegmentDefinition
+from audience.model.rule_segment import SegmentDefinition
 
 Program = Callable[[list[Any], datetime], list[bool]]
 

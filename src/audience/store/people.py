@@ -12,9 +12,10 @@ from collections.abc import Iterable
 
 import duckdb
 
-from audience.activation.fields import FIELDS
 from audience.errors import InputError
+from audience.model.fields import FIELDS
 from audience.store.sql import ident
+from audience.store.warehouse import scalar
 
 RULES_METHOD = "rules"
 
@@ -98,3 +99,9 @@ def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
     if "prediction" in families:
         joins.append("LEFT JOIN customer_predictions cp ON cp.customer_id = f.customer_id")
     return f"SELECT {', '.join(columns)} FROM features f {' '.join(joins)}"
+
+
+def person_of(con: duckdb.DuckDBPyConnection, customer_id: str) -> str:
+    """The person (profile) a record belongs to, or the id itself."""
+    found = scalar(con, "SELECT profile_id FROM profile_members WHERE record_id = ?", [customer_id])
+    return str(found) if found is not None else customer_id

@@ -1,4 +1,4 @@
-"""What a segmentation run produced, as stored and as printed with ``--json``."""
+"""What a segmentation run produced, per segment and as a whole, as stored and printed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,37 @@ from typing import Any
 
 import numpy as np
 
-from audience.segmentation.profile import SegmentProfile
+
+@dataclass
+class SegmentProfile:
+    """One segment: its size and, per feature, mean, median, z-score and lift."""
+
+    label: int
+    size: int
+    share: float
+    features: dict[str, dict[str, float | None]]
+    name: str = ""
+    description: str = ""
+    name_fit: float | None = None
+    rule: str = ""
+    """Plain rule from the surrogate tree, e.g. 'recency ≤ 21 days and orders ≥ 6'."""
+    kpis: dict[str, float | None] = field(default_factory=dict)
+
+    def signature(self) -> dict[str, float]:
+        return {f: float(v["z"] or 0.0) for f, v in self.features.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "name": self.name,
+            "description": self.description,
+            "name_fit": self.name_fit,
+            "rule": self.rule,
+            "size": self.size,
+            "share": self.share,
+            "kpis": self.kpis,
+            "profile": self.features,
+        }
 
 
 @dataclass

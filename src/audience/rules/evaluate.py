@@ -24,13 +24,15 @@ from typing import Any
 
 import duckdb
 
-from audience.activation.compile_sql import SqlRules, literal
-from audience.activation.load import ActivationPlan
-from audience.activation.relation import CURRENT_KEYS, RULES_METHOD, people_sql
 from audience.errors import ConfigError, InputError
+from audience.model.activation_plan import ActivationPlan
 from audience.model.conditions import describe, leaves
-from audience.model.rules import RULE_PREFIX, SegmentDefinition
-from audience.store.warehouse import scalar, utcnow
+from audience.model.rule_segment import RULE_PREFIX, SegmentDefinition
+from audience.rules.compile_sql import SqlRules
+from audience.store.clock import to_utc_naive
+from audience.store.people import CURRENT_KEYS, RULES_METHOD, people_sql
+from audience.store.sql import literal
+from audience.store.warehouse import scalar
 
 _OPEN_RULES = f"""SELECT customer_id, segment_id FROM memberships
     WHERE valid_to IS NULL
@@ -84,14 +86,12 @@ def check_references(con: duckdb.DuckDBPyConnection, rules: SqlRules, plan: Acti
             )
 
 
-def evaluate(
-    con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime | None = None
-) -> Evaluation:
-    """Evaluate every rule segment at ``now`` (default: the current time) and store changes.
+def evaluate(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime) -> Evaluation:
+    """Evaluate every rule segment at ``now`` (the caller's clock) and store changes.
 
     Run it inside a transaction: a dry run rolls it back.
     """
-    now = now or utcnow()
+    now = to_utc_naive(now)
     last = scalar(
         con,
         "SELECT max(coalesce(valid_to, valid_from)) FROM memberships WHERE segment_id LIKE ?",
@@ -168,7 +168,7 @@ def _store_run(
            VALUES (?, ?, ?, ?, ?, '{}', '{}', '[]', ?, ?)""",
         [
             result.run_id,
-            utcnow(),
+            result.now,
             RULES_METHOD,
             json.dumps(params),
             json.dumps(list(rules.fields)),

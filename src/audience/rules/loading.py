@@ -16,49 +16,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from audience.activation.fields import FIELDS
-from audience.activation.parse import ConditionParser, Source
 from audience.config.activation import (
     ActivationSettings,
-    FileDestination,
     GroupSpec,
     SegmentSpec,
-    WebhookDestination,
-    WorkflowSpec,
 )
 from audience.config.yamlmarks import Marked, PathKey, load_marked_file
 from audience.errors import ConfigError
+from audience.model.activation_plan import META_FIELDS, ActivationPlan, DestinationConfig
 from audience.model.conditions import All, AnyOf, Condition, InSegment, Not
-from audience.model.rules import Origin, SegmentDefinition
+from audience.model.fields import FIELDS
+from audience.model.rule_segment import Origin, SegmentDefinition
+from audience.rules.parse import ConditionParser, Source
 
 CONFIG_FILE = "audience.yaml"
-META_FIELDS = ("customer_id", "segment_id", "segment", "entered_at")
-"""Fields a workflow may send besides the catalogue's."""
-
-DestinationConfig = WebhookDestination | FileDestination
 
 
 class _SegmentFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     segments: list[SegmentSpec] = Field(default_factory=list)
     groups: list[GroupSpec] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ActivationPlan:
-    """Validated definitions in dependency order, with groups, destinations and workflows."""
-
-    definitions: tuple[SegmentDefinition, ...]
-    groups: tuple[GroupSpec, ...] = ()
-    destinations: dict[str, DestinationConfig] = field(default_factory=dict)
-    workflows: tuple[WorkflowSpec, ...] = ()
-
-    def find(self, ref: str) -> SegmentDefinition | None:
-        """The rule segment named ``ref`` or with id ``ref``."""
-        for definition in self.definitions:
-            if ref in (definition.name, definition.segment_id):
-                return definition
-        return None
 
 
 @dataclass

@@ -22,9 +22,8 @@ from typing import Any
 
 import duckdb
 
-from audience.activation.relation import RULES_METHOD, feature_columns
-from audience.model.rules import RULE_PREFIX
-from audience.privacy.consent import person_of
+from audience.model.rule_segment import RULE_PREFIX
+from audience.store.people import RULES_METHOD, feature_columns, person_of
 
 TOP_FEATURES = 3
 

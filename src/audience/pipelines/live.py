@@ -1,6 +1,6 @@
-"""Issue 6's rule segments and webhooks on the live path.
+"""The live path, composed: rule segments, the deployed model and webhooks on every event.
 
-:class:`RuleSegments` shows :class:`~audience.activation.live.LiveEvaluator` a live profile
+:class:`RuleSegments` shows :class:`~audience.rules.live_evaluator.LiveEvaluator` a live profile
 the way the batch engine sees a person (flat catalogue names: traits, features,
 ``last_order_at``, ``first_seen_at``, the counted ``events`` and current ``segments``), so that
 one compiled definition decides both paths. :class:`WebhookChanges` delivers the consumer's
@@ -11,6 +11,8 @@ whose live consent grants the destination's purpose, and appends every outcome t
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +20,18 @@ from typing import Any
 
 import orjson
 
-from audience.activation.live import LiveEvaluator, WebhookSink
-from audience.activation.load import ActivationPlan
+from audience.activation.live_delivery import WebhookSink
+from audience.config.settings import Settings
+from audience.errors import AudienceError
+from audience.model.activation_plan import ActivationPlan
+from audience.realtime.consumer import Consumer
+from audience.realtime.runtime import build_consumer, build_engine, changes_path
+from audience.realtime.segments import ChangeSink, JsonlChangeSink, ModelAssigner
+from audience.rules.live_evaluator import LiveEvaluator
+from audience.rules.loading import load_activation
+from audience.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def live_fields(view: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,8 +74,8 @@ class FanOut:
 class WebhookChanges:
     """A :class:`~audience.realtime.segments.ChangeSink` sending changes to the webhooks.
 
-    One :class:`~audience.activation.live.WebhookSink` serves every change, so that its HTTP
-    clients are reused; the consent it checks is the one each change carries.
+    One :class:`~audience.activation.live_delivery.WebhookSink` serves every change, so that
+    its HTTP clients are reused; the consent it checks is the one each change carries.
     """
 
     def __init__(self, plan: ActivationPlan, log: Path) -> None:
@@ -91,3 +103,43 @@ class WebhookChanges:
                     added = n - before.get(purpose, 0)
                     record = {"change": change["id"], "suppressed": purpose, "count": added}
                     handle.write(orjson.dumps(record) + b"\n")
+
+
+def load_assigner(workspace: Workspace) -> ModelAssigner | None:
+    """The deployed clustering model (latest run saved as a SegmentAssigner), if any.
+
+    Read once at start from the warehouse, opened read-only; a warehouse busy with a batch
+    command or a run saved in an older form leaves the live path without a model, said in
+    the log, rather than not starting.
+    """
+    try:
+        from audience.segmentation.assign import SegmentAssigner
+
+        with workspace.warehouse(read_only=True) as warehouse:
+            rows = warehouse.con.execute(
+                """SELECT model FROM segment_runs
+                   WHERE method IN ('kmeans', 'minibatch', 'hierarchical', 'dbscan', 'hdbscan',
+                                    'gmm')
+                   ORDER BY created_at DESC LIMIT 1"""
+            ).fetchall()
+        model: Any = json.loads(rows[0][0]) if rows else None
+        if isinstance(model, dict) and "space" in model and "model" in model:
+            return SegmentAssigner.from_json(model)
+    except (ImportError, AudienceError, KeyError, ValueError) as exc:
+        log.warning("no deployed clustering model for the live path: %s", exc)
+    return None
+
+
+def live_consumer(ws: Workspace, settings: Settings) -> Consumer:
+    """The consumer with the workspace's rule segments, deployed model and destinations."""
+    plan = load_activation(ws.root)
+    engine = build_engine(ws, rule_segments(plan), load_assigner(ws))
+    return build_consumer(ws, settings, engine=engine, sink=live_sink(ws, plan))
+
+
+def live_sink(ws: Workspace, plan: ActivationPlan) -> ChangeSink:
+    """Changes go to the changes log and, when workflows are configured, to their webhooks."""
+    log = JsonlChangeSink(changes_path(ws))
+    if not plan.workflows:
+        return log
+    return FanOut(log, WebhookChanges(plan, ws.root / "realtime" / "deliveries.jsonl"))

@@ -20,14 +20,13 @@ from sklearn.metrics import adjusted_rand_score
 from audience.errors import ConfigError
 from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.ingest.importer import ImportReport, import_file
+from audience.model.segment_run import SegmentRun
+from audience.pipelines.report import write_run_report
+from audience.pipelines.segment_run import run_segmentation
 from audience.quality.clean import CleanReport, clean_workspace
 from audience.quality.report import quality_report
-from audience.report.html import write_report
 from audience.report.quality_html import write_quality_report
-from audience.segmentation.result import SegmentRun
-from audience.segmentation.run import run_segmentation
-from audience.store.warehouse import utcnow
-from audience.workspace import CONFIG_FILE, Workspace
+from audience.store.workspace import CONFIG_FILE, Workspace
 
 DEMO_MARKER = ".audience-demo"
 Step = Callable[[str], AbstractContextManager[object]]
@@ -71,7 +70,20 @@ def prepare_demo_workspace(out: Path) -> Workspace:
 def run_demo(
     out: Path, customers: int, step: Step, *, seed: int = 42, end: date | None = None
 ) -> DemoResult:
+    """Build the demo workspace in ``out``; if any step fails, remove what was made there."""
     workspace = prepare_demo_workspace(out)
+    try:
+        return _play(workspace, customers, step, seed, end)
+    except BaseException:
+        # A half-made workspace would look usable; the marker says everything here is ours.
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _play(
+    workspace: Workspace, customers: int, step: Step, seed: int, end: date | None
+) -> DemoResult:
+    out = workspace.root
     with step(f"Generating {customers:,} customers"):
         files = generate(customers, out / "data", seed=seed, end=end)
     imports = []
@@ -84,16 +96,20 @@ def run_demo(
             imports.append(import_file(workspace, kind, path))
     with workspace.warehouse() as warehouse:
         with step("Cleaning and resolving identities"), warehouse.transaction() as con:
-            cleaning = clean_workspace(con, workspace.config, utcnow())
+            cleaning = clean_workspace(con, workspace.config, workspace.clock.now())
         quality = write_quality_report(
-            quality_report(warehouse.con, workspace.config.quality.freshness_days, utcnow()),
+            quality_report(
+                warehouse.con, workspace.config.quality.freshness_days, workspace.clock.now()
+            ),
             workspace.reports_dir,
             workspace.config.name,
         )
         with step("Computing features and segmenting"), warehouse.transaction() as con:
-            run = run_segmentation(con, workspace.config)
+            run = run_segmentation(con, workspace.config, clock=workspace.clock)
         with step("Writing the report"):
-            report = write_report(warehouse.con, run, workspace.config, workspace.reports_dir)
+            report = write_run_report(
+                warehouse.con, run, workspace.config, workspace.reports_dir, workspace.clock
+            )
         # Every imported record carries the segment of the person it was resolved into.
         assigned = warehouse.con.execute(
             """SELECT p.record_id, m.segment_id FROM memberships m

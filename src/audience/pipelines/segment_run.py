@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -19,6 +20,7 @@ import pandas as pd
 
 from audience.config import WorkspaceConfig
 from audience.features.behaviour import compute_features
+from audience.model.segment_run import SegmentRun
 from audience.quality.impute import impute_features
 from audience.segmentation.assign import SegmentAssigner, confidence
 from audience.segmentation.bias import reference_bias, sample_bias
@@ -30,11 +32,10 @@ from audience.segmentation.matrix import load_matrix
 from audience.segmentation.persist import store_run
 from audience.segmentation.preprocess import FeaturePreprocessor
 from audience.segmentation.profile import name_segments, profile_segments
-from audience.segmentation.result import SegmentRun
 from audience.segmentation.rfm import RFM_FEATURES, RFM_SEGMENTS, RFMSegmenter
 from audience.segmentation.selection import AutoSegmenter, selection_sample
 from audience.segmentation.space import FeatureSpace
-from audience.store.warehouse import utcnow
+from audience.store.clock import SYSTEM_CLOCK, Clock
 
 METRIC_SAMPLE = 5_000
 DB_CH_SAMPLE = 200_000
@@ -63,9 +64,13 @@ def run_segmentation(
     k: int | None = None,
     method: str | None = None,
     k_range: tuple[int, int] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> SegmentRun:
     """Compute features, segment, profile, name, explain and store a run; returns it."""
-    summary = compute_features(con, config.features, config.timezone, list(config.quality.taxonomy))
+    now = clock.now()
+    summary = compute_features(
+        con, config.features, config.timezone, list(config.quality.taxonomy), now=now
+    )
     seg = config.segmentation
     imputed = impute_features(con, config.quality.imputation, seg.random_state)
     method = method or seg.method
@@ -77,7 +82,7 @@ def run_segmentation(
             fitted = _fit_rfm(raw)
         else:
             fitted = _fit_clusters(raw, names, config, method, k, k_range)
-        run = _describe(raw, fitted, config, names)
+        run = _describe(raw, fitted, config, names, now)
         run.bias = _bias(con, raw, fitted, config, len(raw))
     run.warnings = sorted({str(w.message) for w in records})
     run.as_of = summary.as_of.isoformat()
@@ -89,7 +94,6 @@ def run_segmentation(
         "objective": config.objective,
         **seg.model_dump(exclude={"names"}),
     }
-    now = utcnow()
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
     return run
 
@@ -172,7 +176,7 @@ def _fit_rfm(raw: pd.DataFrame) -> _Fitted:
 
 
 def _describe(
-    raw: pd.DataFrame, fitted: _Fitted, config: WorkspaceConfig, names: list[str]
+    raw: pd.DataFrame, fitted: _Fitted, config: WorkspaceConfig, names: list[str], now: datetime
 ) -> SegmentRun:
     seg = config.segmentation
     kept_raw = raw[fitted.kept]
@@ -197,7 +201,7 @@ def _describe(
         profile.rule = explanation.text(profile.label)
     n_real = len(profiles) - int(fitted.has_noise)
     return SegmentRun(
-        run_id=f"run-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
+        run_id=f"run-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
         method=fitted.method,
         k=n_real,
         n_customers=len(fitted.labels),

@@ -13,10 +13,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from audience.activation.fields import FIELDS, OPS_BY_TYPE, PROPERTY_OPS
 from audience.config.yamlmarks import Marked, PathKey
 from audience.errors import ConfigError
 from audience.model.conditions import (
@@ -32,7 +31,9 @@ from audience.model.conditions import (
     PropertyFilter,
     PropertyType,
 )
-from audience.model.rules import RULE_PREFIX
+from audience.model.fields import FIELDS, OPS_BY_TYPE, PROPERTY_OPS
+from audience.model.rule_segment import RULE_PREFIX
+from audience.store.clock import to_utc_naive
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
@@ -61,13 +62,6 @@ def parse_duration(text: Any) -> timedelta | None:
     if not match or int(match.group(1)) == 0:
         return None
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-
-
-def to_utc_naive(value: datetime) -> datetime:
-    """The warehouse convention: UTC without a zone."""
-    if value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 class ConditionParser:

@@ -13,9 +13,9 @@ from typing import Any
 
 import duckdb
 
-from audience.activation.parse import to_utc_naive
 from audience.errors import InputError
-from audience.model.rules import RULE_PREFIX
+from audience.model.rule_segment import RULE_PREFIX
+from audience.store.clock import to_utc_naive
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,20 @@
-"""Runtime settings of the real-time path: sections ``queue``, ``profiles`` and ``server``.
+"""Runtime settings, the one settings module: where things run, read from the environment.
 
-They are deployment decisions (service addresses, write keys, webhook secrets), so they are
-read from the environment like every other runtime setting: ``AUDIENCE_QUEUE__URL``,
-``AUDIENCE_PROFILES__URL``, ``AUDIENCE_SERVER__WRITE_KEYS``... Each section is a plain
-pydantic model held by :class:`audience.settings.Settings`, the one settings class.
+What a *deployment* decides (service addresses, secrets, resource limits) lives here and is
+read from environment variables ``AUDIENCE_<SECTION>__<KEY>``. What an *analysis* decides
+(objective, KPIs, column mappings, segmentation) lives in the workspace's ``audience.yaml``
+(:mod:`audience.config`), so that it can be versioned with the project.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audience.errors import ConfigError
-
-if TYPE_CHECKING:  # audience.settings will import this module's sections: no cycle at run time
-    from audience.settings import Settings
 
 DEV_WRITE_KEY = "dev-write-key"
 """The write key a development server accepts when none is configured; refused outside dev."""
@@ -147,21 +146,49 @@ class ServerSettings(BaseModel):
     )
 
 
-class RealtimeSettings(BaseModel):
-    """The three real-time sections of :class:`~audience.settings.Settings`, together."""
+class WarehouseSettings(BaseModel):
+    """How the embedded DuckDB warehouse uses the machine."""
 
-    queue: QueueSettings = Field(default_factory=QueueSettings)
-    profiles: ProfileStoreSettings = Field(default_factory=ProfileStoreSettings)
-    server: ServerSettings = Field(default_factory=ServerSettings)
+    memory_limit: str | None = Field(
+        default=None,
+        description="DuckDB memory limit such as '4GB'; default: 40% of the machine's memory, "
+        "so that DuckDB spills to disk before the machine runs out.",
+    )
+    threads: int | None = Field(
+        default=None, description="Worker threads for DuckDB; None uses every core."
+    )
 
 
-def realtime_settings(settings: Settings | None = None) -> RealtimeSettings:
-    """The real-time sections of ``settings`` (default: read from the environment)."""
-    from audience.settings import Settings
+class Settings(BaseSettings):
+    """All runtime settings, one class.
 
-    settings = settings or Settings()
-    return RealtimeSettings(
-        queue=settings.queue, profiles=settings.profiles, server=settings.server
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["AUDIENCE_WAREHOUSE__THREADS"] = "2"
+    >>> Settings().warehouse.threads
+    2
+    >>> del os.environ["AUDIENCE_WAREHOUSE__THREADS"]
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUDIENCE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    workspace: Path | None = Field(
+        default=None,
+        description="Workspace directory used when a command gets no --workspace option.",
+    )
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    queue: QueueSettings = Field(
+        default_factory=QueueSettings,
+        description="Queue of accepted events (RabbitMQ or embedded).",
+    )
+    profiles: ProfileStoreSettings = Field(
+        default_factory=ProfileStoreSettings, description="Live profile store (Redis or embedded)."
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="Collector: keys, limits, inbound webhooks."
     )
 
 

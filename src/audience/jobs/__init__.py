@@ -1,1 +1,0 @@
-"""Jobs: whole pipelines run by one command."""

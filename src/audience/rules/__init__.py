@@ -1,0 +1,1 @@
+"""The segment language: parse definitions, compile them to SQL and to Python, evaluate."""
