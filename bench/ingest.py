@@ -202,8 +202,8 @@ def worker_main(workspace: str) -> None:
     import signal
 
     from audience.config.settings import Settings
+    from audience.realtime.live_segments import PredicateEvaluator, PredicateRule
     from audience.realtime.runtime import build_consumer, build_engine, run_worker
-    from audience.realtime.segments import PredicateEvaluator, PredicateRule
     from audience.store.workspace import Workspace
 
     ws = Workspace.open(Path(workspace))

@@ -51,7 +51,7 @@ from audience.rules.compile_sql import SqlRules
 from audience.rules.evaluate import evaluate
 from audience.rules.live_evaluator import LiveEvaluator
 from audience.rules.loading import plan_from_settings
-from audience.store.people import CURRENT_KEYS, people_sql
+from audience.store.person_relation import CURRENT_KEYS, people_sql
 from audience.store.warehouse import Warehouse
 
 NOW = datetime(2026, 11, 25, 12, 0)

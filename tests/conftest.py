@@ -16,6 +16,8 @@ import pytest
 from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.store.workspace import Workspace
 
+pytest_plugins = ["tests.clock_offset"]
+
 DEMO_END = date(2026, 11, 25)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 """A Standard Webhooks secret for tests."""

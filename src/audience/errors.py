@@ -14,7 +14,7 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     │   ├── EmptyInputError         no rows to read
     │   ├── EncodingError           bytes that no supported encoding reads
     │   ├── MappingError            --map names a column the file lacks
-    │   ├── RequestRejectedError    a collector request is refused (HTTP 4xx; realtime.errors)
+    │   ├── RequestRejectedError    a collector request is refused (HTTP 4xx)
     │   │   ├── UnauthorizedError       wrong or missing write key / signature (401)
     │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
     │   │   └── UnknownSourceError      no inbound webhook source of that name (404)
@@ -97,3 +97,35 @@ class TransientError(AudienceError):
 
     retryable = True
     exit_code = 75  # EX_TEMPFAIL
+
+
+class RequestRejectedError(InputError):
+    """A collector request that cannot be accepted as it is; nothing reached the queue."""
+
+    status: int = 400
+
+
+class UnauthorizedError(RequestRejectedError):
+    """The write key or the webhook signature is missing or wrong."""
+
+    status = 401
+
+
+class PayloadTooLargeError(RequestRejectedError):
+    """An event or a batch is over the Segment limits."""
+
+    status = 413
+
+
+class UnknownSourceError(RequestRejectedError):
+    """An inbound webhook names a source that is not configured."""
+
+    status = 404
+
+
+class PoisonEventError(InputError):
+    """A queued event that no retry can process: it goes to the dead letters, with this reason."""
+
+
+class QueueUnavailableError(TransientError):
+    """The queue did not confirm in time: the client should retry (HTTP 503)."""

@@ -36,7 +36,7 @@ from audience.model.fields import OPS_BY_TYPE, PROPERTY_OPS
 from audience.model.rule_segment import SegmentDefinition
 from audience.rules.compile_python import PythonRules
 from audience.rules.compile_sql import SqlRules
-from audience.store.people import number_column
+from audience.store.person_relation import number_column
 from audience.store.sql import ident
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
@@ -269,7 +269,7 @@ def load(con: duckdb.DuckDBPyConnection, people: list[dict[str, Any]]) -> None:
 
 
 def people_relation() -> str:
-    """The people table as rules read it (NaN as NULL), like audience.store.people."""
+    """The people table as rules read it (NaN as NULL), like audience.store.person_relation."""
     columns = [number_column(ident(n), n) if t == "number" else ident(n) for n, t in FIELDS.items()]
     return f"SELECT customer_id, {', '.join(columns)} FROM people"
 

@@ -12,10 +12,10 @@ import pytest
 import time_machine
 from standardwebhooks import Webhook
 
-from audience.activation.activate import retry_dead_letters
 from audience.activation.destinations.netguard import address_kind, check_url
 from audience.activation.live_delivery import WebhookSink
 from audience.activation.payloads import delivery_id
+from audience.activation.workflows import retry_dead_letters
 from audience.config.activation import ActivationSettings
 from audience.errors import ConfigError
 from audience.model.activation_plan import ActivationPlan
@@ -284,7 +284,7 @@ def test_live_sink_sends_the_same_message_id_as_batch(receiver: Receiver) -> Non
 def test_batches_commit_as_they_go_and_stop_at_a_410(
     ws_root: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audience.activation.activate as module
+    import audience.activation.workflows as module
 
     monkeypatch.setattr(module, "BATCH", 10)
     receiver.statuses = [204] * 10 + [410]

@@ -13,8 +13,8 @@ import pytest
 
 from audience.predictive.bgnbd import BetaGeoModel
 from audience.predictive.clv import ClvOptions, fit_spend_model
-from audience.predictive.data import PurchaseSummary, customer_summary
 from audience.predictive.pnbd import ParetoNBDModel
+from audience.predictive.purchases import PurchaseSummary, customer_summary
 from audience.store.workspace import Workspace
 
 TOLERANCE = 0.005

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from audience.config import WorkspaceConfig
 from audience.config.predictive import Band, ClvTiers, PredictiveSettings, parse_duration
 from audience.errors import ConfigError
-from audience.predictive.segments import assign_bands
+from audience.predictive.bands import assign_bands
 
 
 def test_durations() -> None:

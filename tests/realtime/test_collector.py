@@ -16,9 +16,9 @@ import orjson
 from audience.api.app import create_app
 from audience.config.settings import ServerSettings, Settings, WebhookSource
 from audience.realtime.eventlog import events_dir
+from audience.realtime.inbound_webhooks import sign_hex, sign_standard
+from audience.realtime.live_segments import PredicateEvaluator, PredicateRule
 from audience.realtime.runtime import Collector, build_consumer, build_engine
-from audience.realtime.segments import PredicateEvaluator, PredicateRule
-from audience.realtime.webhooks import sign_hex, sign_standard
 from audience.store.workspace import Workspace
 from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic
 

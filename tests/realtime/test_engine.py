@@ -10,8 +10,8 @@ import pytest
 
 from audience.realtime.engine import LiveEngine, Plan, identity_keys
 from audience.realtime.events import iso
-from audience.realtime.profile import ProfileRules, view
-from audience.realtime.segments import CentroidAssigner, PredicateEvaluator, PredicateRule
+from audience.realtime.live_profile import ProfileRules, view
+from audience.realtime.live_segments import CentroidAssigner, PredicateEvaluator, PredicateRule
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 _ids = itertools.count()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from audience.realtime.errors import PayloadTooLargeError, RequestRejectedError
+from audience.errors import PayloadTooLargeError, RequestRejectedError
 from audience.realtime.events import iso, merge_context, parse_batch, parse_single
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from audience.config.settings import QueueSettings
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
 from audience.realtime.events import iso, now_utc
+from audience.realtime.live_segments import JsonlChangeSink
 from audience.realtime.queue import DeadLetter
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
-from audience.realtime.segments import JsonlChangeSink
 from audience.realtime.stores.sqlite import SqliteProfileStore
 
 pytestmark = pytest.mark.rabbitmq

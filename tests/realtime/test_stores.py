@@ -12,7 +12,7 @@ import pytest
 
 from audience.realtime.engine import LiveEngine
 from audience.realtime.events import iso, now_utc
-from audience.realtime.segments import PredicateEvaluator, PredicateRule
+from audience.realtime.live_segments import PredicateEvaluator, PredicateRule
 from audience.realtime.stores import ProfileStore
 from audience.realtime.stores.redis import RedisProfileStore
 from audience.realtime.stores.sqlite import SqliteProfileStore

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from audience.config import DEFAULT_SEGMENT_NAMES, SegmentName
-from audience.segmentation.profile import descriptive_name, name_segments, profile_segments
+from audience.segmentation.profiling import descriptive_name, name_segments, profile_segments
 
 
 def test_profiles_report_mean_median_z_and_lift() -> None:

@@ -22,7 +22,7 @@ from audience.activation.destinations.webhook import Message, Outcome, SendRepor
 from audience.activation.payloads import delivery_id_sql, payload_sql
 from audience.config.activation import WorkflowSpec
 from audience.model.activation_plan import META_FIELDS
-from audience.store.people import people_sql
+from audience.store.person_relation import people_sql
 from audience.store.sql import literal
 from audience.store.warehouse import scalar
 

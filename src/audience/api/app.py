@@ -16,10 +16,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from audience.api import events, pixel, profiles, webhooks
-from audience.api.common import component_schemas, json_response
+from audience.api.http_io import component_schemas, json_response
 from audience.config.settings import Settings, check_server_secrets
-from audience.errors import AudienceError
-from audience.realtime.errors import RequestRejectedError, UnauthorizedError
+from audience.errors import AudienceError, RequestRejectedError, UnauthorizedError
 from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
 from audience.realtime.runtime import Collector
 from audience.store.workspace import Workspace

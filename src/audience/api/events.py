@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
 
-from audience.api.common import ACCEPTED, accepted, collector, read_body, request_body
+from audience.api.http_io import ACCEPTED, accepted, collector, read_body, request_body
 from audience.realtime.auth import authenticate
 from audience.realtime.events import (
     BATCH_ADAPTER,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from audience.api.common import collector
+from audience.api.http_io import collector
 from audience.errors import AudienceError
 from audience.realtime.events import now_utc
 from audience.realtime.pixel import GIF, NO_CACHE_HEADERS, pixel_event

@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from audience.api.common import ErrorBody, collector, json_response
+from audience.api.http_io import ErrorBody, collector, json_response
+from audience.errors import RequestRejectedError, UnauthorizedError
 from audience.realtime.auth import basic_user, is_valid_key
-from audience.realtime.errors import RequestRejectedError, UnauthorizedError
 
 
 class Membership(BaseModel):
@@ -25,7 +25,7 @@ class Membership(BaseModel):
 
 
 class ProfileBody(BaseModel):
-    """A live profile as of now (see :mod:`audience.realtime.profile`)."""
+    """A live profile as of now (see :mod:`audience.realtime.live_profile`)."""
 
     profile_id: str
     segments: list[Membership]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from audience.api.common import ERRORS, Accepted, accepted, collector, read_body
-from audience.realtime.errors import UnknownSourceError
+from audience.api.http_io import ERRORS, Accepted, accepted, collector, read_body
+from audience.errors import UnknownSourceError
 from audience.realtime.events import now_utc
-from audience.realtime.webhooks import verify, webhook_events
+from audience.realtime.inbound_webhooks import verify, webhook_events
 
 
 async def webhook_receive(source: str, request: Request) -> Response:

@@ -6,9 +6,9 @@ import typer
 
 from audience.cli import (
     activation,
-    data,
     demo,
     explore,
+    imports,
     predict,
     quality,
     realtime,
@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 workspace.register(app)
-data.register(app)
+imports.register(app)
 quality.register(app)
 segment.register(app)
 explore.register(app)

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from audience.activation.activate import retry_dead_letters
 from audience.activation.deliveries import delivery_counts, list_deliveries, set_endpoint_state
-from audience.cli.common import (
+from audience.activation.workflows import retry_dead_letters
+from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from audience.cli.common import JsonOption, console, handle_errors, print_json, step
-from audience.cli.data import print_import
+from audience.cli.imports import print_import
 from audience.cli.quality import print_clean
 from audience.cli.segment import segments_table
+from audience.cli.terminal import JsonOption, console, handle_errors, print_json, step
 from audience.pipelines.demo import run_demo
 
 

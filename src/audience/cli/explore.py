@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from audience.cli.common import (
+from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,
@@ -20,7 +20,7 @@ from audience.cli.common import (
 )
 from audience.errors import InputError
 from audience.segmentation.maps import segment_map
-from audience.segmentation.stored import customers_in_space, load_run
+from audience.segmentation.stored_runs import customers_in_space, load_run
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id (default: the latest).")]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from audience.cli.common import (
+from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,
@@ -93,7 +93,7 @@ def _register_clv(predict: typer.Typer) -> None:
     ) -> None:
         """Fit BG/NBD or Pareto/NBD and Gamma-Gamma; score CLV and put customers into tiers."""
         from audience.predictive.clv import ClvOptions, horizon_to_days, run_clv
-        from audience.predictive.data import parse_day
+        from audience.predictive.purchases import parse_day
 
         ws = open_workspace(workspace)
         settings = ws.config.predictive

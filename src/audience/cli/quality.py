@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from audience.cli.common import (
+from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,
@@ -23,7 +23,7 @@ from audience.ingest.mapping import parse_map_options
 from audience.pipelines.quarantine_retry import retry as retry_quarantined
 from audience.quality import quarantine as quarantine_ops
 from audience.quality.clean import CleanReport, clean_workspace
-from audience.quality.report import quality_report
+from audience.quality.quality_report import quality_report
 from audience.quality.unmerge import unmerge as unmerge_records
 from audience.report.quality_html import write_quality_report
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from audience.cli.common import (
+from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,

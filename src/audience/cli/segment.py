@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from audience.cli.common import (
+from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,
@@ -21,8 +21,8 @@ from audience.cli.common import (
     step,
 )
 from audience.errors import InputError
-from audience.model.segment_run import SegmentRun
-from audience.pipelines.report import write_run_report
+from audience.model.runs import SegmentRun
+from audience.pipelines.run_report import write_run_report
 from audience.pipelines.segment_run import run_segmentation
 from audience.report.html import format_kpi
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from audience.cli.common import console, handle_errors
+from audience.cli.terminal import console, handle_errors
 from audience.store.workspace import Workspace
 
 

@@ -13,7 +13,6 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from audience.config.activation import ActivationSettings
-from audience.config.base import Strict
 from audience.config.predictive import PredictiveSettings
 from audience.config.quality import DEFAULT_TAXONOMY, DedupeSettings, QualitySettings
 from audience.config.segmentation import (
@@ -25,6 +24,7 @@ from audience.config.segmentation import (
     SegmentationSettings,
     SegmentName,
 )
+from audience.config.strict import Strict
 from audience.config.yamlmarks import load_marked_file
 from audience.errors import ConfigError
 

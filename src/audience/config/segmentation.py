@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from audience.config.base import Strict
+from audience.config.strict import Strict
 
 Direction = Literal["high", "low"]
 

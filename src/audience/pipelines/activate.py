@@ -15,7 +15,8 @@ from typing import Any
 
 import duckdb
 
-from audience.activation.activate import (
+from audience.activation.destinations.webhook import WebhookSender
+from audience.activation.workflows import (
     SenderFactory,
     WorkflowReport,
     dry_workflow,
@@ -23,7 +24,6 @@ from audience.activation.activate import (
     run_workflow,
     select_workflows,
 )
-from audience.activation.destinations.webhook import WebhookSender
 from audience.model.activation_plan import ActivationPlan
 from audience.rules.evaluate import Evaluation, evaluate
 from audience.store.clock import SYSTEM_CLOCK, Clock

@@ -20,11 +20,11 @@ from sklearn.metrics import adjusted_rand_score
 from audience.errors import ConfigError
 from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.ingest.importer import ImportReport, import_file
-from audience.model.segment_run import SegmentRun
-from audience.pipelines.report import write_run_report
+from audience.model.runs import SegmentRun
+from audience.pipelines.run_report import write_run_report
 from audience.pipelines.segment_run import run_segmentation
 from audience.quality.clean import CleanReport, clean_workspace
-from audience.quality.report import quality_report
+from audience.quality.quality_report import quality_report
 from audience.report.quality_html import write_quality_report
 from audience.store.workspace import CONFIG_FILE, Workspace
 

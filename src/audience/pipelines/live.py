@@ -25,8 +25,8 @@ from audience.config.settings import Settings
 from audience.errors import AudienceError
 from audience.model.activation_plan import ActivationPlan
 from audience.realtime.consumer import Consumer
+from audience.realtime.live_segments import ChangeSink, JsonlChangeSink, ModelAssigner
 from audience.realtime.runtime import build_consumer, build_engine, changes_path
-from audience.realtime.segments import ChangeSink, JsonlChangeSink, ModelAssigner
 from audience.rules.live_evaluator import LiveEvaluator
 from audience.rules.loading import load_activation
 from audience.store.workspace import Workspace
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def live_fields(view: Mapping[str, Any]) -> dict[str, Any]:
-    """A profile view (:func:`audience.realtime.profile.view`) under batch field names."""
+    """A profile view (:func:`audience.realtime.live_profile.view`) under batch field names."""
     flat: dict[str, Any] = {**view.get("traits", {}), **view.get("features", {})}
     flat["last_order_at"] = view["rfm"]["last_order_at"]
     flat["first_seen_at"] = view.get("first_seen")
@@ -45,7 +45,7 @@ def live_fields(view: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class RuleSegments:
-    """A :class:`~audience.realtime.segments.SegmentEvaluator` running the rule segments."""
+    """A :class:`~audience.realtime.live_segments.SegmentEvaluator` running the rule segments."""
 
     def __init__(self, evaluator: LiveEvaluator) -> None:
         self.evaluator = evaluator
@@ -72,7 +72,7 @@ class FanOut:
 
 
 class WebhookChanges:
-    """A :class:`~audience.realtime.segments.ChangeSink` sending changes to the webhooks.
+    """A :class:`~audience.realtime.live_segments.ChangeSink` sending changes to the webhooks.
 
     One :class:`~audience.activation.live_delivery.WebhookSink` serves every change, so that
     its HTTP clients are reused; the consent it checks is the one each change carries.

@@ -20,7 +20,7 @@ import pandas as pd
 
 from audience.config import WorkspaceConfig
 from audience.features.behaviour import compute_features
-from audience.model.segment_run import SegmentRun
+from audience.model.runs import SegmentRun
 from audience.quality.impute import impute_features
 from audience.segmentation.assign import SegmentAssigner, confidence
 from audience.segmentation.bias import reference_bias, sample_bias
@@ -31,7 +31,7 @@ from audience.segmentation.maps import NOISE_NAME
 from audience.segmentation.matrix import load_matrix
 from audience.segmentation.persist import store_run
 from audience.segmentation.preprocess import FeaturePreprocessor
-from audience.segmentation.profile import name_segments, profile_segments
+from audience.segmentation.profiling import name_segments, profile_segments
 from audience.segmentation.rfm import RFM_FEATURES, RFM_SEGMENTS, RFMSegmenter
 from audience.segmentation.selection import AutoSegmenter, selection_sample
 from audience.segmentation.space import FeatureSpace

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from audience.model.rule_segment import RULE_PREFIX
-from audience.store.people import RULES_METHOD, feature_columns, person_of
+from audience.store.person_relation import RULES_METHOD, feature_columns, person_of
 
 TOP_FEATURES = 3
 

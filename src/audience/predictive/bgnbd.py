@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from audience.predictive.base import GroupedPurchases, MLEModel
+from audience.predictive.clv_estimator import GroupedPurchases, MLEModel
 from audience.predictive.mle import FloatArray
 
 

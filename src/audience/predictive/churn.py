@@ -32,9 +32,9 @@ from threadpoolctl import threadpool_limits
 from audience.config import WorkspaceConfig
 from audience.config.predictive import parse_duration
 from audience.errors import InputError, ModelError
+from audience.predictive.bands import store_bands
 from audience.predictive.churn_features import FEATURES, features_as_of
-from audience.predictive.data import data_span
-from audience.predictive.segments import store_bands
+from audience.predictive.purchases import data_span
 from audience.predictive.store import new_run_id, save_predictions, save_run
 from audience.store.warehouse import scalar
 

@@ -13,7 +13,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
-from audience.predictive.data import daily_transactions_sql, local_day
+from audience.predictive.purchases import daily_transactions_sql, local_day
 
 FEATURES: tuple[str, ...] = (
     "recency_days",

@@ -21,13 +21,13 @@ import pyarrow as pa
 from audience.config import WorkspaceConfig
 from audience.config.predictive import TIME_UNIT_DAYS, PredictiveSettings, parse_duration
 from audience.errors import InputError
+from audience.predictive.bands import store_bands
 from audience.predictive.bgnbd import BetaGeoModel
-from audience.predictive.data import PurchaseSummary, customer_summary, daily_repeat_counts
 from audience.predictive.gamma_gamma import GammaGammaModel, independence_check
 from audience.predictive.mle import FloatArray
 from audience.predictive.pnbd import ParetoNBDModel
+from audience.predictive.purchases import PurchaseSummary, customer_summary, daily_repeat_counts
 from audience.predictive.scoring import Horizon, score_customers, summarise
-from audience.predictive.segments import store_bands
 from audience.predictive.store import (
     PREDICTION_COLUMNS,
     new_run_id,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 
-from audience.predictive.data import data_span, local_day
+from audience.predictive.purchases import data_span, local_day
 
 Period = Literal["month", "week"]
 Metric = Literal["retention", "revenue", "orders"]

@@ -18,7 +18,7 @@ from scipy.special import digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
 from audience.errors import ModelError
-from audience.predictive.base import MLEModel
+from audience.predictive.clv_estimator import MLEModel
 from audience.predictive.mle import FloatArray
 
 CORRELATION_WARNING = 0.3

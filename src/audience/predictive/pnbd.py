@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import expit, gammaln, hyp2f1
 from sklearn.utils.validation import check_is_fitted
 
-from audience.predictive.base import GroupedPurchases, MLEModel
+from audience.predictive.clv_estimator import GroupedPurchases, MLEModel
 from audience.predictive.mle import FloatArray
 
 BISECTION_STEPS = 60

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from audience.predictive.data import PurchaseSummary
 from audience.predictive.mle import FloatArray
+from audience.predictive.purchases import PurchaseSummary
 from audience.predictive.scoring import TransactionModel
 
 FREQUENCY_CAP = 7

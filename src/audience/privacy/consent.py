@@ -20,7 +20,7 @@ import duckdb
 
 from audience.errors import InputError
 from audience.store.clock import to_utc_naive
-from audience.store.people import person_of
+from audience.store.person_relation import person_of
 from audience.store.warehouse import scalar
 
 PURPOSES = ("email", "sms", "push", "advertising", "profiling", "analytics")

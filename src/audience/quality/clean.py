@@ -19,7 +19,7 @@ import pandas as pd
 
 from audience.config import WorkspaceConfig
 from audience.quality.normalise import normalise_category, status_counts
-from audience.quality.records import normalise_records
+from audience.quality.normalised_records import normalise_records
 from audience.quality.resolve import USABLE, Resolution, resolve_identities
 from audience.quality.survivorship import build_profiles
 from audience.store.warehouse import scalar

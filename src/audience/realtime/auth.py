@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from audience.realtime.errors import UnauthorizedError
+from audience.errors import UnauthorizedError
 
 
 def basic_user(authorization: str | None) -> str | None:

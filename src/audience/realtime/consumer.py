@@ -30,9 +30,9 @@ import orjson
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog
 from audience.realtime.events import EVENT_TYPES
-from audience.realtime.profile import view as profile_view
+from audience.realtime.live_profile import view as profile_view
+from audience.realtime.live_segments import ChangeSink
 from audience.realtime.queue import DeadLetter, QueueConsumer
-from audience.realtime.segments import ChangeSink
 from audience.realtime.stores import ProfileStore
 
 log = logging.getLogger(__name__)

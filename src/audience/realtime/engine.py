@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from audience.realtime.events import iso
-from audience.realtime.profile import ProfileRules, apply_event, merge, new_profile, view
-from audience.realtime.segments import ModelAssigner, PredicateEvaluator, SegmentEvaluator
+from audience.realtime.live_profile import ProfileRules, apply_event, merge, new_profile, view
+from audience.realtime.live_segments import ModelAssigner, PredicateEvaluator, SegmentEvaluator
 
 CLUSTER_PREFIX = "cluster:"
 
@@ -65,7 +65,7 @@ class LiveEngine:
     rules:
         Decay half-life and other workspace choices.
     evaluator:
-        Rule segments (issue 6's ``LiveEvaluator`` or a :class:`PredicateEvaluator`).
+        Rule segments (the rules' ``LiveEvaluator`` or a :class:`PredicateEvaluator`).
     assigner:
         The deployed clustering model, or None when none is deployed.
     """

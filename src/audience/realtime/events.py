@@ -21,7 +21,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from audience.realtime.errors import PayloadTooLargeError, RequestRejectedError
+from audience.errors import PayloadTooLargeError, RequestRejectedError
 
 EventType = Literal["track", "identify", "page", "screen", "group", "alias"]
 EVENT_TYPES: tuple[EventType, ...] = ("track", "identify", "page", "screen", "group", "alias")

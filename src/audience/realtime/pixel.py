@@ -13,8 +13,8 @@ import binascii
 from datetime import datetime
 from typing import Any
 
+from audience.errors import PayloadTooLargeError, RequestRejectedError, UnauthorizedError
 from audience.realtime.auth import is_valid_key
-from audience.realtime.errors import PayloadTooLargeError, RequestRejectedError, UnauthorizedError
 from audience.realtime.events import normalise, parse_json, validate_event
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

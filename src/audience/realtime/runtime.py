@@ -21,11 +21,16 @@ from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog, events_dir
 from audience.realtime.events import now_utc
-from audience.realtime.profile import ProfileRules
+from audience.realtime.live_profile import ProfileRules
+from audience.realtime.live_segments import (
+    ChangeSink,
+    JsonlChangeSink,
+    ModelAssigner,
+    SegmentEvaluator,
+)
 from audience.realtime.queue import Publisher, QueueConsumer
 from audience.realtime.queue.embedded import EmbeddedConsumer, EmbeddedPublisher
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
-from audience.realtime.segments import ChangeSink, JsonlChangeSink, ModelAssigner, SegmentEvaluator
 from audience.realtime.stores import ProfileStore
 from audience.realtime.stores.redis import RedisProfileStore
 from audience.realtime.stores.sqlite import SqliteProfileStore

@@ -1,6 +1,6 @@
 """The HTML report of a segmentation run: one self-contained file, charts inlined.
 
-The pipeline (:mod:`audience.pipelines.report`) draws what other stages know -- maps of the
+The pipeline (:mod:`audience.pipelines.run_report`) draws what other stages know -- maps of the
 clustering space, the cohort heat map -- and hands them here as :class:`RunCharts`; this
 module lays out the page.
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 from audience import __version__
 from audience.config import WorkspaceConfig
-from audience.model.segment_run import SegmentRun
+from audience.model.runs import SegmentRun
 from audience.plotting import signature_chart, sizes_chart
 
 _PERCENT_KPIS = {"share", "conversion_rate", "revenue_share", "email_click_rate"}

@@ -30,7 +30,7 @@ from audience.model.conditions import describe, leaves
 from audience.model.rule_segment import RULE_PREFIX, SegmentDefinition
 from audience.rules.compile_sql import SqlRules
 from audience.store.clock import to_utc_naive
-from audience.store.people import CURRENT_KEYS, RULES_METHOD, people_sql
+from audience.store.person_relation import CURRENT_KEYS, RULES_METHOD, people_sql
 from audience.store.sql import literal
 from audience.store.warehouse import scalar
 

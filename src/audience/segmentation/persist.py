@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from audience.model.segment_run import SegmentRun
+from audience.model.runs import SegmentRun
 from audience.segmentation.algorithms import METHODS
 from audience.segmentation.kpis import segment_kpis
 

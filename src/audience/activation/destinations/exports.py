@@ -43,7 +43,7 @@ import duckdb
 from audience.activation.consent_filter import suppression_sql
 from audience.config.activation import FileDestination, WorkflowSpec
 from audience.model.activation_plan import META_FIELDS
-from audience.store.people import people_sql
+from audience.store.person_relation import people_sql
 from audience.store.sql import ident, literal
 from audience.store.warehouse import scalar
 

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from audience.config.settings import QueueSettings
-from audience.errors import TransientError
-from audience.realtime.errors import QueueUnavailableError
+from audience.errors import QueueUnavailableError, TransientError
 from audience.realtime.queue import Handler
 from audience.realtime.queue.coalesce import Coalescer, join_events
 

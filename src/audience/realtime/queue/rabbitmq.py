@@ -27,8 +27,7 @@ import aio_pika.abc
 from pamqp.commands import Basic
 
 from audience.config.settings import QueueSettings
-from audience.errors import ConfigError, TransientError
-from audience.realtime.errors import QueueUnavailableError
+from audience.errors import ConfigError, QueueUnavailableError, TransientError
 from audience.realtime.queue import DeadLetter, Handler
 from audience.realtime.queue.coalesce import Coalescer, join_events
 

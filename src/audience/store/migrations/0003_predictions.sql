@@ -1,4 +1,4 @@
--- Predictive models (issue 5): one row per prediction run, one per customer scored by it.
+-- Predictive models: one row per prediction run, one per customer scored by it.
 -- A run that only validates (CLV with a hold-out) is stored with scored = false and no rows
 -- in predictions, so that the current scores always come from a model fitted on all data.
 

@@ -1,4 +1,4 @@
--- Rule segments, activation and consent (issue 6).
+-- Rule segments, activation and consent.
 -- Rule segments live in `segments` (segment_id 'rule:<name>', stable across evaluations) with
 -- one `segment_runs` row of method 'rules' per evaluation; their history is `memberships`.
 

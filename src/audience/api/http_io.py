@@ -9,7 +9,7 @@ import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel, TypeAdapter
 
-from audience.realtime.errors import PayloadTooLargeError, RequestRejectedError
+from audience.errors import PayloadTooLargeError, RequestRejectedError
 from audience.realtime.runtime import Collector
 
 JSON = "application/json"

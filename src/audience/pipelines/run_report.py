@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from audience.config import WorkspaceConfig
-from audience.model.segment_run import SegmentRun
+from audience.model.runs import SegmentRun
 from audience.predictive.charts import cohort_heatmap
 from audience.predictive.cohorts import cohort_table
 from audience.report.html import RunCharts, write_report

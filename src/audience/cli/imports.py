@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from audience.cli.common import (
+from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from audience.config import SegmentName
-from audience.model.segment_run import SegmentProfile
+from audience.model.runs import SegmentProfile
 
 MIN_NAME_FIT = 0.35
 

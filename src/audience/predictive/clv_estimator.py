@@ -188,7 +188,7 @@ def check_purchase_summaries(X: FloatArray) -> tuple[FloatArray, FloatArray, Flo
     if X.shape[1] != 3:
         raise ModelError(
             f"expected 3 columns (frequency, recency, T), got {X.shape[1]}; build them with "
-            "audience.predictive.data.customer_summary"
+            "audience.predictive.purchases.customer_summary"
         )
     x, t_x, T = X[:, 0], X[:, 1], X[:, 2]
     if (x < 0).any() or (x != np.round(x)).any():

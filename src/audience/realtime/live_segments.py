@@ -1,10 +1,10 @@
 """How the consumer meets segments: the evaluator, the deployed model, and the change sink.
 
-The consumer depends on three small protocols, so that issue 6's rule engine
+The consumer depends on three small protocols, so that the rule engine
 (``audience.rules.live_evaluator.LiveEvaluator``) and its destinations plug in unchanged:
 
 * :class:`SegmentEvaluator` ``evaluate(profile, now) -> {segment_id: why}``: the segments the
-  profile (:func:`audience.realtime.profile.view`) is in, each with its explanation;
+  profile (:func:`audience.realtime.live_profile.view`) is in, each with its explanation;
 * :class:`ModelAssigner` ``predict_one(features) -> label`` (River's shape): the deployed
   clustering model, on the features named as in batch;
 * :class:`ChangeSink` ``emit(change)``: delivers ``segment.entered`` / ``segment.exited``.

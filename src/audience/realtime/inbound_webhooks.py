@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from audience.config.settings import WebhookSource
-from audience.realtime.errors import RequestRejectedError, UnauthorizedError
+from audience.errors import RequestRejectedError, UnauthorizedError
 from audience.realtime.events import normalise, parse_json, validate_event
 
 
