@@ -66,4 +66,4 @@ def test_events_follow_the_segment_spec(demo_files) -> None:  # type: ignore[no-
 
 def test_too_few_customers_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="at least 50"):
-        generate(10, tmp_path)
+        generate(10, tmp_path, end=date(2026, 1, 31))

@@ -16,17 +16,18 @@ import pytest
 from audience.config.settings import QueueSettings
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
-from audience.realtime.events import iso, now_utc
+from audience.realtime.events import iso
 from audience.realtime.live_segments import JsonlChangeSink
 from audience.realtime.queue import DeadLetter
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores.sqlite import SqliteProfileStore
+from audience.store.clock import SYSTEM_CLOCK
 
 pytestmark = pytest.mark.rabbitmq
 
 
 def event(n: int, user: str = "r1", **extra: Any) -> dict[str, Any]:
-    now = iso(now_utc())
+    now = iso(SYSTEM_CLOCK.now())
     return {
         "type": "track",
         "messageId": f"{user}-{n}",

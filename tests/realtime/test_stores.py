@@ -11,18 +11,19 @@ from typing import Any
 import pytest
 
 from audience.realtime.engine import LiveEngine
-from audience.realtime.events import iso, now_utc
+from audience.realtime.events import iso
 from audience.realtime.live_segments import PredicateEvaluator, PredicateRule
 from audience.realtime.stores import ProfileStore
 from audience.realtime.stores.redis import RedisProfileStore
 from audience.realtime.stores.sqlite import SqliteProfileStore
+from audience.store.clock import SYSTEM_CLOCK
 
 _ids = itertools.count()
 StoreFactory = Callable[[], ProfileStore]
 
 
 def event(type_: str = "track", **fields: Any) -> dict[str, Any]:
-    now = iso(now_utc())
+    now = iso(SYSTEM_CLOCK.now())
     return {
         "type": type_,
         "messageId": f"s{next(_ids)}",

@@ -12,13 +12,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request, Response
 
 from audience.api.http_io import ACCEPTED, accepted, collector, read_body, request_body
+from audience.model.live import EVENT_TYPES, EventType
 from audience.realtime.auth import authenticate
 from audience.realtime.events import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
-    EVENT_TYPES,
-    EventType,
-    now_utc,
     parse_batch,
     parse_single,
 )
@@ -40,7 +38,7 @@ def _single(type_: EventType) -> Callable[[Request], Awaitable[Response]]:
         server = c.settings.server
         body = await read_body(request, server.max_event_bytes, "the event")
         authenticate(request.headers.get("authorization"), body, server.write_keys)
-        event = parse_single(body, type_, now_utc(), server.max_event_bytes)
+        event = parse_single(body, type_, c.now(), server.max_event_bytes)
         await c.accept([event])
         return accepted(1)
 
@@ -54,7 +52,7 @@ async def batch(request: Request) -> Response:
     server = c.settings.server
     body = await read_body(request, server.max_batch_bytes, "the batch")
     authenticate(request.headers.get("authorization"), body, server.write_keys)
-    events = parse_batch(body, now_utc(), server.max_event_bytes)
+    events = parse_batch(body, c.now(), server.max_event_bytes)
     if events:
         await c.accept(events)
     return accepted(len(events))

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response
 
 from audience.api.http_io import collector
 from audience.errors import AudienceError
-from audience.realtime.events import now_utc
 from audience.realtime.pixel import GIF, NO_CACHE_HEADERS, pixel_event
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ async def pixel_track(
     server = c.settings.server
     outcome = "accepted"
     try:
-        event = pixel_event(data, server.write_keys, now_utc(), server.max_event_bytes)
+        event = pixel_event(data, server.write_keys, c.now(), server.max_event_bytes)
         await c.accept([event])
     except AudienceError as exc:  # the image is answered anyway: an e-mail cannot retry
         outcome = str(exc).encode("ascii", "replace").decode("ascii")[:200]

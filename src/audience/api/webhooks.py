@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request, Response
 
 from audience.api.http_io import ERRORS, Accepted, accepted, collector, read_body
 from audience.errors import UnknownSourceError
-from audience.realtime.events import now_utc
 from audience.realtime.inbound_webhooks import verify, webhook_events
 
 
@@ -24,8 +23,8 @@ async def webhook_receive(source: str, request: Request) -> Response:
             f"no webhook source '{source}'; configure it in AUDIENCE_SERVER__WEBHOOKS"
         )
     body = await read_body(request, server.max_batch_bytes, "the webhook")
-    verify(config, request.headers, body)
-    events = webhook_events(source, config, body, now_utc())
+    verify(config, request.headers, body, c.now().timestamp())
+    events = webhook_events(source, config, body, c.now())
     await c.accept(events)
     return accepted(len(events))
 

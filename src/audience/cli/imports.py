@@ -22,6 +22,7 @@ from audience.cli.terminal import (
 from audience.errors import InputError
 from audience.ingest.demo.generate import generate as generate_files
 from audience.ingest.importer import ImportReport, import_file
+from audience.store.clock import SystemClock
 
 
 class KindChoice(StrEnum):
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Write realistic French e-commerce data with planted personas and dirt."""
-        end = _parse_day(end_date) if end_date else None
+        end = _parse_day(end_date) if end_date else SystemClock().now().date()
         with step(f"Generating {customers:,} customers", quiet=json_):
             files = generate_files(customers, out, seed=seed, end=end)
         summary = {

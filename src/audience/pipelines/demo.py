@@ -85,7 +85,8 @@ def _play(
 ) -> DemoResult:
     out = workspace.root
     with step(f"Generating {customers:,} customers"):
-        files = generate(customers, out / "data", seed=seed, end=end)
+        last_day = end or workspace.clock.now().date()
+        files = generate(customers, out / "data", seed=seed, end=last_day)
     imports = []
     for kind, path in (
         ("customers", files.customers),

@@ -139,7 +139,7 @@ def live_consumer(ws: Workspace, settings: Settings) -> Consumer:
 
 def live_sink(ws: Workspace, plan: ActivationPlan) -> ChangeSink:
     """Changes go to the changes log and, when workflows are configured, to their webhooks."""
-    log = JsonlChangeSink(changes_path(ws))
+    log = JsonlChangeSink(changes_path(ws), ws.clock)
     if not plan.workflows:
         return log
     return FanOut(log, WebhookChanges(plan, ws.root / "realtime" / "deliveries.jsonl"))

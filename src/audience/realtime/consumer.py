@@ -23,13 +23,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
+from audience.model.live import EVENT_TYPES, Event, Profile
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog
-from audience.realtime.events import EVENT_TYPES
 from audience.realtime.live_profile import view as profile_view
 from audience.realtime.live_segments import ChangeSink
 from audience.realtime.queue import DeadLetter, QueueConsumer
@@ -96,7 +96,7 @@ class Consumer:
 
     async def __call__(self, bodies: Sequence[bytes]) -> list[list[DeadLetter]]:
         letters: list[list[DeadLetter]] = [[] for _ in bodies]
-        good: list[tuple[int, dict[str, Any]]] = []
+        good: list[tuple[int, Event]] = []
         for index, body in enumerate(bodies):
             try:
                 events = orjson.loads(body)
@@ -106,7 +106,7 @@ class Consumer:
             for event in events if isinstance(events, list) else [events]:
                 reason = check_event(event)
                 if reason is None:
-                    good.append((index, event))
+                    good.append((index, cast(Event, event)))
                 else:
                     letters[index].append(DeadLetter(orjson.dumps(event), reason))
         events = [event for _, event in good]
@@ -127,7 +127,7 @@ class Consumer:
         self.stats.dead += sum(len(found) for found in letters)
         return letters
 
-    async def _log(self, events: list[dict[str, Any]]) -> None:
+    async def _log(self, events: list[Event]) -> None:
         if self.event_log is not None and events:
             await self.event_log.append(events)
 
@@ -153,7 +153,7 @@ class Consumer:
             await self.store.ack_changes(done)
             self.stats.changes += len(done)
 
-    async def view(self, identifier: str, now: datetime) -> dict[str, Any] | None:
+    async def view(self, identifier: str, now: datetime) -> Profile | None:
         """A profile as of ``now``, for the API."""
         profile = await self.store.get(identifier)
         return None if profile is None else profile_view(profile, now, self.engine.rules)

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
 
+from audience.model.live import Event, Membership, Profile, SegmentChange
 from audience.realtime.events import iso
 from audience.realtime.live_profile import ProfileRules, apply_event, merge, new_profile, view
 from audience.realtime.live_segments import ModelAssigner, PredicateEvaluator, SegmentEvaluator
+from audience.store.clock import SYSTEM_CLOCK, Clock
 
 CLUSTER_PREFIX = "cluster:"
 
 
-def identity_keys(event: Mapping[str, Any]) -> list[str]:
+def identity_keys(event: Event) -> list[str]:
     """Identity keys an event names: ``user_id:<id>``, ``anonymous_id:<id>`` (+ previousId)."""
     keys = []
     if event.get("userId"):
@@ -47,10 +49,10 @@ def lookup_keys(identifier: str) -> list[str]:
 class Plan:
     """What one event changes: the profile to write, those merged into it, the changes."""
 
-    profile: dict[str, Any]
+    profile: Profile
     removed: list[str] = field(default_factory=list)
     identities: dict[str, str] = field(default_factory=dict)
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[SegmentChange] = field(default_factory=list)
 
     @property
     def profile_id(self) -> str:
@@ -68,6 +70,8 @@ class LiveEngine:
         Rule segments (the rules' ``LiveEvaluator`` or a :class:`PredicateEvaluator`).
     assigner:
         The deployed clustering model, or None when none is deployed.
+    clock:
+        The server's or worker's clock: the time of every change and view.
     """
 
     def __init__(
@@ -75,12 +79,18 @@ class LiveEngine:
         rules: ProfileRules | None = None,
         evaluator: SegmentEvaluator | None = None,
         assigner: ModelAssigner | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.rules = rules or ProfileRules()
+        self.clock = clock
         self.evaluator: SegmentEvaluator = evaluator or PredicateEvaluator()
         self.assigner = assigner
 
-    def target(self, event: Mapping[str, Any], resolved: Mapping[str, str | None]) -> str:
+    def now(self) -> datetime:
+        """The clock's time, aware (profiles hold aware ISO times)."""
+        return self.clock.now().replace(tzinfo=UTC)
+
+    def target(self, event: Event, resolved: Mapping[str, str | None]) -> str:
         """The profile an event belongs to, before any merge."""
         if event.get("userId"):
             return resolved.get(f"user_id:{event['userId']}") or f"user_id:{event['userId']}"
@@ -89,9 +99,9 @@ class LiveEngine:
 
     def plan(
         self,
-        event: Mapping[str, Any],
+        event: Event,
         resolved: Mapping[str, str | None],
-        profiles: Mapping[str, dict[str, Any] | None],
+        profiles: Mapping[str, Profile | None],
         now: datetime,
     ) -> Plan:
         """The outcome of ``event``, given its identities (``resolved``) and their profiles."""
@@ -108,7 +118,11 @@ class LiveEngine:
             plan.changes += self._exits(other, now, event, f"merged into {target}")
         apply_event(profile, event, self.rules)
         # Only keys that do not already point here are written (all of them after a merge).
-        for kind, values in profile["identities"].items():
+        identities = profile["identities"]
+        for kind, values in (
+            ("user_id", identities["user_id"]),
+            ("anonymous_id", identities["anonymous_id"]),
+        ):
             for value in values:
                 key = f"{kind}:{value}"
                 if plan.removed or (key in resolved and resolved[key] != target):
@@ -123,9 +137,9 @@ class LiveEngine:
 
     def _merged(
         self,
-        event: Mapping[str, Any],
+        event: Event,
         resolved: Mapping[str, str | None],
-        profiles: Mapping[str, dict[str, Any] | None],
+        profiles: Mapping[str, Profile | None],
         target: str,
     ) -> list[str]:
         if not event.get("userId"):
@@ -134,10 +148,10 @@ class LiveEngine:
         anonymous = resolved.get(f"anonymous_id:{event.get('anonymousId')}")
         if anonymous and anonymous != target:
             other = profiles.get(anonymous)
-            if other is not None and not other["identities"].get("user_id"):
+            if other is not None and not other["identities"]["user_id"]:
                 found.append(anonymous)
         if event.get("type") == "alias":
-            previous = event["previousId"]
+            previous = event.get("previousId")
             for key in (f"user_id:{previous}", f"anonymous_id:{previous}"):
                 pid = resolved.get(key)
                 if pid and pid != target and pid not in found and profiles.get(pid):
@@ -145,12 +159,12 @@ class LiveEngine:
         return found
 
     def _segments(
-        self, profile: dict[str, Any], before: Mapping[str, Any], now: datetime
-    ) -> dict[str, Any]:
+        self, profile: Profile, before: Mapping[str, Membership], now: datetime
+    ) -> dict[str, Membership]:
         current = view(profile, now, self.rules)
         inside = dict(self.evaluator.evaluate(current, now))
         if self.assigner is not None:
-            label = self.assigner.predict_one(current["features"])
+            label = self.assigner.predict_one(current.get("features", {}))
             inside[f"{CLUSTER_PREFIX}{label}"] = {"model": "deployed clustering", "label": label}
         return {
             sid: {"since": before[sid]["since"] if sid in before else iso(now), "why": why}
@@ -160,11 +174,11 @@ class LiveEngine:
     def _diff(
         self,
         profile_id: str,
-        before: Mapping[str, Any],
-        after: Mapping[str, Any],
-        event: Mapping[str, Any],
+        before: Mapping[str, Membership],
+        after: Mapping[str, Membership],
+        event: Event,
         now: datetime,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SegmentChange]:
         changes = [
             _change("segment.entered", profile_id, sid, after[sid]["why"], event, now)
             for sid in after
@@ -177,20 +191,23 @@ class LiveEngine:
         ]
         return changes
 
-    def consents_of(self, profile: Mapping[str, Any]) -> dict[str, str]:
+    def consents_of(self, profile: Profile) -> dict[str, str]:
         """Current status per purpose, carried by each change so destinations can check it."""
-        return {p: str(c["status"]) for p, c in profile.get("consents", {}).items()}
+        return {p: str(c["status"]) for p, c in profile["consents"].items()}
 
-    def _exits(
-        self, other: Mapping[str, Any], now: datetime, event: Mapping[str, Any], why: str
-    ) -> list[dict[str, Any]]:
+    def _exits(self, other: Profile, now: datetime, event: Event, why: str) -> list[SegmentChange]:
         pid = str(other["profile_id"])
         return [_change("segment.exited", pid, sid, why, event, now) for sid in other["segments"]]
 
 
 def _change(
-    kind: str, profile_id: str, segment_id: str, why: Any, event: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
+    kind: Literal["segment.entered", "segment.exited"],
+    profile_id: str,
+    segment_id: str,
+    why: Any,
+    event: Event,
+    now: datetime,
+) -> SegmentChange:
     """A segment change; its id is stable, so a destination can drop a second delivery."""
     return {
         "id": f"{event['messageId']}:{profile_id}:{segment_id}:{kind}",
@@ -204,12 +221,12 @@ def _change(
     }
 
 
-def _copy(profile: Mapping[str, Any]) -> dict[str, Any]:
+def _copy(profile: Profile) -> Profile:
     """A deep enough copy: every nested container the engine mutates is fresh."""
-    out = dict(profile)
+    out: dict[str, Any] = dict(profile)
     for key, value in profile.items():
         if isinstance(value, dict):
             out[key] = {k: (list(v) if isinstance(v, list) else v) for k, v in value.items()}
         elif isinstance(value, list):
             out[key] = list(value)
-    return out
+    return cast(Profile, out)

@@ -15,16 +15,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired
+from typing import Any, NotRequired, cast
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from audience.errors import PayloadTooLargeError, RequestRejectedError
+from audience.model.live import EVENT_TYPES, Event, EventType, JsonObject
 
-EventType = Literal["track", "identify", "page", "screen", "group", "alias"]
-EVENT_TYPES: tuple[EventType, ...] = ("track", "identify", "page", "screen", "group", "alias")
 Id = str | int
 
 
@@ -40,10 +39,10 @@ class SegmentEvent(TypedDict):
     category: NotRequired[str | None]
     previousId: NotRequired[Id | None]
     groupId: NotRequired[Id | None]
-    properties: NotRequired[dict[str, Any] | None]
-    traits: NotRequired[dict[str, Any] | None]
-    context: NotRequired[dict[str, Any] | None]
-    integrations: NotRequired[dict[str, Any] | None]
+    properties: NotRequired[JsonObject | None]
+    traits: NotRequired[JsonObject | None]
+    context: NotRequired[JsonObject | None]
+    integrations: NotRequired[JsonObject | None]
     timestamp: NotRequired[datetime | None]
     sentAt: NotRequired[datetime | None]
     writeKey: NotRequired[str | None]
@@ -53,8 +52,8 @@ class BatchRequest(TypedDict):
     """A ``/v1/batch`` body: events, and what they share."""
 
     batch: list[SegmentEvent]
-    context: NotRequired[dict[str, Any] | None]
-    integrations: NotRequired[dict[str, Any] | None]
+    context: NotRequired[JsonObject | None]
+    integrations: NotRequired[JsonObject | None]
     sentAt: NotRequired[datetime | None]
     writeKey: NotRequired[str | None]
 
@@ -121,7 +120,7 @@ def merge_context(shared: Mapping[str, Any] | None, own: Mapping[str, Any] | Non
     """The batch's context under the event's own: the event wins key by key, at any depth."""
     if not shared:
         return dict(own) if own else None
-    merged: dict[str, Any] = dict(shared)
+    merged: JsonObject = dict(shared)
     for key, value in (own or {}).items():
         base = merged.get(key)
         if isinstance(base, Mapping) and isinstance(value, Mapping):
@@ -162,12 +161,12 @@ def normalise(
     shared_context: Mapping[str, Any] | None = None,
     shared_sent_at: datetime | None = None,
     shared_integrations: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Event:
     """The queue's form of a validated event, or :class:`RequestRejectedError` saying why not."""
     kind = type_ or event.get("type")
     if kind is None:
         raise RequestRejectedError(f"{where}.type is missing; give one of {', '.join(EVENT_TYPES)}")
-    out: dict[str, Any] = {"type": kind, "messageId": event.get("messageId") or _new_id()}
+    out: JsonObject = {"type": kind, "messageId": event.get("messageId") or _new_id()}
     for field in _ID_FIELDS:
         value = event.get(field)
         if value is not None and str(value) != "":
@@ -202,7 +201,7 @@ def normalise(
             "send ISO 8601 times near the present"
         ) from exc
     out["receivedAt"] = iso(received_at)
-    return out
+    return cast(Event, out)
 
 
 def _new_id() -> str:
@@ -211,7 +210,7 @@ def _new_id() -> str:
 
 def parse_single(
     body: bytes, type_: EventType, received_at: datetime, max_event_bytes: int
-) -> dict[str, Any]:
+) -> Event:
     """A ``/v1/<type>`` body as one normalised event."""
     if len(body) > max_event_bytes:
         raise PayloadTooLargeError(
@@ -223,7 +222,7 @@ def parse_single(
     return normalise(validate_event(data), type_=type_, received_at=received_at)
 
 
-def parse_batch(body: bytes, received_at: datetime, max_event_bytes: int) -> list[dict[str, Any]]:
+def parse_batch(body: bytes, received_at: datetime, max_event_bytes: int) -> list[Event]:
     """A ``/v1/batch`` body as normalised events, each checked against the per-event limit."""
     data = parse_json(body)
     if not isinstance(data, dict):
@@ -248,8 +247,3 @@ def parse_batch(body: bytes, received_at: datetime, max_event_bytes: int) -> lis
             )
         )
     return events
-
-
-def now_utc() -> datetime:
-    """The server's clock, aware, in UTC."""
-    return datetime.now(UTC)

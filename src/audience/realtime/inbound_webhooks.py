@@ -21,6 +21,7 @@ import orjson
 
 from audience.config.settings import WebhookSource
 from audience.errors import RequestRejectedError, UnauthorizedError
+from audience.model.live import Event, JsonObject
 from audience.realtime.events import normalise, parse_json, validate_event
 
 
@@ -90,9 +91,9 @@ def lookup(payload: Any, path: str | None) -> Any:
     return value
 
 
-def map_item(source_name: str, source: WebhookSource, item: Any, index: int) -> dict[str, Any]:
+def map_item(source_name: str, source: WebhookSource, item: Any, index: int) -> JsonObject:
     """One payload item as a Segment event (not yet validated)."""
-    event: dict[str, Any] = {"type": source.type}
+    event: JsonObject = {"type": source.type}
     for field, path in (
         ("userId", source.user_id),
         ("anonymousId", source.anonymous_id),
@@ -120,7 +121,7 @@ def map_item(source_name: str, source: WebhookSource, item: Any, index: int) -> 
 
 def webhook_events(
     source_name: str, source: WebhookSource, body: bytes, received_at: datetime
-) -> list[dict[str, Any]]:
+) -> list[Event]:
     """The normalised events of a verified webhook body."""
     payload = parse_json(body)
     items = lookup(payload, source.items) if source.items else [payload]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from audience.model.live import Engagement, Event, JsonObject, Profile, RecentEvent
 from audience.realtime.events import iso
 
 ORDER_EVENT = "Order Completed"
@@ -65,7 +66,7 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def new_profile(profile_id: str) -> dict[str, Any]:
+def new_profile(profile_id: str) -> Profile:
     """An empty profile, keyed by the identity it is first known by."""
     return {
         "profile_id": profile_id,
@@ -85,7 +86,7 @@ def new_profile(profile_id: str) -> dict[str, Any]:
             "first_order_at": None,
             "last_order_at": None,
         },
-        "engagement": {"as_of": None, **dict.fromkeys(_DECAYED, 0.0)},
+        "engagement": _engagement(None, (0.0,) * len(_DECAYED)),
         "device": {"mobile": 0, "total": 0},
         "consents": {},
         "groups": {},
@@ -95,8 +96,8 @@ def new_profile(profile_id: str) -> dict[str, Any]:
     }
 
 
-def add_identity(profile: dict[str, Any], kind: str, value: str) -> None:
-    known = profile["identities"].setdefault(kind, [])
+def add_identity(profile: Profile, kind: str, value: str) -> None:
+    known = profile["identities"]["user_id" if kind == "user_id" else "anonymous_id"]
     if value not in known:
         known.append(value)
 
@@ -117,35 +118,64 @@ def _max_time(a: str | None, b: str | None) -> str | None:
     return b if a is None or (b is not None and parse_time(b) > parse_time(a)) else a
 
 
-def decay_to(engagement: dict[str, Any], when: datetime, rules: ProfileRules) -> dict[str, Any]:
+def _counts(engagement: Engagement) -> tuple[float, ...]:
+    e = engagement
+    return (
+        e["score"],
+        e["visits"],
+        e["product_views"],
+        e["cart_adds"],
+        e["email_opens"],
+        e["email_clicks"],
+    )
+
+
+def _engagement(as_of: str | None, counts: tuple[float, ...]) -> Engagement:
+    """An engagement record from counts in the order of ``_DECAYED``."""
+    score, visits, views, adds, opens, clicks = counts
+    return {
+        "as_of": as_of,
+        "score": score,
+        "visits": visits,
+        "product_views": views,
+        "cart_adds": adds,
+        "email_opens": opens,
+        "email_clicks": clicks,
+    }
+
+
+def decay_to(engagement: Engagement, when: datetime, rules: ProfileRules) -> Engagement:
     """The decayed counts carried to ``when`` (never backwards: a later as_of is kept)."""
     if engagement["as_of"] is None:
         return {**engagement, "as_of": iso(when)}
     age = (when - parse_time(engagement["as_of"])).total_seconds()
     if age <= 0:
-        return dict(engagement)
+        return engagement.copy()
     factor = math.exp(-rules.decay_per_second * age)
-    return {"as_of": iso(when), **{k: engagement[k] * factor for k in _DECAYED}}
+    return _engagement(iso(when), tuple(c * factor for c in _counts(engagement)))
 
 
-def _engage(
-    profile: dict[str, Any], event: Mapping[str, Any], at: datetime, rules: ProfileRules
-) -> None:
+def _engage(profile: Profile, event: Event, at: datetime, rules: ProfileRules) -> None:
     """Add this event's weight (1 when it is the newest, less when it arrives late)."""
     engagement = decay_to(profile["engagement"], at, rules)
-    lateness = max(0.0, (parse_time(engagement["as_of"]) - at).total_seconds())
+    lateness = max(0.0, (parse_time(engagement["as_of"] or iso(at)) - at).total_seconds())
     weight = math.exp(-rules.decay_per_second * lateness)
     engagement["score"] += weight
     name = event.get("event")
     if event["type"] in ("page", "screen") or name == "Application Opened":
         engagement["visits"] += weight
-    for feature, event_name in ENGAGEMENT_EVENTS.items():
-        if name == event_name:
-            engagement[feature] += weight
+    if name == "Product Viewed":
+        engagement["product_views"] += weight
+    elif name == "Product Added":
+        engagement["cart_adds"] += weight
+    elif name == "Email Opened":
+        engagement["email_opens"] += weight
+    elif name == "Email Link Clicked":
+        engagement["email_clicks"] += weight
     profile["engagement"] = engagement
 
 
-def _order(profile: dict[str, Any], props: Mapping[str, Any], when: str) -> None:
+def _order(profile: Profile, props: Mapping[str, Any], when: str) -> None:
     rfm = profile["rfm"]
     amount = _number(props.get("total", props.get("revenue", props.get("value"))))
     discount = abs(_number(props.get("discount")))
@@ -157,9 +187,9 @@ def _order(profile: dict[str, Any], props: Mapping[str, Any], when: str) -> None
     rfm["last_order_at"] = _max_time(rfm["last_order_at"], when)
 
 
-def _consents(profile: dict[str, Any], event: Mapping[str, Any], when: str) -> None:
+def _consents(profile: Profile, event: Event, when: str) -> None:
     """Consent from Segment's consent context or identify traits ``consent_<purpose>``."""
-    found: dict[str, Any] = {}
+    found: JsonObject = {}
     prefs = ((event.get("context") or {}).get("consent") or {}).get("categoryPreferences")
     if isinstance(prefs, Mapping):
         found.update({str(k).lower(): v for k, v in prefs.items()})
@@ -171,7 +201,7 @@ def _consents(profile: dict[str, Any], event: Mapping[str, Any], when: str) -> N
         current = profile["consents"].get(purpose)
         if current and parse_time(current["changed_at"]) > parse_time(when):
             continue  # a later decision already stands
-        was_granted = bool(current) and current["status"] == "granted"
+        was_granted = current is not None and current["status"] == "granted"
         status = "granted" if granted else ("withdrawn" if was_granted else "denied")
         profile["consents"][purpose] = {
             "status": status,
@@ -180,14 +210,15 @@ def _consents(profile: dict[str, Any], event: Mapping[str, Any], when: str) -> N
         }
 
 
-def apply_event(profile: dict[str, Any], event: Mapping[str, Any], rules: ProfileRules) -> None:
+def apply_event(profile: Profile, event: Event, rules: ProfileRules) -> None:
     """Fold one normalised event into ``profile`` (in place)."""
     when = event["timestamp"]
     at = parse_time(when)
     kind = event["type"]
-    for field, identity in (("userId", "user_id"), ("anonymousId", "anonymous_id")):
-        if event.get(field):
-            add_identity(profile, identity, event[field])
+    if event.get("userId"):
+        add_identity(profile, "user_id", event["userId"])
+    if event.get("anonymousId"):
+        add_identity(profile, "anonymous_id", event["anonymousId"])
     profile["events_total"] += 1
     profile["event_types"][kind] = profile["event_types"].get(kind, 0) + 1
     profile["first_seen"] = _min_time(profile["first_seen"], when)
@@ -205,9 +236,12 @@ def apply_event(profile: dict[str, Any], event: Mapping[str, Any], rules: Profil
         if name == ORDER_EVENT:
             _order(profile, event.get("properties") or {}, when)
         if name in rules.event_names:
-            profile.setdefault("recent", []).append(
-                {"event": name, "timestamp": when, "properties": event.get("properties") or {}}
-            )
+            recent: RecentEvent = {
+                "event": name,
+                "timestamp": when,
+                "properties": event.get("properties") or {},
+            }
+            profile["recent"].append(recent)
             _trim_recent(profile, rules)
     if kind == "group":
         profile["groups"][str(event["groupId"])] = event.get("traits") or {}
@@ -219,11 +253,12 @@ def apply_event(profile: dict[str, Any], event: Mapping[str, Any], rules: Profil
     _consents(profile, event, when)
 
 
-def merge(into: dict[str, Any], other: Mapping[str, Any], rules: ProfileRules) -> None:
+def merge(into: Profile, other: Profile, rules: ProfileRules) -> None:
     """Fold ``other`` (a profile found to be the same person) into ``into``, in place."""
-    for kind, values in other["identities"].items():
-        for value in values:
-            add_identity(into, kind, value)
+    for value in other["identities"]["user_id"]:
+        add_identity(into, "user_id", value)
+    for value in other["identities"]["anonymous_id"]:
+        add_identity(into, "anonymous_id", value)
     other_newer = (other["traits_at"] or "") > (into["traits_at"] or "")
     into["traits"] = (
         {**into["traits"], **other["traits"]}
@@ -231,36 +266,42 @@ def merge(into: dict[str, Any], other: Mapping[str, Any], rules: ProfileRules) -
         else {**other["traits"], **into["traits"]}
     )
     into["traits_at"] = _max_time(into["traits_at"], other["traits_at"])
-    for table in ("counters", "event_types"):
-        for key, n in other[table].items():
-            into[table][key] = into[table].get(key, 0) + n
+    for mine_counts, theirs_counts in (
+        (into["counters"], other["counters"]),
+        (into["event_types"], other["event_types"]),
+    ):
+        for key, n in theirs_counts.items():
+            mine_counts[key] = mine_counts.get(key, 0) + n
     into["events_total"] += other["events_total"]
     into["first_seen"] = _min_time(into["first_seen"], other["first_seen"])
     into["last_seen"] = _max_time(into["last_seen"], other["last_seen"])
     mine, theirs = into["rfm"], other["rfm"]
-    for key in ("frequency", "monetary", "discount", "gross"):
-        mine[key] += theirs[key]
+    mine["frequency"] += theirs["frequency"]
+    mine["monetary"] += theirs["monetary"]
+    mine["discount"] += theirs["discount"]
+    mine["gross"] += theirs["gross"]
     mine["first_order_at"] = _min_time(mine["first_order_at"], theirs["first_order_at"])
     mine["last_order_at"] = _max_time(mine["last_order_at"], theirs["last_order_at"])
     stamps = [e["as_of"] for e in (into["engagement"], other["engagement"]) if e["as_of"]]
     if stamps:
         latest = max(parse_time(s) for s in stamps)
         a, b = (decay_to(e, latest, rules) for e in (into["engagement"], other["engagement"]))
-        into["engagement"] = {"as_of": iso(latest), **{k: a[k] + b[k] for k in _DECAYED}}
-    for key in ("mobile", "total"):
-        into["device"][key] += other["device"][key]
+        summed = tuple(x + y for x, y in zip(_counts(a), _counts(b), strict=True))
+        into["engagement"] = _engagement(iso(latest), summed)
+    into["device"]["mobile"] += other["device"]["mobile"]
+    into["device"]["total"] += other["device"]["total"]
     for purpose, consent in other["consents"].items():
         current = into["consents"].get(purpose)
         if current is None or consent["changed_at"] > current["changed_at"]:
             into["consents"][purpose] = consent
     into["groups"] = {**other["groups"], **into["groups"]}
-    into["recent"] = [*into.get("recent", []), *other.get("recent", [])]
+    into["recent"] = [*into["recent"], *other["recent"]]
     _trim_recent(into, rules)
 
 
-def _trim_recent(profile: dict[str, Any], rules: ProfileRules) -> None:
+def _trim_recent(profile: Profile, rules: ProfileRules) -> None:
     """Keep the counted events of the rules' longest window, newest MAX_RECENT at most."""
-    recent = sorted(profile.get("recent", []), key=lambda e: parse_time(e["timestamp"]))
+    recent = sorted(profile["recent"], key=lambda e: parse_time(e["timestamp"]))
     if rules.event_days is not None and recent:
         newest = parse_time(recent[-1]["timestamp"])
         recent = [
@@ -269,10 +310,10 @@ def _trim_recent(profile: dict[str, Any], rules: ProfileRules) -> None:
     profile["recent"] = recent[-MAX_RECENT:]
 
 
-def view(profile: Mapping[str, Any], now: datetime, rules: ProfileRules) -> dict[str, Any]:
+def view(profile: Profile, now: datetime, rules: ProfileRules) -> Profile:
     """The profile as of ``now``: recency, engagement decayed to now, and model features."""
-    out = dict(profile)
-    rfm = dict(profile["rfm"])
+    out = profile.copy()
+    rfm = profile["rfm"].copy()
     last = rfm["last_order_at"]
     rfm["recency_days"] = None if last is None else (now - parse_time(last)).total_seconds() / 86400
     out["rfm"] = rfm
@@ -281,14 +322,18 @@ def view(profile: Mapping[str, Any], now: datetime, rules: ProfileRules) -> dict
     return out
 
 
-def features(view_: Mapping[str, Any], now: datetime) -> dict[str, float | None]:
+def features(view_: Profile, now: datetime) -> dict[str, float | None]:
     """The batch features (:mod:`audience.features.behaviour`) one profile can give live."""
     rfm, engagement, device = view_["rfm"], view_["engagement"], view_["device"]
     n, first, last = rfm["frequency"], rfm["first_order_at"], rfm["last_order_at"]
-    span = (parse_time(last) - parse_time(first)).total_seconds() / 86400 if n > 1 else None
+    span = (
+        (parse_time(last) - parse_time(first)).total_seconds() / 86400
+        if n > 1 and first is not None and last is not None
+        else None
+    )
     first_seen = view_["first_seen"]
     return {
-        "recency_days": rfm["recency_days"],
+        "recency_days": rfm.get("recency_days"),
         "frequency": float(n),
         "monetary": rfm["monetary"],
         "avg_basket": rfm["monetary"] / n if n else None,

@@ -25,7 +25,8 @@ from typing import IO, Any, Protocol
 
 import orjson
 
-from audience.realtime.events import iso, now_utc
+from audience.realtime.events import iso
+from audience.store.clock import SYSTEM_CLOCK, Clock
 
 
 class SegmentEvaluator(Protocol):
@@ -113,15 +114,16 @@ class CentroidAssigner:
 class JsonlChangeSink:
     """Appends every change, with ``emitted_at``, to a JSON Lines file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = path
+        self.clock = clock
         self._handle: IO[bytes] | None = None
 
     async def emit(self, change: Mapping[str, Any]) -> None:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("ab")
-        record = {**change, "emitted_at": iso(now_utc())}
+        record = {**change, "emitted_at": iso(self.clock.now())}
         self._handle.write(orjson.dumps(record) + b"\n")
         self._handle.flush()
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from audience.errors import PayloadTooLargeError, RequestRejectedError, UnauthorizedError
+from audience.model.live import Event
 from audience.realtime.auth import is_valid_key
 from audience.realtime.events import normalise, parse_json, validate_event
 
@@ -43,7 +44,7 @@ def decode_data(data: str | None, max_event_bytes: int) -> Any:
 
 def pixel_event(
     data: str | None, keys: list[str], received_at: datetime, max_event_bytes: int
-) -> dict[str, Any]:
+) -> Event:
     """The normalised track event of a pixel request, its write key checked."""
     payload = decode_data(data, max_event_bytes)
     if not isinstance(payload, dict):

@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from audience.config.settings import Settings
+from audience.model.live import Event, Profile
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog, events_dir
-from audience.realtime.events import now_utc
 from audience.realtime.live_profile import ProfileRules
 from audience.realtime.live_segments import (
     ChangeSink,
@@ -91,7 +91,7 @@ def build_engine(
         event_names=names,
         event_days=days,
     )
-    return LiveEngine(rules, evaluator, assigner)
+    return LiveEngine(rules, evaluator, assigner, workspace.clock)
 
 
 def build_consumer(
@@ -105,7 +105,7 @@ def build_consumer(
     return Consumer(
         store or build_store(workspace, settings),
         engine or build_engine(workspace),
-        sink or JsonlChangeSink(changes_path(workspace)),
+        sink or JsonlChangeSink(changes_path(workspace), workspace.clock),
         EventLog(events_dir(workspace)),
     )
 
@@ -147,12 +147,16 @@ class Collector:
         else:
             await self.store.start()
 
-    async def accept(self, events: list[dict[str, Any]]) -> None:
+    async def accept(self, events: list[Event]) -> None:
         """Return once ``events`` are durable in the queue (else QueueUnavailableError)."""
         await self.publisher.publish([orjson.dumps(event) for event in events])
 
-    async def profile(self, identifier: str) -> dict[str, Any] | None:
-        return await self.consumer.view(identifier, now_utc())
+    def now(self) -> datetime:
+        """The server's clock (the consumer's engine's), aware: when a request is received."""
+        return self.consumer.engine.now()
+
+    async def profile(self, identifier: str) -> Profile | None:
+        return await self.consumer.view(identifier, self.consumer.engine.now())
 
     async def stop(self) -> None:
         await self.publisher.close()

@@ -54,8 +54,8 @@ def generate(
     n_customers: int,
     out: Path,
     *,
+    end: date,
     seed: int = 42,
-    end: date | None = None,
     duplicate_rate: float = DEFAULT_DUPLICATE_RATE,
 ) -> GeneratedFiles:
     """Write the four demo files into ``out``; the same seed and end date give the same files.
@@ -74,7 +74,7 @@ def generate(
     if not 0 <= duplicate_rate < 0.5:
         raise InputError(f"duplicate rate must be in [0, 0.5), got {duplicate_rate}")
     out.mkdir(parents=True, exist_ok=True)
-    end_day = end or datetime.now(UTC).date()
+    end_day = end
     end_ts = datetime(end_day.year, end_day.month, end_day.day, 23, 0)
     end_s = int(end_ts.replace(tzinfo=UTC).timestamp())
     rng = np.random.default_rng(seed)

@@ -9,10 +9,11 @@ write and the emission delays a change but never loses it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from audience.model.live import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine
 
 
@@ -22,21 +23,21 @@ class Outcome:
 
     status: Literal["applied", "duplicate", "rejected"]
     reason: str = ""
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[SegmentChange] = field(default_factory=list)
 
 
 class ProfileStore(Protocol):
     async def start(self) -> None: ...
 
-    async def apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+    async def apply(self, events: Sequence[Event], engine: LiveEngine) -> list[Outcome]:
         """Apply events in order, each exactly once; raise TransientError if the store is down."""
         ...
 
-    async def get(self, identifier: str) -> dict[str, Any] | None:
+    async def get(self, identifier: str) -> Profile | None:
         """The profile a user id, anonymous id or profile id belongs to."""
         ...
 
-    async def pending_changes(self, limit: int) -> list[tuple[str, dict[str, Any]]]:
+    async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         """Changes written but not yet acknowledged as emitted: (outbox id, change)."""
         ...
 

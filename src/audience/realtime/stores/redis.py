@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -25,8 +25,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from audience.errors import TransientError
+from audience.model.live import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
-from audience.realtime.events import now_utc
 from audience.realtime.stores import Outcome, rejected
 
 _COMMIT = """
@@ -100,13 +100,13 @@ class RedisProfileStore:
                 "AUDIENCE_PROFILES__URL"
             ) from exc
 
-    async def apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+    async def apply(self, events: Sequence[Event], engine: LiveEngine) -> list[Outcome]:
         try:
             return [await self._apply_one(event, engine) for event in events]
         except RedisError as exc:
             raise TransientError(f"Redis failed while applying events ({exc}); retry") from exc
 
-    async def _apply_one(self, event: Mapping[str, Any], engine: LiveEngine) -> Outcome:
+    async def _apply_one(self, event: Event, engine: LiveEngine) -> Outcome:
         msg_key = f"{self.prefix}:msg:{event['messageId']}"
         keys = identity_keys(event)
         for attempt in range(MAX_CONFLICTS):
@@ -126,7 +126,7 @@ class RedisProfileStore:
             try:
                 if engine.target(event, resolved) not in profiles:
                     raise ValueError("the event's profile was not read")
-                plan = engine.plan(event, resolved, profiles, now_utc())
+                plan = engine.plan(event, resolved, profiles, engine.now())
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 return rejected(exc)
             watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
@@ -152,17 +152,17 @@ class RedisProfileStore:
                 return Outcome("duplicate")
         raise TransientError(f"event {event['messageId']}: too many concurrent writes; retry")
 
-    async def get(self, identifier: str) -> dict[str, Any] | None:
+    async def get(self, identifier: str) -> Profile | None:
         for key in lookup_keys(identifier):
             pid = await self.redis.get(self._id(key))
             if pid:
                 raw = await self.redis.get(self._profile(pid.decode()))
                 if raw:
-                    profile: dict[str, Any] = orjson.loads(raw)
+                    profile: Profile = orjson.loads(raw)
                     return profile
         return None
 
-    async def pending_changes(self, limit: int) -> list[tuple[str, dict[str, Any]]]:
+    async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         for start in ("0", ">"):  # first those read before and never acknowledged
             reply = await self.redis.xreadgroup(
                 GROUP, GROUP, {self.changes_key: start}, count=limit

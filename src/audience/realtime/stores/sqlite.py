@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from audience.errors import TransientError
+from audience.model.live import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
-from audience.realtime.events import now_utc
 from audience.realtime.stores import Outcome, rejected
 
 _SCHEMA = """
@@ -62,14 +62,14 @@ class SqliteProfileStore:
             raise RuntimeError("SqliteProfileStore used before start()")
         return self._con
 
-    async def apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+    async def apply(self, events: Sequence[Event], engine: LiveEngine) -> list[Outcome]:
         try:
             result: list[Outcome] = await self._run(self._apply, events, engine)
         except sqlite3.OperationalError as exc:  # locked, disk full: nothing was kept
             raise TransientError(f"profile store {self.path} failed ({exc}); retry") from exc
         return result
 
-    def _apply(self, events: Sequence[Mapping[str, Any]], engine: LiveEngine) -> list[Outcome]:
+    def _apply(self, events: Sequence[Event], engine: LiveEngine) -> list[Outcome]:
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
@@ -80,9 +80,7 @@ class SqliteProfileStore:
         con.execute("COMMIT")
         return outcomes
 
-    def _apply_one(
-        self, con: sqlite3.Connection, event: Mapping[str, Any], engine: LiveEngine
-    ) -> Outcome:
+    def _apply_one(self, con: sqlite3.Connection, event: Event, engine: LiveEngine) -> Outcome:
         seen = con.execute(
             "SELECT 1 FROM processed WHERE message_id = ?", (event["messageId"],)
         ).fetchone()
@@ -93,7 +91,7 @@ class SqliteProfileStore:
             resolved = {k: self._resolve(con, k) for k in keys}
             pids = dict.fromkeys([*filter(None, resolved.values()), engine.target(event, resolved)])
             profiles = {p: self._load(con, p) for p in pids}
-            plan = engine.plan(event, resolved, profiles, now_utc())
+            plan = engine.plan(event, resolved, profiles, engine.now())
         except Exception as exc:  # a bad event must not stop the stream: dead-letter it
             return rejected(exc)
         con.execute(
@@ -116,22 +114,22 @@ class SqliteProfileStore:
         return str(row[0]) if row else None
 
     @staticmethod
-    def _load(con: sqlite3.Connection, pid: str) -> dict[str, Any] | None:
+    def _load(con: sqlite3.Connection, pid: str) -> Profile | None:
         row = con.execute("SELECT data FROM profiles WHERE profile_id = ?", (pid,)).fetchone()
         return orjson.loads(row[0]) if row else None
 
-    async def get(self, identifier: str) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = await self._run(self._get, identifier)
+    async def get(self, identifier: str) -> Profile | None:
+        found: Profile | None = await self._run(self._get, identifier)
         return found
 
-    def _get(self, identifier: str) -> dict[str, Any] | None:
+    def _get(self, identifier: str) -> Profile | None:
         for key in lookup_keys(identifier):
             pid = self._resolve(self.con, key)
             if pid is not None:
                 return self._load(self.con, pid)
         return None
 
-    async def pending_changes(self, limit: int) -> list[tuple[str, dict[str, Any]]]:
+    async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         rows = await self._run(
             lambda: self.con.execute(
                 "SELECT seq, body FROM changes ORDER BY seq LIMIT ?", (limit,)
