@@ -1,10 +1,13 @@
-"""Shared fixtures: workspaces in temporary directories and a small generated data set."""
+"""Shared fixtures: workspaces in temporary directories and a small generated data set; and the
+check that no process a test started outlives the run (see tests/procs.py)."""
 
 from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,12 +18,54 @@ import pytest
 
 from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.store.workspace import Workspace
+from tests import procs
 
 pytest_plugins = ["tests.clock_offset"]
 
 DEMO_END = date(2026, 11, 25)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 """A Standard Webhooks secret for tests."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tag this run: the controller (or a lone pytest) picks the id, xdist workers inherit it."""
+    if not hasattr(config, "workerinput"):
+        os.environ[procs.RUN_VAR] = uuid.uuid4().hex
+
+
+def _report(found: list[procs.Process], where: str) -> str:
+    lines = [f"  pid {p.pid} (group {p.pgid}): {p.command[:200]}" for p in found]
+    return f"{len(found)} process(es) started by the tests outlived {where}; killed:\n" + "\n".join(
+        lines
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_session() -> Iterator[None]:
+    """Fails the session (an error on its last test) if a process this pytest process started
+    through tests/procs.py is still alive once every other fixture has been torn down."""
+    yield
+    found = procs.settle(os.environ[procs.RUN_VAR], owner=os.getpid())
+    if found:
+        procs.kill(found)
+        pytest.fail(_report(found, "their session"), pytrace=False)
+
+
+@pytest.hookimpl(trylast=True)  # after xdist has shut its workers down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On the controller: any process of this run still alive (from any xdist worker, even one
+    that crashed, or an Audience process not started through tests/procs.py) fails the run."""
+    if hasattr(session.config, "workerinput"):
+        return
+    found = procs.settle(os.environ[procs.RUN_VAR])
+    if not found:
+        return
+    procs.kill(found)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(_report(found, "the test run"), red=True, bold=True)
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -1,22 +1,24 @@
 """Fixtures of the real-time tests: real RabbitMQ and Redis (skipped only when they do not
-answer), unique queue names and key prefixes per test, and servers/workers as processes."""
+answer), unique queue names and key prefixes per test (so tests share the services, never their data),
+and servers/workers as processes, started and stopped through tests/procs.py."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests import procs
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -28,7 +30,7 @@ def basic(key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
 
 
-def _answers(port: int) -> bool:
+def answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
@@ -38,7 +40,7 @@ def _answers(port: int) -> bool:
 
 @pytest.fixture
 def rabbit_url() -> str:
-    if not _answers(5672):
+    if not answers(5672):
         pytest.skip("RabbitMQ does not answer on 127.0.0.1:5672 (CI starts it)")
     return RABBIT_URL
 
@@ -92,40 +94,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``python -m audience.cli.realtime <command>`` as a child process."""
-    full_env = {**os.environ, **env}
-    handle = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "audience.cli.realtime", *command],
-        env=full_env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not answer within {timeout}s")
+    procs.wait_for(lambda: healthy(url), proc, timeout, what=f"the server at {url}")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+@contextmanager
+def audience_server(
+    root: Path, log: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    """``audience serve`` on ``port`` (default: a free one) as a process, until the block ends;
+    yields its URL once ``/health`` answers, and stops it even when it never does."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = procs.audience("serve", "--port", str(port), "--workspace", str(root))
+    with procs.running(command, log=log, env=env, ready=lambda proc: wait_healthy(url, proc)):
+        yield url
 
 
 def wait_until(predicate: Any, timeout: float = 20.0, every: float = 0.05) -> bool:

@@ -4,7 +4,6 @@ fuzzing the published OpenAPI, and the refusal to serve with default keys outsid
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,24 +20,23 @@ from audience.config.settings import (
 )
 from audience.errors import ConfigError
 from audience.store.workspace import Workspace
-from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic, free_port, start, stop, wait_until
-from tests.realtime.conftest import wait_healthy as healthy
+from tests import procs
+from tests.realtime.conftest import (
+    READ_KEY,
+    WRITE_KEY,
+    audience_server,
+    basic,
+    free_port,
+    wait_until,
+)
 
 
 @pytest.fixture
 def embedded_server(workspace: Workspace, tmp_path: Path) -> Iterator[str]:
     """``audience serve`` alone (embedded queue and store), as a process."""
-    port = free_port()
     env = {k: "" for k in os.environ if k.startswith(("AUDIENCE_QUEUE__", "AUDIENCE_PROFILES__"))}
-    proc = start(
-        ["serve", "--port", str(port), "--workspace", str(workspace.root)],
-        env,
-        tmp_path / "serve.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    healthy(url, proc)
-    yield url
-    stop(proc)
+    with audience_server(workspace.root, tmp_path / "serve.log", env) as url:
+        yield url
 
 
 def test_the_official_segment_client_delivers_to_the_profile(embedded_server: str) -> None:
@@ -89,7 +87,7 @@ def test_schemathesis_finds_no_server_error(embedded_server: str, tmp_path: Path
         str(tmp_path),
         "--no-color",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = procs.run(command, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "passed" in result.stdout.lower()
 
@@ -120,10 +118,9 @@ def test_serve_refuses_to_start_in_prod_with_the_default_key(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     env = {"AUDIENCE_SERVER__ENVIRONMENT": "prod"}
-    proc = start(
-        ["serve", "--port", str(free_port()), "--workspace", str(workspace.root)],
-        env,
-        tmp_path / "refused.log",
+    command = procs.audience(
+        "serve", "--port", str(free_port()), "--workspace", str(workspace.root)
     )
-    assert proc.wait(30) == 2
+    with procs.running(command, log=tmp_path / "refused.log", env=env) as proc:
+        assert proc.wait(30) == 2
     assert "refused in environment 'prod'" in (tmp_path / "refused.log").read_text()

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +19,13 @@ import httpx
 import pytest
 
 from audience.store.workspace import Workspace
+from tests import procs
 from tests.realtime.conftest import (
     READ_KEY,
     WRITE_KEY,
+    answers,
+    audience_server,
     basic,
-    free_port,
-    start,
-    stop,
-    wait_healthy,
     wait_until,
 )
 
@@ -39,27 +40,38 @@ def services(
     redis_url: str,
     redis_prefix: str,
     tmp_path: Path,
-) -> Any:
+) -> Iterator[Any]:
     env = {
         "AUDIENCE_QUEUE__URL": rabbit_url,
         "AUDIENCE_QUEUE__NAME": queue_name,
         "AUDIENCE_PROFILES__URL": redis_url,
         "AUDIENCE_PROFILES__PREFIX": redis_prefix,
     }
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    procs: list[subprocess.Popen[bytes]] = []
+    log = tmp_path / "procs.log"
+    with ExitStack() as stack:  # workers, then the server, stopped however the test ends
 
-    def launch(*command: str) -> subprocess.Popen[bytes]:
-        proc = start([*command, "--workspace", str(workspace.root)], env, tmp_path / "procs.log")
-        procs.append(proc)
-        return proc
+        def launch(*command: str) -> subprocess.Popen[bytes]:
+            argv = procs.audience(*command, "--workspace", str(workspace.root))
+            return stack.enter_context(procs.running(argv, log=log, env=env))
 
-    server = launch("serve", "--port", str(port))
-    wait_healthy(url, server)
-    yield url, launch
-    for proc in procs:
-        stop(proc)
+        url = stack.enter_context(audience_server(workspace.root, log, env))
+        yield url, launch
+
+
+def rabbitmqctl(*args: str, timeout: float) -> None:
+    done = procs.run(["rabbitmqctl", "-q", *args], timeout=timeout)
+    assert done.returncode == 0, f"rabbitmqctl {' '.join(args)}: {done.stderr}"
+
+
+def restart_rabbitmq(outage: float) -> None:
+    """Stop the broker's application for ``outage`` seconds; it is started again even when the
+    test is interrupted meanwhile, so that no later test finds it down."""
+    rabbitmqctl("stop_app", timeout=60)
+    try:
+        time.sleep(outage)  # clients meet the outage: not a wait for readiness
+    finally:
+        rabbitmqctl("start_app", timeout=120)
+        procs.wait_for(lambda: answers(5672), timeout=60, what="RabbitMQ")
 
 
 def counter(url: str, user: str) -> int:
@@ -100,6 +112,7 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(services: Any) -> No
     assert counter(url, "k1") == total == 5000
 
 
+@pytest.mark.faults  # stops the one RabbitMQ every other test uses: run alone, after them
 def test_rabbitmq_restart_while_clients_send(services: Any) -> None:
     url, launch = services
     launch("worker")
@@ -138,10 +151,7 @@ def test_rabbitmq_restart_while_clients_send(services: Any) -> None:
         thread.start()
     assert restarted.wait(60)
     assert wait_until(lambda: counter(url, "r1") > 0, timeout=30)  # the worker is consuming
-    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=60)
-    time.sleep(1.0)
-    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120)
-    time.sleep(1.0)
+    restart_rabbitmq(outage=1.0)
     recovered.set()
     for thread in threads:
         thread.join(180)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from audience.realtime.queue import DeadLetter
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores.sqlite import SqliteProfileStore
 from audience.store.clock import SYSTEM_CLOCK
+from tests import procs
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -110,13 +110,9 @@ def test_events_flow_through_a_durable_quorum_queue_once(
     profile = asyncio.run(main())
     assert profile["counters"] == {"Tick": 50}
     assert consumer.stats.duplicates == 1
-    listing = subprocess.run(
-        ["rabbitmqctl", "-q", "list_queues", "name", "type", "durable"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert f"{queue_name}\tquorum\ttrue" in listing
+    listing = procs.run(["rabbitmqctl", "-q", "list_queues", "name", "type", "durable"], timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    assert f"{queue_name}\tquorum\ttrue" in listing.stdout
 
 
 async def _ready(value: bool) -> bool:
