@@ -1,16 +1,55 @@
-"""Rule segments, priorities and activation (webhooks, exports), with consent enforced.
+"""Activation: send segment changes to webhooks and export members, consent enforced.
 
-Modules, from what a user writes to what leaves the building:
-
-- :mod:`.settings`, :mod:`.yamlmarks`, :mod:`.parse`, :mod:`.load`: the ``activation``
-  section of ``audience.yaml`` and ``segments/*.yaml``, validated with file and line;
-- :mod:`.fields`: the fields a rule may test;
-- :mod:`.compile_sql`, :mod:`.evaluate`, :mod:`.relation`: batch evaluation in the warehouse,
-  with membership history; :mod:`.compile_python`, :mod:`.codegen`, :mod:`.live`: the same
-  rules on one live profile;
-- :mod:`.history`, :mod:`.why`: members at a date, overlaps, explanations;
-- :mod:`.activate`, :mod:`.deliveries`, :mod:`.payloads`, :mod:`.destinations`: webhooks and
-  file exports.
-
-Nothing is imported here, so that :mod:`audience.config` can import :mod:`.settings` alone.
+:mod:`.workflows` runs a workflow (webhook or file export); :mod:`.deliveries` keeps
+every webhook delivery and dead letter; :mod:`.consent_filter` says who may be sent for
+a purpose; :mod:`.live_delivery` delivers the live path's changes; :mod:`.destinations`
+holds the webhook sender and the file exports.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audience.activation.deliveries import DeliverySummary, delivery_counts, list_deliveries
+    from audience.activation.live_delivery import WebhookSink
+    from audience.activation.workflows import WorkflowReport, retry_dead_letters, run_workflow
+
+__all__ = [
+    "DeliverySummary",
+    "WebhookSink",
+    "WorkflowReport",
+    "delivery_counts",
+    "list_deliveries",
+    "retry_dead_letters",
+    "run_workflow",
+]
+
+# Where each public name lives: it is imported on first use (PEP 562), so importing
+# this package imports none of its modules.
+_ORIGIN = {
+    "DeliverySummary": "deliveries",
+    "delivery_counts": "deliveries",
+    "list_deliveries": "deliveries",
+    "WebhookSink": "live_delivery",
+    "WorkflowReport": "workflows",
+    "retry_dead_letters": "workflows",
+    "run_workflow": "workflows",
+}
+
+
+def _load(name: str) -> object:
+    if name not in _ORIGIN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_ORIGIN[name]}"), name)
+    globals()[name] = value  # later lookups no longer reach _load
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above instead
+    __getattr__ = _load

@@ -1,5 +1,69 @@
 """Predictive segmentation: CLV (BG/NBD, Pareto/NBD, Gamma-Gamma), churn, cohorts.
 
-Nothing is imported here so that :mod:`audience.config` can import the settings module
-without pulling scipy and scikit-learn into every command.
+The models are scikit-learn estimators over ``(frequency, recency, T)`` rows
+(:attr:`PurchaseSummary.X`, from :func:`customer_summary`); :func:`run_clv` and
+:func:`run_churn` are what ``audience predict`` runs, storing the scores in the warehouse.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audience.predictive.bgnbd import BetaGeoModel
+    from audience.predictive.churn import ChurnRun, run_churn
+    from audience.predictive.clv import ClvOptions, ClvRun, run_clv
+    from audience.predictive.cohorts import cohort_table
+    from audience.predictive.gamma_gamma import GammaGammaModel
+    from audience.predictive.pnbd import ParetoNBDModel
+    from audience.predictive.purchases import PurchaseSummary, customer_summary
+    from audience.predictive.simulate import simulate_bgnbd
+
+__all__ = [
+    "BetaGeoModel",
+    "ChurnRun",
+    "ClvOptions",
+    "ClvRun",
+    "GammaGammaModel",
+    "ParetoNBDModel",
+    "PurchaseSummary",
+    "cohort_table",
+    "customer_summary",
+    "run_churn",
+    "run_clv",
+    "simulate_bgnbd",
+]
+
+# Where each public name lives: it is imported on first use (PEP 562), so importing
+# this package imports none of its modules.
+_ORIGIN = {
+    "BetaGeoModel": "bgnbd",
+    "ChurnRun": "churn",
+    "run_churn": "churn",
+    "ClvOptions": "clv",
+    "ClvRun": "clv",
+    "run_clv": "clv",
+    "cohort_table": "cohorts",
+    "GammaGammaModel": "gamma_gamma",
+    "ParetoNBDModel": "pnbd",
+    "PurchaseSummary": "purchases",
+    "customer_summary": "purchases",
+    "simulate_bgnbd": "simulate",
+}
+
+
+def _load(name: str) -> object:
+    if name not in _ORIGIN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_ORIGIN[name]}"), name)
+    globals()[name] = value  # later lookups no longer reach _load
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above instead
+    __getattr__ = _load

@@ -1,1 +1,45 @@
-"""Storage: the warehouse (DuckDB) and, later, live profile stores and queues."""
+"""Storage: the warehouse (DuckDB), the workspace around it, and the clock."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audience.store.clock import Clock, FixedClock, SystemClock
+    from audience.store.warehouse import Warehouse
+    from audience.store.workspace import Workspace
+
+__all__ = [
+    "Clock",
+    "FixedClock",
+    "SystemClock",
+    "Warehouse",
+    "Workspace",
+]
+
+# Where each public name lives: it is imported on first use (PEP 562), so importing
+# this package imports none of its modules.
+_ORIGIN = {
+    "Clock": "clock",
+    "FixedClock": "clock",
+    "SystemClock": "clock",
+    "Warehouse": "warehouse",
+    "Workspace": "workspace",
+}
+
+
+def _load(name: str) -> object:
+    if name not in _ORIGIN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_ORIGIN[name]}"), name)
+    globals()[name] = value  # later lookups no longer reach _load
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above instead
+    __getattr__ = _load
