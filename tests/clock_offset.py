@@ -23,8 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _moved_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Session-wide, so that shared workspaces are built on the moved clock too."""
     days = float(request.config.getoption("--clock-offset-days"))
     if not days:
         yield

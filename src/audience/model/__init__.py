@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from audience.model.activation_plan import ActivationPlan
     from audience.model.fields import FieldSpec, catalog
+    from audience.model.live import Event, Profile, SegmentChange
     from audience.model.rule_segment import SegmentDefinition, Trace
     from audience.model.runs import SegmentProfile, SegmentRun
 
 __all__ = [
     "ActivationPlan",
+    "Event",
     "FieldSpec",
+    "Profile",
     "SegmentDefinition",
     "SegmentProfile",
+    "SegmentChange",
     "SegmentRun",
     "Trace",
     "catalog",
@@ -27,6 +31,9 @@ _ORIGIN = {
     "ActivationPlan": "activation_plan",
     "FieldSpec": "fields",
     "catalog": "fields",
+    "Event": "live",
+    "Profile": "live",
+    "SegmentChange": "live",
     "SegmentDefinition": "rule_segment",
     "Trace": "rule_segment",
     "SegmentProfile": "runs",
