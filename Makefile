@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit slow services bench clean
+.PHONY: demo test time-shift lint typecheck unit slow services bench clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -25,14 +25,24 @@ demo: $(VENV)/.installed
 
 # Tests marked `faults` stop or restart a service the others share (RabbitMQ...): they run
 # alone, one at a time, after the parallel part. pytest exits 5 when a marker selects no test;
-# for the faults part that is not a failure.
+# for the faults part that is not a failure. Coverage is measured over both parts.
+# Then the activation and real-time suites run again with the clock moved years ahead and
+# behind (time-machine), so that no test passes only on the day it runs.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2 -m "not faults"
-	$(BIN)/pytest -n 0 -p no:randomly -m faults || test $$? -eq 5
+	$(BIN)/pytest -n 2 -m "not faults" --cov=audience --cov-report=
+	$(BIN)/pytest -n 0 -p no:randomly -m faults --cov=audience --cov-append --cov-report= \
+	  || test $$? -eq 5
+	$(BIN)/coverage report --format=total | sed 's/^/coverage of src\/audience: /; s/$$/%/'
+	$(MAKE) --no-print-directory time-shift
+
+TIME_SHIFT_SUITES := tests/activation tests/realtime
+time-shift: $(VENV)/.installed-dev
+	$(BIN)/pytest -n 2 -q -m "not slow and not faults" $(TIME_SHIFT_SUITES) --clock-offset-days 1461
+	$(BIN)/pytest -n 2 -q -m "not slow and not faults" $(TIME_SHIFT_SUITES) --clock-offset-days -1461
 
 # Pieces of `make test`, for day-to-day work.
 lint: $(VENV)/.installed-dev
