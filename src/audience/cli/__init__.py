@@ -1,4 +1,10 @@
-"""The ``audience`` command line: one command per user task."""
+"""The ``audience`` command line: one command per user task.
+
+It starts at once: a command imports the stages it runs (and with them DuckDB, pandas,
+scikit-learn, FastAPI...) inside its function, never at module level, so that ``--help`` and
+argument errors cost only Typer and Rich. ``tests/cli/test_startup.py`` checks what a fresh
+interpreter loads; ``bench/cli_startup.py`` times it.
+"""
 
 from __future__ import annotations
 

@@ -8,13 +8,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from audience.errors import AudienceError
-from audience.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from audience.store.workspace import Workspace
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,6 +52,9 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def open_workspace(path: Path | None) -> Workspace:
+    # Imported here: the workspace opens the warehouse (DuckDB), which ``--help`` never needs.
+    from audience.store.workspace import Workspace
+
     return Workspace.open(path)
 
 
