@@ -21,6 +21,7 @@ from audience.cli import (
     segment,
     workspace,
 )
+from audience.cli.terminal import Group
 
 app = typer.Typer(
     name="audience",
@@ -28,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 workspace.register(app)
 imports.register(app)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from audience.cli.terminal import (
+    Group,
     JsonOption,
     WorkspaceOption,
     console,
@@ -82,7 +83,9 @@ def register(app: typer.Typer) -> None:
     _register_members(app)
     _register_explanations(app)
     _register_overlap(app)
-    deliveries = typer.Typer(help="Webhook deliveries and dead letters.", no_args_is_help=True)
+    deliveries = typer.Typer(
+        help="Webhook deliveries and dead letters.", no_args_is_help=True, cls=Group
+    )
     app.add_typer(deliveries, name="deliveries")
     _register_deliveries(deliveries)
     _register_replay(deliveries)
@@ -326,7 +329,9 @@ def _register_replay(deliveries: typer.Typer) -> None:
 
 
 def _register_consent(app: typer.Typer) -> None:
-    consent = typer.Typer(help="Consent per purpose, with its history.", no_args_is_help=True)
+    consent = typer.Typer(
+        help="Consent per purpose, with its history.", no_args_is_help=True, cls=Group
+    )
     app.add_typer(consent, name="consent")
 
     @consent.command("set")

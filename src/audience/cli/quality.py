@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from audience.cli.terminal import (
+    Group,
     JsonOption,
     WorkspaceOption,
     console,
@@ -23,7 +24,9 @@ from audience.errors import InputError
 if TYPE_CHECKING:
     from audience.quality.clean import CleanReport
 
-quarantine_app = typer.Typer(help="Rows set aside by import or cleaning: list, show, retry.")
+quarantine_app = typer.Typer(
+    help="Rows set aside by import or cleaning: list, show, retry.", cls=Group
+)
 
 
 def print_clean(report: CleanReport) -> None:
