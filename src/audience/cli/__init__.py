@@ -1,4 +1,10 @@
-"""The ``audience`` command line: one command per user task."""
+"""The ``audience`` command line: one command per user task.
+
+It starts at once: a command imports the stages it runs (and with them DuckDB, pandas,
+scikit-learn, FastAPI...) inside its function, never at module level, so that ``--help`` and
+argument errors cost only Typer and Rich. ``tests/cli/test_startup.py`` checks what a fresh
+interpreter loads; ``bench/cli_startup.py`` times it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from audience.cli import (
     segment,
     workspace,
 )
+from audience.cli.terminal import Group
 
 app = typer.Typer(
     name="audience",
@@ -22,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 workspace.register(app)
 imports.register(app)

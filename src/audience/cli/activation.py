@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from audience.activation.deliveries import delivery_counts, list_deliveries, set_endpoint_state
-from audience.activation.workflows import retry_dead_letters
 from audience.cli.terminal import (
+    Group,
     JsonOption,
     WorkspaceOption,
     console,
@@ -20,19 +19,15 @@ from audience.cli.terminal import (
     step,
 )
 from audience.errors import InputError
-from audience.pipelines.activate import activate
-from audience.pipelines.why import why
-from audience.privacy.consent import (
-    PURPOSES,
-    STATUSES,
-    consent_history,
-    current_consents,
-    set_consent,
-)
-from audience.rules.evaluate import Evaluation, evaluate
-from audience.rules.history import find_segment, members, overlap, parse_as_of
-from audience.rules.loading import load_activation
-from audience.store.clock import Clock, to_utc_naive
+
+if TYPE_CHECKING:
+    from audience.rules.evaluate import Evaluation
+    from audience.store.clock import Clock
+
+CONSENT_PURPOSES = ("email", "sms", "push", "advertising", "profiling", "analytics")
+CONSENT_STATUSES = ("granted", "denied", "withdrawn")
+"""For the help text: ``audience.privacy.consent.PURPOSES`` and ``STATUSES`` (a test checks),
+written out here because that module imports DuckDB."""
 
 NowOption = Annotated[
     str | None,
@@ -41,6 +36,8 @@ NowOption = Annotated[
 
 
 def _now(text: str | None, clock: Clock) -> datetime:
+    from audience.store.clock import to_utc_naive
+
     if text is None:
         return clock.now()
     try:
@@ -86,7 +83,9 @@ def register(app: typer.Typer) -> None:
     _register_members(app)
     _register_explanations(app)
     _register_overlap(app)
-    deliveries = typer.Typer(help="Webhook deliveries and dead letters.", no_args_is_help=True)
+    deliveries = typer.Typer(
+        help="Webhook deliveries and dead letters.", no_args_is_help=True, cls=Group
+    )
     app.add_typer(deliveries, name="deliveries")
     _register_deliveries(deliveries)
     _register_replay(deliveries)
@@ -100,6 +99,9 @@ def _register_activation(app: typer.Typer) -> None:
         now: NowOption = None, workspace: WorkspaceOption = None, json_: JsonOption = False
     ) -> None:
         """Re-evaluate every rule segment now: people enter and exit, history is kept."""
+        from audience.rules.evaluate import evaluate
+        from audience.rules.loading import load_activation
+
         ws = open_workspace(workspace)
         plan = load_activation(ws.root)
         with (
@@ -122,6 +124,9 @@ def _register_activation(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Evaluate the rule segments, then deliver webhooks and write exports."""
+        from audience.pipelines.activate import activate
+        from audience.rules.loading import load_activation
+
         ws = open_workspace(workspace)
         plan = load_activation(ws.root)
         with ws.warehouse() as warehouse, step("Activating", quiet=json_):
@@ -156,6 +161,8 @@ def _register_members(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Who was in a segment at a date."""
+        from audience.rules.history import find_segment, members, parse_as_of
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             segment_id, name = find_segment(warehouse.con, segment)
@@ -189,6 +196,8 @@ def _register_explanations(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Why a person is in each of her segments: rule traces, cluster distances."""
+        from audience.pipelines.why import why
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             result = why(warehouse.con, customer_id)
@@ -222,6 +231,8 @@ def _register_overlap(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """How many current members every pair of segments shares."""
+        from audience.rules.history import overlap
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             result = overlap(warehouse.con, include_stored=all_)
@@ -249,6 +260,8 @@ def _register_deliveries(deliveries: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Counts per destination and status, and the latest deliveries."""
+        from audience.activation.deliveries import delivery_counts, list_deliveries
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             counts = delivery_counts(warehouse.con)
@@ -274,6 +287,9 @@ def _register_replay(deliveries: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Replay the dead letters (same webhook-id; consent checked again)."""
+        from audience.activation.workflows import retry_dead_letters
+        from audience.rules.loading import load_activation
+
         ws = open_workspace(workspace)
         plan = load_activation(ws.root)
         with ws.warehouse() as warehouse:
@@ -300,6 +316,9 @@ def _register_replay(deliveries: typer.Typer) -> None:
         workspace: WorkspaceOption = None,
     ) -> None:
         """Re-enable an endpoint disabled by a 410 answer."""
+        from audience.activation.deliveries import set_endpoint_state
+        from audience.rules.loading import load_activation
+
         ws = open_workspace(workspace)
         plan = load_activation(ws.root)
         if destination not in plan.destinations:
@@ -310,20 +329,24 @@ def _register_replay(deliveries: typer.Typer) -> None:
 
 
 def _register_consent(app: typer.Typer) -> None:
-    consent = typer.Typer(help="Consent per purpose, with its history.", no_args_is_help=True)
+    consent = typer.Typer(
+        help="Consent per purpose, with its history.", no_args_is_help=True, cls=Group
+    )
     app.add_typer(consent, name="consent")
 
     @consent.command("set")
     @handle_errors
     def set_(
         customer_id: Annotated[str, typer.Argument(help="Customer or profile id.")],
-        purpose: Annotated[str, typer.Argument(help=", ".join(PURPOSES))],
-        status: Annotated[str, typer.Argument(help=", ".join(STATUSES))],
+        purpose: Annotated[str, typer.Argument(help=", ".join(CONSENT_PURPOSES))],
+        status: Annotated[str, typer.Argument(help=", ".join(CONSENT_STATUSES))],
         source: Annotated[str, typer.Option(help="Where the change came from.")] = "cli",
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
         """Record a consent change (it becomes the current status)."""
+        from audience.privacy.consent import set_consent
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse, warehouse.transaction() as con:
             change = set_consent(
@@ -342,6 +365,8 @@ def _register_consent(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Current status per purpose and the history of changes."""
+        from audience.privacy.consent import PURPOSES, consent_history, current_consents
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             current = current_consents(warehouse.con, customer_id)

@@ -11,7 +11,6 @@ from audience.cli.imports import print_import
 from audience.cli.quality import print_clean
 from audience.cli.segment import segments_table
 from audience.cli.terminal import JsonOption, console, handle_errors, print_json, step
-from audience.pipelines.demo import run_demo
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +25,8 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Generate data, import, clean, segment and report: the whole pipeline, end to end."""
+        from audience.pipelines.demo import run_demo
+
         result = run_demo(out, customers, lambda d: step(d, quiet=json_), seed=seed)
         if json_:
             print_json(

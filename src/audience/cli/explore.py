@@ -19,8 +19,6 @@ from audience.cli.terminal import (
     step,
 )
 from audience.errors import InputError
-from audience.segmentation.maps import segment_map
-from audience.segmentation.stored_runs import customers_in_space, load_run
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id (default: the latest).")]
 
@@ -51,6 +49,9 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Draw the customers of a run on a 2-D map (PCA, t-SNE or UMAP)."""
+        from audience.segmentation.maps import segment_map
+        from audience.segmentation.stored_runs import customers_in_space, load_run
+
         ws = open_workspace(workspace)
         with ws.warehouse(read_only=True) as warehouse:
             run = load_run(warehouse.con, run_id)
@@ -87,6 +88,8 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """A segment's rules, profile (mean, median, z-score, lift) and name."""
+        from audience.segmentation.stored_runs import load_run
+
         ws = open_workspace(workspace)
         with ws.warehouse(read_only=True) as warehouse:
             run = load_run(warehouse.con, run_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,9 +20,9 @@ from audience.cli.terminal import (
     step,
 )
 from audience.errors import InputError
-from audience.ingest.demo.generate import generate as generate_files
-from audience.ingest.importer import ImportReport, import_file
-from audience.store.clock import SystemClock
+
+if TYPE_CHECKING:
+    from audience.ingest.importer import ImportReport
 
 
 class KindChoice(StrEnum):
@@ -65,6 +65,8 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Import a file into the warehouse; idempotent, one transaction, reconciled."""
+        from audience.ingest.importer import import_file
+
         ws = open_workspace(workspace)
         with step(f"Importing {file.name}", quiet=json_):
             report = import_file(ws, kind.value, file, map_ or [], source_label=source)
@@ -87,6 +89,9 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Write realistic French e-commerce data with planted personas and dirt."""
+        from audience.ingest.demo.generate import generate as generate_files
+        from audience.store.clock import SystemClock
+
         end = _parse_day(end_date) if end_date else SystemClock().now().date()
         with step(f"Generating {customers:,} customers", quiet=json_):
             files = generate_files(customers, out, seed=seed, end=end)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from audience.cli.terminal import (
+    Group,
     JsonOption,
     WorkspaceOption,
     console,
@@ -45,7 +46,9 @@ def _write_png(uri: str, path: Path) -> None:
 def register(app: typer.Typer) -> None:
     """Add the ``predict`` sub-app (``clv``, ``churn``) and the ``cohorts`` command."""
     predict = typer.Typer(
-        help="Predictive scores: CLV, churn; predictive segments.", no_args_is_help=True
+        help="Predictive scores: CLV, churn; predictive segments.",
+        no_args_is_help=True,
+        cls=Group,
     )
     app.add_typer(predict, name="predict")
     _register_clv(predict)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from audience.cli.terminal import (
+    Group,
     JsonOption,
     WorkspaceOption,
     console,
@@ -19,15 +20,13 @@ from audience.cli.terminal import (
     step,
 )
 from audience.errors import InputError
-from audience.ingest.mapping import parse_map_options
-from audience.pipelines.quarantine_retry import retry as retry_quarantined
-from audience.quality import quarantine as quarantine_ops
-from audience.quality.clean import CleanReport, clean_workspace
-from audience.quality.quality_report import quality_report
-from audience.quality.unmerge import unmerge as unmerge_records
-from audience.report.quality_html import write_quality_report
 
-quarantine_app = typer.Typer(help="Rows set aside by import or cleaning: list, show, retry.")
+if TYPE_CHECKING:
+    from audience.quality.clean import CleanReport
+
+quarantine_app = typer.Typer(
+    help="Rows set aside by import or cleaning: list, show, retry.", cls=Group
+)
 
 
 def print_clean(report: CleanReport) -> None:
@@ -68,6 +67,10 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def clean(workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
         """Normalise, de-duplicate and resolve identities into one profile per person."""
+        from audience.quality.clean import clean_workspace
+        from audience.quality.quality_report import quality_report
+        from audience.report.quality_html import write_quality_report
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             with (
@@ -117,6 +120,8 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Separate merged records (a record, or every record of a profile)."""
+        from audience.quality.unmerge import unmerge as unmerge_records
+
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse, warehouse.transaction() as con:
             result = unmerge_records(con, ws.config, customer_id, ws.clock.now(), undo=undo)
@@ -138,6 +143,8 @@ def list_(
     json_: JsonOption = False,
 ) -> None:
     """Quarantined rows by file and reason, then the first rows with their ids."""
+    from audience.quality import quarantine as quarantine_ops
+
     ws = open_workspace(workspace)
     with ws.warehouse(read_only=True) as warehouse:
         statuses = ["open", "resolved"] if all_ else ["open"]
@@ -166,6 +173,8 @@ def show(
     json_: JsonOption = False,
 ) -> None:
     """One quarantined row: where it came from, why, and the record as read."""
+    from audience.quality import quarantine as quarantine_ops
+
     ws = open_workspace(workspace)
     with ws.warehouse(read_only=True) as warehouse:
         row = quarantine_ops.find(warehouse.con, row_id)
@@ -194,6 +203,10 @@ def retry_(
     json_: JsonOption = False,
 ) -> None:
     """Load quarantined rows again, with fixes; what passes is loaded, the rest stays."""
+    from audience.ingest.mapping import parse_map_options
+    from audience.pipelines.quarantine_retry import retry as retry_quarantined
+    from audience.quality import quarantine as quarantine_ops
+
     if not row_ids and not all_:
         raise InputError("name the rows to retry (see 'audience quarantine list') or pass --all")
     ws = open_workspace(workspace)

@@ -7,7 +7,6 @@ warehouse, which the server never opens itself (DuckDB allows one writing proces
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -24,11 +23,7 @@ from audience.cli.terminal import (
     open_workspace,
     print_json,
 )
-from audience.config.settings import check_server_secrets
 from audience.errors import ConfigError
-from audience.pipelines.live import live_consumer
-from audience.pipelines.sync import sync_events
-from audience.realtime.runtime import run_worker
 
 
 def _serve(
@@ -43,6 +38,8 @@ def _serve(
     import uvicorn
 
     from audience.api.app import create_app
+    from audience.config.settings import check_server_secrets
+    from audience.pipelines.live import live_consumer
     from audience.realtime.runtime import Collector
 
     ws = open_workspace(workspace)
@@ -80,6 +77,11 @@ def _serve(
 
 def _worker(workspace: WorkspaceOption = None) -> None:
     """Consume the queue: update live profiles, segments, and the event log, until stopped."""
+    import asyncio
+
+    from audience.pipelines.live import live_consumer
+    from audience.realtime.runtime import run_worker
+
     ws = open_workspace(workspace)
     settings = ws.settings
     consumer = live_consumer(ws, settings)
@@ -103,6 +105,8 @@ def _worker(workspace: WorkspaceOption = None) -> None:
 
 def _sync(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> None:
     """Load the events logged by the consumer into the warehouse (idempotent)."""
+    from audience.pipelines.sync import sync_events
+
     report = sync_events(open_workspace(workspace))
     if as_json:
         print_json(report.__dict__)

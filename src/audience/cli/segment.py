@@ -6,7 +6,7 @@ import csv
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,10 +21,9 @@ from audience.cli.terminal import (
     step,
 )
 from audience.errors import InputError
-from audience.model.runs import SegmentRun
-from audience.pipelines.run_report import write_run_report
-from audience.pipelines.segment_run import run_segmentation
-from audience.report.html import format_kpi
+
+if TYPE_CHECKING:
+    from audience.model.runs import SegmentRun
 
 
 class MethodChoice(StrEnum):
@@ -49,6 +48,8 @@ def parse_k_range(text: str) -> tuple[int, int]:
 
 
 def segments_table(run: SegmentRun, kpis: list[str]) -> Table:
+    from audience.report.html import format_kpi
+
     table = Table(title=f"{run.k} segments of {run.n_customers:,} customers ({run.run_id})")
     table.add_column("segment")
     for kpi in kpis:
@@ -80,6 +81,9 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Compute features, segment the customers, name the segments, write the report."""
+        from audience.pipelines.run_report import write_run_report
+        from audience.pipelines.segment_run import run_segmentation
+
         if k is not None and k_range is not None:
             raise InputError("give either --k or --k-range, not both")
         bounds = parse_k_range(k_range) if k_range else None

@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from audience.errors import AudienceError
-from audience.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from audience.store.workspace import Workspace
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,6 +38,21 @@ WorkspaceOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
+class Group(TyperGroup):
+    """A command group whose ``--help`` flag, when not given, is False rather than None.
+
+    Typer passes every parameter value that is not already a bool through a pydantic
+    ``TypeAdapter``; a group's absent ``--help`` was None, so ``audience import --help``
+    imported pydantic (a tenth of a second) only to read that flag. Same help, same parsing.
+    """
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
+
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn an AudienceError into one red line on stderr and its exit code."""
 
@@ -50,6 +68,9 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def open_workspace(path: Path | None) -> Workspace:
+    # Imported here: the workspace opens the warehouse (DuckDB), which ``--help`` never needs.
+    from audience.store.workspace import Workspace
+
     return Workspace.open(path)
 
 

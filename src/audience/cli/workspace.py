@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from audience.cli.terminal import console, handle_errors
-from audience.store.workspace import Workspace
 
 
 class ObjectiveChoice(StrEnum):
@@ -29,6 +28,8 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option(help="Rewrite an existing audience.yaml.")] = False,
     ) -> None:
         """Create a workspace: audience.yaml and an empty warehouse."""
+        from audience.store.workspace import Workspace
+
         ws = Workspace.init(directory, objective=objective.value, force=force)
         console.print(
             f"Workspace ready in [bold]{ws.root}[/]: edit audience.yaml, then "
