@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -97,19 +96,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export one row per source record: its id, its source, the resolved customer id."""
         ws = open_workspace(workspace)
+        from audience.quality.resolve import export_identities
+
         with ws.warehouse(read_only=True) as warehouse:
-            rows = warehouse.con.execute(
-                """SELECT c.customer_id, c.source, m.profile_id,
-                          CASE WHEN m.profile_id IS NULL THEN 'quarantined' ELSE 'resolved' END
-                   FROM customers c LEFT JOIN profile_members m ON m.record_id = c.customer_id
-                   ORDER BY c.customer_id"""
-            ).fetchall()
-        export.parent.mkdir(parents=True, exist_ok=True)
-        with export.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["record_id", "source", "customer_id", "status"])
-            writer.writerows(rows)
-        console.print(f"Wrote {len(rows):,} records to {export}")
+            n = export_identities(warehouse.con, export)
+        console.print(f"Wrote {n:,} records to {export}")
 
     @app.command()
     @handle_errors

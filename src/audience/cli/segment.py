@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -104,7 +103,9 @@ def register(app: typer.Typer) -> None:
             with step("Writing the report", quiet=json_):
                 report = write_run_report(warehouse.con, run, ws.config, ws.reports_dir, ws.clock)
             if assignments:
-                write_assignments(warehouse.con, run, assignments)
+                from audience.segmentation.stored_runs import export_assignments
+
+                export_assignments(warehouse.con, run.run_id, assignments)
         if json_:
             print_json({**run.to_dict(), "report": str(report)})
             return
@@ -113,20 +114,3 @@ def register(app: typer.Typer) -> None:
             f"silhouette {run.metrics['silhouette']:.3f} · Davies–Bouldin "
             f"{run.metrics['davies_bouldin']:.3f} · report: {report}"
         )
-
-
-def write_assignments(con: object, run: SegmentRun, path: Path) -> None:
-    """One row per customer of the run: customer_id (as imported), segment_id, segment_name."""
-    import duckdb
-
-    assert isinstance(con, duckdb.DuckDBPyConnection)
-    rows = con.execute(
-        """SELECT m.customer_id, m.segment_id, s.name FROM memberships m
-           JOIN segments s USING (segment_id) WHERE m.run_id = ? ORDER BY m.customer_id""",
-        [run.run_id],
-    ).fetchall()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["customer_id", "segment_id", "segment_name"])
-        writer.writerows(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -13,6 +14,8 @@ import pandas as pd
 from audience.errors import InputError
 from audience.segmentation.assign import SegmentAssigner
 from audience.segmentation.matrix import load_matrix
+from audience.store.sql import sql_literal
+from audience.store.warehouse import scalar
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,15 @@ def customers_in_space(
     keep = np.array([bool(r[0]) for r in members])
     X = assigner.space.transform(pd.DataFrame(raw[keep].to_numpy(), columns=raw.columns))
     return X, np.array([r[0] for r in labels], dtype=np.int64)
+
+
+def export_assignments(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> int:
+    """One CSV row per customer of a run: customer_id, segment_id, segment_name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    query = f"""SELECT m.customer_id, m.segment_id, s.name AS segment_name
+                FROM memberships m JOIN segments s USING (segment_id)
+                WHERE m.run_id = {sql_literal(run_id)} ORDER BY m.customer_id"""
+    con.execute(f"COPY ({query}) TO {sql_literal(str(path))} (HEADER, DELIMITER ',')")
+    return int(
+        scalar(con, f"SELECT count(*) FROM memberships WHERE run_id = {sql_literal(run_id)}")
+    )
