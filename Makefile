@@ -66,6 +66,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/cli_startup.py
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache
