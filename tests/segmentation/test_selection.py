@@ -122,6 +122,15 @@ def test_fewer_customers_than_segments_is_a_clear_error() -> None:
         AutoSegmenter(n_clusters=5).fit(X)
 
 
+def test_k_stops_where_the_stability_refits_run_out_of_customers() -> None:
+    """15 customers: refits fit on 12, so k = 12 is never tried (it made every fit fail)."""
+    X, _ = make_blobs(n_samples=15, centers=3, n_features=2, random_state=0)
+    model = AutoSegmenter(method="kmeans", random_state=0, n_refits=2).fit(X)
+    assert max(row["k"] for row in model.selection_) == 11
+    with pytest.raises(ModelError, match=r"15 customers .* too few for 12 segments: .* on 12 "):
+        AutoSegmenter(method="kmeans", n_clusters=12).fit(X)
+
+
 def test_a_fixed_k_leaves_density_methods_out(uneven_blobs: tuple[np.ndarray, np.ndarray]) -> None:
     model = AutoSegmenter(n_clusters=4, random_state=0, **FAST).fit(uneven_blobs[0])
     assert {r["method"] for r in model.selection_} == {"kmeans", "gmm", "hierarchical"}
