@@ -146,7 +146,7 @@ def test_fit_learns_the_input_width_and_refuses_what_is_not_a_summary(
         BetaGeoModel().fit(X, sample_weight=np.zeros(len(X)))
     with pytest.raises(ModelError, match="one non-negative count per customer"):
         BetaGeoModel().fit(X, sample_weight=np.ones(len(X) + 1))
-    with pytest.raises(ModelError, match="Negative values in data passed to Gamma-Gamma.*<= 0"):
+    with pytest.raises(ModelError, match=r"Negative values in data passed to Gamma-Gamma.*<= 0"):
         GammaGammaModel().fit(np.array([[1, 10.0], [2, -3.0]]))
 
 
