@@ -95,13 +95,13 @@ def free_port() -> int:
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``python -m audience.cli.realtime <command>`` as a child process."""
     full_env = {**os.environ, **env}
-    handle = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "audience.cli.realtime", *command],
-        env=full_env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "audience.cli.realtime", *command],
+            env=full_env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:

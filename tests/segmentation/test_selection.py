@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -34,9 +33,7 @@ def uneven_blobs() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def auto(uneven_blobs: tuple[np.ndarray, np.ndarray]) -> AutoSegmenter:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return AutoSegmenter(k_range=(2, 8), random_state=0, **FAST).fit(uneven_blobs[0])
+    return AutoSegmenter(k_range=(2, 8), random_state=0, **FAST).fit(uneven_blobs[0])
 
 
 def test_auto_finds_the_planted_groups(
