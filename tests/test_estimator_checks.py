@@ -389,8 +389,10 @@ def test_instances_and_waivers_name_discovered_estimators() -> None:
         assert all(check in FEEDS for check in waivers)
 
 
-SMOKE_SECONDS = 5.0
-"""A default instance slower than this on 30 rows would make the checks crawl."""
+SMOKE_SECONDS = 0.5
+"""The checks fit an estimator some 30 times on about 30 rows: a default slower than this per
+fit makes them crawl (AutoSegmenter's takes over 1 s here; AutoKMeans' 0.15 s, the others'
+less)."""
 
 
 @pytest.mark.parametrize(
@@ -405,14 +407,18 @@ def test_estimators_without_instances_work_by_default(cls: type[BaseEstimator]) 
     X, _ = make_blobs(n_samples=30, n_features=3, random_state=0)
     if get_tags(estimator).input_tags.positive_only:
         X -= X.min()
-    started = time.perf_counter()
-    try:
-        fitted = clone(estimator).fit(X)
-    except ModelError as exc:
-        # Refusing the checks' data is what waivers are for; the default is still usable.
-        if cls not in WAIVERS:
-            pytest.fail(f"{cls.__name__}() cannot fit 30 rows ({exc}): add it to INSTANCES")
-        return
-    seconds = time.perf_counter() - started
-    assert isinstance(fitted, cls)
-    assert seconds < SMOKE_SECONDS, f"{cls.__name__}() took {seconds:.1f} s: add to INSTANCES"
+    seconds = []
+    for _ in range(2):  # the faster of two fits: the first may pay for imports and caches
+        started = time.perf_counter()
+        try:
+            fitted = clone(estimator).fit(X)
+        except ModelError as exc:
+            # Refusing the checks' data is what waivers are for; the default is still usable.
+            if cls not in WAIVERS:
+                pytest.fail(f"{cls.__name__}() cannot fit 30 rows ({exc}): add it to INSTANCES")
+            return
+        seconds.append(time.perf_counter() - started)
+        assert isinstance(fitted, cls)
+    assert min(seconds) < SMOKE_SECONDS, (
+        f"{cls.__name__}() takes {min(seconds):.1f} s per fit: add it to INSTANCES"
+    )
