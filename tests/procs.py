@@ -115,7 +115,7 @@ def run(
         out, err = proc.communicate(timeout=timeout)
     except BaseException:  # a timeout, or the run interrupted: nothing of it may survive
         _signal_group(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        proc.communicate(timeout=10)  # reaps it and closes its pipes
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 

@@ -6,31 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import typer
-from pydantic import Field
 from typer.testing import CliRunner
 
-import audience.store.workspace
 from audience.cli import activation
-from audience.config import WorkspaceConfig
-from audience.config.activation import ActivationSettings
 from tests.conftest import SECRET, Receiver
 
 runner = CliRunner()
 app = typer.Typer()
 activation.register(app)
-
-
-class _Integrated(WorkspaceConfig):
-    activation: ActivationSettings = Field(default_factory=ActivationSettings)
-
-
-@pytest.fixture(autouse=True)
-def integrated(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the lead adds ``activation`` to WorkspaceConfig, stand in for that one line."""
-    if "activation" not in WorkspaceConfig.model_fields:
-        monkeypatch.setattr(audience.store.workspace, "WorkspaceConfig", _Integrated)
 
 
 def invoke(root: Path, *args: str) -> tuple[int, Any, str]:

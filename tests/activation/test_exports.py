@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,7 @@ def test_sfmc_sms_export_needs_sms_consent_and_a_phone(ws_root: Path) -> None:
 
 def test_a_withdrawal_removes_a_member_from_the_next_export(ws_root: Path) -> None:
     path, _ = export(ws_root, "csv")
-    first = {r["customer_id"] for r in csv.DictReader(path.open(encoding="utf-8"))}
+    first = {r["customer_id"] for r in csv.DictReader(io.StringIO(path.read_text("utf-8")))}
     leaving = sorted(first)[0]
     with Warehouse(ws_root / "warehouse.duckdb") as warehouse, warehouse.transaction() as con:
         set_consent(con, leaving, "email", "withdrawn", at=SYSTEM_CLOCK.now(), source="test")
@@ -159,6 +160,8 @@ def test_a_withdrawal_removes_a_member_from_the_next_export(ws_root: Path) -> No
         report = activate(warehouse, plan_from_settings(settings), ws_root, clock=FixedClock(NOW))
     export_ = report.workflows[0].export
     assert export_ is not None and export_.path is not None
-    second = {r["customer_id"] for r in csv.DictReader(export_.path.open(encoding="utf-8"))}
+    second = {
+        r["customer_id"] for r in csv.DictReader(io.StringIO(export_.path.read_text("utf-8")))
+    }
     assert second == first - {leaving}
     assert export_.suppressed["withdrawn"] == 1

@@ -5,14 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.optimize import check_grad
-from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import (
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from audience.errors import ModelError
 from audience.predictive.bgnbd import BetaGeoModel
@@ -33,13 +26,8 @@ def simulated() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: type(m).__name__)
-def test_applicable_sklearn_contract_checks(model: BetaGeoModel) -> None:
-    name = type(model).__name__
-    check_no_attributes_set_in_init(name, model)
-    check_parameters_default_constructible(name, model)
-    check_get_params_invariance(name, model)
-    check_set_params(name, model)
-    assert clone(model).get_params() == model.get_params()
+def test_summary_needs_a_fit(model: BetaGeoModel) -> None:
+    """scikit-learn's checks run in tests/test_estimator_checks.py; this one is ours."""
     with pytest.raises(NotFittedError):
         model.summary()
 
@@ -140,6 +128,26 @@ def test_invalid_summaries_are_refused_clearly(rows: list[list[float]], message:
     for model in (BetaGeoModel(), ParetoNBDModel()):
         with pytest.raises(ModelError, match=message):
             model.fit(X)
+
+
+def test_fit_learns_the_input_width_and_refuses_what_is_not_a_summary(
+    simulated: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """What scikit-learn's checks would verify, on data the models accept."""
+    X = simulated[0][:2_000]
+    model = BetaGeoModel()
+    assert model.fit(X) is model
+    assert model.n_features_in_ == 3
+    with pytest.raises(ValueError, match="X has 2 features, but BetaGeoModel is expecting 3"):
+        model.score(X[:, :2])
+    with pytest.raises(ModelError, match="Negative values in data passed to BG/NBD"):
+        BetaGeoModel().fit(-X)
+    with pytest.raises(ModelError, match="sample_weight is zero for every customer"):
+        BetaGeoModel().fit(X, sample_weight=np.zeros(len(X)))
+    with pytest.raises(ModelError, match="one non-negative count per customer"):
+        BetaGeoModel().fit(X, sample_weight=np.ones(len(X) + 1))
+    with pytest.raises(ModelError, match=r"Negative values in data passed to Gamma-Gamma.*<= 0"):
+        GammaGammaModel().fit(np.array([[1, 10.0], [2, -3.0]]))
 
 
 def test_gamma_gamma_refuses_non_positive_spend() -> None:

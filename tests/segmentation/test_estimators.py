@@ -6,21 +6,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from audience.errors import ModelError
 from audience.segmentation.kmeans import AutoKMeans, sampled_silhouette
 from audience.segmentation.preprocess import FeaturePreprocessor
-
-
-@parametrize_with_checks(
-    [
-        FeaturePreprocessor(),
-        AutoKMeans(n_clusters=3, random_state=0),
-    ]
-)
-def test_sklearn_contract(estimator, check) -> None:  # type: ignore[no-untyped-def]
-    check(estimator)
 
 
 def test_sample_starts_then_every_customer_decides_the_centroids() -> None:

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score
 
+from audience import plotting as charts
 from audience.errors import ConfigError
 from audience.segmentation.labels import NOISE
-from audience.segmentation.maps import embed, segment_map
+from audience.segmentation.maps import NOISE_NAME, embed, segment_map
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -46,11 +48,37 @@ def test_projections_keep_planted_groups_apart(
     assert silhouette_score(points, labels[idx]) > 0.5
 
 
-def test_noise_is_drawn_as_its_own_group(planted: tuple[np.ndarray, np.ndarray]) -> None:
+def test_noise_is_drawn_as_its_own_group(
+    planted: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
     X, labels = planted
     noisy = np.where(np.arange(len(labels)) % 10 == 0, NOISE, labels)
+    figures: list[Figure] = []
+
+    def keep(figure: Figure) -> str:
+        figures.append(figure)
+        return render(figure)
+
+    render = charts.data_uri
+    monkeypatch.setattr(charts, "data_uri", keep)
     drawn = segment_map(X, noisy, ["A", "B", "C", "D"], "pca", sample_size=500)
     assert drawn.png().startswith(PNG_MAGIC)
+    # What the map shows: one scatter per group, noise among them under its own name, with
+    # exactly the sampled noise customers at their projected positions.
+    points, idx = embed(X, "pca", sample_size=500)  # the same sample and projection
+    (axis,) = figures[0].axes
+    scatters = {c.get_label(): c for c in axis.collections}
+    assert list(scatters) == ["A", "B", "C", "D", NOISE_NAME]
+    sampled = noisy[idx]
+    for label, name in enumerate(["A", "B", "C", "D"]):
+        assert np.allclose(scatters[name].get_offsets(), points[sampled == label])
+    noise_points = scatters[NOISE_NAME].get_offsets()
+    assert len(noise_points) == (sampled == NOISE).sum() > 0
+    assert np.allclose(noise_points, points[sampled == NOISE])
+    colours = {tuple(c.get_facecolor()[0][:3]) for c in scatters.values()}
+    assert len(colours) == 5  # noise is told apart from every segment
+    legend = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert legend == ["A", "B", "C", "D", NOISE_NAME]
 
 
 def test_umap_without_its_package_says_how_to_install_it(

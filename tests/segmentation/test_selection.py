@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -34,9 +33,7 @@ def uneven_blobs() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def auto(uneven_blobs: tuple[np.ndarray, np.ndarray]) -> AutoSegmenter:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return AutoSegmenter(k_range=(2, 8), random_state=0, **FAST).fit(uneven_blobs[0])
+    return AutoSegmenter(k_range=(2, 8), random_state=0, **FAST).fit(uneven_blobs[0])
 
 
 def test_auto_finds_the_planted_groups(
@@ -120,6 +117,15 @@ def test_fewer_customers_than_segments_is_a_clear_error() -> None:
     X = np.random.default_rng(0).normal(size=(4, 2))
     with pytest.raises(ModelError, match=r"4 customers .* cannot make 5 segments"):
         AutoSegmenter(n_clusters=5).fit(X)
+
+
+def test_k_stops_where_the_stability_refits_run_out_of_customers() -> None:
+    """15 customers: refits fit on 12, so k = 12 is never tried (it made every fit fail)."""
+    X, _ = make_blobs(n_samples=15, centers=3, n_features=2, random_state=0)
+    model = AutoSegmenter(method="kmeans", random_state=0, n_refits=2).fit(X)
+    assert max(row["k"] for row in model.selection_) == 11
+    with pytest.raises(ModelError, match=r"15 customers .* too few for 12 segments: .* on 12 "):
+        AutoSegmenter(method="kmeans", n_clusters=12).fit(X)
 
 
 def test_a_fixed_k_leaves_density_methods_out(uneven_blobs: tuple[np.ndarray, np.ndarray]) -> None:

@@ -44,7 +44,7 @@ class BetaGeoModel(MLEModel):
     label = "BG/NBD"
 
     def _prepare(self, X: FloatArray, weights: FloatArray) -> _Grouped:
-        g = GroupedPurchases.of(X, weights)
+        g = GroupedPurchases.of(X, weights, self.label)
         ux, inv = np.unique(g.x, return_inverse=True)
         return _Grouped(g.x, g.t_x, g.T, g.w, ux, inv.astype(np.intp))
 

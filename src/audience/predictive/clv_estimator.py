@@ -6,21 +6,23 @@ learnt ends in ``_``. ``X`` holds one row per customer: (frequency, recency, T) 
 transaction models, (frequency, mean spend) for Gamma-Gamma. ``sample_weight`` counts
 customers, which is how grouped summaries are fitted.
 
-``parametrize_with_checks`` is not run on these models: its checks feed arbitrary real
-matrices, and a purchase history is not one (frequency is a count, recency cannot exceed T),
-so the checks would exercise our refusal of invalid data rather than the contract. The
-contract checks that do apply are run one by one in ``tests/predictive``.
+The models go through scikit-learn's ``parametrize_with_checks`` with every other estimator
+(``tests/test_estimator_checks.py``). Many of those checks feed arbitrary real matrices, and a
+purchase history is not one (frequency is a count, recency cannot exceed T): the checks that
+then meet our refusal of invalid data rather than the contract are waived there, each with
+its reason. Input is non-negative (the ``positive_only`` tag), and negative values are refused
+first, with scikit-learn's wording.
 """
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from audience.errors import ModelError
 from audience.predictive.mle import (
@@ -34,8 +36,8 @@ from audience.predictive.mle import (
 )
 
 
-class MLEModel(BaseEstimator):  # type: ignore[misc]
-    """Base of the maximum-likelihood CLV models.
+class MLEModel(BaseEstimator, metaclass=ABCMeta):  # type: ignore[misc]
+    """Base of the maximum-likelihood CLV models (abstract: each model states its likelihood).
 
     Parameters
     ----------
@@ -66,12 +68,13 @@ class MLEModel(BaseEstimator):  # type: ignore[misc]
 
     # -- what subclasses provide ---------------------------------------------------------
 
+    @abstractmethod
     def _prepare(self, X: FloatArray, weights: FloatArray) -> Any:
         """Validated, grouped data; a dataclass whose weights field is ``w``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _negll(self, log_params: FloatArray, data: Any) -> tuple[float, FloatArray | None]:
-        raise NotImplementedError
+        """Negative log-likelihood at ``log_params`` and its gradient (None: numerical)."""
 
     def _start(self, data: Any) -> FloatArray:
         return np.zeros(len(self.names))
@@ -80,14 +83,8 @@ class MLEModel(BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Self:
         """Maximise the likelihood on the customer summaries ``X``; returns ``self``."""
-        X = check_array(X, dtype=np.float64, ensure_min_samples=1)
-        weights = (
-            np.ones(len(X))
-            if sample_weight is None
-            else np.asarray(sample_weight, dtype=np.float64)
-        )
-        if weights.shape != (len(X),) or (weights < 0).any():
-            raise ModelError("sample_weight must hold one non-negative count per customer")
+        X = validate_data(self, X, dtype=np.float64)
+        weights = _customer_weights(sample_weight, len(X))
         data = self._prepare(X, weights)
         total = float(data.w.sum())
         result = maximise(
@@ -174,21 +171,45 @@ class MLEModel(BaseEstimator):  # type: ignore[misc]
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood per customer (higher is better, as scikit-learn expects)."""
         check_is_fitted(self)
-        X = check_array(X, dtype=np.float64)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         data = self._prepare(X, np.ones(len(X)))
         return -self._negll(self.log_params_, data)[0] / len(X)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True  # counts, durations and amounts
+        return tags
+
+
+def _customer_weights(sample_weight: Any, n: int) -> FloatArray:
+    """One non-negative count per customer, not all zero; ones when none is given."""
+    if sample_weight is None:
+        return np.ones(n)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n,) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ModelError("sample_weight must hold one non-negative count per customer")
+    if not weights.any():
+        raise ModelError("sample_weight is zero for every customer: there is nobody to fit")
+    return weights
 
 
 def _finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def check_purchase_summaries(X: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+def check_purchase_summaries(
+    X: FloatArray, label: str
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(frequency, recency, T) columns of ``X``, or a ModelError saying what is wrong."""
+    if (X < 0).any():
+        raise ModelError(
+            f"Negative values in data passed to {label}: frequency must be a count of repeat "
+            "purchases (integers >= 0), recency and T are durations (>= 0)"
+        )
     if X.shape[1] != 3:
         raise ModelError(
-            f"expected 3 columns (frequency, recency, T), got {X.shape[1]}; build them with "
-            "audience.predictive.purchases.customer_summary"
+            f"expected 3 columns (frequency, recency, T), got n_features = {X.shape[1]}; "
+            "build them with audience.predictive.purchases.customer_summary"
         )
     x, t_x, T = X[:, 0], X[:, 1], X[:, 2]
     if (x < 0).any() or (x != np.round(x)).any():
@@ -215,8 +236,8 @@ class GroupedPurchases:
     w: FloatArray
 
     @classmethod
-    def of(cls, X: FloatArray, weights: FloatArray) -> Self:
-        x, t_x, T = check_purchase_summaries(X)
+    def of(cls, X: FloatArray, weights: FloatArray, label: str) -> Self:
+        x, t_x, T = check_purchase_summaries(X, label)
         (gx, gt, gT), w, _ = compress([x, t_x, T], weights)
         return cls(gx, gt, gT, w)
 

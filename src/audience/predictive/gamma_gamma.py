@@ -48,17 +48,21 @@ class GammaGammaModel(MLEModel):
     label = "Gamma-Gamma"
 
     def _prepare(self, X: FloatArray, weights: FloatArray) -> _Spend:
+        if (X < 0).any():
+            negative = "; " + _nonpositive_spend(X[:, 1]) if X.shape[1] == 2 else ""
+            raise ModelError(
+                f"Negative values in data passed to {self.label}: frequency counts repeat "
+                f"transactions (>= 1) and mean spend is an amount (> 0){negative}"
+            )
         if X.shape[1] != 2:
-            raise ModelError(f"expected 2 columns (frequency, mean spend), got {X.shape[1]}")
+            raise ModelError(
+                f"expected 2 columns (frequency, mean spend), got n_features = {X.shape[1]}"
+            )
         x, m = X[:, 0], X[:, 1]
         if (x < 1).any() or (x != np.round(x)).any():
             raise ModelError("Gamma-Gamma needs customers with 1 or more repeat transactions")
         if (m <= 0).any():
-            raise ModelError(
-                f"{int((m <= 0).sum())} customer(s) have a mean spend <= 0; the spend model "
-                "needs positive amounts: remove returns and free orders, or set "
-                "predictive.drop_nonpositive_amounts: true"
-            )
+            raise ModelError(_nonpositive_spend(m))
         ux, inv = np.unique(x, return_inverse=True)
         return _Spend(x, np.log(m), x * m, weights, ux, inv.astype(np.intp))
 
@@ -109,6 +113,14 @@ class GammaGammaModel(MLEModel):
     def _natural(self) -> FloatArray:
         check_is_fitted(self)
         return np.exp(self.log_params_)
+
+
+def _nonpositive_spend(m: FloatArray) -> str:
+    return (
+        f"{int((m <= 0).sum())} customer(s) have a mean spend <= 0; the spend model "
+        "needs positive amounts: remove returns and free orders, or set "
+        "predictive.drop_nonpositive_amounts: true"
+    )
 
 
 def independence_check(frequency: FloatArray, mean_spend: FloatArray) -> dict[str, Any]:

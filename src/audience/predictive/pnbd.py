@@ -50,7 +50,7 @@ class ParetoNBDModel(MLEModel):
     label = "Pareto/NBD"
 
     def _prepare(self, X: FloatArray, weights: FloatArray) -> GroupedPurchases:
-        return GroupedPurchases.of(X, weights)
+        return GroupedPurchases.of(X, weights, self.label)
 
     def _start(self, data: GroupedPurchases) -> FloatArray:
         scale = data.log_time_scale()

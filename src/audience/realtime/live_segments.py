@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -112,26 +112,30 @@ class CentroidAssigner:
 
 
 class JsonlChangeSink:
-    """Appends every change, with ``emitted_at``, to a JSON Lines file."""
+    """Appends every change, with ``emitted_at``, to a JSON Lines file.
+
+    The file is opened for each change and closed at once, so that no handle outlives the
+    sink whoever owns it (a collector, a worker, a fan-out); :meth:`close` syncs it to disk.
+    """
 
     def __init__(self, path: Path, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = path
         self.clock = clock
-        self._handle: IO[bytes] | None = None
+        self._written = False
 
     async def emit(self, change: Mapping[str, Any]) -> None:
-        if self._handle is None:
+        if not self._written:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("ab")
         record = {**change, "emitted_at": iso(self.clock.now())}
-        self._handle.write(orjson.dumps(record) + b"\n")
-        self._handle.flush()
+        with self.path.open("ab") as handle:
+            handle.write(orjson.dumps(record) + b"\n")
+        self._written = True
 
     def close(self) -> None:
-        if self._handle is not None:
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+        if self._written:
+            with self.path.open("ab") as handle:
+                os.fsync(handle.fileno())
+            self._written = False
 
 
 def read_changes(path: Path) -> list[dict[str, Any]]:

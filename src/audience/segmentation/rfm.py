@@ -152,7 +152,7 @@ def _check_columns(X: NDArray[np.float64]) -> None:
     if X.shape[1] != len(RFM_FEATURES):
         raise ModelError(
             f"RFM takes {len(RFM_FEATURES)} columns ({', '.join(RFM_FEATURES)}), got "
-            f"{X.shape[1]}; select those features"
+            f"n_features = {X.shape[1]}; select those features"
         )
 
 

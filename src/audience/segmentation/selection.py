@@ -32,7 +32,7 @@ from audience.segmentation.algorithms import (
 from audience.segmentation.kmeans import separation_scores
 from audience.segmentation.labels import NOISE, require_customers, segment_shares
 from audience.segmentation.selection_rule import SELECTION_RULE, choose
-from audience.segmentation.stability import refit_stability
+from audience.segmentation.stability import SUBSAMPLE, refit_size, refit_stability
 
 __all__ = ["SELECTION_RULE", "AutoSegmenter", "selection_sample"]
 
@@ -167,7 +167,7 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                     f"{self.n_clusters} segments asked but max_segments is "
                     f"{self.max_segments}; ask for fewer or raise segmentation.max_segments"
                 )
-            require_customers(n, self.n_clusters, self.method)
+            self._require_customers(n, self.n_clusters)
             if len(methods) > 1:
                 methods = [m for m in methods if m not in DENSITY_METHODS]
             elif methods[0] in DENSITY_METHODS:
@@ -179,8 +179,29 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 )
             return methods, [int(self.n_clusters)]
         low, high = self.k_range
-        require_customers(n, low, self.method)
-        return methods, list(range(low, min(high, self.max_segments, n - 1) + 1))
+        self._require_customers(n, low)
+        fewest = self._fewest_fitted(n)
+        return methods, list(range(low, min(high, self.max_segments, fewest - 1) + 1))
+
+    def _stability_draw(self, n: int) -> int:
+        """Customers the stability refits draw from (their subsamples are smaller still)."""
+        return min(n, self.sample_size, self.stability_size)
+
+    def _fewest_fitted(self, n: int) -> int:
+        """Customers in the smallest fit: a stability refit."""
+        return refit_size(self._stability_draw(n))
+
+    def _require_customers(self, n: int, k: int) -> None:
+        """``k`` segments must be possible on every fit, stability refits included."""
+        require_customers(n, k, self.method)
+        fewest = self._fewest_fitted(n)
+        if fewest <= k:
+            raise ModelError(
+                f"{n} customers (n_samples = {n}) are too few for {k} segments: each "
+                f"stability refit is fitted on {fewest} customers ({SUBSAMPLE:.0%} of the "
+                f"{self._stability_draw(n)} drawn for stability); "
+                "ask for fewer segments or import more customers"
+            )
 
     def _final(self, k: int | None, candidate: Any, X: NDArray[np.float64], seed: int) -> Any:
         """The winning candidate carried to every customer, without redoing its work."""

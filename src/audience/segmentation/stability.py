@@ -28,6 +28,14 @@ from audience.errors import ModelError
 
 Key = TypeVar("Key", bound=Hashable)
 
+SUBSAMPLE = 0.8
+"""Default share of the customers each refit is fitted on."""
+
+
+def refit_size(n: int, subsample: float = SUBSAMPLE) -> int:
+    """Customers each refit of :func:`refit_stability` is fitted on, out of ``n``."""
+    return max(2, round(subsample * n))
+
 
 @dataclass(frozen=True)
 class Stability:
@@ -50,7 +58,7 @@ def refit_stability(
     X: NDArray[np.float64],
     *,
     n_refits: int = 3,
-    subsample: float = 0.8,
+    subsample: float = SUBSAMPLE,
     random_state: Any = None,
 ) -> dict[Key, Stability]:
     """Stability of every model ``fit_many(X_subsample, seed)`` returns, keyed like them.
@@ -64,7 +72,7 @@ def refit_stability(
         raise ModelError(f"stability subsample must be in (0, 1], got {subsample}")
     rng = check_random_state(random_state)
     n = len(X)
-    size = max(2, round(subsample * n))
+    size = refit_size(n, subsample)
     predictions: dict[Key, list[NDArray[np.int64]]] = {}
     for _ in range(n_refits):
         idx = rng.choice(n, size=size, replace=False)
@@ -78,7 +86,7 @@ def bootstrap_stability(
     X: NDArray[np.float64],
     *,
     n_refits: int = 3,
-    subsample: float = 0.8,
+    subsample: float = SUBSAMPLE,
     random_state: Any = None,
 ) -> Stability:
     """Stability of one scikit-learn estimator with ``fit`` and ``predict``."""
