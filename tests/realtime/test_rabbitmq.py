@@ -17,7 +17,7 @@ from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
 from audience.realtime.events import iso
 from audience.realtime.live_segments import JsonlChangeSink
-from audience.realtime.queue import DeadLetter
+from audience.realtime.queue import DeadLetter, QueueStatus
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores.sqlite import SqliteProfileStore
 from audience.store.clock import SYSTEM_CLOCK
@@ -56,7 +56,7 @@ async def consume_until(
     task = asyncio.create_task(
         run_consumer(RabbitConsumer(url, settings), consumer, stop)
         if isinstance(consumer, Consumer)
-        else RabbitConsumer(url, settings).run(consumer, stop)
+        else RabbitConsumer(url, settings).run(consumer, stop, QueueStatus())
     )
     deadline = time.monotonic() + timeout
     while not await done() and time.monotonic() < deadline:
@@ -161,10 +161,10 @@ async def _profile(tmp_path: Path) -> Any:
         await store.close()
 
 
-def test_a_message_that_keeps_crashing_the_consumer_is_dead_lettered_by_the_broker(
+def test_a_message_that_keeps_crashing_the_handler_is_dead_lettered_with_its_error(
     rabbit_url: str, queue_name: str, tmp_path: Path
 ) -> None:
-    settings = QueueSettings(url=rabbit_url, name=queue_name, delivery_limit=2)
+    settings = QueueSettings(url=rabbit_url, name=queue_name, handler_retries=2)
     consumer = make_consumer(tmp_path)
     seen: list[bytes] = []
 
@@ -192,6 +192,7 @@ def test_a_message_that_keeps_crashing_the_consumer_is_dead_lettered_by_the_brok
 
     letters = asyncio.run(main())
     assert len(letters) == 1 and b"crash" in letters[0].body
-    deaths = letters[0].headers["x-death"]
-    assert deaths[0]["reason"] == "delivery_limit"
+    reason = str(letters[0].headers["x-audience-reason"])
+    assert reason.startswith("handler_error: RuntimeError: the consumer died on this message")
+    assert "crashed 2 times" in reason
     assert consumer.stats.applied == 1

@@ -39,11 +39,19 @@ class QueueSettings(BaseModel):
     prefetch: int = Field(
         default=64, ge=1, description="Messages a consumer holds unacknowledged at once."
     )
-    delivery_limit: int = Field(
-        default=5,
+    handler_retries: int = Field(
+        default=3,
         ge=1,
-        description="Deliveries after which RabbitMQ dead-letters a message that keeps "
-        "crashing its consumer (a poison message no code path could reject).",
+        description="Crashes of the consumer's code on one message after which that message "
+        "is dead-lettered with the error as its reason. Retryable failures (a store down) "
+        "never count: consumption pauses and the same messages are tried again.",
+    )
+    delivery_limit: int = Field(
+        default=50,
+        ge=1,
+        description="RabbitMQ's last resort (x-delivery-limit): deliveries after which it "
+        "dead-letters a message that keeps killing consumer processes. High, because a "
+        "worker killed or restarted returns its unacknowledged messages, and that counts.",
     )
     publish_timeout: float = Field(
         default=5.0,

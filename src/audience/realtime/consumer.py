@@ -32,7 +32,7 @@ from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog
 from audience.realtime.live_profile import view as profile_view
 from audience.realtime.live_segments import ChangeSink
-from audience.realtime.queue import DeadLetter, QueueConsumer
+from audience.realtime.queue import DeadLetter, QueueConsumer, QueueStatus
 from audience.realtime.stores import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ class Consumer:
         self.sink = sink
         self.event_log = event_log
         self.stats = ConsumerStats()
+        self.queue_status = QueueStatus()
+        """Pauses, retries and crashes, reported by the queue consumer that feeds this one."""
         self._relaying = asyncio.Lock()  # two relays at once would emit a change twice
 
     async def start(self) -> None:
@@ -172,7 +174,7 @@ async def run_consumer(
 
     rotating = asyncio.create_task(rotate())
     try:
-        await queue.run(consumer, stop)
+        await queue.run(consumer, stop, consumer.queue_status)
     finally:
         stop.set()
         await rotating

@@ -6,11 +6,20 @@ the events are durable (broker confirm, or fsync); the collector answers 2xx onl
 A consumer hands batches of message bodies to a :data:`Handler`, acknowledges each message
 only after the handler stored its work, and dead-letters what the handler rejects, with the
 reason.
+
+Failures are told apart by the exception tree's ``retryable`` flag. A retryable one (a store
+down, a lock held, a timeout) *pauses* consumption: the same messages are handed over again
+after a backoff, for as long as it takes, and never spend a delivery budget. Anything else the
+handler raises on one message alone is a crash, counted after handling; a message that
+crashes it :attr:`~audience.config.settings.QueueSettings.handler_retries` times is
+dead-lettered with the error as its reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,6 +31,42 @@ class DeadLetter:
 
     body: bytes
     reason: str
+
+
+@dataclass
+class QueueStatus:
+    """What a queue consumer has lived through, for the worker's summary, /health and logs."""
+
+    retries: int = 0
+    """Times a batch was handed over again after a retryable failure."""
+    crashes: int = 0
+    """Times the handler crashed on one message (each counted after handling)."""
+    dead: int = 0
+    """Messages the queue consumer dead-lettered itself (crashed too often)."""
+    paused: str | None = None
+    """Why consumption waits, while it does; None when it flows."""
+    paused_since: float | None = None
+
+    def pause(self, reason: str) -> None:
+        if self.paused is None:
+            self.paused_since = time.monotonic()
+        self.paused = reason
+        self.retries += 1
+
+    def resume(self) -> None:
+        self.paused, self.paused_since = None, None
+
+
+class Backoff:
+    """Exponential delays with jitter: ``first``, twice that, ... up to ``cap`` seconds."""
+
+    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
+        self.first, self.cap, self.attempt = first, cap, 0
+
+    def next(self) -> float:
+        base = min(self.cap, self.first * 2.0**self.attempt)
+        self.attempt += 1
+        return base / 2 + random.uniform(0, base / 2)
 
 
 Handler = Callable[[Sequence[bytes]], Awaitable[list[list[DeadLetter]]]]
@@ -47,6 +92,14 @@ class Publisher(Protocol):
 class QueueConsumer(Protocol):
     """The worker's side: deliveries, acknowledgements and dead letters."""
 
-    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
-        """Deliver messages to ``handler`` until ``stop`` is set."""
+    async def run(self, handler: Handler, stop: asyncio.Event, status: QueueStatus) -> None:
+        """Deliver messages to ``handler`` until ``stop`` is set, reporting into ``status``."""
         ...
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

@@ -3,10 +3,11 @@
 SQLite in WAL mode with ``synchronous=FULL`` makes a committed insert durable (the WAL is
 fsynced), and it is in the standard library. Writes go through one thread that commits
 everything pending at once (group commit, as the broker's confirms are batched), so a burst
-of requests pays for one fsync. The consumer reads in order, counts each delivery *before*
-handling it (a crash then counts too), deletes a message only after the handler stored its
-work, and moves a message past the delivery limit, or an event the handler rejects, to
-``dead_letters`` with the reason. One consumer at a time holds the file's lock.
+of requests pays for one fsync. The consumer reads in order, deletes a message only after the
+handler stored its work, waits out retryable failures with the same messages in hand (a
+process killed meanwhile counts nothing against them), counts a handler crash on a message
+after it happened, and moves a message that crashed it too often, or an event the handler
+rejects, to ``dead_letters`` with the reason. One consumer at a time holds the file's lock.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import IO, Any
 
 from audience.config.settings import QueueSettings
 from audience.errors import QueueUnavailableError, TransientError
-from audience.realtime.queue import Handler
+from audience.realtime.queue import Backoff, Handler, QueueStatus, sleep_unless
 from audience.realtime.queue.coalesce import Coalescer, join_events
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class EmbeddedConsumer:
         self.wake = wake or asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-queue-reader")
 
-    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+    async def run(self, handler: Handler, stop: asyncio.Event, status: QueueStatus) -> None:
         lock = _lock(self.path.with_suffix(".consumer.lock"))
         con = await self._run(connect, self.path)
         try:
@@ -114,7 +115,7 @@ class EmbeddedConsumer:
                     await _wait_any(self.wake, stop, POLL_SECONDS)
                     self.wake.clear()
                     continue
-                await self._handle(con, rows, handler, stop)
+                await self._handle(con, rows, handler, stop, status)
         finally:
             await self._run(con.close)
             self._executor.shutdown(wait=True)
@@ -126,20 +127,31 @@ class EmbeddedConsumer:
         rows: list[tuple[int, bytes]],
         handler: Handler,
         stop: asyncio.Event,
+        status: QueueStatus,
     ) -> None:
-        try:
-            verdicts = await handler([body for _, body in rows])
-        except TransientError as exc:
-            log.warning("will retry %d message(s): %s", len(rows), exc)
-            await _wait_any(stop, stop, 1.0)
-            return
-        except Exception:
-            if len(rows) > 1:  # find the culprit alone, so that the others are not blamed
-                for row in rows:
-                    await self._handle(con, [row], handler, stop)
+        backoff = Backoff()
+        while True:
+            try:
+                verdicts = await handler([body for _, body in rows])
+                break
+            except TransientError as exc:  # a dependency is down: wait, then the same again
+                status.pause(str(exc))
+                delay = backoff.next()
+                log.warning("paused (%s); %d message(s) again in %.1fs", exc, len(rows), delay)
+                await sleep_unless(stop, delay)
+                if stop.is_set():
+                    return  # still in the queue, nothing counted against them
+            except Exception as exc:
+                status.resume()
+                if len(rows) > 1:  # find the culprit alone, so that the others are not blamed
+                    for row in rows:
+                        await self._handle(con, [row], handler, stop, status)
+                    return
+                log.exception("message %d crashed the handler", rows[0][0])
+                status.crashes += 1
+                status.dead += await self._run(self._crashed, con, rows[0][0], exc)
                 return
-            log.exception("message %d crashed the handler; it counts to its limit", rows[0][0])
-            return
+        status.resume()
         letters = [
             (seq, letter.body, letter.reason)
             for (seq, _), found in zip(rows, verdicts, strict=True)
@@ -148,22 +160,27 @@ class EmbeddedConsumer:
         await self._run(self._settle, con, [seq for seq, _ in rows], letters)
 
     def _deliver(self, con: sqlite3.Connection) -> list[tuple[int, bytes]]:
-        """The next messages, each delivery counted; those past the limit go dead."""
-        limit = self.settings.delivery_limit
+        """The next messages, in order (nothing is counted before it is handled)."""
+        rows = con.execute(
+            "SELECT seq, body FROM messages ORDER BY seq LIMIT ?", (BATCH_MESSAGES,)
+        ).fetchall()
+        return [(int(seq), bytes(body)) for seq, body in rows]
+
+    def _crashed(self, con: sqlite3.Connection, seq: int, exc: Exception) -> int:
+        """Count a crash on message ``seq``; dead-letter it at the limit. Returns 1 if so."""
+        limit = self.settings.handler_retries
         with _transaction(con):
-            rows = con.execute(
-                "SELECT seq, body, deliveries FROM messages ORDER BY seq LIMIT ?",
-                (BATCH_MESSAGES,),
-            ).fetchall()
-            if not rows:
-                return []
-            con.execute(
-                "UPDATE messages SET deliveries = deliveries + 1 WHERE seq <= ?", (rows[-1][0],)
-            )
-            over = [(seq, body) for seq, body, n in rows if n >= limit]
-            for seq, body in over:
-                self._dead(con, seq, body, f"delivery_limit: delivered {limit} times unhandled")
-            return [(seq, body) for seq, body, n in rows if n < limit]
+            row = con.execute(
+                "UPDATE messages SET deliveries = deliveries + 1 WHERE seq = ? "
+                "RETURNING deliveries, body",
+                (seq,),
+            ).fetchone()
+            if row is None or row[0] < limit:
+                return 0
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            reason = f"handler_error: {type(exc).__name__}: {first} (crashed {row[0]} times)"
+            self._dead(con, seq, bytes(row[1]), reason)
+            return 1
 
     def _settle(
         self, con: sqlite3.Connection, seqs: list[int], letters: list[tuple[int, bytes, str]]

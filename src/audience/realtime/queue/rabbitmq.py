@@ -9,9 +9,12 @@ Topology (declared idempotently by both sides)::
                                         │ crashes past the delivery limit           │
                                         └───────────────► <name>.dead (fanout) ─────┴──► <name>.dead
 
-A message that the consumer can read but never process is published by the consumer itself
-to ``<name>.dead`` with the reason in ``x-audience-reason``; one that keeps killing it is
-dead-lettered by RabbitMQ once the delivery limit is reached (``x-death`` says so).
+A message that the consumer can read but never process (an event it rejects, or one that
+crashed its code ``handler_retries`` times) is published by the consumer itself to
+``<name>.dead`` with the reason in ``x-audience-reason``; one that keeps killing consumer
+processes is dead-lettered by RabbitMQ once the delivery limit is reached (``x-death`` says
+so). A retryable failure (the profile store down) keeps the batch unacknowledged and hands
+it over again after a backoff: nothing is returned to the broker, nothing counts.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pamqp.commands import Basic
 
 from audience.config.settings import QueueSettings
 from audience.errors import ConfigError, QueueUnavailableError, TransientError
-from audience.realtime.queue import DeadLetter, Handler
+from audience.realtime.queue import Backoff, DeadLetter, Handler, QueueStatus, sleep_unless
 from audience.realtime.queue.coalesce import Coalescer, join_events
 
 log = logging.getLogger(__name__)
@@ -146,7 +149,7 @@ class RabbitConsumer:
         self.settings = settings
         self._inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
 
-    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+    async def run(self, handler: Handler, stop: asyncio.Event, status: QueueStatus) -> None:
         connection = await self._connect(stop)
         if connection is None:
             return
@@ -159,7 +162,7 @@ class RabbitConsumer:
             while not stop.is_set():
                 batch = await self._next_batch(stop)
                 if batch:
-                    await self._handle(batch, handler, dead)
+                    await self._handle(batch, handler, dead, stop, status)
         finally:
             await connection.close()
 
@@ -194,24 +197,53 @@ class RabbitConsumer:
         batch: list[aio_pika.abc.AbstractIncomingMessage],
         handler: Handler,
         dead: aio_pika.abc.AbstractExchange,
+        stop: asyncio.Event,
+        status: QueueStatus,
     ) -> None:
-        try:
-            verdicts = await handler([m.body for m in batch])
-        except TransientError as exc:
-            log.warning("will retry %d message(s): %s", len(batch), exc)
-            await _settle(batch, requeue=True)
-            await asyncio.sleep(1.0)
-            return
-        except Exception:
-            if len(batch) > 1:  # find the culprit alone, so that the others are not blamed
-                for message in batch:
-                    await self._handle([message], handler, dead)
+        backoff = Backoff()
+        while True:
+            try:
+                verdicts = await handler([m.body for m in batch])
+                break
+            except TransientError as exc:  # hold the batch, unacknowledged, and try again
+                status.pause(str(exc))
+                delay = backoff.next()
+                log.warning("paused (%s); %d message(s) again in %.1fs", exc, len(batch), delay)
+                await sleep_unless(stop, delay)
+                if stop.is_set():
+                    return  # the channel closes with them unacknowledged: delivered again
+            except Exception as exc:
+                status.resume()
+                if len(batch) > 1:  # find the culprit alone, so that the others are not blamed
+                    for message in batch:
+                        await self._handle([message], handler, dead, stop, status)
+                    return
+                await self._crashed(batch[0], exc, dead, status)
                 return
-            log.exception("message crashed the handler; RabbitMQ counts it to its delivery limit")
-            await _settle(batch, requeue=True)
-            return
+        status.resume()
         for message, letters in zip(batch, verdicts, strict=True):
             await self._settle_one(message, letters, dead)
+
+    async def _crashed(
+        self,
+        message: aio_pika.abc.AbstractIncomingMessage,
+        exc: Exception,
+        dead: aio_pika.abc.AbstractExchange,
+        status: QueueStatus,
+    ) -> None:
+        """Count a crash (the quorum queue's delivery count); dead-letter it at the limit."""
+        log.exception("a message crashed the handler")
+        status.crashes += 1
+        count = (message.headers or {}).get("x-delivery-count")
+        crashes = (count if isinstance(count, int) else 0) + 1
+        if crashes < self.settings.handler_retries:
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        reason = f"handler_error: {type(exc).__name__}: {first} (crashed {crashes} times)"
+        await self._settle_one(message, [DeadLetter(message.body, reason)], dead)
+        status.dead += 1
 
     async def _settle_one(
         self,
@@ -237,9 +269,3 @@ class RabbitConsumer:
             await message.ack()
         except Exception as exc:  # the channel dropped: the message comes back, idempotently
             log.warning("could not settle a message (%s); it will be delivered again", exc)
-
-
-async def _settle(batch: list[aio_pika.abc.AbstractIncomingMessage], *, requeue: bool) -> None:
-    for message in batch:
-        with contextlib.suppress(Exception):
-            await message.nack(requeue=requeue)
