@@ -96,7 +96,8 @@ def free_port() -> int:
 
 def healthy(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+        answer = httpx.get(f"{url}/health", timeout=1)
+        return answer.status_code == 200 and answer.json()["status"] == "ok"
     except httpx.HTTPError:
         return False
 

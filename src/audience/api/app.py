@@ -46,11 +46,13 @@ async def _failed(request: Request, exc: Exception) -> Response:
 
 
 async def health(request: Request) -> Response:
-    """Whether the server runs, and on which queue."""
+    """Whether the server runs, on which queue, and whether what it accepts is consumed.
+
+    ``degraded`` (still 200: events are accepted and kept) says why when the in-process
+    consumer is not running or waits for a dependency.
+    """
     collector: Collector = request.app.state.collector
-    return json_response(
-        {"status": "ok", "queue": "embedded" if collector.embedded else "rabbitmq"}
-    )
+    return json_response(collector.health())
 
 
 def create_app(collector: Collector) -> FastAPI:

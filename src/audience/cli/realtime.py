@@ -96,10 +96,11 @@ def _worker(workspace: WorkspaceOption = None) -> None:
     queue = "RabbitMQ" if settings.queue.url else "the embedded queue"
     err_console.print(f"worker consuming {queue}; Ctrl-C stops after the current batch")
     asyncio.run(main())
-    stats = consumer.stats
+    stats, status = consumer.stats, consumer.queue_status
     err_console.print(
         f"applied {stats.applied:,}, duplicates {stats.duplicates:,}, "
-        f"dead letters {stats.dead:,}, segment changes emitted {stats.changes:,}"
+        f"dead letters {stats.dead + status.dead:,}, retried after an outage "
+        f"{status.retries:,}, segment changes emitted {stats.changes:,}"
     )
 
 

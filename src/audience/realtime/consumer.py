@@ -18,7 +18,6 @@ its effect exactly once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog
 from audience.realtime.live_profile import view as profile_view
 from audience.realtime.live_segments import ChangeSink
-from audience.realtime.queue import DeadLetter, QueueConsumer, QueueStatus
+from audience.realtime.queue import DeadLetter, QueueConsumer, QueueStatus, sleep_unless
 from audience.realtime.stores import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -164,19 +163,23 @@ class Consumer:
 async def run_consumer(
     queue: QueueConsumer, consumer: Consumer, stop: asyncio.Event, rotate_every: float = 5.0
 ) -> None:
-    """Consume until ``stop`` (``consumer`` started); seal quiet log files for ``audience sync``."""
+    """Consume until ``stop`` (``consumer`` started); seal quiet log files for ``audience sync``.
+
+    Returns when ``stop`` is set; raises what stopped the queue consumer otherwise (its lock
+    held by another process, say), so that a supervisor can start it again.
+    """
+    finished = asyncio.Event()
 
     async def rotate() -> None:
-        while consumer.event_log is not None and not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), rotate_every)
+        while consumer.event_log is not None and not finished.is_set():
+            await sleep_unless(finished, rotate_every)
             await consumer.event_log.rotate_if_due()
 
     rotating = asyncio.create_task(rotate())
     try:
         await queue.run(consumer, stop, consumer.queue_status)
     finally:
-        stop.set()
+        finished.set()
         await rotating
         if consumer.event_log is not None:
-            await consumer.event_log.close()
+            await consumer.event_log.seal()

@@ -116,8 +116,12 @@ class EventLog:
             handle.close()
             self._handle = None
 
-    async def close(self) -> None:
+    async def seal(self) -> None:
+        """Seal the current file now (the log stays usable: the next append opens another)."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._rotate, True)
+
+    async def close(self) -> None:
+        await self.seal()
         self._executor.shutdown(wait=True)
 
 

@@ -28,7 +28,7 @@ from audience.realtime.live_segments import (
     ModelAssigner,
     SegmentEvaluator,
 )
-from audience.realtime.queue import Publisher, QueueConsumer
+from audience.realtime.queue import Backoff, Publisher, QueueConsumer, sleep_unless
 from audience.realtime.queue.embedded import EmbeddedConsumer, EmbeddedPublisher
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores import ProfileStore
@@ -119,6 +119,8 @@ async def run_worker(
     try:
         await run_consumer(queue, consumer, stop)
     finally:
+        if consumer.event_log is not None:
+            await consumer.event_log.close()
         await consumer.store.close()
 
 
@@ -136,16 +138,56 @@ class Collector:
         self.store = self.consumer.store
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.consumer_down: str | None = None
+        """Why the in-process consumer is not running (it is being restarted), if so."""
 
     async def start(self) -> None:
         await self.publisher.start()
         if self.embedded:
             await self.consumer.start()
-            wake = getattr(self.publisher, "written", None)
-            queue = build_queue_consumer(self.workspace, self.settings, wake)
-            self._task = asyncio.create_task(run_consumer(queue, self.consumer, self._stop))
+            self._task = asyncio.create_task(self._supervise())
         else:
             await self.store.start()
+
+    async def _supervise(self) -> None:
+        """Run the in-process consumer; when it stops on an error, say so and start it again."""
+        wake = getattr(self.publisher, "written", None)
+        backoff = Backoff(first=1.0, cap=30.0)
+        while not self._stop.is_set():
+            queue = build_queue_consumer(self.workspace, self.settings, wake)
+            try:
+                await run_consumer(queue, self.consumer, self._stop)
+            except Exception as exc:
+                self.consumer_down = f"the consumer stopped ({exc}); restarting it"
+                delay = backoff.next()
+                log.error("%s in %.0fs", self.consumer_down, delay)
+                await sleep_unless(self._stop, delay)
+            else:
+                return
+
+    def health(self) -> dict[str, object]:
+        """``ok``, or ``degraded`` with the reason when accepted events are not consumed."""
+        status = self.consumer.queue_status
+        reason = None
+        if self.embedded and not status.running:
+            reason = self.consumer_down or "the consumer is starting"
+        if reason is None and status.paused is not None:
+            reason = f"consumption paused: {status.paused}"
+        stats = self.consumer.stats
+        return {
+            "status": "degraded" if reason else "ok",
+            **({"reason": reason} if reason else {}),
+            "queue": "embedded" if self.embedded else "rabbitmq",
+            "consumer": {
+                "applied": stats.applied,
+                "duplicates": stats.duplicates,
+                "dead_letters": stats.dead + status.dead,
+                "retries": status.retries,
+                "crashes": status.crashes,
+            }
+            if self.embedded
+            else None,
+        }
 
     async def accept(self, events: list[Event]) -> None:
         """Return once ``events`` are durable in the queue (else QueueUnavailableError)."""
@@ -164,4 +206,6 @@ class Collector:
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await self._task
+        if self.consumer.event_log is not None:
+            await self.consumer.event_log.close()
         await self.store.close()

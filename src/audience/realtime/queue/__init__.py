@@ -18,6 +18,7 @@ dead-lettered with the error as its reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,6 +47,8 @@ class QueueStatus:
     paused: str | None = None
     """Why consumption waits, while it does; None when it flows."""
     paused_since: float | None = None
+    running: bool = False
+    """Whether a queue consumer holds the queue and takes deliveries now."""
 
     def pause(self, reason: str) -> None:
         if self.paused is None:
@@ -99,7 +102,5 @@ class QueueConsumer(Protocol):
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -108,6 +108,7 @@ class EmbeddedConsumer:
     async def run(self, handler: Handler, stop: asyncio.Event, status: QueueStatus) -> None:
         lock = _lock(self.path.with_suffix(".consumer.lock"))
         con = await self._run(connect, self.path)
+        status.running = True
         try:
             while not stop.is_set():
                 rows = await self._run(self._deliver, con)
@@ -117,6 +118,7 @@ class EmbeddedConsumer:
                     continue
                 await self._handle(con, rows, handler, stop, status)
         finally:
+            status.running = False
             await self._run(con.close)
             self._executor.shutdown(wait=True)
             lock.close()

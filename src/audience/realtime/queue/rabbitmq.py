@@ -159,11 +159,13 @@ class RabbitConsumer:
             queue = await declare(channel, self.settings)
             dead = await channel.get_exchange(dead_name(self.settings))
             await queue.consume(self._inbox.put, no_ack=False)
+            status.running = True
             while not stop.is_set():
                 batch = await self._next_batch(stop)
                 if batch:
                     await self._handle(batch, handler, dead, stop, status)
         finally:
+            status.running = False
             await connection.close()
 
     async def _connect(self, stop: asyncio.Event) -> aio_pika.abc.AbstractRobustConnection | None:

@@ -153,6 +153,12 @@ class RedisProfileStore:
         raise TransientError(f"event {event['messageId']}: too many concurrent writes; retry")
 
     async def get(self, identifier: str) -> Profile | None:
+        try:
+            return await self._get(identifier)
+        except RedisError as exc:
+            raise TransientError(f"Redis does not answer ({exc}); retry") from exc
+
+    async def _get(self, identifier: str) -> Profile | None:
         for key in lookup_keys(identifier):
             pid = await self.redis.get(self._id(key))
             if pid:

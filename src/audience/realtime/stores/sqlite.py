@@ -119,7 +119,10 @@ class SqliteProfileStore:
         return orjson.loads(row[0]) if row else None
 
     async def get(self, identifier: str) -> Profile | None:
-        found: Profile | None = await self._run(self._get, identifier)
+        try:
+            found: Profile | None = await self._run(self._get, identifier)
+        except sqlite3.OperationalError as exc:  # locked, disk gone
+            raise TransientError(f"profile store {self.path} failed ({exc}); retry") from exc
         return found
 
     def _get(self, identifier: str) -> Profile | None:
