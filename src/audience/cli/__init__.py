@@ -12,6 +12,7 @@ import typer
 
 from audience.cli import (
     activation,
+    deadletters,
     demo,
     explore,
     imports,
@@ -40,6 +41,7 @@ predict.register(app)
 activation.register(app)
 demo.register(app)
 realtime.register(app)
+deadletters.register(app)
 
 
 def main() -> None:

@@ -29,6 +29,11 @@ from audience.realtime.live_segments import (
     SegmentEvaluator,
 )
 from audience.realtime.queue import Backoff, Publisher, QueueConsumer, sleep_unless
+from audience.realtime.queue.dead_letter_box import (
+    DeadLetterBox,
+    EmbeddedDeadLetters,
+    RabbitDeadLetters,
+)
 from audience.realtime.queue.embedded import EmbeddedConsumer, EmbeddedPublisher
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores import ProfileStore
@@ -50,6 +55,13 @@ def queue_path(workspace: Workspace) -> Path:
 def changes_path(workspace: Workspace) -> Path:
     """Where the default sink appends segment changes."""
     return realtime_dir(workspace) / "changes.jsonl"
+
+
+def dead_letter_box(workspace: Workspace, settings: Settings) -> DeadLetterBox:
+    """The dead letters of the queue this workspace and its settings use."""
+    if settings.queue.url:
+        return RabbitDeadLetters(settings.queue.url, settings.queue)
+    return EmbeddedDeadLetters(queue_path(workspace))
 
 
 def build_store(workspace: Workspace, settings: Settings) -> ProfileStore:
