@@ -17,6 +17,7 @@ from audience.cli import (
     explore,
     imports,
     predict,
+    publish,
     quality,
     realtime,
     segment,
@@ -42,6 +43,7 @@ activation.register(app)
 demo.register(app)
 realtime.register(app)
 deadletters.register(app)
+publish.register(app)
 
 
 def main() -> None:

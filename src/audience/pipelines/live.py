@@ -25,8 +25,11 @@ from audience.config.settings import Settings
 from audience.errors import AudienceError
 from audience.model.activation_plan import ActivationPlan
 from audience.realtime.consumer import Consumer
+from audience.realtime.eventlog import events_dir
 from audience.realtime.live_segments import ChangeSink, JsonlChangeSink, ModelAssigner
-from audience.realtime.runtime import build_consumer, build_engine, changes_path
+from audience.realtime.queue.embedded import hold_consumer_lock
+from audience.realtime.rebuild import REBUILDING, RebuildReport, rebuild
+from audience.realtime.runtime import build_consumer, build_engine, changes_path, queue_path
 from audience.rules.live_evaluator import LiveEvaluator
 from audience.rules.loading import load_activation
 from audience.store.workspace import Workspace
@@ -143,3 +146,22 @@ def live_sink(ws: Workspace, plan: ActivationPlan) -> ChangeSink:
     if not plan.workflows:
         return log
     return FanOut(log, WebhookChanges(plan, ws.root / "realtime" / "deliveries.jsonl"))
+
+
+async def rebuild_live_profiles(ws: Workspace, settings: Settings) -> RebuildReport:
+    """``audience publish --rebuild``: live profiles rebuilt from the event log.
+
+    Built with the same engine as the live consumer (rule segments, deployed model). Running
+    consumers see the generation marker say "rebuilding" and wait; the embedded queue's
+    consumer must not run at all (its lock is taken, or this refuses).
+    """
+    consumer = live_consumer(ws, settings)
+    lock = None if settings.queue.url else hold_consumer_lock(queue_path(ws))
+    try:
+        await consumer.store.start()
+        await consumer.store.set_generation(REBUILDING + "by-command")
+        return await rebuild(consumer.store, consumer.engine, events_dir(ws))
+    finally:
+        await consumer.store.close()
+        if lock is not None:
+            lock.close()

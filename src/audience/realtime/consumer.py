@@ -32,6 +32,7 @@ from audience.realtime.eventlog import EventLog
 from audience.realtime.live_profile import view as profile_view
 from audience.realtime.live_segments import ChangeSink
 from audience.realtime.queue import DeadLetter, QueueConsumer, QueueStatus, sleep_unless
+from audience.realtime.rebuild import ensure_generation
 from audience.realtime.stores import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,15 @@ class Consumer:
         self._relaying = asyncio.Lock()  # two relays at once would emit a change twice
 
     async def start(self) -> None:
-        """Open the store and emit the changes a previous run stored but did not emit."""
+        """Open the store (rebuilt from the event log if it lost its data) and emit the
+        changes a previous run stored but did not emit."""
         await self.store.start()
+        await self._check_store()
         await self.relay()
+
+    async def _check_store(self) -> None:
+        if self.event_log is not None:
+            await ensure_generation(self.store, self.engine, self.event_log.directory)
 
     async def __call__(self, bodies: Sequence[bytes]) -> list[list[DeadLetter]]:
         letters: list[list[DeadLetter]] = [[] for _ in bodies]
@@ -111,6 +118,8 @@ class Consumer:
                 else:
                     letters[index].append(DeadLetter(orjson.dumps(event), reason))
         events = [event for _, event in good]
+        if self.store.volatile and events:  # a Redis that restarted empty: rebuild first
+            await self._check_store()
         # The log and the store must both be durable before the acknowledgement, but neither
         # needs the other: the log's fsync runs while profiles are updated and changes emitted.
         logging_ = asyncio.ensure_future(self._log(events))

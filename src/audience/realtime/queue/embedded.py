@@ -106,7 +106,7 @@ class EmbeddedConsumer:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-queue-reader")
 
     async def run(self, handler: Handler, stop: asyncio.Event, status: QueueStatus) -> None:
-        lock = _lock(self.path.with_suffix(".consumer.lock"))
+        lock = hold_consumer_lock(self.path)
         con = await self._run(connect, self.path)
         status.running = True
         try:
@@ -234,8 +234,10 @@ def _transaction(con: sqlite3.Connection) -> Any:
     con.execute("COMMIT")
 
 
-def _lock(path: Path) -> IO[bytes]:
-    """Hold an exclusive lock on ``path`` for the consumer's life, or refuse to start."""
+def hold_consumer_lock(queue: Path) -> IO[bytes]:
+    """Hold the queue's consumer lock (close the handle to release it), or refuse."""
+    path = queue.with_suffix(".consumer.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("ab")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -5,6 +5,10 @@ the segment changes it causes are written in one atomic step (a Lua script, a SQ
 transaction), so a redelivered or resent event finds its id and changes nothing. Changes wait
 in an outbox (a Redis stream, a table) until a sink has emitted them, so a crash between the
 write and the emission delays a change but never loses it.
+
+Each store keeps a *generation* marker, written when its profiles are built. A store that
+lost its data (a Redis restarted without persistence) has lost the marker too: the consumer
+sees it and rebuilds the profiles from the event log (:mod:`audience.realtime.rebuild`).
 """
 
 from __future__ import annotations
@@ -27,10 +31,32 @@ class Outcome:
 
 
 class ProfileStore(Protocol):
+    volatile: bool
+    """Whether the store can lose its data while Audience runs (a Redis without persistence):
+    the consumer then checks the generation marker before every batch."""
+
     async def start(self) -> None: ...
 
-    async def apply(self, events: Sequence[Event], engine: LiveEngine) -> list[Outcome]:
-        """Apply events in order, each exactly once; raise TransientError if the store is down."""
+    async def apply(
+        self, events: Sequence[Event], engine: LiveEngine, *, record_changes: bool = True
+    ) -> list[Outcome]:
+        """Apply events in order, each exactly once; raise TransientError if the store is down.
+
+        ``record_changes=False`` (a rebuild) updates profiles without queueing the segment
+        changes for emission: they were emitted when the events first arrived.
+        """
+        ...
+
+    async def generation(self) -> str | None:
+        """The marker written when the profiles were built; None when the store has none."""
+        ...
+
+    async def set_generation(self, value: str, *, if_absent: bool = False) -> bool:
+        """Write the marker (only if there is none, with ``if_absent``); whether it was."""
+        ...
+
+    async def clear(self) -> None:
+        """Delete every profile, identity, processed id and change (not the marker)."""
         ...
 
     async def get(self, identifier: str) -> Profile | None:

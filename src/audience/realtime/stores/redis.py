@@ -6,6 +6,7 @@ Keys (``<p>`` is ``profiles.prefix``)::
     <p>:id:<kind>:<value>        identity -> profile id (kind: user_id, anonymous_id)
     <p>:msg:<messageId>          present once the event is applied (expires after dedupe_days)
     <p>:changes                  stream: segment changes waiting for emission (group 'relay')
+    <p>:generation               marker written when the profiles were built (see rebuild)
 
 An event is read (identities, then profiles), planned in Python by the engine, and written by
 one script that first checks that the message is still unseen and every key read still holds
@@ -73,6 +74,8 @@ MAX_CONFLICTS = 100
 class RedisProfileStore:
     """Profiles, identities, processed ids and the change outbox in one Redis."""
 
+    volatile = True
+
     def __init__(self, url: str, prefix: str, dedupe_days: float) -> None:
         self.url = url
         self.prefix = prefix
@@ -81,6 +84,7 @@ class RedisProfileStore:
         self._commit = self.redis.register_script(_COMMIT)
         self._read = self.redis.register_script(_READ)
         self.changes_key = f"{prefix}:changes"
+        self.generation_key = f"{prefix}:generation"
 
     def _profile(self, pid: str) -> str:
         return f"{self.prefix}:profile:{pid}"
@@ -100,13 +104,35 @@ class RedisProfileStore:
                 "AUDIENCE_PROFILES__URL"
             ) from exc
 
-    async def apply(self, events: Sequence[Event], engine: LiveEngine) -> list[Outcome]:
+    async def generation(self) -> str | None:
         try:
-            return [await self._apply_one(event, engine) for event in events]
+            value = await self.redis.get(self.generation_key)
+        except RedisError as exc:
+            raise TransientError(f"Redis does not answer ({exc}); retry") from exc
+        return None if value is None else str(value.decode())
+
+    async def set_generation(self, value: str, *, if_absent: bool = False) -> bool:
+        return bool(await self.redis.set(self.generation_key, value, nx=if_absent))
+
+    async def clear(self) -> None:
+        keys = [
+            key
+            async for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)
+            if key.decode() != self.generation_key
+        ]
+        for start in range(0, len(keys), 1000):
+            await self.redis.delete(*keys[start : start + 1000])
+        await self.start()  # the change stream and its group again
+
+    async def apply(
+        self, events: Sequence[Event], engine: LiveEngine, *, record_changes: bool = True
+    ) -> list[Outcome]:
+        try:
+            return [await self._apply_one(event, engine, record_changes) for event in events]
         except RedisError as exc:
             raise TransientError(f"Redis failed while applying events ({exc}); retry") from exc
 
-    async def _apply_one(self, event: Event, engine: LiveEngine) -> Outcome:
+    async def _apply_one(self, event: Event, engine: LiveEngine, record_changes: bool) -> Outcome:
         msg_key = f"{self.prefix}:msg:{event['messageId']}"
         keys = identity_keys(event)
         for attempt in range(MAX_CONFLICTS):
@@ -143,7 +169,7 @@ class RedisProfileStore:
                     self.ttl,
                     *expected,
                     *sets.values(),
-                    *(orjson.dumps(c) for c in plan.changes),
+                    *(orjson.dumps(c) for c in (plan.changes if record_changes else ())),
                 ],
             )
             if result == b"ok":

@@ -27,17 +27,22 @@ CREATE TABLE IF NOT EXISTS profiles (profile_id TEXT PRIMARY KEY, data BLOB NOT 
 CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY, profile_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS processed (message_id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_TABLES = ("profiles", "identities", "processed", "changes")
 
 
 class SqliteProfileStore:
     """Profiles, identities, processed ids and the change outbox in one SQLite file."""
+
+    volatile = False
 
     def __init__(self, path: Path, dedupe_days: float) -> None:
         self.path = path
         self.dedupe_seconds = dedupe_days * 86400
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-profiles")
         self._con: sqlite3.Connection | None = None
+        self._record_changes = True
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +67,31 @@ class SqliteProfileStore:
             raise RuntimeError("SqliteProfileStore used before start()")
         return self._con
 
-    async def apply(self, events: Sequence[Event], engine: LiveEngine) -> list[Outcome]:
+    async def generation(self) -> str | None:
+        row = await self._run(
+            lambda: self.con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def set_generation(self, value: str, *, if_absent: bool = False) -> bool:
+        verb = "INSERT OR IGNORE" if if_absent else "INSERT OR REPLACE"
+        cursor = await self._run(
+            self.con.execute, f"{verb} INTO meta VALUES ('generation', ?)", (value,)
+        )
+        return bool(cursor.rowcount)
+
+    async def clear(self) -> None:
+        def wipe() -> None:
+            with self.con:
+                for table in _TABLES:
+                    self.con.execute(f"DELETE FROM {table}")
+
+        await self._run(wipe)
+
+    async def apply(
+        self, events: Sequence[Event], engine: LiveEngine, *, record_changes: bool = True
+    ) -> list[Outcome]:
+        self._record_changes = record_changes
         try:
             result: list[Outcome] = await self._run(self._apply, events, engine)
         except sqlite3.OperationalError as exc:  # locked, disk full: nothing was kept
@@ -103,9 +132,11 @@ class SqliteProfileStore:
         )
         con.executemany("DELETE FROM profiles WHERE profile_id = ?", [(p,) for p in plan.removed])
         con.execute("INSERT INTO processed VALUES (?, ?)", (event["messageId"], time.time()))
-        con.executemany(
-            "INSERT INTO changes (body) VALUES (?)", [(orjson.dumps(c),) for c in plan.changes]
-        )
+        if self._record_changes:
+            con.executemany(
+                "INSERT INTO changes (body) VALUES (?)",
+                [(orjson.dumps(c),) for c in plan.changes],
+            )
         return Outcome("applied", changes=plan.changes)
 
     @staticmethod
