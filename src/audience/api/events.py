@@ -8,17 +8,28 @@ a generated client reads like Segment's own.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from audience.api.http_io import ACCEPTED, accepted, collector, read_body, request_body
+from audience.api.http_io import (
+    ACCEPTED,
+    JSON,
+    SCHEMA_REF,
+    accepted,
+    collector,
+    read_body,
+    request_body,
+)
 from audience.model.live import EVENT_TYPES, EventType
 from audience.realtime.auth import authenticate
 from audience.realtime.events import (
     BATCH_ADAPTER,
-    EVENT_ADAPTER,
+    InputLimits,
+    batch_item_schema,
     parse_batch,
     parse_single,
+    required_schema,
 )
 
 SECURITY: list[dict[str, list[str]]] = [{"writeKey": []}]
@@ -38,7 +49,7 @@ def _single(type_: EventType) -> Callable[[Request], Awaitable[Response]]:
         server = c.settings.server
         body = await read_body(request, server.max_event_bytes, "the event")
         authenticate(request.headers.get("authorization"), body, server.write_keys)
-        event = parse_single(body, type_, c.now(), server.max_event_bytes)
+        event = parse_single(body, type_, c.now(), InputLimits.of(server))
         await c.accept([event])
         return accepted(1)
 
@@ -52,10 +63,27 @@ async def batch(request: Request) -> Response:
     server = c.settings.server
     body = await read_body(request, server.max_batch_bytes, "the batch")
     authenticate(request.headers.get("authorization"), body, server.write_keys)
-    events = parse_batch(body, c.now(), server.max_event_bytes)
+    events = parse_batch(body, c.now(), InputLimits.of(server))
     if events:
         await c.accept(events)
     return accepted(len(events))
+
+
+EVENT_REF = SCHEMA_REF.format(model="SegmentEvent")
+
+
+def event_body(type_: EventType) -> dict[str, Any]:
+    """The request body of ``/v1/<type_>``: a Segment event with what its type needs."""
+    needed = required_schema(type_)
+    schema = {"allOf": [{"$ref": EVENT_REF}, needed]} if needed else {"$ref": EVENT_REF}
+    return {"required": True, "content": {JSON: {"schema": schema}}}
+
+
+def batch_body() -> dict[str, Any]:
+    """The request body of ``/v1/batch``: each event typed, with what its type needs."""
+    body = request_body(BATCH_ADAPTER)
+    body["content"][JSON]["schema"]["properties"]["batch"]["items"] = batch_item_schema(EVENT_REF)
+    return body
 
 
 def router() -> APIRouter:
@@ -70,7 +98,7 @@ def router() -> APIRouter:
             summary=SUMMARIES[type_],
             response_class=Response,
             responses=ACCEPTED,
-            openapi_extra={"requestBody": request_body(EVENT_ADAPTER), "security": SECURITY},
+            openapi_extra={"requestBody": event_body(type_), "security": SECURITY},
         )
     routes.add_api_route(
         "/v1/batch",
@@ -80,6 +108,6 @@ def router() -> APIRouter:
         summary="Send up to 500 KB of events in one request",
         response_class=Response,
         responses=ACCEPTED,
-        openapi_extra={"requestBody": request_body(BATCH_ADAPTER), "security": SECURITY},
+        openapi_extra={"requestBody": batch_body(), "security": SECURITY},
     )
     return routes
