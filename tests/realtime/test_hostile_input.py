@@ -459,3 +459,13 @@ def test_profile_updates_are_total() -> None:
     merge(profile, legacy, rules)
     assert profile["rfm"]["monetary"] == 1e15 + 12.5
     assert profile["rfm"]["frequency"] == 18
+
+
+def test_webhook_times_given_as_numbers_since_1970_are_read_as_seconds_or_milliseconds() -> None:
+    from audience.realtime.inbound_webhooks import epoch_time
+
+    assert epoch_time(1767225600) == "2026-01-01T00:00:00.000Z"
+    assert epoch_time(1767225600000) == "2026-01-01T00:00:00.000Z"
+    assert epoch_time("2026-01-01T00:00:00Z") == "2026-01-01T00:00:00Z"
+    assert epoch_time(True) is True  # left for validation to refuse
+    assert epoch_time(1e300) == 1e300
