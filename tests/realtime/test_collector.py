@@ -273,5 +273,5 @@ def test_openapi_publishes_stable_operation_ids(workspace: Workspace) -> None:
     batch = schema["paths"]["/v1/batch"]["post"]
     assert batch["security"] == [{"writeKey": []}]
     ref = batch["requestBody"]["content"]["application/json"]["schema"]["properties"]["batch"]
-    assert ref["items"]["$ref"] == "#/components/schemas/SegmentEvent"
+    assert ref["items"]["allOf"][0]["$ref"] == "#/components/schemas/SegmentEvent"
     assert "SegmentEvent" in schema["components"]["schemas"]

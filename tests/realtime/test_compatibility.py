@@ -3,6 +3,7 @@ fuzzing the published OpenAPI, and the refusal to serve with default keys outsid
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -70,26 +71,61 @@ def test_the_official_segment_client_delivers_to_the_profile(embedded_server: st
     assert found["first_seen"] <= found["last_seen"]
 
 
-def test_schemathesis_finds_no_server_error(embedded_server: str, tmp_path: Path) -> None:
+SCHEMATHESIS_CONFIG = f"""
+# Each security scheme its key: the write key for tracking, the read key for profiles.
+[auth.openapi.writeKey]
+username = "{WRITE_KEY}"
+password = ""
+
+[auth.openapi.readKey]
+username = "{READ_KEY}"
+password = ""
+"""
+
+
+def test_schemathesis_every_check_and_phase_passes(embedded_server: str, tmp_path: Path) -> None:
+    """Every default check (no 5xx, answers as the OpenAPI document says, schema-valid data
+    accepted and invalid data refused, auth enforced...) over every phase: the documented
+    examples, coverage, fuzzing, and stateful runs that follow the document's links from an
+    event to its profile. A fixed budget of examples, generated deterministically."""
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(SCHEMATHESIS_CONFIG)
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(config),
         "run",
         f"{embedded_server}/openapi.json",
         "--checks",
-        "not_a_server_error",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
         "--max-examples",
         "40",
-        "--auth",
-        f"{WRITE_KEY}:",
+        "--generation-deterministic",
         "--seed",
         "7",
-        "--report-dir",
-        str(tmp_path),
+        "--workers",
+        "1",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(tmp_path / "report.json"),
         "--no-color",
     ]
     result = procs.run(command, timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "passed" in result.stdout.lower()
+    assert result.returncode == 0, result.stdout[-6000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["complete"] and report["exit_code"] == 0
+    assert {name: phase["status"] for name, phase in report["phases"].items()} == {
+        "examples": "success",
+        "coverage": "success",
+        "fuzzing": "success",
+        "stateful": "success",
+    }
+    assert report["operations"]["tested"] == report["operations"]["total"] == 11
+    assert report["failures"] == [] and report["errors"] == []
+    assert report["test_cases"]["generated"] > 1000
 
 
 def test_default_keys_are_refused_outside_dev() -> None:

@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from audience.errors import PayloadTooLargeError, RequestRejectedError
-from audience.realtime.events import iso, merge_context, parse_batch, parse_single
+from audience.realtime.events import InputLimits, iso, merge_context, parse_batch, parse_single
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-LIMIT = 32 * 1024
+LIMIT = InputLimits(max_event_bytes=32 * 1024)
 
 
 def test_clock_skew_is_corrected_from_sent_at() -> None:
@@ -113,18 +113,26 @@ def test_alias_needs_previous_id_and_batch_items_need_a_type() -> None:
 
 
 def test_an_event_over_32_kb_is_too_large_alone_or_in_a_batch() -> None:
-    big = {"type": "track", "userId": "u", "event": "e", "properties": {"x": "y" * LIMIT}}
+    big = {
+        "type": "track",
+        "userId": "u",
+        "event": "e",
+        "properties": {"x": "y" * LIMIT.max_event_bytes},
+    }
     with pytest.raises(PayloadTooLargeError, match="32768-byte limit"):
         parse_single(orjson.dumps(big), "track", RECEIVED, LIMIT)
     with pytest.raises(PayloadTooLargeError, match=r"batch\[1\]"):
         parse_batch(orjson.dumps({"batch": [{**big, "properties": {}}, big]}), RECEIVED, LIMIT)
 
 
-def test_times_out_of_range_after_correction_are_refused_not_crashed() -> None:
+def test_times_out_of_range_after_correction_are_recorded_at_the_time_received() -> None:
     body = b'{"userId": "u", "sentAt": "5351-07-22T13:47:33+02:08", "timestamp": "0534-02-11T03:21:47+10:27"}'
-    with pytest.raises(RequestRejectedError, match="out of range"):
-        parse_single(body, "page", RECEIVED, LIMIT)
-    with pytest.raises(RequestRejectedError, match="out of range"):
-        parse_single(
-            b'{"userId": "u", "timestamp": "0001-01-01T00:00:00+05:00"}', "page", RECEIVED, LIMIT
-        )
+    event = parse_single(body, "page", RECEIVED, LIMIT)
+    assert event["timestamp"] == iso(RECEIVED)
+    assert "out of range" in event["context"]["audience"]["timestamp_rejected"]
+    early = parse_single(
+        b'{"userId": "u", "timestamp": "0001-01-01T00:00:00+05:00"}', "page", RECEIVED, LIMIT
+    )
+    assert early["timestamp"] == iso(RECEIVED)
+    assert "before 1970-01-01T00:00:00.000Z" in early["context"]["audience"]["timestamp_rejected"]
+    assert early["originalTimestamp"] == "0001-01-01T00:00:00.000+05:00"

@@ -72,8 +72,9 @@ def component_schemas(*adapters: TypeAdapter[Any]) -> dict[str, Any]:
 async def read_body(request: Request, limit: int, what: str) -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` bytes (gzip too)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"{what} is {declared} bytes, over the {limit}-byte limit")
+    # ASCII digits only ('²'.isdigit() is true), and never thousands of them for int().
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        raise PayloadTooLargeError(f"{what} is {declared[:20]} bytes, over the {limit}-byte limit")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)

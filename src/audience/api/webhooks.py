@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from audience.api.http_io import ERRORS, Accepted, accepted, collector, read_body
 from audience.errors import UnknownSourceError
+from audience.realtime.events import InputLimits
 from audience.realtime.inbound_webhooks import verify, webhook_events
 
 
@@ -24,7 +25,7 @@ async def webhook_receive(source: str, request: Request) -> Response:
         )
     body = await read_body(request, server.max_batch_bytes, "the webhook")
     verify(config, request.headers, body, c.now().timestamp())
-    events = webhook_events(source, config, body, c.now())
+    events = webhook_events(source, config, body, c.now(), InputLimits.of(server))
     await c.accept(events)
     return accepted(len(events))
 

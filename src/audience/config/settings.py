@@ -8,10 +8,14 @@ read from environment variables ``AUDIENCE_<SECTION>__<KEY>``. What an *analysis
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audience.errors import ConfigError
@@ -123,6 +127,25 @@ class WebhookSource(BaseModel):
     traits: dict[str, str] = Field(default_factory=dict, description="trait -> path.")
     properties: dict[str, str] = Field(default_factory=dict, description="property -> path.")
 
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_usable(cls, secret: str) -> str:
+        """A ``whsec_`` secret must be base64, or every request to the source would fail."""
+        if secret.startswith("whsec_"):
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except (binascii.Error, ValueError):
+                key = b""
+            if not key:
+                # The message never repeats the secret: errors are printed and logged.
+                raise PydanticCustomError(
+                    "webhook_secret",
+                    "this webhook source's secret starts with 'whsec_' but what follows is not "
+                    "base64; copy the whole secret the sending tool shows (Standard Webhooks), "
+                    "or give a plain secret without the 'whsec_' prefix",
+                )
+        return secret
+
 
 class ServerSettings(BaseModel):
     """The collector's HTTP server."""
@@ -149,9 +172,36 @@ class ServerSettings(BaseModel):
     )
     max_event_bytes: int = Field(default=32 * KB, ge=1, description="Largest event (Segment).")
     max_batch_bytes: int = Field(default=500 * KB, ge=1, description="Largest batch request.")
+    max_json_depth: int = Field(
+        default=64,
+        ge=4,
+        le=128,
+        description="Deepest nesting of objects and arrays a request body may have (the body "
+        "itself is level 1); deeper is refused with 400. Stored JSON allows 254 levels at "
+        "most, and a profile wraps an event's properties in a few levels of its own.",
+    )
+    timestamp_floor: datetime = Field(
+        default=datetime(1970, 1, 1, tzinfo=UTC),
+        description="Earliest time an event may claim once corrected for clock skew; an "
+        "earlier one is recorded at the time received, flagged in "
+        "context.audience.timestamp_rejected.",
+    )
+    timestamp_max_future_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="How far after its arrival an event may claim to have happened once "
+        "corrected for clock skew; a later one is recorded at the time received, flagged in "
+        "context.audience.timestamp_rejected.",
+    )
     webhooks: dict[str, WebhookSource] = Field(
         default_factory=dict, description="Inbound webhook sources by the name in the URL."
     )
+
+    @field_validator("timestamp_floor")
+    @classmethod
+    def _floor_is_utc(cls, floor: datetime) -> datetime:
+        """A floor given without an offset is UTC, so that it compares with event times."""
+        return floor.replace(tzinfo=UTC) if floor.tzinfo is None else floor
 
 
 class WarehouseSettings(BaseModel):

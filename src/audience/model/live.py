@@ -22,7 +22,11 @@ class Event(TypedDict, total=False):
     """A normalised Segment Spec event, as queued, logged and applied to profiles.
 
     Ids are strings; times are UTC ISO 8601 strings with 'Z' (``timestamp`` already
-    corrected for the client's clock skew).
+    corrected for the client's clock skew). When the corrected time was implausible (before
+    the server's floor, or too far after ``receivedAt``), ``timestamp`` is ``receivedAt``
+    and ``context.audience.timestamp_rejected`` says why (in ``context``, so that the event
+    log and the warehouse keep it); ``originalTimestamp`` and ``sentAt`` keep what the
+    client sent. ``context.audience`` is the server's: what a client sends there is dropped.
     """
 
     type: Required[EventType]

@@ -43,9 +43,12 @@ def body_write_key(body: bytes) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
-def is_valid_key(key: str | None, keys: Sequence[str]) -> bool:
-    """Whether ``key`` is one of ``keys``, every comparison in constant time."""
-    if not key:
+def is_valid_key(key: object, keys: Sequence[str]) -> bool:
+    """Whether ``key`` is one of ``keys``, every comparison in constant time.
+
+    Anything but a non-empty string (a number, an object from a JSON body) is no key.
+    """
+    if not isinstance(key, str) or not key:
         return False
     candidate = key.encode("utf-8")
     found = False

@@ -8,43 +8,232 @@ into each event, and the clock-skew correction applied, as Segment does::
     timestamp = receivedAt - (sentAt - originalTimestamp)
 
 so that a phone whose clock is an hour off still records the hour the event really happened.
+
+What a client sends can never poison what is stored (each refusal is a 400 naming the field,
+``batch[3].properties.total: ...``, and saying how to fix it):
+
+* numbers are finite (orjson refuses ``1e400``, ``NaN`` and ``Infinity``), and the amounts
+  profiles sum (:data:`AMOUNT_KEYS` in ``properties``, and in each of ``properties.products``)
+  lie within ±:data:`MAX_AMOUNT`;
+* ids are strings: a whole number is written in decimal (``42`` and ``42.0`` are ``"42"``);
+  booleans, fractions, objects and arrays are refused;
+* times are ISO 8601 strings (RFC 3339; without an offset they are UTC);
+* objects and arrays nest at most ``max_json_depth`` levels (the body is level 1): stored
+  JSON cannot hold more than 254;
+* a time that, once corrected, falls before ``timestamp_floor`` or more than
+  ``timestamp_max_future_seconds`` after its arrival is not refused (the event is real, the
+  device's clock is not): the event is recorded at ``receivedAt`` and
+  ``context.audience.timestamp_rejected`` says why (``context.audience`` is the server's own).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, NotRequired, cast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated, Any, NotRequired, cast
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, PlainValidator, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from audience.config.settings import KB, ServerSettings
 from audience.errors import PayloadTooLargeError, RequestRejectedError
 from audience.model.live import EVENT_TYPES, Event, EventType, JsonObject
 
-Id = str | int
+MAX_AMOUNT = 1e15
+"""Largest magnitude of an amount a profile sums (a thousand trillion, in any currency)."""
+AMOUNT_KEYS = (
+    "total",
+    "subtotal",
+    "revenue",
+    "value",
+    "discount",
+    "price",
+    "quantity",
+    "shipping",
+    "tax",
+)
+"""Properties holding amounts (Segment's e-commerce spec), bounded when they are numbers."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SERVER_CONTEXT = "audience"
+"""The key of ``context`` the server writes (``timestamp_rejected``); a client's is dropped."""
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What the collector accepts, from :class:`~audience.config.settings.ServerSettings`."""
+
+    max_event_bytes: int = 32 * KB
+    max_depth: int = 64
+    timestamp_floor: datetime = EPOCH
+    max_future: timedelta = timedelta(days=1)
+
+    @classmethod
+    def of(cls, server: ServerSettings) -> InputLimits:
+        return cls(
+            max_event_bytes=server.max_event_bytes,
+            max_depth=server.max_json_depth,
+            timestamp_floor=server.timestamp_floor,
+            max_future=timedelta(seconds=server.timestamp_max_future_seconds),
+        )
+
+
+DEFAULT_LIMITS = InputLimits()
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, int | float):
+        return f"the number {value:g}" if isinstance(value, float) else f"the number {value}"
+    return type(value).__name__
+
+
+def _canonical_id(value: Any) -> str | None:
+    """An id as a string: text as it is, a whole number in decimal; anything else refused."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    raise PydanticCustomError(
+        "id_type",
+        "an id is a string (or a whole number), not {kind}; send the id as a JSON string",
+        {"kind": _kind(value)},
+    )
+
+
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+_TIME_HINT = "send an ISO 8601 time such as 2026-03-01T12:00:00.000Z"
+
+
+def _client_time(value: Any) -> datetime | None:
+    """An RFC 3339 time (offset optional: UTC); numbers and other date forms are refused."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "time_type", "a time is a string, not {kind}; " + _TIME_HINT, {"kind": _kind(value)}
+        )
+    match = _RFC3339.fullmatch(value)
+    if match is None:
+        raise PydanticCustomError(
+            "time_format",
+            "{text} is not an ISO 8601 time; " + _TIME_HINT,
+            {"text": repr(value[:40])},
+        )
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        tz = UTC
+        if zone not in (None, "Z", "z"):
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValueError(f"offset {zone} is not between -23:59 and +23:59")
+            offset = timedelta(hours=hours, minutes=minutes)
+            tz = timezone(-offset if zone[0] == "-" else offset)
+        leap = second == "60"  # a leap second: 23:59:60 is the instant after 23:59:59
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            59 if leap else int(second),
+            int((fraction or "")[:6].ljust(6, "0")),
+            tzinfo=tz,
+        )
+        if leap:
+            moment += timedelta(seconds=1)
+    except (ValueError, OverflowError) as exc:
+        raise PydanticCustomError(
+            "time_value",
+            "{text} is not a valid time ({reason}); " + _TIME_HINT,
+            {"text": repr(value[:40]), "reason": str(exc)},
+        ) from exc
+    return moment
+
+
+Id = Annotated[
+    str | None,
+    PlainValidator(_canonical_id),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}),
+]
+"""A user, anonymous, group or previous id: a string, or a whole number made one."""
+ClientTime = Annotated[
+    datetime | None,
+    PlainValidator(_client_time),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}),
+]
+"""A time a client gives: an ISO 8601 (RFC 3339) string."""
+
+_BOUNDED = {"minimum": -MAX_AMOUNT, "maximum": MAX_AMOUNT}
+Properties = Annotated[
+    JsonObject | None,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "properties": {
+                        **dict.fromkeys(AMOUNT_KEYS, _BOUNDED),
+                        "products": {"items": {"properties": dict.fromkeys(AMOUNT_KEYS, _BOUNDED)}},
+                    },
+                },
+                {"type": "null"},
+            ],
+            "description": f"Free-form; the amounts ({', '.join(AMOUNT_KEYS)}), when numbers, "
+            f"lie within ±{MAX_AMOUNT:g}, here and in each of 'products'.",
+        }
+    ),
+]
+
+_NON_EMPTY_ID = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
+_NON_EMPTY_TEXT = {"type": "string", "minLength": 1}
+_IDENTITY = {
+    "anyOf": [
+        {"required": ["userId"], "properties": {"userId": _NON_EMPTY_ID}},
+        {"required": ["anonymousId"], "properties": {"anonymousId": _NON_EMPTY_ID}},
+    ]
+}
 
 
 class SegmentEvent(TypedDict):
-    """One event of the Segment Spec; unknown keys are accepted and dropped."""
+    """One event of the Segment Spec; unknown keys are accepted and dropped.
+
+    It needs a ``userId`` or an ``anonymousId`` (not empty).
+    """
+
+    __pydantic_config__ = ConfigDict(json_schema_extra=_IDENTITY)  # type: ignore[misc]
 
     type: NotRequired[EventType]
     messageId: NotRequired[str | None]
-    userId: NotRequired[Id | None]
-    anonymousId: NotRequired[Id | None]
+    userId: NotRequired[Id]
+    anonymousId: NotRequired[Id]
     event: NotRequired[str | None]
     name: NotRequired[str | None]
     category: NotRequired[str | None]
-    previousId: NotRequired[Id | None]
-    groupId: NotRequired[Id | None]
-    properties: NotRequired[JsonObject | None]
+    previousId: NotRequired[Id]
+    groupId: NotRequired[Id]
+    properties: NotRequired[Properties]
     traits: NotRequired[JsonObject | None]
     context: NotRequired[JsonObject | None]
     integrations: NotRequired[JsonObject | None]
-    timestamp: NotRequired[datetime | None]
-    sentAt: NotRequired[datetime | None]
+    timestamp: NotRequired[ClientTime]
+    sentAt: NotRequired[ClientTime]
     writeKey: NotRequired[str | None]
 
 
@@ -54,7 +243,7 @@ class BatchRequest(TypedDict):
     batch: list[SegmentEvent]
     context: NotRequired[JsonObject | None]
     integrations: NotRequired[JsonObject | None]
-    sentAt: NotRequired[datetime | None]
+    sentAt: NotRequired[ClientTime]
     writeKey: NotRequired[str | None]
 
 
@@ -72,22 +261,108 @@ _TEXT_FIELDS = ("event", "name", "category")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 
 
-def parse_json(body: bytes, where: str = "body") -> Any:
-    """Parse a request body, saying where a malformed one breaks."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+def required_schema(kind: EventType) -> dict[str, Any]:
+    """The JSON Schema of what an event of ``kind`` needs beyond :class:`SegmentEvent`."""
+    needed = _REQUIRED.get(kind, ())
+    if not needed:
+        return {}
+    return {
+        "required": list(needed),
+        "properties": {f: _NON_EMPTY_TEXT if f in _TEXT_FIELDS else _NON_EMPTY_ID for f in needed},
+    }
+
+
+def batch_item_schema(event_ref: str) -> dict[str, Any]:
+    """The JSON Schema of one event of a batch: typed, with what its type needs."""
+    return {
+        "allOf": [
+            {"$ref": event_ref},
+            {"required": ["type"]},
+            *(
+                {
+                    "if": {"required": ["type"], "properties": {"type": {"const": kind}}},
+                    "then": required_schema(kind),
+                }
+                for kind in EVENT_TYPES
+                if kind in _REQUIRED
+            ),
+        ]
+    }
+
+
+def _path(root: str, parts: Sequence[Any], most: int = 8) -> str:
+    """``batch[3].properties.total`` from ``root`` and a location's keys and indexes."""
+    shown = [p if isinstance(p, int) else str(p)[:40] for p in parts[:most]]
+    text = root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in shown)
+    if len(parts) > most:
+        text += f"… ({len(parts) - most} levels more)"
+    return text.lstrip(".") or "body"
+
+
+def _too_deep(value: Any, room: int) -> list[Any] | None:
+    """Where ``value`` nests objects or arrays more than ``room`` levels, or None."""
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    if room <= 0:
+        return []
+    for key, child in items:
+        if isinstance(child, dict | list):
+            found = _too_deep(child, room - 1)
+            if found is not None:
+                return [key, *found]
+    return None
+
+
+def check_depth(data: Any, max_depth: int, root: str = "body") -> None:
+    """Refuse objects and arrays nested more than ``max_depth`` levels (the body is level 1)."""
+    found = _too_deep(data, max_depth)
+    if found is not None:
         raise RequestRejectedError(
-            f"malformed JSON in the {where} at line {exc.lineno}, column {exc.colno} "
-            f"(character {exc.pos}): {exc.msg}; send one JSON object"
-        ) from exc
+            f"{_path(root, found)}: objects and arrays nested more than {max_depth} levels "
+            "deep; flatten the data (the body is level 1)"
+        )
+
+
+def parse_json(
+    body: bytes, where: str = "body", *, max_depth: int | None = None, root: str = "body"
+) -> Any:
+    """Parse a request body, saying where a malformed one breaks.
+
+    ``max_depth`` (default: :data:`DEFAULT_LIMITS`) bounds the nesting; ``root`` names the
+    body in the location of a too deep part (``batch[0].properties.a``).
+    """
+    depth = DEFAULT_LIMITS.max_depth if max_depth is None else max_depth
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        at = f"at line {exc.lineno}, column {exc.colno} (character {exc.pos})"
+        if "infinity" in exc.msg:
+            problem = (
+                f"a number in the {where} {at} is beyond the range of a 64-bit float "
+                f"(±1.8e308); send finite numbers (amounts within ±{MAX_AMOUNT:g})"
+            )
+        elif "depth" in exc.msg:
+            problem = (
+                f"the {where} nests objects and arrays more than {depth} levels deep {at}; "
+                "flatten the data"
+            )
+        else:
+            problem = f"malformed JSON in the {where} {at}: {exc.msg}; send one JSON object"
+        raise RequestRejectedError(problem) from exc
+    # Most bodies have fewer brackets than the limit, and then need no walk at all.
+    if body.count(b"{") + body.count(b"[") > depth:
+        check_depth(data, depth, root)
+    return data
 
 
 def _validation_message(exc: ValidationError, prefix: str) -> str:
     first = exc.errors()[0]
-    loc = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
     more = f" ({exc.error_count()} problems in all)" if exc.error_count() > 1 else ""
-    return f"{loc.lstrip('.') or 'body'}: {first['msg']}{more}"
+    return f"{_path(prefix, first['loc'])}: {first['msg']}{more}"
 
 
 def validate_event(data: Any, where: str = "body") -> SegmentEvent:
@@ -116,6 +391,28 @@ def check_event_size(event: Mapping[str, Any], limit: int, where: str) -> None:
         )
 
 
+def _check_amount(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not (math.isfinite(value) and abs(value) <= MAX_AMOUNT):
+        raise RequestRejectedError(
+            f"{where}: {value:g} is out of range; an amount lies within ±{MAX_AMOUNT:g} "
+            "(send it in the currency's units, such as 42.5)"
+        )
+
+
+def check_amounts(properties: Mapping[str, Any], where: str) -> None:
+    """Refuse amounts (:data:`AMOUNT_KEYS`) out of ±:data:`MAX_AMOUNT`, naming the field."""
+    for key in AMOUNT_KEYS:
+        _check_amount(properties.get(key), f"{where}.{key}")
+    products = properties.get("products")
+    if isinstance(products, list):
+        for i, product in enumerate(products):
+            if isinstance(product, Mapping):
+                for key in AMOUNT_KEYS:
+                    _check_amount(product.get(key), f"{where}.products[{i}].{key}")
+
+
 def merge_context(shared: Mapping[str, Any] | None, own: Mapping[str, Any] | None) -> Any:
     """The batch's context under the event's own: the event wins key by key, at any depth."""
     if not shared:
@@ -137,6 +434,14 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _shown(moment: datetime) -> str:
+    """:func:`iso`, or the time with its own offset when UTC cannot hold it (year 1 at +05:00)."""
+    try:
+        return iso(moment)
+    except OverflowError:
+        return moment.isoformat(timespec="milliseconds")
+
+
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
@@ -144,12 +449,40 @@ def _aware(moment: datetime) -> datetime:
 def corrected_timestamp(
     original: datetime | None, sent_at: datetime | None, received_at: datetime
 ) -> datetime:
-    """When the event happened by the server's clock: Segment's clock-skew correction."""
+    """When the event happened by the server's clock: Segment's clock-skew correction.
+
+    Raises OverflowError when the correction leaves the years 1 to 9999.
+    """
     if original is None:
         return received_at
     if sent_at is None:
         return _aware(original)
     return received_at - (_aware(sent_at) - _aware(original))
+
+
+def plausible_timestamp(
+    original: datetime | None,
+    sent_at: datetime | None,
+    received_at: datetime,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> tuple[datetime, str | None]:
+    """The corrected time, or ``received_at`` and why when the corrected one is implausible."""
+    hint = "; recorded at the time received: check the device's clock, timestamp and sentAt"
+    try:
+        moment = corrected_timestamp(original, sent_at, received_at)
+    except OverflowError:
+        return received_at, "the time is out of range once corrected for clock skew" + hint
+    if moment < limits.timestamp_floor:
+        return received_at, (
+            f"the time {_shown(moment)} (corrected for clock skew) is before "
+            f"{iso(limits.timestamp_floor)}" + hint
+        )
+    if moment > received_at + limits.max_future:
+        return received_at, (
+            f"the time {_shown(moment)} (corrected for clock skew) is more than "
+            f"{limits.max_future.total_seconds():g} s after the time received" + hint
+        )
+    return moment, None
 
 
 def normalise(
@@ -161,6 +494,7 @@ def normalise(
     shared_context: Mapping[str, Any] | None = None,
     shared_sent_at: datetime | None = None,
     shared_integrations: Mapping[str, Any] | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Event:
     """The queue's form of a validated event, or :class:`RequestRejectedError` saying why not."""
     kind = type_ or event.get("type")
@@ -183,24 +517,25 @@ def normalise(
         value = event.get(field)
         if value:
             out[field] = value
+    if out.get("properties"):
+        check_amounts(out["properties"], f"{where}.properties")
     context = merge_context(shared_context, event.get("context"))
-    if context:
-        out["context"] = context
+    if context and SERVER_CONTEXT in context:
+        context = {k: v for k, v in context.items() if k != SERVER_CONTEXT}
     if shared_integrations and "integrations" not in out:
         out["integrations"] = dict(shared_integrations)
     original, sent_at = event.get("timestamp"), event.get("sentAt") or shared_sent_at
-    try:
-        out["timestamp"] = iso(corrected_timestamp(original, sent_at, received_at))
-        if original is not None:
-            out["originalTimestamp"] = iso(original)
-        if sent_at is not None:
-            out["sentAt"] = iso(sent_at)
-    except OverflowError as exc:  # year 1 with an offset, or a skew of millennia
-        raise RequestRejectedError(
-            f"{where}: timestamp or sentAt is out of range once corrected to UTC; "
-            "send ISO 8601 times near the present"
-        ) from exc
+    moment, rejected = plausible_timestamp(original, sent_at, received_at, limits)
+    out["timestamp"] = iso(moment)
+    if original is not None:
+        out["originalTimestamp"] = _shown(original)
+    if sent_at is not None:
+        out["sentAt"] = _shown(sent_at)
     out["receivedAt"] = iso(received_at)
+    if rejected is not None:
+        context = {**(context or {}), SERVER_CONTEXT: {"timestamp_rejected": rejected}}
+    if context:
+        out["context"] = context
     return cast(Event, out)
 
 
@@ -209,28 +544,31 @@ def _new_id() -> str:
 
 
 def parse_single(
-    body: bytes, type_: EventType, received_at: datetime, max_event_bytes: int
+    body: bytes, type_: EventType, received_at: datetime, limits: InputLimits = DEFAULT_LIMITS
 ) -> Event:
     """A ``/v1/<type>`` body as one normalised event."""
-    if len(body) > max_event_bytes:
+    if len(body) > limits.max_event_bytes:
         raise PayloadTooLargeError(
-            f"the event is {len(body)} bytes, over the {max_event_bytes}-byte limit per event"
+            f"the event is {len(body)} bytes, over the {limits.max_event_bytes}-byte limit "
+            "per event; send smaller properties or traits"
         )
-    data = parse_json(body)
+    data = parse_json(body, max_depth=limits.max_depth)
     if not isinstance(data, dict):
         raise RequestRejectedError("body: expected a JSON object, one event")
-    return normalise(validate_event(data), type_=type_, received_at=received_at)
+    return normalise(validate_event(data), type_=type_, received_at=received_at, limits=limits)
 
 
-def parse_batch(body: bytes, received_at: datetime, max_event_bytes: int) -> list[Event]:
+def parse_batch(
+    body: bytes, received_at: datetime, limits: InputLimits = DEFAULT_LIMITS
+) -> list[Event]:
     """A ``/v1/batch`` body as normalised events, each checked against the per-event limit."""
-    data = parse_json(body)
+    data = parse_json(body, max_depth=limits.max_depth, root="")
     if not isinstance(data, dict):
         raise RequestRejectedError("body: expected a JSON object with a 'batch' list")
     raw_items = data.get("batch")
     if isinstance(raw_items, list):
         for i, item in enumerate(raw_items):
-            check_event_size(item, max_event_bytes, f"batch[{i}]")
+            check_event_size(item, limits.max_event_bytes, f"batch[{i}]")
     request = validate_batch(data)
     events = []
     for i, event in enumerate(request["batch"]):
@@ -244,6 +582,7 @@ def parse_batch(body: bytes, received_at: datetime, max_event_bytes: int) -> lis
                 shared_context=request.get("context"),
                 shared_sent_at=request.get("sentAt"),
                 shared_integrations=request.get("integrations"),
+                limits=limits,
             )
         )
     return events

@@ -10,25 +10,45 @@ from the source and the item itself: a webhook resent by the CRM then changes no
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from audience.config.settings import WebhookSource
-from audience.errors import RequestRejectedError, UnauthorizedError
+from audience.errors import ConfigError, RequestRejectedError, UnauthorizedError
 from audience.model.live import Event, JsonObject
-from audience.realtime.events import normalise, parse_json, validate_event
+from audience.realtime.events import (
+    DEFAULT_LIMITS,
+    InputLimits,
+    iso,
+    normalise,
+    parse_json,
+    validate_event,
+)
+
+MAX_STAMP_DIGITS = 12
+"""Digits of a ``webhook-timestamp`` (seconds since 1970: 12 reach the year 33658)."""
 
 
 def secret_bytes(secret: str) -> bytes:
-    """A Standard Webhooks ``whsec_`` secret is base64; any other is used as its UTF-8 text."""
+    """A Standard Webhooks ``whsec_`` secret is base64; any other is used as its UTF-8 text.
+
+    Settings refuse a ``whsec_`` secret that is not base64 at start-up
+    (:class:`~audience.config.settings.WebhookSource`).
+    """
     if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
+        try:
+            return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ConfigError(
+                "a webhook source's 'whsec_' secret is not base64; fix it in the settings"
+            ) from exc
     return secret.encode("utf-8")
 
 
@@ -60,8 +80,14 @@ def verify(
         return None
     msg_id, stamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "").split()
-    if not msg_id or not stamp.isdigit() or not signatures:
+    if not msg_id or not stamp or not signatures:
         raise UnauthorizedError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    # ASCII digits only: str.isdigit() also takes '²' and '¹²³', which int() then refuses.
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_STAMP_DIGITS):
+        raise RequestRejectedError(
+            f"webhook-timestamp {stamp[:20]!r} is not a time; send whole seconds since "
+            f"1970-01-01 UTC in ASCII digits (at most {MAX_STAMP_DIGITS}), such as 1767225600"
+        )
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > source.tolerance_seconds:
         raise UnauthorizedError(
@@ -84,11 +110,27 @@ def lookup(payload: Any, path: str | None) -> Any:
     for part in path.split("."):
         if isinstance(value, Mapping):
             value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif (
+            isinstance(value, list) and part.isascii() and part.isdigit() and int(part) < len(value)
+        ):
             value = value[int(part)]
         else:
             return None
     return value
+
+
+def epoch_time(value: Any) -> Any:
+    """A time given as a number since 1970 (seconds, or milliseconds past 1e11) as ISO 8601.
+
+    CRMs often send times so; anything else is left for validation to judge.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    seconds = value / 1000 if abs(value) >= 1e11 else value
+    try:
+        return iso(datetime.fromtimestamp(seconds, UTC))
+    except (OverflowError, OSError, ValueError):
+        return value
 
 
 def map_item(source_name: str, source: WebhookSource, item: Any, index: int) -> JsonObject:
@@ -102,6 +144,8 @@ def map_item(source_name: str, source: WebhookSource, item: Any, index: int) -> 
         ("messageId", source.message_id),
     ):
         value = lookup(item, path)
+        if field == "timestamp":
+            value = epoch_time(value)
         if value is not None:
             event[field] = value
     traits = {k: v for k, p in source.traits.items() if (v := lookup(item, p)) is not None}
@@ -120,10 +164,14 @@ def map_item(source_name: str, source: WebhookSource, item: Any, index: int) -> 
 
 
 def webhook_events(
-    source_name: str, source: WebhookSource, body: bytes, received_at: datetime
+    source_name: str,
+    source: WebhookSource,
+    body: bytes,
+    received_at: datetime,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> list[Event]:
     """The normalised events of a verified webhook body."""
-    payload = parse_json(body)
+    payload = parse_json(body, max_depth=limits.max_depth)
     items = lookup(payload, source.items) if source.items else [payload]
     if not isinstance(items, list) or not items:
         raise RequestRejectedError(
@@ -133,5 +181,7 @@ def webhook_events(
     for i, item in enumerate(items):
         where = f"item[{i}]"
         event = validate_event(map_item(source_name, source, item, i), where=where)
-        events.append(normalise(event, type_=source.type, received_at=received_at, where=where))
+        events.append(
+            normalise(event, type_=source.type, received_at=received_at, where=where, limits=limits)
+        )
     return events

@@ -22,6 +22,12 @@ segment evaluator and ``GET /v1/profiles/{id}`` both see, is::
 
 :func:`view` adds what depends on the clock (recency, decay to *now*) and the features the
 deployed clustering model reads, named as the batch features are.
+
+Every update is total: whatever an event holds, it is folded in or ignored, never an
+exception that would dead-letter it and every later event of the person. An amount that
+is not a number, not finite or beyond ±:data:`~audience.realtime.events.MAX_AMOUNT` counts
+as 0 (the collector refuses such numbers already), sums stay finite, and a profile stored
+before these rules (a sum that overflowed was stored as null) reads with 0 in its place.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from audience.model.live import Engagement, Event, JsonObject, Profile, RecentEvent
-from audience.realtime.events import iso
+from audience.realtime.events import MAX_AMOUNT, iso
 
 ORDER_EVENT = "Order Completed"
 MAX_RECENT = 1_000
@@ -45,6 +51,7 @@ ENGAGEMENT_EVENTS = {
 }
 _DECAYED = ("score", "visits", *ENGAGEMENT_EVENTS)
 CONSENT_EVENTS = ("Consent Updated", "Segment Consent Preference Updated")
+MOBILE = ("mobile", "ios", "android")
 
 
 @dataclass(frozen=True)
@@ -102,12 +109,59 @@ def add_identity(profile: Profile, kind: str, value: str) -> None:
         known.append(value)
 
 
-def _number(value: Any) -> float:
+def _amount(value: Any) -> float:
+    """An amount an event gives: 0 unless a finite number (or numeric text) within bounds."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0.0
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (ValueError, OverflowError):
         return 0.0
-    return number if math.isfinite(number) else 0.0
+    return number if math.isfinite(number) and abs(number) <= MAX_AMOUNT else 0.0
+
+
+def _stored(value: Any) -> float:
+    """A number a stored profile holds: 0 for null (an old overflowed sum) or anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if math.isfinite(value) else 0.0
+
+
+def _add(total: float, amount: float) -> float:
+    """``total + amount``, or ``total`` when the sum would not be finite."""
+    summed = total + amount
+    return summed if math.isfinite(summed) else total
+
+
+def _get(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]...``, None as soon as a level is missing or not an object."""
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, Mapping) else None
+    return obj
+
+
+_SUMS = ("monetary", "discount", "gross")
+
+
+def repair(profile: Profile) -> Profile:
+    """``profile`` with every stored sum and count a finite number (in place, and returned)."""
+    rfm = profile["rfm"]
+    for key in _SUMS:
+        rfm[key] = _stored(rfm.get(key))  # type: ignore[literal-required]
+    if not isinstance(rfm.get("frequency"), int):
+        rfm["frequency"] = int(_stored(rfm.get("frequency")))
+    engagement = profile["engagement"]
+    for key in _DECAYED:
+        engagement[key] = _stored(engagement.get(key))  # type: ignore[literal-required]
+    return profile
+
+
+def repaired(profile: Profile) -> Profile:
+    """A copy of ``profile`` (as deep as :func:`repair` writes) with its numbers repaired."""
+    out = profile.copy()
+    out["rfm"] = profile["rfm"].copy()
+    out["engagement"] = profile["engagement"].copy()
+    return repair(out)
 
 
 def _min_time(a: str | None, b: str | None) -> str | None:
@@ -177,12 +231,12 @@ def _engage(profile: Profile, event: Event, at: datetime, rules: ProfileRules) -
 
 def _order(profile: Profile, props: Mapping[str, Any], when: str) -> None:
     rfm = profile["rfm"]
-    amount = _number(props.get("total", props.get("revenue", props.get("value"))))
-    discount = abs(_number(props.get("discount")))
+    amount = _amount(props.get("total", props.get("revenue", props.get("value"))))
+    discount = abs(_amount(props.get("discount")))
     rfm["frequency"] += 1
-    rfm["monetary"] += amount
-    rfm["discount"] += discount
-    rfm["gross"] += amount + discount
+    rfm["monetary"] = _add(rfm["monetary"], amount)
+    rfm["discount"] = _add(rfm["discount"], discount)
+    rfm["gross"] = _add(rfm["gross"], amount + discount)
     rfm["first_order_at"] = _min_time(rfm["first_order_at"], when)
     rfm["last_order_at"] = _max_time(rfm["last_order_at"], when)
 
@@ -190,11 +244,12 @@ def _order(profile: Profile, props: Mapping[str, Any], when: str) -> None:
 def _consents(profile: Profile, event: Event, when: str) -> None:
     """Consent from Segment's consent context or identify traits ``consent_<purpose>``."""
     found: JsonObject = {}
-    prefs = ((event.get("context") or {}).get("consent") or {}).get("categoryPreferences")
+    prefs = _get(event, "context", "consent", "categoryPreferences")
     if isinstance(prefs, Mapping):
         found.update({str(k).lower(): v for k, v in prefs.items()})
-    for key, value in (event.get("traits") or {}).items():
-        if key.startswith("consent_"):
+    traits = event.get("traits")
+    for key, value in traits.items() if isinstance(traits, Mapping) else ():
+        if isinstance(key, str) and key.startswith("consent_"):
             found[key.removeprefix("consent_")] = value
     for purpose, value in found.items():
         granted = value is True or str(value).lower() in ("true", "granted", "yes", "1")
@@ -212,6 +267,7 @@ def _consents(profile: Profile, event: Event, when: str) -> None:
 
 def apply_event(profile: Profile, event: Event, rules: ProfileRules) -> None:
     """Fold one normalised event into ``profile`` (in place)."""
+    repair(profile)
     when = event["timestamp"]
     at = parse_time(when)
     kind = event["type"]
@@ -223,7 +279,7 @@ def apply_event(profile: Profile, event: Event, rules: ProfileRules) -> None:
     profile["event_types"][kind] = profile["event_types"].get(kind, 0) + 1
     profile["first_seen"] = _min_time(profile["first_seen"], when)
     profile["last_seen"] = _max_time(profile["last_seen"], when)
-    traits = event.get("traits") or (event.get("context") or {}).get("traits")
+    traits = event.get("traits") or _get(event, "context", "traits")
     if kind == "identify" and isinstance(traits, Mapping):
         newer = profile["traits_at"] is None or at >= parse_time(profile["traits_at"])
         for key, value in traits.items():
@@ -247,14 +303,16 @@ def apply_event(profile: Profile, event: Event, rules: ProfileRules) -> None:
         profile["groups"][str(event["groupId"])] = event.get("traits") or {}
     if kind != "identify":
         _engage(profile, event, at, rules)
-        device = ((event.get("context") or {}).get("device") or {}).get("type")
+        device = _get(event, "context", "device", "type")
         profile["device"]["total"] += 1
-        profile["device"]["mobile"] += int(device in ("mobile", "ios", "android"))
+        profile["device"]["mobile"] += int(isinstance(device, str) and device in MOBILE)
     _consents(profile, event, when)
 
 
 def merge(into: Profile, other: Profile, rules: ProfileRules) -> None:
     """Fold ``other`` (a profile found to be the same person) into ``into``, in place."""
+    repair(into)
+    other = repaired(other)
     for value in other["identities"]["user_id"]:
         add_identity(into, "user_id", value)
     for value in other["identities"]["anonymous_id"]:
@@ -277,9 +335,9 @@ def merge(into: Profile, other: Profile, rules: ProfileRules) -> None:
     into["last_seen"] = _max_time(into["last_seen"], other["last_seen"])
     mine, theirs = into["rfm"], other["rfm"]
     mine["frequency"] += theirs["frequency"]
-    mine["monetary"] += theirs["monetary"]
-    mine["discount"] += theirs["discount"]
-    mine["gross"] += theirs["gross"]
+    mine["monetary"] = _add(mine["monetary"], theirs["monetary"])
+    mine["discount"] = _add(mine["discount"], theirs["discount"])
+    mine["gross"] = _add(mine["gross"], theirs["gross"])
     mine["first_order_at"] = _min_time(mine["first_order_at"], theirs["first_order_at"])
     mine["last_order_at"] = _max_time(mine["last_order_at"], theirs["last_order_at"])
     stamps = [e["as_of"] for e in (into["engagement"], other["engagement"]) if e["as_of"]]
@@ -312,12 +370,11 @@ def _trim_recent(profile: Profile, rules: ProfileRules) -> None:
 
 def view(profile: Profile, now: datetime, rules: ProfileRules) -> Profile:
     """The profile as of ``now``: recency, engagement decayed to now, and model features."""
-    out = profile.copy()
-    rfm = profile["rfm"].copy()
+    out = repaired(profile)
+    rfm = out["rfm"]
     last = rfm["last_order_at"]
     rfm["recency_days"] = None if last is None else (now - parse_time(last)).total_seconds() / 86400
-    out["rfm"] = rfm
-    out["engagement"] = decay_to(profile["engagement"], now, rules)
+    out["engagement"] = decay_to(out["engagement"], now, rules)
     out["features"] = features(out, now)
     return out
 

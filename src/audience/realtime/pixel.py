@@ -16,7 +16,13 @@ from typing import Any
 from audience.errors import PayloadTooLargeError, RequestRejectedError, UnauthorizedError
 from audience.model.live import Event
 from audience.realtime.auth import is_valid_key
-from audience.realtime.events import normalise, parse_json, validate_event
+from audience.realtime.events import (
+    DEFAULT_LIMITS,
+    InputLimits,
+    normalise,
+    parse_json,
+    validate_event,
+)
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 """A 1×1 transparent GIF (42 bytes)."""
@@ -28,7 +34,7 @@ NO_CACHE_HEADERS = {
 }
 
 
-def decode_data(data: str | None, max_event_bytes: int) -> Any:
+def decode_data(data: str | None, limits: InputLimits = DEFAULT_LIMITS) -> Any:
     """The JSON object a pixel URL carries in ``data``, base64 standard or URL-safe."""
     if not data:
         raise RequestRejectedError("query parameter 'data' is missing; give base64 of a JSON event")
@@ -37,19 +43,30 @@ def decode_data(data: str | None, max_event_bytes: int) -> Any:
         raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise RequestRejectedError("query parameter 'data' is not base64; encode the JSON") from exc
-    if len(raw) > max_event_bytes:
-        raise PayloadTooLargeError(f"the pixel's event is {len(raw)} bytes, over {max_event_bytes}")
-    return parse_json(raw, where="pixel's data")
+    limit = limits.max_event_bytes
+    if len(raw) > limit:
+        raise PayloadTooLargeError(
+            f"the pixel's event is {len(raw)} bytes, over the {limit}-byte limit per event"
+        )
+    return parse_json(raw, where="pixel's data", max_depth=limits.max_depth, root="data")
 
 
 def pixel_event(
-    data: str | None, keys: list[str], received_at: datetime, max_event_bytes: int
+    data: str | None,
+    keys: list[str],
+    received_at: datetime,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Event:
     """The normalised track event of a pixel request, its write key checked."""
-    payload = decode_data(data, max_event_bytes)
+    payload = decode_data(data, limits)
     if not isinstance(payload, dict):
         raise RequestRejectedError("the pixel's data must be a JSON object, one event")
-    if not is_valid_key(payload.get("writeKey"), keys):
+    key = payload.get("writeKey")
+    if key is not None and not isinstance(key, str):
+        raise UnauthorizedError(
+            "the pixel's data.writeKey must be a JSON string holding a write key"
+        )
+    if not is_valid_key(key, keys):
         raise UnauthorizedError("the pixel's data has a missing or wrong writeKey")
     event = validate_event(payload, where="data")
-    return normalise(event, type_="track", received_at=received_at, where="data")
+    return normalise(event, type_="track", received_at=received_at, where="data", limits=limits)
