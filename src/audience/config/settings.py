@@ -229,8 +229,12 @@ class Settings(BaseSettings):
     >>> del os.environ["AUDIENCE_WAREHOUSE__THREADS"]
     """
 
+    # hide_input_in_errors: a refused value may be a secret; errors name the field, not it.
     model_config = SettingsConfigDict(
-        env_prefix="AUDIENCE_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="AUDIENCE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        hide_input_in_errors=True,
     )
 
     workspace: Path | None = Field(
