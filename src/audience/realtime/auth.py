@@ -44,8 +44,11 @@ def body_write_key(body: bytes) -> str | None:
 
 
 def is_valid_key(key: str | None, keys: Sequence[str]) -> bool:
-    """Whether ``key`` is one of ``keys``, every comparison in constant time."""
-    if not key:
+    """Whether ``key`` is one of ``keys``, every comparison in constant time.
+
+    A blank key is never valid, even when ``keys`` holds one by mistake.
+    """
+    if not key or not key.strip():
         return False
     candidate = key.encode("utf-8")
     found = False
