@@ -13,6 +13,7 @@ from audience.errors import EmptyInputError as EmptyInputError
 from audience.errors import EncodingError as EncodingError
 from audience.errors import InputError as InputError
 from audience.errors import MappingError as MappingError
+from audience.errors import MergeRefusedError as MergeRefusedError
 from audience.errors import MigrationError as MigrationError
 from audience.errors import ModelError as ModelError
 from audience.errors import PayloadTooLargeError as PayloadTooLargeError

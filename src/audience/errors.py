@@ -19,6 +19,7 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
     │   │   └── UnknownSourceError      no inbound webhook source of that name (404)
     │   └── PoisonEventError        a queued event no retry can process (dead-lettered)
+    │       └── MergeRefusedError       an alias would join two known users (merge_policy)
     ├── WarehouseError              the warehouse refused an operation       (terminal)
     │   └── MigrationError          schema migration failed or is unknown
     ├── ModelError                  a model cannot be fitted on this data    (terminal)
@@ -129,3 +130,8 @@ class PoisonEventError(InputError):
 
 class QueueUnavailableError(TransientError):
     """The queue did not confirm in time: the client should retry (HTTP 503)."""
+
+
+class MergeRefusedError(PoisonEventError):
+    """An ``alias`` would join two profiles that each have a userId, and the merge policy is
+    ``refuse``: the event is dead-lettered, no profile changes."""

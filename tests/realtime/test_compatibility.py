@@ -133,9 +133,15 @@ def test_default_keys_are_refused_outside_dev() -> None:
     with pytest.raises(ConfigError, match="default key 'dev-write-key'"):
         check_server_secrets(ServerSettings(environment="prod"))
     with pytest.raises(ConfigError, match="READ_KEYS"):
-        check_server_secrets(ServerSettings(environment="prod", write_keys=["wk_secret_1"]))
+        check_server_secrets(
+            ServerSettings(environment="prod", write_keys=["wk_secret_0123456789"])
+        )
     check_server_secrets(
-        ServerSettings(environment="prod", write_keys=["wk_1"], read_keys=["rk_1"])
+        ServerSettings(
+            environment="prod",
+            write_keys=["wk_secret_0123456789"],
+            read_keys=["rk_secret_0123456789"],
+        )
     )
 
 

@@ -112,8 +112,8 @@ def test_a_shared_device_does_not_merge_two_known_users() -> None:
     assert store.profiles["user_id:u2"]["events_total"] == 1
 
 
-def test_alias_merges_the_previous_user_into_the_new_one() -> None:
-    store = Memory(LiveEngine())
+def test_alias_merges_the_previous_user_into_the_new_one_when_the_policy_allows() -> None:
+    store = Memory(LiveEngine(merge_policy="allow"))
     store.send(event(userId="old", event="Order Completed", properties={"total": 5}))
     store.send(event(userId="new", event="Order Completed", properties={"total": 7}))
     store.send(event("alias", userId="new", previousId="old"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,9 @@ from audience.cli.terminal import (
     print_json,
 )
 from audience.errors import ConfigError
+
+if TYPE_CHECKING:
+    from audience.config.settings import Settings
 
 
 def _serve(
@@ -44,6 +47,7 @@ def _serve(
 
     ws = open_workspace(workspace)
     settings = ws.settings
+    _mask_logs(settings)
     server = settings.server
     server.host, server.port = host or server.host, port if port is not None else server.port
     server.workers = workers or server.workers
@@ -84,6 +88,7 @@ def _worker(workspace: WorkspaceOption = None) -> None:
 
     ws = open_workspace(workspace)
     settings = ws.settings
+    _mask_logs(settings)
     consumer = live_consumer(ws, settings)
 
     async def main() -> None:
@@ -117,6 +122,14 @@ def _sync(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> Non
         f" + already known {report.rows_unchanged:,} + quarantined {report.rows_quarantined:,}",
         highlight=False,
     )
+
+
+def _mask_logs(settings: Settings) -> None:
+    """Keys, webhook secrets and URL passwords never reach a log line (uvicorn's included)."""
+    from audience.config.settings import secret_values
+    from audience.masking import install_log_masking
+
+    install_log_masking(secret_values(settings))
 
 
 def register(app: typer.Typer) -> None:

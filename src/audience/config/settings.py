@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -19,11 +20,14 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audience.errors import ConfigError
+from audience.masking import url_secrets
 
 DEV_WRITE_KEY = "dev-write-key"
 """The write key a development server accepts when none is configured; refused outside dev."""
 DEV_READ_KEY = "dev-read-key"
 """The read key (profiles API) of a development server; refused outside dev."""
+MIN_KEY_LENGTH = 16
+"""Shortest write or read key a server accepts outside a loopback dev server."""
 
 KB = 1024
 
@@ -89,6 +93,13 @@ class ProfileStoreSettings(BaseModel):
         description="How long a processed messageId is remembered: a copy resent later than "
         "this counts again (Segment's own de-duplication window is shorter).",
     )
+    merge_policy: Literal["refuse", "allow"] = Field(
+        default="refuse",
+        description="An alias joining two profiles that each have a userId: 'refuse' "
+        "dead-letters the event (reason merge_refused), since anyone holding the public write "
+        "key could otherwise pull a victim's traits into their own profile; 'allow' merges as "
+        "the Segment Spec says. Anonymous-only profiles always merge into the user's.",
+    )
 
 
 class WebhookSource(BaseModel):
@@ -152,7 +163,8 @@ class ServerSettings(BaseModel):
 
     environment: Literal["dev", "test", "prod"] = Field(
         default="dev",
-        description="Outside 'dev' the server refuses to start with the default write key.",
+        description="Outside 'dev', and in 'dev' on an address other than loopback, the server "
+        "refuses blank, short (under 16 characters), default and shared write/read keys.",
     )
     host: str = Field(default="127.0.0.1", description="Address the server binds.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port the server binds.")
@@ -163,12 +175,14 @@ class ServerSettings(BaseModel):
     )
     write_keys: list[str] = Field(
         default_factory=lambda: [DEV_WRITE_KEY],
-        description="Accepted write keys (HTTP Basic user name, as Segment clients send it).",
+        description="Accepted write keys (HTTP Basic user name, as Segment clients send it); "
+        "16 characters or more, unless a dev server on loopback.",
     )
     read_keys: list[str] = Field(
         default_factory=lambda: [DEV_READ_KEY],
-        description="Keys that may read profiles (GET /v1/profiles/{id}). Distinct from write "
-        "keys, which ship inside web pages and apps and so are not secrets.",
+        description="Keys that may read profiles (GET /v1/profiles/{id}); 16 characters or "
+        "more unless a dev server on loopback, and never a write key: write keys ship inside "
+        "web pages and apps and so are not secrets. Empty: nobody reads profiles.",
     )
     max_event_bytes: int = Field(default=32 * KB, ge=1, description="Largest event (Segment).")
     max_batch_bytes: int = Field(default=500 * KB, ge=1, description="Largest batch request.")
@@ -254,21 +268,62 @@ class Settings(BaseSettings):
     )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only (127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name, or 0.0.0.0-like wildcards: assume reachable from outside
+
+
 def check_server_secrets(server: ServerSettings) -> None:
-    """Refuse to serve outside dev with the default write key or without any key."""
+    """Refuse to serve with keys that do not protect anything; one line says which to set.
+
+    Always: at least one write key, and no blank write or read key (a blank read key would
+    open profiles to anyone). Outside ``dev``, and in ``dev`` whenever the server binds an
+    address other than loopback: no default key, no key under :data:`MIN_KEY_LENGTH`
+    characters, and no key that is both a write key and a read key. Webhook sources need a
+    secret of 16 characters or more. Messages never quote a key.
+    """
     if not server.write_keys or any(not key.strip() for key in server.write_keys):
         raise ConfigError(
             "server.write_keys is empty or holds a blank key; set AUDIENCE_SERVER__WRITE_KEYS "
             'to a JSON list such as ["wk_…"]'
         )
-    for name, keys, default in (
-        ("WRITE_KEYS", server.write_keys, DEV_WRITE_KEY),
-        ("READ_KEYS", server.read_keys, DEV_READ_KEY),
-    ):
-        if server.environment != "dev" and default in keys:
+    if any(not key.strip() for key in server.read_keys):
+        raise ConfigError(
+            "server.read_keys holds a blank key, which would let anyone read profiles; set "
+            'AUDIENCE_SERVER__READ_KEYS to a JSON list of secret keys such as ["rk_…"] (or [] '
+            "for no profile reads)"
+        )
+    strict = server.environment != "dev" or not is_loopback(server.host)
+    if strict:
+        where = (
+            f"in environment '{server.environment}'"
+            if server.environment != "dev"
+            else f"on {server.host} (not loopback)"
+        )
+        for name, keys, default in (
+            ("WRITE_KEYS", server.write_keys, DEV_WRITE_KEY),
+            ("READ_KEYS", server.read_keys, DEV_READ_KEY),
+        ):
+            if default in keys:
+                raise ConfigError(
+                    f"the default key '{default}' is refused {where}; set "
+                    f"AUDIENCE_SERVER__{name} to secret keys of {MIN_KEY_LENGTH}+ characters"
+                )
+            if any(len(key) < MIN_KEY_LENGTH for key in keys):
+                raise ConfigError(
+                    f"server.{name.lower()} holds a key shorter than {MIN_KEY_LENGTH} characters, "
+                    f"refused {where}; set AUDIENCE_SERVER__{name} to long random keys"
+                )
+        if set(server.write_keys) & set(server.read_keys):
             raise ConfigError(
-                f"the default key '{default}' is refused in environment "
-                f"'{server.environment}'; set AUDIENCE_SERVER__{name} to secret keys"
+                f"a key is both a write key and a read key, refused {where} (write keys ship "
+                "in web pages); set AUDIENCE_SERVER__READ_KEYS to keys of their own"
             )
     for name, source in server.webhooks.items():
         if len(source.secret) < 16:
@@ -276,3 +331,13 @@ def check_server_secrets(server: ServerSettings) -> None:
                 f"webhook source '{name}' has a secret shorter than 16 characters; set "
                 f"AUDIENCE_SERVER__WEBHOOKS__{name.upper()}__SECRET to a long random value"
             )
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the settings hold, for :func:`audience.masking.mask` and the log filter:
+    write and read keys, webhook secrets, and the passwords of the queue and store URLs."""
+    server = settings.server
+    values = [*server.write_keys, *server.read_keys]
+    values += [source.secret for source in server.webhooks.values()]
+    values += url_secrets(settings.queue.url) + url_secrets(settings.profiles.url)
+    return [value for value in dict.fromkeys(values) if value.strip()]

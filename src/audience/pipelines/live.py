@@ -134,9 +134,11 @@ def load_assigner(workspace: Workspace) -> ModelAssigner | None:
 
 
 def live_consumer(ws: Workspace, settings: Settings) -> Consumer:
-    """The consumer with the workspace's rule segments, deployed model and destinations."""
+    """The consumer with the workspace's rule segments, deployed model and destinations, and
+    the settings' merge policy."""
     plan = load_activation(ws.root)
     engine = build_engine(ws, rule_segments(plan), load_assigner(ws))
+    engine.merge_policy = settings.profiles.merge_policy
     return build_consumer(ws, settings, engine=engine, sink=live_sink(ws, plan))
 
 

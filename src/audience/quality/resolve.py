@@ -32,6 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from audience.config import DedupeSettings
+from audience.store.spreadsheet import spreadsheet_safe
 from audience.store.sql import sql_literal
 from audience.store.warehouse import scalar
 
@@ -251,13 +252,15 @@ def export_identities(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Write one CSV row per source record (record_id, source, customer_id, status).
 
     ``customer_id`` is the person the record was resolved into; a record cleaning set aside
-    has none and the status ``quarantined``. Returns the number of records written.
+    has none and the status ``quarantined``. Text cells a spreadsheet would run as formulas
+    are defused (:func:`audience.store.spreadsheet.spreadsheet_safe`). Returns the number of
+    records written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     query = """SELECT c.customer_id AS record_id, c.source, m.profile_id AS customer_id,
                       CASE WHEN m.profile_id IS NULL THEN 'quarantined' ELSE 'resolved' END
                           AS status
-               FROM customers c LEFT JOIN profile_members m ON m.record_id = c.customer_id
-               ORDER BY c.customer_id"""
-    con.execute(f"COPY ({query}) TO {sql_literal(str(path))} (HEADER, DELIMITER ',')")
+               FROM customers c LEFT JOIN profile_members m ON m.record_id = c.customer_id"""
+    safe = spreadsheet_safe(con, query, order_by=["record_id"])
+    con.execute(f"COPY ({safe}) TO {sql_literal(str(path))} (HEADER, DELIMITER ',')")
     return int(scalar(con, "SELECT count(*) FROM customers"))

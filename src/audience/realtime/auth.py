@@ -46,9 +46,10 @@ def body_write_key(body: bytes) -> str | None:
 def is_valid_key(key: object, keys: Sequence[str]) -> bool:
     """Whether ``key`` is one of ``keys``, every comparison in constant time.
 
-    Anything but a non-empty string (a number, an object from a JSON body) is no key.
+    Anything but a non-blank string (a number, an object from a JSON body) is no key; a blank
+    key is never valid, even when ``keys`` holds one by mistake.
     """
-    if not isinstance(key, str) or not key:
+    if not isinstance(key, str) or not key.strip():
         return False
     candidate = key.encode("utf-8")
     found = False

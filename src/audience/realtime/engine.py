@@ -6,17 +6,27 @@ event's ``messageId`` and the segment changes, so that an event is applied exact
 
 Identity stitching follows the Segment Spec: ``identify`` with a ``userId`` and the
 ``anonymousId`` of an anonymous-only profile merges that profile into the user's; ``alias``
-merges the ``previousId``'s profile into the ``userId``'s whatever it is. An anonymous id
-already tied to another known user (a shared device) is not a reason to merge two people.
+merges the ``previousId``'s profile into the ``userId``'s. An anonymous id already tied to
+another known user (a shared device) is not a reason to merge two people.
+
+Merge protection: the write key ships in every web page, so anyone may send
+``alias {userId: attacker, previousId: victim}``. Under the merge policy ``refuse`` (the
+default, ``AUDIENCE_PROFILES__MERGE_POLICY``) an alias whose ``previousId`` belongs to a
+profile with a userId of its own is refused: :meth:`LiveEngine.plan` raises
+:class:`~audience.errors.MergeRefusedError`, the store reports the event rejected and the
+consumer dead-letters it with the reason ``merge_refused: …``; nothing is written. Aliasing an
+anonymous-only profile is always allowed. Policy ``allow`` merges as the Segment Spec says.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
+from audience.errors import MergeRefusedError
 from audience.model.live import Event, Membership, Profile, SegmentChange
 from audience.realtime.events import iso
 from audience.realtime.live_profile import ProfileRules, apply_event, merge, new_profile, view
@@ -24,6 +34,9 @@ from audience.realtime.live_segments import ModelAssigner, PredicateEvaluator, S
 from audience.store.clock import SYSTEM_CLOCK, Clock
 
 CLUSTER_PREFIX = "cluster:"
+MergePolicy = Literal["refuse", "allow"]
+
+log = logging.getLogger(__name__)
 
 
 def identity_keys(event: Event) -> list[str]:
@@ -72,6 +85,9 @@ class LiveEngine:
         The deployed clustering model, or None when none is deployed.
     clock:
         The server's or worker's clock: the time of every change and view.
+    merge_policy:
+        ``refuse``: an alias joining two profiles that each have a userId raises
+        :class:`~audience.errors.MergeRefusedError`; ``allow``: it merges them.
     """
 
     def __init__(
@@ -80,11 +96,13 @@ class LiveEngine:
         evaluator: SegmentEvaluator | None = None,
         assigner: ModelAssigner | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        merge_policy: MergePolicy = "refuse",
     ) -> None:
         self.rules = rules or ProfileRules()
         self.clock = clock
         self.evaluator: SegmentEvaluator = evaluator or PredicateEvaluator()
         self.assigner = assigner
+        self.merge_policy = merge_policy
 
     def now(self) -> datetime:
         """The clock's time, aware (profiles hold aware ISO times)."""
@@ -154,9 +172,25 @@ class LiveEngine:
             previous = event.get("previousId")
             for key in (f"user_id:{previous}", f"anonymous_id:{previous}"):
                 pid = resolved.get(key)
-                if pid and pid != target and pid not in found and profiles.get(pid):
+                other = profiles.get(pid) if pid else None
+                if pid and other and pid != target and pid not in found:
+                    self._check_merge(event, other, target)
                     found.append(pid)
         return found
+
+    def _check_merge(self, event: Event, other: Profile, target: str) -> None:
+        """Refuse (policy ``refuse``) to merge a profile that has a userId of its own."""
+        users = other["identities"]["user_id"]
+        if not users or self.merge_policy == "allow":
+            return
+        reason = (
+            f"merge_refused: alias {event['messageId']} would merge profile "
+            f"{other['profile_id']} (userId {', '.join(map(str, users))}) into {target} "
+            f"(userId {event['userId']}); both are known users. Policy 'refuse' "
+            "(AUDIENCE_PROFILES__MERGE_POLICY=allow merges them)"
+        )
+        log.warning("%s", reason)
+        raise MergeRefusedError(reason)
 
     def _segments(
         self, profile: Profile, before: Mapping[str, Membership], now: datetime

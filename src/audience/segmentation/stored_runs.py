@@ -14,6 +14,7 @@ import pandas as pd
 from audience.errors import InputError
 from audience.segmentation.assign import SegmentAssigner
 from audience.segmentation.matrix import load_matrix
+from audience.store.spreadsheet import spreadsheet_safe
 from audience.store.sql import sql_literal
 from audience.store.warehouse import scalar
 
@@ -87,12 +88,17 @@ def customers_in_space(
 
 
 def export_assignments(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> int:
-    """One CSV row per customer of a run: customer_id, segment_id, segment_name."""
+    """One CSV row per customer of a run: customer_id, segment_id, segment_name.
+
+    Text cells a spreadsheet would run as formulas are defused
+    (:func:`audience.store.spreadsheet.spreadsheet_safe`).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     query = f"""SELECT m.customer_id, m.segment_id, s.name AS segment_name
                 FROM memberships m JOIN segments s USING (segment_id)
-                WHERE m.run_id = {sql_literal(run_id)} ORDER BY m.customer_id"""
-    con.execute(f"COPY ({query}) TO {sql_literal(str(path))} (HEADER, DELIMITER ',')")
+                WHERE m.run_id = {sql_literal(run_id)}"""
+    safe = spreadsheet_safe(con, query, order_by=["customer_id"])
+    con.execute(f"COPY ({safe}) TO {sql_literal(str(path))} (HEADER, DELIMITER ',')")
     return int(
         scalar(con, f"SELECT count(*) FROM memberships WHERE run_id = {sql_literal(run_id)}")
     )

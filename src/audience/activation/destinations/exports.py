@@ -3,7 +3,10 @@
 Each export holds the segment's *current* members with a current grant for the destination's
 purpose; everyone else is counted by reason (``no_consent``, ``denied``, ``withdrawn``, and
 ``missing_email`` / ``missing_phone`` where the tool cannot import a contact without it).
-The file is written by the warehouse (``COPY``), sorted by customer id.
+The file is written by the warehouse (``COPY``), sorted by customer id. In the CSV formats a
+text cell that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return) is written after a single quote (:mod:`audience.store.spreadsheet`);
+JSON keeps every value as it is.
 
 Columns
 -------
@@ -44,6 +47,7 @@ from audience.activation.consent_filter import suppression_sql
 from audience.config.activation import FileDestination, WorkflowSpec
 from audience.model.activation_plan import META_FIELDS
 from audience.store.person_relation import people_sql
+from audience.store.spreadsheet import spreadsheet_safe
 from audience.store.sql import ident, literal
 from audience.store.warehouse import scalar
 
@@ -65,6 +69,8 @@ _SFMC = [
     ("PostalCode", "postcode"),
 ]
 _EXTENSIONS = {"csv": "csv", "json": "json", "hubspot": "csv", "sfmc": "csv"}
+_ID_COLUMN = {"hubspot": "Audience Customer ID", "sfmc": "SubscriberKey"}
+"""The column holding customer_id in each format's file (files are sorted on it)."""
 
 
 @dataclass
@@ -202,9 +208,14 @@ def _write(
     result.path.parent.mkdir(parents=True, exist_ok=True)
     query = (
         f"SELECT {', '.join(_columns(destination, workflow, segment))} FROM _export "
-        "WHERE why_not IS NULL ORDER BY customer_id"
+        "WHERE why_not IS NULL"
     )
     json_ = destination.type == "json"
+    if json_:  # values as they are: JSON is not opened by spreadsheets
+        query += " ORDER BY customer_id"
+    else:  # text cells that would start a formula in a spreadsheet are defused
+        id_column = _ID_COLUMN.get(destination.type, "customer_id")
+        query = spreadsheet_safe(con, query, order_by=[id_column])
     options = "FORMAT json, ARRAY true" if json_ else "HEADER, DELIMITER ','"
     con.execute(f"COPY ({query}) TO {literal(str(result.path))} ({options})")
     con.execute(

@@ -31,6 +31,7 @@ from standardwebhooks import Webhook
 from audience.activation.destinations.netguard import check_url
 from audience.config.activation import WebhookDestination, check_secret
 from audience.errors import ConfigError
+from audience.masking import mask, url_secrets
 from audience.store.clock import SYSTEM_CLOCK, Clock
 
 RETRYABLE = frozenset({408, 425, 429})
@@ -175,7 +176,8 @@ class WebhookSender:
                     headers=self.headers(message),
                 )
             except httpx.TransportError as exc:
-                return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                return mask(text, url_secrets(self.destination.url))
 
     async def _deliver(
         self,

@@ -31,6 +31,7 @@ from pamqp.commands import Basic
 
 from audience.config.settings import QueueSettings
 from audience.errors import ConfigError, QueueUnavailableError, TransientError
+from audience.masking import mask, url_secrets
 from audience.realtime.queue import Backoff, DeadLetter, Handler, QueueStatus, sleep_unless
 from audience.realtime.queue.coalesce import Coalescer, join_events
 
@@ -50,14 +51,11 @@ async def connect(url: str) -> aio_pika.abc.AbstractRobustConnection:
         return await aio_pika.connect_robust(url, reconnect_interval=0.5, fail_fast=True)
     except (OSError, aio_pika.exceptions.AMQPError) as exc:
         raise TransientError(
-            f"RabbitMQ at {_safe(url)} does not answer ({exc}); start it or fix AUDIENCE_QUEUE__URL"
+            mask(
+                f"RabbitMQ at {url} does not answer ({exc}); start it or fix AUDIENCE_QUEUE__URL",
+                url_secrets(url),
+            )
         ) from exc
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, at, tail = url.rpartition("@")
-    return f"{head.split(':')[0]}:…@{tail}" if at else url
 
 
 async def declare(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from audience.errors import PoisonEventError
 from audience.model.live import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine
 
@@ -73,6 +74,11 @@ class ProfileStore(Protocol):
 
 
 def rejected(exc: Exception) -> Outcome:
-    """An event the engine could not apply: its reason, one line."""
+    """An event the engine could not apply: its reason, one line.
+
+    A refusal on purpose (a :class:`~audience.errors.PoisonEventError`) says its own reason
+    code first (``merge_refused: ...``); anything else is named by its exception type.
+    """
     message = str(exc).splitlines()[0] if str(exc) else ""
-    return Outcome("rejected", f"{type(exc).__name__}: {message}"[:500])
+    reason = message if isinstance(exc, PoisonEventError) else f"{type(exc).__name__}: {message}"
+    return Outcome("rejected", reason[:500])

@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from audience.errors import TransientError
+from audience.masking import mask, url_secrets
 from audience.model.live import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
@@ -100,8 +101,11 @@ class RedisProfileStore:
                 raise
         except RedisError as exc:
             raise TransientError(
-                f"Redis at {self.url} does not answer ({exc}); start it or fix "
-                "AUDIENCE_PROFILES__URL"
+                mask(
+                    f"Redis at {self.url} does not answer ({exc}); start it or fix "
+                    "AUDIENCE_PROFILES__URL",
+                    url_secrets(self.url),
+                )
             ) from exc
 
     async def generation(self) -> str | None:
@@ -130,7 +134,9 @@ class RedisProfileStore:
         try:
             return [await self._apply_one(event, engine, record_changes) for event in events]
         except RedisError as exc:
-            raise TransientError(f"Redis failed while applying events ({exc}); retry") from exc
+            raise TransientError(
+                mask(f"Redis failed while applying events ({exc}); retry", url_secrets(self.url))
+            ) from exc
 
     async def _apply_one(self, event: Event, engine: LiveEngine, record_changes: bool) -> Outcome:
         msg_key = f"{self.prefix}:msg:{event['messageId']}"
