@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -108,6 +108,8 @@ class WebhookSource(BaseModel):
     Paths are dotted keys into the JSON payload (``contact.id``); a value starting with
     ``=`` is a constant (``=Contact Updated``).
     """
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # the secret is refused, not shown
 
     secret: str = Field(description="Shared HMAC-SHA256 secret; 'whsec_' base64 or plain text.")
     scheme: Literal["standard", "hex"] = Field(
