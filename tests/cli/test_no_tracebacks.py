@@ -114,7 +114,55 @@ def test_settings_and_services_in_a_real_process(case: Case, ws_root: Path) -> N
 
 # -- arguments and files: CliRunner ---------------------------------------------------------
 
+EVENT_RULE = "name: {name}\nwhen:\n  performed: Order Completed\n  within: {within}\n"
+
 RUNNER_CASES = [
+    Case(
+        "within-overflows",
+        ("evaluate",),
+        2,
+        ("segments/big.yaml line 4", "within", "longer than 100 years", "at most 36500d"),
+        files={"segments/big.yaml": EVENT_RULE.format(name="big", within="999999999999d").encode()},
+    ),
+    Case(
+        "within-past-year-one",
+        ("evaluate",),
+        2,
+        ("segments/big.yaml line 4", "within", "at most 36500d"),
+        files={"segments/big.yaml": EVENT_RULE.format(name="big", within="9999999d").encode()},
+    ),
+    Case(
+        "within-last-overflows",
+        ("evaluate",),
+        2,
+        ("segments/old.yaml line 2", "within_last", "at most 36500d"),
+        files={
+            "segments/old.yaml": b"name: old\nwhen: {field: last_order_at, within_last: 99999w}\n"
+        },
+    ),
+    Case(
+        "number-beyond-floats",
+        ("evaluate",),
+        2,
+        ("segments/rich.yaml line 2", "expected a number"),
+        files={
+            "segments/rich.yaml": b"name: rich\nwhen: {field: monetary, gt: 1" + b"0" * 400 + b"}\n"
+        },
+    ),
+    Case(
+        "segment-file-not-utf8",
+        ("evaluate",),
+        2,
+        ("segments/caf.yaml line 2", "not UTF-8", "byte 0xe9", "save the file as UTF-8"),
+        files={"segments/caf.yaml": b"# latin-1\nname: caf\xe9\nwhen: {field: monetary, gt: 1}\n"},
+    ),
+    Case(
+        "workspace-config-not-utf8",
+        ("segment",),
+        2,
+        ("audience.yaml line 2", "not UTF-8", "save the file as UTF-8"),
+        files={"audience.yaml": b"version: 1\nname: caf\xe9\n"},
+    ),
     Case(
         "assignments-to-a-directory",
         ("segment", "--assignments", "{dir}"),
