@@ -9,8 +9,11 @@ is cheaper.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ import audience
 from audience import cli
 from audience.cli.terminal import INTERNAL_ERROR, Debug, writable_file
 from audience.errors import InputError
+from audience.realtime import eventlog
+from audience.realtime.eventlog import EventLog, seal_stale
 from audience.store.workspace import Workspace
 from tests import procs
 
@@ -289,3 +294,91 @@ def test_debug_is_in_the_help() -> None:
     assert "--debug" in result.stdout
     assert "AUDIENCE_DEBUG" in result.stdout
     assert "70" in result.stdout
+
+
+# -- the event log: files sealed by another process meanwhile ---------------------------------
+
+
+def _part(directory: Path, name: str, data: bytes) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"events-{name}.jsonl.part"
+    path.write_bytes(data)
+    return path
+
+
+def test_a_part_file_gone_between_listing_and_opening_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = _part(tmp_path, "1", b'{"a": 1}\n')
+    gone = tmp_path / "events-0.jsonl.part"
+    listing = Path.glob
+
+    def glob(self: Path, pattern: str) -> Any:
+        found = list(listing(self, pattern))
+        return [gone, *found] if pattern.endswith(".part") else found
+
+    monkeypatch.setattr(Path, "glob", glob)
+    assert seal_stale(tmp_path) == [kept.with_suffix("")]
+    assert eventlog.ready_files(tmp_path) == [kept.with_suffix("")]
+
+
+def _sealed_meanwhile(monkeypatch: pytest.MonkeyPatch, act: Callable[[Path], None]) -> None:
+    """Another process seals each file between this process's open and lock."""
+    locking = fcntl.flock
+
+    def flock(handle: Any, operation: int) -> None:
+        path = Path(handle.name)
+        if path.exists() and path.suffix == ".part":
+            act(path)
+        locking(handle, operation)
+
+    monkeypatch.setattr(eventlog.fcntl, "flock", flock)
+
+
+def test_a_part_file_sealed_between_opening_and_locking_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part = _part(tmp_path, "1", b'{"a": 1}\n{"b": 2}\n')
+    _sealed_meanwhile(monkeypatch, lambda p: p.rename(p.with_suffix("")))
+    assert seal_stale(tmp_path) == []
+    assert part.with_suffix("").read_bytes() == b'{"a": 1}\n{"b": 2}\n'
+
+
+def test_an_empty_part_file_removed_between_opening_and_locking_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _part(tmp_path, "1", b"")
+    _sealed_meanwhile(monkeypatch, Path.unlink)
+    assert seal_stale(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sealer_never_sees_a_new_log_file_unlocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealer that runs between the writer's creating its file and locking it does not take
+    the still empty file for a dead writer's (and remove it under the writer's feet)."""
+    locking = fcntl.flock
+    raced: list[list[Path]] = []
+
+    def flock(handle: Any, operation: int) -> None:
+        if handle.mode == "ab" and not raced:  # the writer, about to lock its new file
+            raced.append(seal_stale(tmp_path))
+        locking(handle, operation)
+
+    monkeypatch.setattr(eventlog.fcntl, "flock", flock)
+
+    async def write() -> None:
+        log = EventLog(tmp_path)
+        try:
+            await log.append([{"type": "track", "event": "x", "messageId": "m1"}])
+            assert seal_stale(tmp_path) == []  # its writer holds it
+        finally:
+            await log.close()
+
+    asyncio.run(write())
+    assert raced == [[]]
+    (sealed,) = tmp_path.iterdir()
+    assert sealed.name.startswith("events-")
+    assert sealed.suffix == ".jsonl"
+    assert sealed.read_bytes().count(b"\n") == 1
