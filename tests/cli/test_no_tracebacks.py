@@ -2,9 +2,9 @@
 on stderr naming what is wrong and how to fix it, with a meaningful exit code (2 bad input or
 configuration, 75 a service unavailable, 70 a bug).
 
-Settings are read when a command opens the workspace: those cases run as real processes
-(``python -m audience.cli``) with the variable set; the rest through Typer's CliRunner, which
-is cheaper.
+Settings are read when a command opens the workspace, and ``serve`` checks its services
+before uvicorn starts: those cases run as real processes (``python -m audience.cli``) with the
+variable set; the rest through Typer's CliRunner, which is cheaper.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def ws_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Workspace.init(tmp_path_factory.mktemp("no-tracebacks") / "ws").root
 
 
-# -- settings: real processes -----------------------------------------------------
+# -- settings and services: real processes -----------------------------------------------------
 
 PROCESS_CASES = [
     Case(
@@ -100,6 +100,27 @@ PROCESS_CASES = [
         2,
         ("AUDIENCE_SERVER__PORT", "valid integer", "fix or unset it"),
         env={"AUDIENCE_SERVER__PORT": "abc"},
+    ),
+    Case(
+        "broker-down",
+        ("serve", "--port", "0"),
+        75,
+        ("RabbitMQ at amqp://guest:***@127.0.0.1:1/", "does not answer", "AUDIENCE_QUEUE__URL"),
+        env={"AUDIENCE_QUEUE__URL": f"amqp://guest:{PASSWORD}@127.0.0.1:1/"},
+    ),
+    Case(
+        "redis-down",
+        ("serve", "--port", "0"),
+        75,
+        ("Redis at redis://:***@127.0.0.1:1/0", "does not answer", "AUDIENCE_PROFILES__URL"),
+        env={"AUDIENCE_PROFILES__URL": f"redis://:{PASSWORD}@127.0.0.1:1/0"},
+    ),
+    Case(
+        "broker-url-not-amqp",
+        ("serve", "--port", "0"),
+        2,
+        ("AUDIENCE_QUEUE__URL", "not a RabbitMQ URL", "amqp://"),
+        env={"AUDIENCE_QUEUE__URL": "http://127.0.0.1:1/"},
     ),
 ]
 
