@@ -17,6 +17,7 @@ from audience.cli.terminal import (
     open_workspace,
     print_json,
     step,
+    writable_file,
 )
 from audience.errors import InputError
 
@@ -52,6 +53,8 @@ def register(app: typer.Typer) -> None:
         from audience.segmentation.maps import segment_map
         from audience.segmentation.stored_runs import customers_in_space, load_run
 
+        if out is not None:
+            writable_file(out, "--out")
         ws = open_workspace(workspace)
         with ws.warehouse(read_only=True) as warehouse:
             run = load_run(warehouse.con, run_id)

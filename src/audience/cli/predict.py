@@ -18,6 +18,7 @@ from audience.cli.terminal import (
     open_workspace,
     print_json,
     step,
+    writable_file,
 )
 
 ModelOption = Annotated[
@@ -98,6 +99,8 @@ def _register_clv(predict: typer.Typer) -> None:
         from audience.predictive.clv import ClvOptions, horizon_to_days, run_clv
         from audience.predictive.purchases import parse_day
 
+        if plot is not None:
+            writable_file(plot, "--plot")
         ws = open_workspace(workspace)
         settings = ws.config.predictive
         unit = _choice(time_unit, ("day", "week"), "--time-unit") or settings.time_unit
@@ -183,6 +186,8 @@ def _register_cohorts(app: typer.Typer) -> None:
 
         _choice(by, ("month", "week"), "--by")
         _choice(metric, ("retention", "revenue", "orders"), "--metric")
+        if plot is not None:
+            writable_file(plot, "--plot")
         ws = open_workspace(workspace)
         with ws.warehouse(read_only=True) as warehouse:
             table = cohort_table(warehouse.con, ws.config.timezone, by, metric)  # type: ignore[arg-type]

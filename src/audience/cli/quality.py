@@ -17,6 +17,7 @@ from audience.cli.terminal import (
     open_workspace,
     print_json,
     step,
+    writable_file,
 )
 from audience.errors import InputError
 
@@ -95,6 +96,7 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOption = None,
     ) -> None:
         """Export one row per source record: its id, its source, the resolved customer id."""
+        writable_file(export, "--export")
         ws = open_workspace(workspace)
         from audience.quality.resolve import export_identities
 

@@ -41,6 +41,7 @@ def _serve(
     import uvicorn
 
     from audience.api.app import create_app
+    from audience.cli.services import check_services
     from audience.config.settings import check_server_secrets
     from audience.pipelines.live import live_consumer
     from audience.realtime.runtime import Collector
@@ -57,6 +58,7 @@ def _serve(
             "--workers > 1 needs RabbitMQ (the embedded queue has one writer); set "
             "AUDIENCE_QUEUE__URL or run one worker"
         )
+    check_services(settings)  # a broker or Redis that is down: one line, exit 75
     queue = "RabbitMQ" if settings.queue.url else "embedded queue (consumer in-process)"
     err_console.print(f"collector on http://{server.host}:{server.port} — {queue}")
     options: dict[str, Any] = {

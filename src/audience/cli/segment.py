@@ -18,6 +18,7 @@ from audience.cli.terminal import (
     open_workspace,
     print_json,
     step,
+    writable_file,
 )
 from audience.errors import InputError
 
@@ -86,6 +87,8 @@ def register(app: typer.Typer) -> None:
         if k is not None and k_range is not None:
             raise InputError("give either --k or --k-range, not both")
         bounds = parse_k_range(k_range) if k_range else None
+        if assignments:
+            writable_file(assignments, "--assignments")
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             with (

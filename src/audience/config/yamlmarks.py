@@ -84,8 +84,25 @@ def load_marked(text: str, file: str) -> Marked:
 
 
 def load_marked_file(path: Path) -> Marked:
+    """Read and parse the YAML file at ``path``, which must be UTF-8 text.
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read, is not UTF-8 (naming the line and the byte), or is not
+        valid YAML.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        raise ConfigError(
+            f"{path} line {line}: not UTF-8 text (byte 0x{byte} at position {exc.start}); "
+            "save the file as UTF-8"
+        ) from exc
     return load_marked(text, str(path))

@@ -71,6 +71,7 @@ class EventLog:
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
         self._handle: IO[bytes] | None = None
+        self._path = directory
         self._opened = 0.0
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-eventlog")
 
@@ -96,9 +97,14 @@ class EventLog:
         self.directory.mkdir(parents=True, exist_ok=True)
         seal_stale(self.directory)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        path = self.directory / f"events-{stamp}-{socket.gethostname()}-{os.getpid()}.jsonl.part"
-        handle = path.open("ab")
+        name = f"events-{stamp}-{socket.gethostname()}-{os.getpid()}.jsonl.part"
+        # Created under a name no sealer lists, and given its real name once locked: a sealer
+        # never sees it unlocked (and empty), which it would take for a dead writer's file.
+        hidden = self.directory / f".{name}"
+        handle = hidden.open("ab")
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._path = self.directory / name
+        hidden.rename(self._path)
         self._handle, self._opened = handle, time.monotonic()
         return handle
 
@@ -108,7 +114,7 @@ class EventLog:
             return
         due = time.monotonic() - self._opened >= self.max_seconds
         if force or due or handle.tell() >= self.max_bytes:
-            path = Path(handle.name)
+            path = self._path
             if handle.tell() == 0:
                 path.unlink()
             else:
@@ -126,22 +132,47 @@ class EventLog:
 
 
 def seal_stale(directory: Path) -> list[Path]:
-    """Seal the ``.part`` files whose writer is gone, cutting a torn last line."""
+    """Seal the ``.part`` files whose writer is gone, cutting a torn last line.
+
+    Several processes may seal at once (a writer opening its next file, ``sync``), and a
+    live writer seals its own file when it rotates: a ``.part`` file that vanishes or changes
+    between the listing and the lock was sealed by someone else and is skipped.
+    """
     sealed = []
     for part in sorted(directory.glob("events-*.jsonl.part")):
-        with part.open("r+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # its writer is alive
-            data = handle.read()
-            handle.truncate(data.rfind(b"\n") + 1)
-        if part.stat().st_size == 0:
-            part.unlink()
-        else:
-            part.rename(part.with_suffix(""))
-            sealed.append(part.with_suffix(""))
+        target = _seal(part)
+        if target is not None:
+            sealed.append(target)
     return sealed
+
+
+def _seal(part: Path) -> Path | None:
+    """Seal ``part`` if its writer is gone; the sealed file, or None if there is none now."""
+    try:
+        handle = part.open("r+b")
+    except FileNotFoundError:
+        return None  # sealed (renamed or removed) since the listing
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # its writer is alive, or another process is sealing it
+        try:
+            same = os.path.samestat(os.fstat(handle.fileno()), part.stat())
+        except FileNotFoundError:
+            same = False
+        if not same:
+            return None  # sealed by another process between our open and our lock
+        data = handle.read()
+        size = data.rfind(b"\n") + 1
+        handle.truncate(size)
+        # Renamed while the lock is held, so that no other sealer can take the file meanwhile.
+        if size == 0:
+            part.unlink()
+            return None
+        target = part.with_suffix("")
+        part.rename(target)
+        return target
 
 
 def ready_files(directory: Path) -> list[Path]:

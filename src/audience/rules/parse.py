@@ -37,6 +37,8 @@ from audience.store.clock import to_utc_naive
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+MAX_DURATION = timedelta(days=36_500)
+"""The longest window a rule may name (100 years): ``now`` minus it stays a valid date."""
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EVENT_KEYS = frozenset({"performed", "did_not_perform", "at_least", "at_most", "within", "where"})
 
@@ -57,11 +59,22 @@ class Source:
 
 
 def parse_duration(text: Any) -> timedelta | None:
-    """``30d`` -> 30 days (units s, m, h, d, w); None when ``text`` is not a duration."""
+    """``30d`` -> 30 days (units s, m, h, d, w); None when ``text`` is not a duration.
+
+    A duration longer than :data:`MAX_DURATION` is not one either (see :func:`too_long`).
+    """
     match = _DURATION.match(text) if isinstance(text, str) else None
-    if not match or int(match.group(1)) == 0:
+    if not match or int(match.group(1)) == 0 or too_long(text):
         return None
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def too_long(text: Any) -> bool:
+    """Whether ``text`` is a well-formed duration longer than :data:`MAX_DURATION`."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if not match:
+        return False
+    return int(match.group(1)) * _UNITS[match.group(2)] > MAX_DURATION.total_seconds()
 
 
 class ConditionParser:
@@ -155,12 +168,7 @@ class ConditionParser:
             flip = {"exists": "is_null", "is_null": "exists"}
             return (op if value else flip[op]), None
         if op == "within_last":
-            duration = parse_duration(value)
-            if duration is None:
-                raise self.source.error(
-                    path, f"within_last takes a duration such as 30d, 12h, 2w; got {value!r}"
-                )
-            return op, duration
+            return op, self._duration(value, path, "within_last takes")
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
                 raise self.source.error(path, "between takes a list of two values [low, high]")
@@ -182,8 +190,9 @@ class ConditionParser:
     def _scalar(self, value: Any, ftype: str, what: str, path: PathKey) -> Any:
         """``value`` as the type of the field, or a clear error."""
         if ftype == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-            if math.isfinite(value):
-                return float(value)
+            number = _finite(value)
+            if number is not None:
+                return number
         elif isinstance(value, bool if ftype == "boolean" else str) and ftype in (
             "string",
             "boolean",
@@ -229,14 +238,21 @@ class ConditionParser:
             raise self.source.error((*path, "at_least"), "at_least 0 with no at_most always holds")
         within = None
         if "within" in raw:
-            within = parse_duration(raw["within"])
-            if within is None:
-                raise self.source.error(
-                    (*path, "within"),
-                    f"expected a duration such as 30d, 12h, 2w; got {raw['within']!r}",
-                )
+            within = self._duration(raw["within"], (*path, "within"), "expected")
         where = self._where(raw.get("where", []), (*path, "where"))
         return EventCondition(event, at_least, at_most, within, where)
+
+    def _duration(self, value: Any, path: PathKey, lead: str) -> timedelta:
+        """``value`` as a duration, or an error saying what a duration looks like."""
+        if too_long(value):
+            days = MAX_DURATION.days
+            raise self.source.error(
+                path, f"{value!r} is longer than 100 years; use a duration of at most {days}d"
+            )
+        duration = parse_duration(value)
+        if duration is None:
+            raise self.source.error(path, f"{lead} a duration such as 30d, 12h, 2w; got {value!r}")
+        return duration
 
     def _count(self, value: Any, path: PathKey) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -268,6 +284,15 @@ class ConditionParser:
             )
         op, norm = self._operand(op, value, ptype, f"property {name!r}", (*path, op))
         return PropertyFilter(parts, ptype, op, norm)  # type: ignore[arg-type]
+
+
+def _finite(value: int | float) -> float | None:
+    """``value`` as a finite float, or None (infinite, NaN, or an integer beyond floats)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _property_type(op: str, value: Any) -> PropertyType | None:
