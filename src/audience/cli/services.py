@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import TYPE_CHECKING
 
 from audience.errors import ConfigError, TransientError
+from audience.masking import mask, url_secrets
 
 if TYPE_CHECKING:
     from audience.config.settings import Settings
 
 TIMEOUT = 5.0
 """Seconds to wait for each service to answer."""
-
-_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/@]*@", re.IGNORECASE)
-
-
-def safe_url(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***``."""
-    return _PASSWORD.sub(r"\1:***@", url)
 
 
 def check_services(settings: Settings) -> None:
@@ -57,7 +50,7 @@ async def _rabbitmq(url: str) -> None:
         connection = await asyncio.wait_for(aio_pika.connect(url, timeout=TIMEOUT), TIMEOUT * 2)
     except ProbableAuthenticationError as exc:
         raise ConfigError(
-            f"RabbitMQ at {safe_url(url)} refuses the user or password; fix {fix}"
+            f"RabbitMQ at {mask(url)} refuses the user or password; fix {fix}"
         ) from exc
     except (ValueError, TypeError) as exc:
         raise ConfigError(
@@ -65,8 +58,7 @@ async def _rabbitmq(url: str) -> None:
         ) from exc
     except Exception as exc:  # refused, unreachable, timed out: the broker is not there
         raise TransientError(
-            f"RabbitMQ at {safe_url(url)} does not answer ({_reason(exc, url)}); "
-            f"start it or fix {fix}"
+            f"RabbitMQ at {mask(url)} does not answer ({_reason(exc, url)}); start it or fix {fix}"
         ) from exc
     finally:
         quiet.setLevel(level)
@@ -86,11 +78,11 @@ async def _redis(url: str) -> None:
         await client.ping()
     except (AuthenticationError, ResponseError) as exc:
         raise ConfigError(
-            f"Redis at {safe_url(url)} refuses the connection ({_reason(exc, url)}); fix {fix}"
+            f"Redis at {mask(url)} refuses the connection ({_reason(exc, url)}); fix {fix}"
         ) from exc
     except Exception as exc:  # refused, unreachable, timed out
         raise TransientError(
-            f"Redis at {safe_url(url)} does not answer ({_reason(exc, url)}); start it or fix {fix}"
+            f"Redis at {mask(url)} does not answer ({_reason(exc, url)}); start it or fix {fix}"
         ) from exc
     finally:
         await client.aclose()
@@ -99,9 +91,4 @@ async def _redis(url: str) -> None:
 def _reason(exc: BaseException, url: str) -> str:
     """The first line of ``exc``, or its type if it has none, never with the password."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    match = _PASSWORD.match(url)
-    if match:
-        password = url[match.end(1) + 1 : match.end() - 1]
-        if password:
-            text = text.replace(password, "***")
-    return text
+    return mask(text, url_secrets(url))
