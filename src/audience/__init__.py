@@ -21,7 +21,7 @@ stages re-export theirs too (``from audience.segmentation import AutoSegmenter``
 
 from __future__ import annotations
 
-from importlib import import_module
+from audience.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -142,13 +142,4 @@ _ORIGIN = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name not in _ORIGIN:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_ORIGIN[name]}"), name)
-    globals()[name] = value  # later lookups no longer reach __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _ORIGIN, __all__)

@@ -85,7 +85,7 @@ def _heavy(modules: list[str]) -> list[str]:
 
 def _stages(modules: list[str]) -> list[str]:
     """Product modules beyond the CLI itself, the package and its exceptions."""
-    light = ("audience", "audience.errors", "audience.cli")
+    light = ("audience", "audience.errors", "audience.lazy_exports", "audience.cli")
     return [
         m
         for m in modules

@@ -8,8 +8,9 @@ profile.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from audience.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from audience.rules.evaluate import Evaluation
@@ -40,17 +41,7 @@ _ORIGIN = {
 }
 
 
-def _load(name: str) -> object:
-    if name not in _ORIGIN:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_ORIGIN[name]}"), name)
-    globals()[name] = value  # later lookups no longer reach _load
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
+_load, __dir__ = lazy_exports(__name__, _ORIGIN, __all__)
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
     __getattr__ = _load
