@@ -614,7 +614,7 @@ class Scenario:
         time.sleep(max(0.0, seconds))
 
     def wait_consuming(self) -> None:
-        """Until the queue has a consumer again and profiles move (the worker works)."""
+        """Until the scenario's queue has a consumer (a worker started and subscribed)."""
         assert self.rabbit is not None
 
         def consuming() -> bool:
@@ -849,6 +849,9 @@ def run_scenario(name: str, plan: Plan, rabbit_url: str) -> Result:
                 s.result.notes.append(f"profiles rebuilt {s.worker.rebuilds()} time(s)")
     except Exception as exc:
         s.result.error = f"{type(exc).__name__}: {exc}"
+    except BaseException:  # interrupted: everything is stopped by now, nothing to keep
+        shutil.rmtree(s.dir, ignore_errors=True)
+        raise
     if s.result.ok:
         shutil.rmtree(s.dir, ignore_errors=True)
     else:
@@ -914,7 +917,11 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER, flush=True)
     results = []
     for name in chosen:
-        result = run_scenario(name, plan, args.rabbit_url)
+        try:
+            result = run_scenario(name, plan, args.rabbit_url)
+        except KeyboardInterrupt:
+            print(f"interrupted during {name}; its processes are stopped", flush=True)
+            return 130
         results.append(result)
         print(line(result), flush=True)
         for text in details(result):
