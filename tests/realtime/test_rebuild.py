@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from audience.api.app import create_app
 from audience.cli import app
 from audience.config.settings import Settings
+from audience.realtime.engine import LiveEngine
+from audience.realtime.eventlog import EventLog
+from audience.realtime.events import iso
 from audience.realtime.queue.embedded import hold_consumer_lock
+from audience.realtime.rebuild import CHUNK_EVENTS, REBUILDING, ensure_generation
 from audience.realtime.runtime import Collector, build_consumer, queue_path, realtime_dir
+from audience.realtime.stores import ProfileStore
+from audience.realtime.stores.redis import RedisProfileStore
 from audience.realtime.stores.sqlite import SqliteProfileStore
+from audience.store.clock import SYSTEM_CLOCK
 from audience.store.workspace import Workspace
 from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic
 
@@ -98,3 +108,109 @@ def test_publish_rebuild_replays_the_log_and_refuses_while_a_consumer_runs(
     rebuilt, _ = stored(workspace, "u1")
     assert kept(rebuilt) == kept(before)
     assert stored(workspace, "a9")[0]["counters"] == {"Product Viewed": 1}
+
+
+StoreFactory = Callable[[], ProfileStore]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    if request.param == "sqlite":
+        return lambda: SqliteProfileStore(tmp_path / "profiles.sqlite", dedupe_days=1)
+    prefix = request.getfixturevalue("redis_prefix")
+    url = request.getfixturevalue("redis_url")
+    return lambda: RedisProfileStore(url, prefix, dedupe_days=1)
+
+
+def ticks(start: int, stop: int) -> list[dict[str, Any]]:
+    now = iso(SYSTEM_CLOCK.now())
+    return [
+        {"type": "track", "userId": "u1", "event": "Tick", "messageId": f"t{i}", "timestamp": now}
+        for i in range(start, stop)
+    ]
+
+
+def test_a_rebuild_reads_a_log_file_sealed_while_it_runs(
+    make_store: StoreFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer's rotation task seals its ``.part`` file while the rebuild, in the same
+    consumer, replays the files before it: the rebuild reads the sealed file instead."""
+    directory = tmp_path / "events"
+
+    async def main() -> tuple[str, Any, str | None]:
+        log = EventLog(directory)
+        await log.append(ticks(0, CHUNK_EVENTS + 5))
+        await log.seal()
+        await log.append(ticks(CHUNK_EVENTS + 5, CHUNK_EVENTS + 10))  # .part, its writer alive
+        store = make_store()
+        await store.start()
+        apply = store.apply
+
+        async def rotating(*args: Any, **kwargs: Any) -> Any:
+            await log.seal()  # what rotate_if_due does once the file is max_seconds old
+            return await apply(*args, **kwargs)
+
+        monkeypatch.setattr(store, "apply", rotating)
+        try:
+            generation = await ensure_generation(store, LiveEngine(), directory)
+            profile = await store.get("u1")
+            assert profile is not None
+            return generation, profile["counters"], await store.generation()
+        finally:
+            await store.close()
+            await log.close()
+
+    generation, counters, marker = asyncio.run(main())
+    assert counters == {"Tick": CHUNK_EVENTS + 10}
+    assert marker == generation and not generation.startswith(REBUILDING)
+
+
+def test_a_failed_rebuild_gives_back_its_claim(
+    make_store: StoreFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Otherwise every consumer, this one included, waits for ever on a claim no one holds."""
+    directory = tmp_path / "events"
+
+    async def main() -> tuple[str | None, Any]:
+        log = EventLog(directory)
+        await log.append(ticks(0, 10))
+        await log.close()
+        store = make_store()
+        await store.start()
+        apply = store.apply
+
+        async def crashing(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("the engine crashed")
+
+        try:
+            monkeypatch.setattr(store, "apply", crashing)
+            with pytest.raises(RuntimeError, match="the engine crashed"):
+                await ensure_generation(store, LiveEngine(), directory)
+            after_failure = await store.generation()
+            monkeypatch.setattr(store, "apply", apply)
+            await asyncio.wait_for(ensure_generation(store, LiveEngine(), directory), 10)
+            profile = await store.get("u1")
+            assert profile is not None
+            return after_failure, profile["counters"]
+        finally:
+            await store.close()
+
+    after_failure, counters = asyncio.run(main())
+    assert after_failure is None
+    assert counters == {"Tick": 10}
+
+
+def test_a_claim_is_given_back_only_by_its_holder(make_store: StoreFactory) -> None:
+    async def main() -> tuple[bool, str | None, bool, str | None]:
+        store = make_store()
+        await store.start()
+        try:
+            await store.set_generation(REBUILDING + "mine")
+            other = await store.release_generation(REBUILDING + "theirs")
+            kept = await store.generation()
+            mine = await store.release_generation(REBUILDING + "mine")
+            return other, kept, mine, await store.generation()
+        finally:
+            await store.close()
+
+    assert asyncio.run(main()) == (False, REBUILDING + "mine", True, None)

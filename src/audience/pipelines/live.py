@@ -11,6 +11,7 @@ whose live consent grants the destination's purpose, and appends every outcome t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -161,8 +162,14 @@ async def rebuild_live_profiles(ws: Workspace, settings: Settings) -> RebuildRep
     lock = None if settings.queue.url else hold_consumer_lock(queue_path(ws))
     try:
         await consumer.store.start()
-        await consumer.store.set_generation(REBUILDING + "by-command")
-        return await rebuild(consumer.store, consumer.engine, events_dir(ws))
+        claim = REBUILDING + "by-command"
+        await consumer.store.set_generation(claim)
+        try:
+            return await rebuild(consumer.store, consumer.engine, events_dir(ws))
+        except BaseException:  # consumers would wait for ever on a claim no one holds
+            with contextlib.suppress(Exception):
+                await consumer.store.release_generation(claim)
+            raise
     finally:
         await consumer.store.close()
         if lock is not None:

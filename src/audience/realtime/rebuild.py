@@ -13,12 +13,13 @@ the rest: :func:`ensure_generation` notices and rebuilds before the next batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import IO, cast
 
 import orjson
 
@@ -65,11 +66,22 @@ def log_files(directory: Path) -> list[Path]:
     return sorted(found, key=lambda path: path.name)
 
 
+def open_log(path: Path) -> IO[bytes]:
+    """A log file listed by :func:`log_files`, wherever it went since: a ``.part`` file is
+    sealed by its writer's rotation while a rebuild reads the files before it, a sealed one
+    moved to ``loaded/`` by ``audience sync``."""
+    sealed = path.with_name(path.name.removesuffix(".part"))
+    for candidate in (path, sealed, sealed.parent / "loaded" / sealed.name):
+        with contextlib.suppress(FileNotFoundError):
+            return candidate.open("rb")
+    raise FileNotFoundError(f"the event log file {path} is gone")
+
+
 def logged_events(paths: list[Path]) -> Iterator[Event]:
     """The events of log files, in order, in the queue's form (a group's id taken back out
     of its traits, where the log keeps it for the warehouse)."""
     for path in paths:
-        with path.open("rb") as handle:
+        with open_log(path) as handle:
             for line in handle:
                 if not line.endswith(b"\n"):
                     break  # torn by a crash: never acknowledged, it comes back from the queue
@@ -129,7 +141,9 @@ async def ensure_generation(store: ProfileStore, engine: LiveEngine, directory: 
 
     A store without a marker and without any logged event is simply new: it gets a marker.
     One without a marker while events were logged lost its data: the first consumer to claim
-    the marker rebuilds; others wait for it to finish.
+    the marker rebuilds; others wait for it to finish. A rebuild that fails gives its claim
+    back, so that the next batch (here or in another consumer) tries again rather than wait
+    for ever on a claim no one holds.
     """
     current = await store.generation()
     if current is not None and not current.startswith(REBUILDING):
@@ -137,11 +151,15 @@ async def ensure_generation(store: ProfileStore, engine: LiveEngine, directory: 
     if current is None and not log_files(directory):
         await store.set_generation(uuid.uuid4().hex, if_absent=True)
         return str(await store.generation())
-    if current is None and await store.set_generation(
-        REBUILDING + uuid.uuid4().hex, if_absent=True
-    ):
+    claim = REBUILDING + uuid.uuid4().hex
+    if current is None and await store.set_generation(claim, if_absent=True):
         log.warning("the live profile store has no generation marker: it lost its data")
-        return (await rebuild(store, engine, directory)).generation
+        try:
+            return (await rebuild(store, engine, directory)).generation
+        except BaseException:
+            with contextlib.suppress(Exception):  # the store down too: it lost the claim then
+                await store.release_generation(claim)
+            raise
     while (current := await store.generation()) is None or current.startswith(REBUILDING):
         await asyncio.sleep(0.5)  # another consumer rebuilds
     return current

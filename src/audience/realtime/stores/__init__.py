@@ -56,6 +56,11 @@ class ProfileStore(Protocol):
         """Write the marker (only if there is none, with ``if_absent``); whether it was."""
         ...
 
+    async def release_generation(self, value: str) -> bool:
+        """Remove the marker if it still reads ``value`` (a failed rebuild gives back its
+        claim); whether it did."""
+        ...
+
     async def clear(self) -> None:
         """Delete every profile, identity, processed id and change (not the marker)."""
         ...

@@ -68,6 +68,11 @@ for i = 1, #pids do
 end
 return out
 """
+# Delete the generation marker only if it still holds the claim being given back.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 GROUP = "relay"
 MAX_CONFLICTS = 100
 
@@ -84,6 +89,7 @@ class RedisProfileStore:
         self.redis: Any = aioredis.from_url(url)  # redis-py types every reply as a union
         self._commit = self.redis.register_script(_COMMIT)
         self._read = self.redis.register_script(_READ)
+        self._release = self.redis.register_script(_RELEASE)
         self.changes_key = f"{prefix}:changes"
         self.generation_key = f"{prefix}:generation"
 
@@ -117,6 +123,12 @@ class RedisProfileStore:
 
     async def set_generation(self, value: str, *, if_absent: bool = False) -> bool:
         return bool(await self.redis.set(self.generation_key, value, nx=if_absent))
+
+    async def release_generation(self, value: str) -> bool:
+        try:
+            return bool(await self._release(keys=[self.generation_key], args=[value]))
+        except RedisError as exc:
+            raise TransientError(f"Redis does not answer ({exc}); retry") from exc
 
     async def clear(self) -> None:
         keys = [

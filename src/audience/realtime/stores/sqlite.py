@@ -80,6 +80,12 @@ class SqliteProfileStore:
         )
         return bool(cursor.rowcount)
 
+    async def release_generation(self, value: str) -> bool:
+        cursor = await self._run(
+            self.con.execute, "DELETE FROM meta WHERE key = 'generation' AND value = ?", (value,)
+        )
+        return bool(cursor.rowcount)
+
     async def clear(self) -> None:
         def wipe() -> None:
             with self.con:
