@@ -214,3 +214,35 @@ def test_a_claim_is_given_back_only_by_its_holder(make_store: StoreFactory) -> N
             await store.close()
 
     assert asyncio.run(main()) == (False, REBUILDING + "mine", True, None)
+
+
+def test_a_claim_of_a_consumer_that_died_expires_and_a_live_one_makes_others_wait(
+    workspace: Workspace,
+) -> None:
+    import pytest
+
+    from audience.errors import TransientError
+    from audience.realtime.eventlog import events_dir
+    from audience.realtime.rebuild import REBUILD_LEASE_SECONDS
+
+    serve_events(workspace)
+    directory = events_dir(workspace)
+
+    async def main() -> tuple[str, str]:
+        store = SqliteProfileStore(realtime_dir(workspace) / "profiles.sqlite", 1)
+        await store.start()
+        try:
+            await store.set_generation(f"{REBUILDING}{time.time():.0f}-alive")
+            with pytest.raises(TransientError, match="another consumer is rebuilding"):
+                await ensure_generation(store, LiveEngine(), directory)
+            stale = time.time() - REBUILD_LEASE_SECONDS - 5
+            await store.set_generation(f"{REBUILDING}{stale:.0f}-died")
+            taken_over = await ensure_generation(store, LiveEngine(), directory)
+            profile = await store.get("u1")
+            assert profile is not None
+            return taken_over, str(profile["counters"])
+        finally:
+            await store.close()
+
+    generation, counters = asyncio.run(main())
+    assert not generation.startswith(REBUILDING) and "Order Completed" in counters

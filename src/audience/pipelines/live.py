@@ -29,7 +29,7 @@ from audience.realtime.consumer import Consumer
 from audience.realtime.eventlog import events_dir
 from audience.realtime.live_segments import ChangeSink, JsonlChangeSink, ModelAssigner
 from audience.realtime.queue.embedded import hold_consumer_lock
-from audience.realtime.rebuild import REBUILDING, RebuildReport, rebuild
+from audience.realtime.rebuild import RebuildReport, new_claim, rebuild
 from audience.realtime.runtime import build_consumer, build_engine, changes_path, queue_path
 from audience.rules.live_evaluator import LiveEvaluator
 from audience.rules.loading import load_activation
@@ -162,7 +162,7 @@ async def rebuild_live_profiles(ws: Workspace, settings: Settings) -> RebuildRep
     lock = None if settings.queue.url else hold_consumer_lock(queue_path(ws))
     try:
         await consumer.store.start()
-        claim = REBUILDING + "by-command"
+        claim = new_claim()
         await consumer.store.set_generation(claim)
         try:
             return await rebuild(consumer.store, consumer.engine, events_dir(ws))

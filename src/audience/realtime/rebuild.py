@@ -12,9 +12,9 @@ the rest: :func:`ensure_generation` notices and rebuilds before the next batch.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from typing import IO, cast
 
 import orjson
 
+from audience.errors import TransientError
 from audience.model.live import Event
 from audience.realtime.engine import LiveEngine
 from audience.realtime.stores import ProfileStore
@@ -136,14 +137,32 @@ async def _apply(
 REBUILDING = "rebuilding-"
 
 
+REBUILD_LEASE_SECONDS = 600.0
+"""A claim older than this is taken to belong to a consumer that died while rebuilding."""
+
+
+def new_claim() -> str:
+    """A rebuild claim: the marker while profiles are being rebuilt, stamped with its time."""
+    return f"{REBUILDING}{time.time():.0f}-{uuid.uuid4().hex}"
+
+
+def _expired(claim: str) -> bool:
+    stamp = claim.removeprefix(REBUILDING).split("-", 1)[0]
+    try:
+        return time.time() - float(stamp) > REBUILD_LEASE_SECONDS
+    except ValueError:  # a claim in an older form: nobody holds it any more
+        return True
+
+
 async def ensure_generation(store: ProfileStore, engine: LiveEngine, directory: Path) -> str:
     """The store's generation, after rebuilding the profiles if the store lost them.
 
     A store without a marker and without any logged event is simply new: it gets a marker.
     One without a marker while events were logged lost its data: the first consumer to claim
-    the marker rebuilds; others wait for it to finish. A rebuild that fails gives its claim
-    back, so that the next batch (here or in another consumer) tries again rather than wait
-    for ever on a claim no one holds.
+    the marker rebuilds. Another consumer meanwhile gets a retryable error, so that its queue
+    consumer pauses and tries again (stoppable, never stuck). A rebuild that fails gives its
+    claim back; one whose consumer died leaves a claim that expires after
+    :data:`REBUILD_LEASE_SECONDS`, and the next consumer takes over.
     """
     current = await store.generation()
     if current is not None and not current.startswith(REBUILDING):
@@ -151,15 +170,15 @@ async def ensure_generation(store: ProfileStore, engine: LiveEngine, directory: 
     if current is None and not log_files(directory):
         await store.set_generation(uuid.uuid4().hex, if_absent=True)
         return str(await store.generation())
-    claim = REBUILDING + uuid.uuid4().hex
-    if current is None and await store.set_generation(claim, if_absent=True):
-        log.warning("the live profile store has no generation marker: it lost its data")
-        try:
-            return (await rebuild(store, engine, directory)).generation
-        except BaseException:
-            with contextlib.suppress(Exception):  # the store down too: it lost the claim then
-                await store.release_generation(claim)
-            raise
-    while (current := await store.generation()) is None or current.startswith(REBUILDING):
-        await asyncio.sleep(0.5)  # another consumer rebuilds
-    return current
+    if current is not None and not _expired(current):
+        raise TransientError("another consumer is rebuilding the live profiles; waiting for it")
+    claim = new_claim()
+    if not await store.set_generation(claim, if_absent=current is None):
+        raise TransientError("another consumer started rebuilding the live profiles; waiting")
+    log.warning("the live profile store has no generation marker: it lost its data")
+    try:
+        return (await rebuild(store, engine, directory)).generation
+    except BaseException:
+        with contextlib.suppress(Exception):  # the store down too: it lost the claim then
+            await store.release_generation(claim)
+        raise

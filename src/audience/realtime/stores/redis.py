@@ -17,8 +17,9 @@ is planned again. Three round trips per event, whatever the profile's size.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -122,7 +123,8 @@ class RedisProfileStore:
         return None if value is None else str(value.decode())
 
     async def set_generation(self, value: str, *, if_absent: bool = False) -> bool:
-        return bool(await self.redis.set(self.generation_key, value, nx=if_absent))
+        with self._transient("writing the generation marker"):
+            return bool(await self.redis.set(self.generation_key, value, nx=if_absent))
 
     async def release_generation(self, value: str) -> bool:
         try:
@@ -131,13 +133,14 @@ class RedisProfileStore:
             raise TransientError(f"Redis does not answer ({exc}); retry") from exc
 
     async def clear(self) -> None:
-        keys = [
-            key
-            async for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)
-            if key.decode() != self.generation_key
-        ]
-        for start in range(0, len(keys), 1000):
-            await self.redis.delete(*keys[start : start + 1000])
+        with self._transient("clearing the profiles"):
+            keys = [
+                key
+                async for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)
+                if key.decode() != self.generation_key
+            ]
+            for start in range(0, len(keys), 1000):
+                await self.redis.delete(*keys[start : start + 1000])
         await self.start()  # the change stream and its group again
 
     async def apply(
@@ -214,9 +217,10 @@ class RedisProfileStore:
 
     async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         for start in ("0", ">"):  # first those read before and never acknowledged
-            reply = await self.redis.xreadgroup(
-                GROUP, GROUP, {self.changes_key: start}, count=limit
-            )
+            with self._transient("reading the change outbox"):
+                reply = await self.redis.xreadgroup(
+                    GROUP, GROUP, {self.changes_key: start}, count=limit
+                )
             entries = reply[0][1] if reply else []
             if entries:
                 return [(i.decode(), orjson.loads(f[b"change"])) for i, f in entries]
@@ -224,10 +228,23 @@ class RedisProfileStore:
 
     async def ack_changes(self, ids: Sequence[str]) -> None:
         if ids:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xack(self.changes_key, GROUP, *ids)
-                pipe.xdel(self.changes_key, *ids)
-                await pipe.execute()
+            with self._transient("acknowledging emitted changes"):
+                await self._ack(ids)
+
+    async def _ack(self, ids: Sequence[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xack(self.changes_key, GROUP, *ids)
+            pipe.xdel(self.changes_key, *ids)
+            await pipe.execute()
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    @contextlib.contextmanager
+    def _transient(self, doing: str) -> Iterator[None]:
+        """Redis failing is a dependency down (retry later), said without its password."""
+        try:
+            yield
+        except RedisError as exc:
+            message = f"Redis failed while {doing} ({exc}); retry"
+            raise TransientError(mask(message, url_secrets(self.url))) from exc
