@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from audience.errors import PayloadTooLargeError, RequestRejectedError
-from audience.realtime.events import InputLimits, iso, merge_context, parse_batch, parse_single
+from audience.realtime.events import iso, merge_context, parse_batch, parse_single
+from audience.realtime.input_checks import InputLimits
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 LIMIT = InputLimits(max_event_bytes=32 * 1024)

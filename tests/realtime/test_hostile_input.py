@@ -195,7 +195,8 @@ def test_implausible_times_are_recorded_at_the_time_received_and_flagged(
 def test_timestamp_bounds_are_settings(workspace: Workspace) -> None:
     server = ServerSettings(timestamp_floor="2000-01-01T00:00:00", timestamp_max_future_seconds=0)
     assert server.timestamp_floor == datetime(2000, 1, 1, tzinfo=UTC)
-    from audience.realtime.events import InputLimits, parse_single
+    from audience.realtime.events import parse_single
+    from audience.realtime.input_checks import InputLimits
 
     limits = InputLimits.of(server)
     received = datetime(2026, 3, 1, tzinfo=UTC)

@@ -21,16 +21,16 @@ from audience.api.http_io import (
     read_body,
     request_body,
 )
-from audience.model.live import EVENT_TYPES, EventType
+from audience.model.live_records import EVENT_TYPES, EventType
 from audience.realtime.auth import authenticate
 from audience.realtime.events import (
     BATCH_ADAPTER,
-    InputLimits,
     batch_item_schema,
     parse_batch,
     parse_single,
     required_schema,
 )
+from audience.realtime.input_checks import InputLimits
 
 SECURITY: list[dict[str, list[str]]] = [{"writeKey": []}]
 SUMMARIES = {

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from audience.api.http_io import collector
 from audience.errors import AudienceError
-from audience.realtime.events import InputLimits
+from audience.realtime.input_checks import InputLimits
 from audience.realtime.pixel import GIF, NO_CACHE_HEADERS, pixel_event
 
 log = logging.getLogger(__name__)

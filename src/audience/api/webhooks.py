@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request, Response
 
 from audience.api.http_io import ERRORS, Accepted, accepted, collector, read_body
 from audience.errors import UnknownSourceError
-from audience.realtime.events import InputLimits
 from audience.realtime.inbound_webhooks import verify, webhook_events
+from audience.realtime.input_checks import InputLimits
 
 
 async def webhook_receive(source: str, request: Request) -> Response:

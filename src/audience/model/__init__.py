@@ -9,7 +9,7 @@ from audience.lazy_exports import lazy_exports
 if TYPE_CHECKING:
     from audience.model.activation_plan import ActivationPlan
     from audience.model.fields import FieldSpec, catalog
-    from audience.model.live import Event, Profile, SegmentChange
+    from audience.model.live_records import Event, Profile, SegmentChange
     from audience.model.rule_segment import SegmentDefinition, Trace
     from audience.model.runs import SegmentProfile, SegmentRun
 
@@ -32,9 +32,9 @@ _ORIGIN = {
     "ActivationPlan": "activation_plan",
     "FieldSpec": "fields",
     "catalog": "fields",
-    "Event": "live",
-    "Profile": "live",
-    "SegmentChange": "live",
+    "Event": "live_records",
+    "Profile": "live_records",
+    "SegmentChange": "live_records",
     "SegmentDefinition": "rule_segment",
     "Trace": "rule_segment",
     "SegmentProfile": "runs",

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 import orjson
 
-from audience.model.live import EVENT_TYPES, Event, Profile
+from audience.model.live_records import EVENT_TYPES, Event, Profile
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog
 from audience.realtime.live_profile import view as profile_view

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from audience.errors import MergeRefusedError
-from audience.model.live import Event, Membership, Profile, SegmentChange
+from audience.model.live_records import Event, Membership, Profile, SegmentChange
 from audience.realtime.events import iso
 from audience.realtime.live_profile import ProfileRules, apply_event, merge, new_profile, view
 from audience.realtime.live_segments import ModelAssigner, PredicateEvaluator, SegmentEvaluator

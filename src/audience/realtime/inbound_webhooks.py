@@ -22,15 +22,9 @@ import orjson
 
 from audience.config.settings import WebhookSource
 from audience.errors import ConfigError, RequestRejectedError, UnauthorizedError
-from audience.model.live import Event, JsonObject
-from audience.realtime.events import (
-    DEFAULT_LIMITS,
-    InputLimits,
-    iso,
-    normalise,
-    parse_json,
-    validate_event,
-)
+from audience.model.live_records import Event, JsonObject
+from audience.realtime.events import iso, normalise, parse_json, validate_event
+from audience.realtime.input_checks import DEFAULT_LIMITS, InputLimits
 
 MAX_STAMP_DIGITS = 12
 """Digits of a ``webhook-timestamp`` (seconds since 1970: 12 reach the year 33658)."""

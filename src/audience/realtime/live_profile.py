@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from audience.model.live import Engagement, Event, JsonObject, Profile, RecentEvent
-from audience.realtime.events import MAX_AMOUNT, iso
+from audience.model.live_records import Engagement, Event, JsonObject, Profile, RecentEvent
+from audience.realtime.events import iso
+from audience.realtime.input_checks import MAX_AMOUNT
 
 ORDER_EVENT = "Order Completed"
 MAX_RECENT = 1_000

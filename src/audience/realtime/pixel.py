@@ -14,15 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from audience.errors import PayloadTooLargeError, RequestRejectedError, UnauthorizedError
-from audience.model.live import Event
+from audience.model.live_records import Event
 from audience.realtime.auth import is_valid_key
-from audience.realtime.events import (
-    DEFAULT_LIMITS,
-    InputLimits,
-    normalise,
-    parse_json,
-    validate_event,
-)
+from audience.realtime.events import normalise, parse_json, validate_event
+from audience.realtime.input_checks import DEFAULT_LIMITS, InputLimits
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 """A 1×1 transparent GIF (42 bytes)."""

@@ -24,7 +24,7 @@ from typing import IO, cast
 import orjson
 
 from audience.errors import TransientError
-from audience.model.live import Event
+from audience.model.live_records import Event
 from audience.realtime.engine import LiveEngine
 from audience.realtime.stores import ProfileStore
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from audience.config.settings import Settings
-from audience.model.live import Event, Profile
+from audience.model.live_records import Event, Profile
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog, events_dir

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from audience.errors import PoisonEventError
-from audience.model.live import Event, Profile, SegmentChange
+from audience.model.live_records import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine
 
 

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from audience.errors import TransientError
 from audience.masking import mask, url_secrets
-from audience.model.live import Event, Profile, SegmentChange
+from audience.model.live_records import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from audience.errors import TransientError
-from audience.model.live import Event, Profile, SegmentChange
+from audience.model.live_records import Event, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
 
