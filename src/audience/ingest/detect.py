@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,8 @@ from audience.errors import EmptyInputError, EncodingError, InputError, Unsuppor
 Format = Literal["csv", "parquet", "jsonl"]
 _CHUNK = 16 * 1024 * 1024
 _SAMPLE = 64 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest line read (DuckDB's ``max_line_size``)."""
 _DELIMITERS = (";", ",", "\t", "|")
 # Bytes cp1252 leaves undefined; a file holding them is read as ISO-8859-1 instead.
 _CP1252_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
@@ -44,8 +47,7 @@ def inspect(path: Path) -> SourceFile:
         raise InputError(f"{path}: is a directory; give a file")
     if path.stat().st_size == 0:
         raise EmptyInputError(f"{path}: the file is empty")
-    with path.open("rb") as handle:
-        head = handle.read(_SAMPLE)
+    head, whole = _head(path)
     if head.startswith(b"PAR1"):
         return SourceFile(path, "parquet", _sha256(path))
     if head.startswith(b"PK\x03\x04"):
@@ -71,8 +73,23 @@ def inspect(path: Path) -> SourceFile:
         if encoding != "utf-8":
             raise EncodingError(f"{path}: JSON Lines must be UTF-8, this file is {encoding}")
         return SourceFile(path, "jsonl", sha256, encoding="utf-8")
-    delimiter, header = _sniff_csv(path, text)
+    delimiter, header = _sniff_csv(path, text, whole)
     return SourceFile(path, "csv", sha256, encoding, delimiter, header)
+
+
+def _head(path: Path) -> tuple[bytes, bool]:
+    """The file's first bytes, whole lines up to the second at least; and whether that is all.
+
+    A header line may be longer than the sample (10,000 column names): it is read whole.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_SAMPLE)
+        while head.count(b"\n") < 2 and len(head) < 2 * MAX_LINE_BYTES:
+            more = handle.read(_SAMPLE * 16)
+            if not more:
+                return head, True
+            head += more
+        return head, not handle.read(1)
 
 
 def _sha256(path: Path) -> str:
@@ -109,12 +126,18 @@ def _encoding_and_hash(path: Path) -> tuple[str, str]:
     return ("iso-8859-1" if holes else "cp1252"), digest.hexdigest()
 
 
-def _sniff_csv(path: Path, sample: str) -> tuple[str, tuple[str, ...]]:
+def _sniff_csv(path: Path, sample: str, whole: bool) -> tuple[str, tuple[str, ...]]:
     """The delimiter (most frequent candidate in the header line) and the header."""
     first_line = sample.splitlines()[0] if sample.splitlines() else ""
-    counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in _DELIMITERS}
+    # Delimiters outside quotes, counted without the csv module: read with the wrong
+    # delimiter, a long header is one field, over the module's limit of 128 KB.
+    unquoted = re.sub(r'"[^"]*"', "", first_line)
+    counts = {d: unquoted.count(d) for d in _DELIMITERS}
     delimiter = max(_DELIMITERS, key=lambda d: (counts[d], -_DELIMITERS.index(d)))
-    cells = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
+    try:
+        cells = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise InputError(f"{path}: the header line cannot be read ({exc}); fix it") from exc
     header = tuple(cell.strip() for cell in cells)
     if not any(header):
         raise InputError(f"{path}: the first line is empty; a CSV file needs a header line")
@@ -126,6 +149,6 @@ def _sniff_csv(path: Path, sample: str) -> tuple[str, tuple[str, ...]]:
         if name.lower() in seen:
             raise InputError(f"{path}: column '{name}' appears twice in the header; rename one")
         seen.add(name.lower())
-    if len(sample.splitlines()) < 2 and len(sample) < _SAMPLE:
+    if whole and not any(line.strip() for line in sample.splitlines()[1:]):
         raise EmptyInputError(f"{path}: only a header line, no rows")
     return delimiter, header

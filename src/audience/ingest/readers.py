@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audience.errors import EmptyInputError, InputError
-from audience.ingest.detect import SourceFile
+from audience.ingest.detect import MAX_LINE_BYTES, SourceFile
 from audience.store.sql import ident, sql_literal
 
 JSONL_BATCH_LINES = 500_000
@@ -77,7 +77,7 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
             FROM read_csv({_path_literal(path)}, delim={sql_literal(file.delimiter or ",")},
                           quote='"', escape='"', header=true, auto_detect=false,
                           columns={spec}, store_rejects=true, rejects_table='_rejects',
-                          rejects_scan='_rejects_scan', max_line_size=16777216)"""
+                          rejects_scan='_rejects_scan', max_line_size={MAX_LINE_BYTES})"""
     )
     rows = con.execute(
         "SELECT line, string_agg(DISTINCT error_type || ': ' || error_message, '; '), "

@@ -106,9 +106,8 @@ def typed_select(
     reasons.extend(_rules(kind))
     traits = ""
     if kind == "customers":
-        unmapped = [c for c in columns if c not in set(mapping.values())]
-        pairs = [f"{sql_literal(c)}, {parsing.clean_text(ident(c))}" for c in unmapped]
-        traits = f", {'json_object(' + ', '.join(pairs) + ')' if pairs else 'NULL::JSON'} AS traits"
+        mapped = set(mapping.values())
+        traits = f", {_json_object([c for c in columns if c not in mapped], trim=True)} AS traits"
     names = [ident(s.name) for s in specs]
     if kind == "events":  # Segment requires a messageId; without one, the content names the event
         content = " || '|' || ".join(f"coalesce({ident('t_' + s.name)}, '')" for s in specs)
@@ -128,8 +127,23 @@ def typed_select(
 
 def raw_record(columns: Mapping[str, str]) -> str:
     """SQL rebuilding a source row as read: a JSON object of its columns, as text."""
-    pairs = [f"{sql_literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in columns]
-    return f"json_object({', '.join(pairs)})"
+    return _json_object(list(columns), trim=False)
+
+
+def _json_object(columns: list[str], *, trim: bool) -> str:
+    """SQL for a JSON object of ``columns`` as text (trimmed, '' as null, when ``trim``).
+
+    One map over two lists rather than ``json_object(k1, v1, k2, v2, ...)``: DuckDB's
+    optimiser takes time quadratic in the number of expressions of a projection (common
+    subexpressions), and a file may have 10,000 columns. The object is the same text.
+    """
+    if not columns:
+        return "NULL::JSON"
+    names = "[" + ", ".join(sql_literal(c) for c in columns) + "]"
+    values = "[" + ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in columns) + "]"
+    if trim:
+        values = f"list_transform({values}, lambda v: nullif(trim(v), ''))"
+    return f"to_json(map({names}, {values}))"
 
 
 def _null_of(spec: FieldSpec) -> str:
