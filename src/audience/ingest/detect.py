@@ -2,6 +2,22 @@
 
 Every way a file can be unusable ends here in one clear :class:`InputError`, before anything
 is written to the warehouse.
+
+Text encoding, decided line by line (a line ends at ``\\n``), UTF-8 first:
+
+- a file whose every line is valid UTF-8 is UTF-8;
+- otherwise, count its lines that hold bytes above 127: those valid as UTF-8 (*u*) and those
+  not (*b*). When *u* ≥ *b* the file is UTF-8 and each of its *b* lines is a :class:`BadLine`,
+  quarantined at import with its own reason (``bad_encoding``), never guessed: the rest of the
+  file loads as UTF-8. A bad header line is an :class:`EncodingError`;
+- when *b* > *u* the file is in a legacy 8-bit encoding, Windows-1252 (ISO-8859-1 if it holds
+  a byte Windows-1252 leaves undefined), in which every byte is a character: each line valid
+  as UTF-8 is still read as UTF-8 (a line appended by a UTF-8 tool), the others in that
+  encoding.
+
+Windows-1252 text is almost never valid UTF-8 by chance (an accented letter would have to be
+followed by the right punctuation), so the count tells the two apart even in a file where
+they mix. JSON Lines must be UTF-8.
 """
 
 from __future__ import annotations
@@ -11,9 +27,12 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from audience.errors import EmptyInputError, EncodingError, InputError, UnsupportedFormatError
 
@@ -23,8 +42,70 @@ _SAMPLE = 64 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """The longest line read (DuckDB's ``max_line_size``)."""
 _DELIMITERS = (";", ",", "\t", "|")
+_NEAR = 16  # bytes shown either side of a byte that is not UTF-8
 # Bytes cp1252 leaves undefined; a file holding them is read as ISO-8859-1 instead.
 _CP1252_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line of a UTF-8 file that is not valid UTF-8."""
+
+    line: int
+    """Physical line, 1 being the first."""
+    column: int
+    """Character of the line where the first invalid byte stands, 1 being the first."""
+    byte: int
+    """That byte."""
+    text: str
+    """The line as read: valid UTF-8 as such, every other byte written ``\\xNN``."""
+    near: str
+    """A few characters either side of the byte, written as in :attr:`text`."""
+    meant: str
+    """The same bytes read as Windows-1252: what the line probably means."""
+
+    @classmethod
+    def of(cls, line: int, raw: bytes) -> BadLine:
+        raw = raw.removesuffix(b"\r")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A window of bytes around the first bad one, not cutting a UTF-8 character.
+            begin, end = max(0, exc.start - _NEAR), min(len(raw), exc.start + _NEAR)
+            while begin < exc.start and raw[begin] & 0xC0 == 0x80:
+                begin += 1
+            while end < len(raw) and raw[end] & 0xC0 == 0x80:
+                end += 1
+            window = raw[begin:end]
+            return cls(
+                line=line,
+                column=len(raw[: exc.start].decode("utf-8")) + 1,
+                byte=raw[exc.start],
+                text=raw.decode("utf-8", errors="backslashreplace"),
+                near=window.decode("utf-8", errors="backslashreplace"),
+                meant=window.decode("cp1252", errors="replace"),
+            )
+        raise ValueError(f"line {line} is valid UTF-8")
+
+    @property
+    def problem(self) -> str:
+        """What is wrong and where in the line."""
+        return (
+            f'byte 0x{self.byte:02X} at column {self.column} is not UTF-8 (near "{self.near}", '
+            f'which reads "{self.meant}" in Windows-1252)'
+        )
+
+    def reason(self, *, retry_raw: bool = True) -> str:
+        """The quarantine reason: what is wrong, where in the line, how to fix it.
+
+        ``retry_raw``: whether ``audience quarantine retry --raw`` can take the line as meant
+        (a CSV line can; a JSON line cannot, its file is imported again instead).
+        """
+        retry = ", or give 'audience quarantine retry' the line as meant with --raw"
+        return (
+            f"bad_encoding: {self.problem}, unlike the rest of the file, which is UTF-8: save "
+            f"the file as UTF-8 and import it again{retry if retry_raw else ''}"
+        )
 
 
 @dataclass(frozen=True)
@@ -37,6 +118,8 @@ class SourceFile:
     encoding: str | None = None
     delimiter: str | None = None
     header: tuple[str, ...] = ()
+    bad_lines: tuple[BadLine, ...] = ()
+    """Lines of a UTF-8 file that are not UTF-8 (see the module's docstring)."""
 
 
 def inspect(path: Path) -> SourceFile:
@@ -61,7 +144,12 @@ def inspect(path: Path) -> SourceFile:
         raise UnsupportedFormatError(
             f"{path}: binary content (NUL byte at offset {offset}); expected CSV, Parquet or JSONL"
         )
-    encoding, sha256 = _encoding_and_hash(path)
+    encoding, sha256, bad_lines = _encoding_and_hash(path)
+    if bad_lines and bad_lines[0].line == 1:
+        raise EncodingError(
+            f"{path}: line 1 (the header) is not UTF-8 while the rest of the file is: "
+            f"{bad_lines[0].problem}; save the file as UTF-8"
+        )
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise EmptyInputError(f"{path}: the file holds only blank lines")
@@ -71,10 +159,12 @@ def inspect(path: Path) -> SourceFile:
         )
     if text.lstrip().startswith("{") or path.suffix.lower() in (".jsonl", ".ndjson"):
         if encoding != "utf-8":
-            raise EncodingError(f"{path}: JSON Lines must be UTF-8, this file is {encoding}")
-        return SourceFile(path, "jsonl", sha256, encoding="utf-8")
+            raise EncodingError(
+                f"{path}: JSON Lines must be UTF-8, this file is {encoding}; save it as UTF-8"
+            )
+        return SourceFile(path, "jsonl", sha256, encoding="utf-8", bad_lines=bad_lines)
     delimiter, header = _sniff_csv(path, text, whole)
-    return SourceFile(path, "csv", sha256, encoding, delimiter, header)
+    return SourceFile(path, "csv", sha256, encoding, delimiter, header, bad_lines)
 
 
 def _head(path: Path) -> tuple[bytes, bool]:
@@ -100,8 +190,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _encoding_and_hash(path: Path) -> tuple[str, str]:
-    """One pass over the file: its SHA-256 and whether it is valid UTF-8."""
+def _encoding_and_hash(path: Path) -> tuple[str, str, tuple[BadLine, ...]]:
+    """The file's encoding, SHA-256 and bad lines (see the module's docstring).
+
+    One pass when the file is UTF-8, as most are; two more (counting, then collecting the
+    bad lines) only when it is not.
+    """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
@@ -122,8 +216,67 @@ def _encoding_and_hash(path: Path) -> tuple[str, str]:
         except UnicodeDecodeError:
             utf8 = False
     if utf8:
-        return "utf-8", digest.hexdigest()
-    return ("iso-8859-1" if holes else "cp1252"), digest.hexdigest()
+        return "utf-8", digest.hexdigest(), ()
+    valid = invalid = 0
+    for _, raw in non_ascii_lines(path):
+        if _is_utf8(raw):
+            valid += 1
+        else:
+            invalid += 1
+    if invalid > valid:
+        return ("iso-8859-1" if holes else "cp1252"), digest.hexdigest(), ()
+    bad = tuple(BadLine.of(line, raw) for line, raw in non_ascii_lines(path) if not _is_utf8(raw))
+    return "utf-8", digest.hexdigest(), bad
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def whole_lines(path: Path, size: int = _CHUNK) -> Iterator[bytes]:
+    """The file's bytes in chunks of about ``size`` that end at the end of a line."""
+    carry = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            yield data[:cut]
+            carry = data[cut:]
+    if carry:
+        yield carry
+
+
+def non_ascii_spans(chunk: bytes) -> Iterator[tuple[int, int, int]]:
+    """(index, start, end) of each line of ``chunk`` holding a byte above 127.
+
+    ``index`` counts the chunk's lines from 0; ``chunk[start:end]`` is the line without its
+    ``\\n``. Found with NumPy, so that ASCII lines cost nothing in Python.
+    """
+    buffer = np.frombuffer(chunk, dtype=np.uint8)
+    high = np.flatnonzero(buffer >= 0x80)
+    if not len(high):
+        return
+    newlines = np.flatnonzero(buffer == 0x0A)
+    for index in np.unique(np.searchsorted(newlines, high)).tolist():
+        start = int(newlines[index - 1]) + 1 if index else 0
+        end = int(newlines[index]) if index < len(newlines) else len(chunk)
+        yield index, start, end
+
+
+def non_ascii_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(physical line, bytes without the newline) of each line holding a byte above 127."""
+    first = 1
+    for chunk in whole_lines(path):
+        for index, start, end in non_ascii_spans(chunk):
+            yield first + index, chunk[start:end]
+        first += chunk.count(b"\n")
 
 
 def _sniff_csv(path: Path, sample: str, whole: bool) -> tuple[str, tuple[str, ...]]:

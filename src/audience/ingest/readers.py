@@ -3,12 +3,12 @@
 CSV and Parquet come as one relation scanned by DuckDB; JSON Lines come in batches of lines
 read here, so that their line numbers are exact and memory stays bounded on files of tens of
 millions of events. Rows that cannot even be split into columns (a CSV line with the wrong
-number of fields, a line that is not a JSON object) are *rejects*, quarantined as they were.
+number of fields, a line that is not a JSON object) are *rejects*, quarantined as they were;
+so are the lines of a UTF-8 file that are not UTF-8 (:class:`~audience.ingest.detect.BadLine`).
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audience.errors import EmptyInputError, InputError
-from audience.ingest.detect import MAX_LINE_BYTES, SourceFile
+from audience.ingest.detect import MAX_LINE_BYTES, SourceFile, non_ascii_spans, whole_lines
 from audience.store.sql import ident, sql_literal
 
 JSONL_BATCH_LINES = 500_000
@@ -46,23 +46,39 @@ def _path_literal(path: Path) -> str:
 
 @contextmanager
 def utf8_copy(file: SourceFile, workdir: Path) -> Iterator[Path]:
-    """The file itself when UTF-8, else a transcoded temporary copy (removed afterwards)."""
+    """The file itself when UTF-8, else a transcoded temporary copy (removed afterwards).
+
+    The copy keeps every line where it was: a line valid as UTF-8 is copied as it is, any
+    other is decoded from the file's legacy encoding.
+    """
     if file.encoding in (None, "utf-8"):
         yield file.path
         return
     with tempfile.NamedTemporaryFile(
         "wb", dir=workdir, prefix=".import-", suffix=".csv", delete=False
     ) as out:
-        decoder = codecs.getincrementaldecoder(file.encoding)()
-        with file.path.open("rb") as handle:
-            while chunk := handle.read(16 * 1024 * 1024):
-                out.write(decoder.decode(chunk).encode("utf-8"))
-            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        for chunk in whole_lines(file.path):
+            out.write(_to_utf8(chunk, file.encoding))
     path = Path(out.name)
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def _to_utf8(chunk: bytes, legacy: str) -> bytes:
+    """Lines of ``chunk`` as UTF-8: as they are when valid UTF-8, else read as ``legacy``."""
+    parts: list[bytes] = []
+    done = 0
+    for _, start, end in non_ascii_spans(chunk):
+        line = chunk[start:end]
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            parts += [chunk[done:start], line.decode(legacy).encode("utf-8")]
+            done = end
+    parts.append(chunk[done:])
+    return b"".join(parts)
 
 
 def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> Source:
@@ -80,10 +96,22 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
                           rejects_scan='_rejects_scan', max_line_size={MAX_LINE_BYTES})"""
     )
     rows = con.execute(
-        "SELECT line, string_agg(DISTINCT error_type || ': ' || error_message, '; '), "
-        "any_value(csv_line) FROM _rejects GROUP BY line ORDER BY line"
+        "SELECT line, list(DISTINCT error_type ORDER BY error_type), "
+        "list(DISTINCT error_message ORDER BY error_message), any_value(csv_line) "
+        "FROM _rejects GROUP BY line ORDER BY line"
     ).fetchall()
-    rejects = [(int(line), f"malformed_row: {msg}", raw or "") for line, msg, raw in rows]
+    bad_lines = {bad.line: bad for bad in file.bad_lines}
+    rejects = []
+    for line, types, messages, raw in rows:
+        reasons = []
+        if "INVALID ENCODING" in types:
+            bad = bad_lines.get(int(line))
+            reasons.append(bad.reason() if bad else _BAD_ENCODING_RECORD)
+            raw = bad.text if bad else raw
+        others = [t for t in types if t != "INVALID ENCODING"]
+        if others:
+            reasons.append(_malformed(others, messages, len(columns), file.delimiter or ","))
+        rejects.append((int(line), "; ".join(reasons), raw or ""))
     # A physical line number counts the header and every rejected line before the row.
     thresholds = [line - 1 - i for i, (line, _, _) in enumerate(rejects)]
     con.execute("CREATE OR REPLACE TEMP TABLE _thresholds (t BIGINT)")
@@ -97,6 +125,24 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
         f"SELECT {line} AS _line, * EXCLUDE (_rn) FROM _src_rows"
     )
     return Source(file, columns, rejects)
+
+
+_BAD_ENCODING_RECORD = (
+    "bad_encoding: the record starting on this line holds bytes that are not UTF-8, unlike the "
+    "rest of the file, which is UTF-8: save the file as UTF-8 and import it again"
+)
+
+
+def _malformed(types: list[str], messages: list[str], width: int, delimiter: str) -> str:
+    """The reason of a line DuckDB could not split into the header's columns."""
+    found = [m.rsplit("Found: ", 1)[1] for m in messages if "Found: " in m]
+    if found and set(types) <= {"TOO MANY COLUMNS", "MISSING COLUMNS"}:
+        return (
+            f"malformed_row: {found[0]} fields where the header has {width} (delimiter "
+            f"{delimiter!r}): quote a value that holds the delimiter, or fix the line"
+        )
+    detail = ", ".join(m for m in messages if "not utf-8" not in m.lower())
+    return f"malformed_row: {detail}: fix the line"
 
 
 def scan_parquet(con: duckdb.DuckDBPyConnection, file: SourceFile) -> Source:
@@ -119,7 +165,7 @@ def scan_parquet(con: duckdb.DuckDBPyConnection, file: SourceFile) -> Source:
 def jsonl_keys(file: SourceFile, sample_lines: int = 2_000) -> dict[str, str]:
     """Top-level keys seen in the first lines, typed VARCHAR (objects: JSON)."""
     keys: dict[str, str] = {}
-    with file.path.open("r", encoding="utf-8") as handle:
+    with file.path.open("r", encoding="utf-8", errors="replace") as handle:
         for line in islice(handle, sample_lines):
             try:
                 record = json.loads(line)
@@ -147,13 +193,23 @@ def jsonl_batches(
 
     ``batch_lines`` of None reads the whole file as one batch.
 
-    Lines that are not JSON objects go to the table ``_bad_lines`` (line, text) instead.
+    Lines that are not JSON objects, or not UTF-8, go to the table ``_bad_lines`` (line,
+    reason, text) instead.
     """
     # One parse per line: json_transform reads every key into a struct at once.
     spec = json.dumps({k: ("JSON" if t == "JSON" else "VARCHAR") for k, t in keys.items()})
     extracted = [f"_j[{sql_literal(k)}] AS {ident(k)}" for k in keys]
     if "event" in keys and "name" in keys:  # Segment: track has an event, page/screen a name
         extracted[list(keys).index("event")] = "coalesce(_j['event'], _j['name']) AS event"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _undecodable (_line BIGINT, _reason VARCHAR, _text VARCHAR)"
+    )
+    if file.bad_lines:
+        con.executemany(
+            "INSERT INTO _undecodable VALUES (?, ?, ?)",
+            [[bad.line, bad.reason(retry_raw=False), bad.text] for bad in file.bad_lines],
+        )
+    undecodable = "_line IN (SELECT _line FROM _undecodable)" if file.bad_lines else "false"
     first_line = 0
     chunk_bytes = batch_lines * 256 if batch_lines else file.path.stat().st_size + 1
     for lines in _line_chunks(file.path, chunk_bytes):
@@ -165,15 +221,20 @@ def jsonl_batches(
         con.register("_batch", batch)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _parsed AS
-                SELECT _line, _text,
-                       CASE WHEN ltrim(_text) LIKE '{{%'
+                SELECT _line, _text, {undecodable} AS _undecodable,
+                       CASE WHEN ltrim(_text) LIKE '{{%' AND NOT {undecodable}
                             THEN try(json_transform(_text, {sql_literal(spec)})) END AS _j
                 FROM _batch"""
         )
         con.unregister("_batch")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _bad_lines AS "
-            "SELECT _line, _text FROM _parsed WHERE _j IS NULL"
+            """CREATE OR REPLACE TEMP TABLE _bad_lines AS
+               SELECT _line, 'bad_json: the line is not a JSON object: write one object per '
+                             || 'line, {"type": "track", ...}' AS _reason, _text
+               FROM _parsed WHERE _j IS NULL AND NOT _undecodable
+               UNION ALL
+               SELECT _line, _reason, _text FROM _undecodable
+               WHERE _line IN (SELECT _line FROM _parsed WHERE _undecodable)"""
         )
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW _src AS SELECT _line, _text, {', '.join(extracted)} "
