@@ -28,7 +28,7 @@ from audience.ingest.readers import (
     scan_parquet,
     utf8_copy,
 )
-from audience.ingest.schemas import KINDS, Kind
+from audience.ingest.schemas import KINDS, DateBounds, Kind
 from audience.ingest.staging import raw_record, typed_select
 from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
@@ -166,9 +166,10 @@ def _load_batch(
     mapping: dict[str, str],
     timezone: str,
 ) -> Counts:
+    bounds = DateBounds.at(ctx.now, timezone)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
-        + typed_select(kind, "_src", columns, mapping, timezone)
+        + typed_select(kind, "_src", columns, mapping, timezone, bounds)
     )
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
