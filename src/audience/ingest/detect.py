@@ -120,6 +120,8 @@ class SourceFile:
     header: tuple[str, ...] = ()
     bad_lines: tuple[BadLine, ...] = ()
     """Lines of a UTF-8 file that are not UTF-8 (see the module's docstring)."""
+    lines: int = 0
+    """Physical lines of a text file, blank lines at its end left out."""
 
 
 def inspect(path: Path) -> SourceFile:
@@ -144,7 +146,7 @@ def inspect(path: Path) -> SourceFile:
         raise UnsupportedFormatError(
             f"{path}: binary content (NUL byte at offset {offset}); expected CSV, Parquet or JSONL"
         )
-    encoding, sha256, bad_lines = _encoding_and_hash(path)
+    encoding, sha256, bad_lines, lines = _encoding_and_hash(path)
     if bad_lines and bad_lines[0].line == 1:
         raise EncodingError(
             f"{path}: line 1 (the header) is not UTF-8 while the rest of the file is: "
@@ -162,9 +164,9 @@ def inspect(path: Path) -> SourceFile:
             raise EncodingError(
                 f"{path}: JSON Lines must be UTF-8, this file is {encoding}; save it as UTF-8"
             )
-        return SourceFile(path, "jsonl", sha256, encoding="utf-8", bad_lines=bad_lines)
+        return SourceFile(path, "jsonl", sha256, "utf-8", bad_lines=bad_lines, lines=lines)
     delimiter, header = _sniff_csv(path, text, whole)
-    return SourceFile(path, "csv", sha256, encoding, delimiter, header, bad_lines)
+    return SourceFile(path, "csv", sha256, encoding, delimiter, header, bad_lines, lines)
 
 
 def _head(path: Path) -> tuple[bytes, bool]:
@@ -190,8 +192,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _encoding_and_hash(path: Path) -> tuple[str, str, tuple[BadLine, ...]]:
-    """The file's encoding, SHA-256 and bad lines (see the module's docstring).
+def _encoding_and_hash(path: Path) -> tuple[str, str, tuple[BadLine, ...], int]:
+    """The file's encoding, SHA-256, bad lines (see the module's docstring) and lines.
 
     One pass when the file is UTF-8, as most are; two more (counting, then collecting the
     bad lines) only when it is not.
@@ -200,9 +202,13 @@ def _encoding_and_hash(path: Path) -> tuple[str, str, tuple[BadLine, ...]]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     holes = False
+    newlines = 0
+    tail = b""  # the file's end, to leave its blank lines out of the count
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+            newlines += chunk.count(b"\n")
+            tail = (tail + chunk[-_SAMPLE:])[-_SAMPLE:]
             if utf8:
                 try:
                     decoder.decode(chunk)
@@ -215,8 +221,10 @@ def _encoding_and_hash(path: Path) -> tuple[str, str, tuple[BadLine, ...]]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
+    ended = tail.rstrip(b"\r\n")
+    lines = newlines - tail[len(ended) :].count(b"\n") + (1 if ended else 0)
     if utf8:
-        return "utf-8", digest.hexdigest(), ()
+        return "utf-8", digest.hexdigest(), (), lines
     valid = invalid = 0
     for _, raw in non_ascii_lines(path):
         if _is_utf8(raw):
@@ -224,9 +232,9 @@ def _encoding_and_hash(path: Path) -> tuple[str, str, tuple[BadLine, ...]]:
         else:
             invalid += 1
     if invalid > valid:
-        return ("iso-8859-1" if holes else "cp1252"), digest.hexdigest(), ()
+        return ("iso-8859-1" if holes else "cp1252"), digest.hexdigest(), (), lines
     bad = tuple(BadLine.of(line, raw) for line, raw in non_ascii_lines(path) if not _is_utf8(raw))
-    return "utf-8", digest.hexdigest(), bad
+    return "utf-8", digest.hexdigest(), bad, lines
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -9,8 +9,10 @@ so are the lines of a UTF-8 file that are not UTF-8 (:class:`~audience.ingest.de
 
 from __future__ import annotations
 
+import csv
 import json
 import tempfile
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,19 +102,37 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
         "list(DISTINCT error_message ORDER BY error_message), any_value(csv_line) "
         "FROM _rejects GROUP BY line ORDER BY line"
     ).fetchall()
+    # DuckDB numbers a rejected record by its line counting a record that spans lines once:
+    # the physical lines come from the file's layout when a record spans lines.
+    rows_read = int(con.execute("SELECT count(*) FROM _src_rows").fetchall()[0][0])
+    layout = _Layout.of(file, path, rows_read + len(rows))
     bad_lines = {bad.line: bad for bad in file.bad_lines}
     rejects = []
-    for line, types, messages, raw in rows:
+    for logical, types, messages, raw in rows:
+        first, last = layout.span(int(logical)) if layout else (int(logical), int(logical))
         reasons = []
         if "INVALID ENCODING" in types:
-            bad = bad_lines.get(int(line))
+            bad = next((bad_lines[n] for n in range(first, last + 1) if n in bad_lines), None)
             reasons.append(bad.reason() if bad else _BAD_ENCODING_RECORD)
             raw = bad.text if bad else raw
         others = [t for t in types if t != "INVALID ENCODING"]
         if others:
             reasons.append(_malformed(others, messages, len(columns), file.delimiter or ","))
-        rejects.append((int(line), "; ".join(reasons), raw or ""))
-    # A physical line number counts the header and every rejected line before the row.
+        rejects.append((first, "; ".join(reasons), raw or ""))
+    if layout is not None:
+        rejected = {int(logical) for logical, *_ in rows}
+        lines = pa.table(
+            {"_rn": pa.array(np.arange(1, rows_read + 1)), "_line": layout.rows(rejected)}
+        )
+        con.register("_layout", lines)
+        con.execute("CREATE OR REPLACE TEMP TABLE _row_lines AS SELECT * FROM _layout")
+        con.unregister("_layout")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _src AS SELECT l._line, r.* EXCLUDE (_rn) "
+            "FROM _src_rows r JOIN _row_lines l USING (_rn)"
+        )
+        return Source(file, columns, rejects)
+    # Every record is one line: a row's line counts the header and the rejected lines before it.
     thresholds = [line - 1 - i for i, (line, _, _) in enumerate(rejects)]
     con.execute("CREATE OR REPLACE TEMP TABLE _thresholds (t BIGINT)")
     if thresholds:
@@ -125,6 +145,54 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
         f"SELECT {line} AS _line, * EXCLUDE (_rn) FROM _src_rows"
     )
     return Source(file, columns, rejects)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each record of a CSV file starts and ends, in physical lines.
+
+    Record *k* (1 being the header) is what DuckDB calls line *k*: blank lines count as
+    records, and a record whose quoted value holds line breaks counts once.
+    """
+
+    first: np.ndarray
+    last: np.ndarray
+    blank: np.ndarray
+
+    @classmethod
+    def of(cls, file: SourceFile, path: Path, records: int) -> _Layout | None:
+        """The layout of ``path``, None when each of its ``records`` is one line (the usual
+        case, known without reading the file again) or when Python's csv module and DuckDB
+        do not split the file alike."""
+        if file.lines == records + 1:
+            return None
+        first, last, blank = array("q"), array("q"), array("b")
+        try:
+            with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+                reader = csv.reader(handle, delimiter=file.delimiter or ",", strict=False)
+                for record in reader:
+                    first.append(last[-1] + 1 if last else 1)
+                    last.append(reader.line_num)
+                    blank.append(not record)
+        except csv.Error:  # a value over the csv module's 128 KB
+            return None
+        layout = cls(np.array(first), np.array(last), np.array(blank, dtype=bool))
+        return layout if int((~layout.blank[1:]).sum()) == records else None
+
+    def span(self, record: int) -> tuple[int, int]:
+        """First and last physical lines of ``record``."""
+        if not 1 <= record <= len(self.first):
+            return record, record
+        return int(self.first[record - 1]), int(self.last[record - 1])
+
+    def rows(self, rejected: set[int]) -> np.ndarray:
+        """First physical line of each record DuckDB read as a row, in order."""
+        keep = ~self.blank
+        keep[0] = False  # the header
+        known = [r - 1 for r in rejected if 1 <= r <= len(keep)]
+        keep[known] = False
+        lines: np.ndarray = self.first[keep]
+        return lines
 
 
 _BAD_ENCODING_RECORD = (
