@@ -55,3 +55,12 @@ def test_unusable_files_get_one_clear_error(
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         inspect(tmp_path / "absent.csv")
+
+
+def test_a_header_longer_than_the_sample_is_read_whole(tmp_path: Path) -> None:
+    header = [f"a_rather_long_column_name_{i}" for i in range(10_000)]  # 330 KB
+    path = write(tmp_path / "wide.csv", ";".join(header) + "\n" + ";".join("x" * 10_000) + "\n")
+    assert inspect(path).header == tuple(header)
+    header_only = write(tmp_path / "header.csv", ";".join(header) + "\n\n")
+    with pytest.raises(EmptyInputError, match="only a header line, no rows"):
+        inspect(header_only)

@@ -87,3 +87,73 @@ def test_dates_are_day_first(text: str, expected: object) -> None:
 )
 def test_booleans_read_french_and_english_words(text: str, expected: object) -> None:
     assert evaluate(parsing.parse_bool("lower(x)"), text) == expected
+
+
+# Each format shape read with a day that is not on the calendar: none is rolled over.
+IMPOSSIBLE = [
+    "30/02/2026 10:00:00",
+    "30/02/2026 10:00",
+    "30/02/2026",
+    "2026-02-30T10:00:00",
+    "2026-02-30T10:00:00.5",
+    "2026-02-30 10:00:00",
+    "2026-02-30 10:00:00.5",
+    "2026-02-30 10:00",
+    "2026-02-30",
+    "30-02-2026 10:00:00",
+    "30-02-2026 10:00",
+    "30-02-2026",
+    "30.02.2026 10:00",
+    "30.02.2026",
+    "2026/02/30",
+    "2026-02-30T10:00:00Z",
+    "2026-02-30T10:00:00+01:00",
+    "2026-02-30T10:00:00.5+01:00",
+    "2026-02-30 10:00:00+01:00",
+    "2026-02-30 10:00:00.5+01:00",
+    "2026-02-30T10:00+01:00",
+    "31/04/2026",
+    "2025-02-29T10:00:00Z",
+]
+
+
+@pytest.mark.parametrize("text", IMPOSSIBLE)
+def test_a_day_off_the_calendar_is_never_rolled_over(text: str) -> None:
+    assert evaluate(parsing.parse_timestamp("x", "Europe/Paris"), text) is None
+    assert evaluate(parsing.parse_date("x"), text) is None
+
+
+def test_a_leap_day_is_on_the_calendar() -> None:
+    assert evaluate(parsing.parse_timestamp("x", "UTC"), "2024-02-29T10:00:00Z") == datetime(
+        2024, 2, 29, 10
+    )
+    assert evaluate(parsing.parse_date("x"), "29/02/2024") == date(2024, 2, 29)
+
+
+def calendar_error(value: str) -> object:
+    sql = (
+        f"SELECT {parsing.calendar_error('x', 'p')} "
+        f"FROM (SELECT x, {parsing.date_parts('x')} AS p FROM (SELECT ?::VARCHAR AS x))"
+    )
+    return duckdb.connect().execute(sql, [value]).fetchall()[0][0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-02-30", "'2026-02-30' is not a calendar date: February 2026 has 28 days"),
+        ("31/04/2026 10:00", "'31/04/2026 10:00' is not a calendar date: April 2026 has 30 days"),
+        ("30.02.2024", "'30.02.2024' is not a calendar date: February 2024 has 29 days"),
+        ("00/01/2026", "'00/01/2026' is not a calendar date: January 2026 has 31 days"),
+        (
+            "11/25/2026",
+            "'11/25/2026' has no month 25: dates are read day first (DD/MM/YYYY) or year first "
+            "(YYYY-MM-DD)",
+        ),
+        ("2026-02-28", None),  # on the calendar
+        ("hier", None),  # not shaped like a date
+        ("46351", None),
+    ],
+)
+def test_calendar_error_says_why_a_date_is_not_a_day(text: str, expected: object) -> None:
+    assert calendar_error(text) == expected

@@ -2,6 +2,22 @@
 
 Every way a file can be unusable ends here in one clear :class:`InputError`, before anything
 is written to the warehouse.
+
+Text encoding, decided line by line (a line ends at ``\\n``), UTF-8 first:
+
+- a file whose every line is valid UTF-8 is UTF-8;
+- otherwise, count its lines that hold bytes above 127: those valid as UTF-8 (*u*) and those
+  not (*b*). When *u* ≥ *b* the file is UTF-8 and each of its *b* lines is a :class:`BadLine`,
+  quarantined at import with its own reason (``bad_encoding``), never guessed: the rest of the
+  file loads as UTF-8. A bad header line is an :class:`EncodingError`;
+- when *b* > *u* the file is in a legacy 8-bit encoding, Windows-1252 (ISO-8859-1 if it holds
+  a byte Windows-1252 leaves undefined), in which every byte is a character: each line valid
+  as UTF-8 is still read as UTF-8 (a line appended by a UTF-8 tool), the others in that
+  encoding.
+
+Windows-1252 text is almost never valid UTF-8 by chance (an accented letter would have to be
+followed by the right punctuation), so the count tells the two apart even in a file where
+they mix. JSON Lines must be UTF-8.
 """
 
 from __future__ import annotations
@@ -10,18 +26,86 @@ import codecs
 import csv
 import hashlib
 import io
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from audience.errors import EmptyInputError, EncodingError, InputError, UnsupportedFormatError
 
 Format = Literal["csv", "parquet", "jsonl"]
 _CHUNK = 16 * 1024 * 1024
 _SAMPLE = 64 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest line read (DuckDB's ``max_line_size``)."""
 _DELIMITERS = (";", ",", "\t", "|")
+_NEAR = 16  # bytes shown either side of a byte that is not UTF-8
 # Bytes cp1252 leaves undefined; a file holding them is read as ISO-8859-1 instead.
 _CP1252_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line of a UTF-8 file that is not valid UTF-8."""
+
+    line: int
+    """Physical line, 1 being the first."""
+    column: int
+    """Character of the line where the first invalid byte stands, 1 being the first."""
+    byte: int
+    """That byte."""
+    text: str
+    """The line as read: valid UTF-8 as such, every other byte written ``\\xNN``."""
+    near: str
+    """A few characters either side of the byte, written as in :attr:`text`."""
+    meant: str
+    """The same bytes read as Windows-1252: what the line probably means."""
+
+    @classmethod
+    def of(cls, line: int, raw: bytes) -> BadLine:
+        raw = raw.removesuffix(b"\r")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A window of bytes around the first bad one, not cutting a UTF-8 character.
+            begin, end = max(0, exc.start - _NEAR), min(len(raw), exc.start + _NEAR)
+            while begin < exc.start and raw[begin] & 0xC0 == 0x80:
+                begin += 1
+            while end < len(raw) and raw[end] & 0xC0 == 0x80:
+                end += 1
+            window = raw[begin:end]
+            return cls(
+                line=line,
+                column=len(raw[: exc.start].decode("utf-8")) + 1,
+                byte=raw[exc.start],
+                text=raw.decode("utf-8", errors="backslashreplace"),
+                near=window.decode("utf-8", errors="backslashreplace"),
+                meant=window.decode("cp1252", errors="replace"),
+            )
+        raise ValueError(f"line {line} is valid UTF-8")
+
+    @property
+    def problem(self) -> str:
+        """What is wrong and where in the line."""
+        return (
+            f'byte 0x{self.byte:02X} at column {self.column} is not UTF-8 (near "{self.near}", '
+            f'which reads "{self.meant}" in Windows-1252)'
+        )
+
+    def reason(self, *, retry_raw: bool = True) -> str:
+        """The quarantine reason: what is wrong, where in the line, how to fix it.
+
+        ``retry_raw``: whether ``audience quarantine retry --raw`` can take the line as meant
+        (a CSV line can; a JSON line cannot, its file is imported again instead).
+        """
+        retry = ", or give 'audience quarantine retry' the line as meant with --raw"
+        return (
+            f"bad_encoding: {self.problem}, unlike the rest of the file, which is UTF-8: save "
+            f"the file as UTF-8 and import it again{retry if retry_raw else ''}"
+        )
 
 
 @dataclass(frozen=True)
@@ -34,6 +118,10 @@ class SourceFile:
     encoding: str | None = None
     delimiter: str | None = None
     header: tuple[str, ...] = ()
+    bad_lines: tuple[BadLine, ...] = ()
+    """Lines of a UTF-8 file that are not UTF-8 (see the module's docstring)."""
+    lines: int = 0
+    """Physical lines of a text file, blank lines at its end left out."""
 
 
 def inspect(path: Path) -> SourceFile:
@@ -44,8 +132,7 @@ def inspect(path: Path) -> SourceFile:
         raise InputError(f"{path}: is a directory; give a file")
     if path.stat().st_size == 0:
         raise EmptyInputError(f"{path}: the file is empty")
-    with path.open("rb") as handle:
-        head = handle.read(_SAMPLE)
+    head, whole = _head(path)
     if head.startswith(b"PAR1"):
         return SourceFile(path, "parquet", _sha256(path))
     if head.startswith(b"PK\x03\x04"):
@@ -59,7 +146,12 @@ def inspect(path: Path) -> SourceFile:
         raise UnsupportedFormatError(
             f"{path}: binary content (NUL byte at offset {offset}); expected CSV, Parquet or JSONL"
         )
-    encoding, sha256 = _encoding_and_hash(path)
+    encoding, sha256, bad_lines, lines = _encoding_and_hash(path)
+    if bad_lines and bad_lines[0].line == 1:
+        raise EncodingError(
+            f"{path}: line 1 (the header) is not UTF-8 while the rest of the file is: "
+            f"{bad_lines[0].problem}; save the file as UTF-8"
+        )
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise EmptyInputError(f"{path}: the file holds only blank lines")
@@ -69,10 +161,27 @@ def inspect(path: Path) -> SourceFile:
         )
     if text.lstrip().startswith("{") or path.suffix.lower() in (".jsonl", ".ndjson"):
         if encoding != "utf-8":
-            raise EncodingError(f"{path}: JSON Lines must be UTF-8, this file is {encoding}")
-        return SourceFile(path, "jsonl", sha256, encoding="utf-8")
-    delimiter, header = _sniff_csv(path, text)
-    return SourceFile(path, "csv", sha256, encoding, delimiter, header)
+            raise EncodingError(
+                f"{path}: JSON Lines must be UTF-8, this file is {encoding}; save it as UTF-8"
+            )
+        return SourceFile(path, "jsonl", sha256, "utf-8", bad_lines=bad_lines, lines=lines)
+    delimiter, header = _sniff_csv(path, text, whole)
+    return SourceFile(path, "csv", sha256, encoding, delimiter, header, bad_lines, lines)
+
+
+def _head(path: Path) -> tuple[bytes, bool]:
+    """The file's first bytes, whole lines up to the second at least; and whether that is all.
+
+    A header line may be longer than the sample (10,000 column names): it is read whole.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_SAMPLE)
+        while head.count(b"\n") < 2 and len(head) < 2 * MAX_LINE_BYTES:
+            more = handle.read(_SAMPLE * 16)
+            if not more:
+                return head, True
+            head += more
+        return head, not handle.read(1)
 
 
 def _sha256(path: Path) -> str:
@@ -83,15 +192,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _encoding_and_hash(path: Path) -> tuple[str, str]:
-    """One pass over the file: its SHA-256 and whether it is valid UTF-8."""
+def _encoding_and_hash(path: Path) -> tuple[str, str, tuple[BadLine, ...], int]:
+    """The file's encoding, SHA-256, bad lines (see the module's docstring) and lines.
+
+    One pass when the file is UTF-8, as most are; two more (counting, then collecting the
+    bad lines) only when it is not.
+    """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     holes = False
+    newlines = 0
+    tail = b""  # the file's end, to leave its blank lines out of the count
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+            newlines += chunk.count(b"\n")
+            tail = (tail + chunk[-_SAMPLE:])[-_SAMPLE:]
             if utf8:
                 try:
                     decoder.decode(chunk)
@@ -104,17 +221,84 @@ def _encoding_and_hash(path: Path) -> tuple[str, str]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
+    ended = tail.rstrip(b"\r\n")
+    lines = newlines - tail[len(ended) :].count(b"\n") + (1 if ended else 0)
     if utf8:
-        return "utf-8", digest.hexdigest()
-    return ("iso-8859-1" if holes else "cp1252"), digest.hexdigest()
+        return "utf-8", digest.hexdigest(), (), lines
+    valid = invalid = 0
+    for _, raw in non_ascii_lines(path):
+        if _is_utf8(raw):
+            valid += 1
+        else:
+            invalid += 1
+    if invalid > valid:
+        return ("iso-8859-1" if holes else "cp1252"), digest.hexdigest(), (), lines
+    bad = tuple(BadLine.of(line, raw) for line, raw in non_ascii_lines(path) if not _is_utf8(raw))
+    return "utf-8", digest.hexdigest(), bad, lines
 
 
-def _sniff_csv(path: Path, sample: str) -> tuple[str, tuple[str, ...]]:
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def whole_lines(path: Path, size: int = _CHUNK) -> Iterator[bytes]:
+    """The file's bytes in chunks of about ``size`` that end at the end of a line."""
+    carry = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            yield data[:cut]
+            carry = data[cut:]
+    if carry:
+        yield carry
+
+
+def non_ascii_spans(chunk: bytes) -> Iterator[tuple[int, int, int]]:
+    """(index, start, end) of each line of ``chunk`` holding a byte above 127.
+
+    ``index`` counts the chunk's lines from 0; ``chunk[start:end]`` is the line without its
+    ``\\n``. Found with NumPy, so that ASCII lines cost nothing in Python.
+    """
+    buffer = np.frombuffer(chunk, dtype=np.uint8)
+    high = np.flatnonzero(buffer >= 0x80)
+    if not len(high):
+        return
+    newlines = np.flatnonzero(buffer == 0x0A)
+    for index in np.unique(np.searchsorted(newlines, high)).tolist():
+        start = int(newlines[index - 1]) + 1 if index else 0
+        end = int(newlines[index]) if index < len(newlines) else len(chunk)
+        yield index, start, end
+
+
+def non_ascii_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(physical line, bytes without the newline) of each line holding a byte above 127."""
+    first = 1
+    for chunk in whole_lines(path):
+        for index, start, end in non_ascii_spans(chunk):
+            yield first + index, chunk[start:end]
+        first += chunk.count(b"\n")
+
+
+def _sniff_csv(path: Path, sample: str, whole: bool) -> tuple[str, tuple[str, ...]]:
     """The delimiter (most frequent candidate in the header line) and the header."""
     first_line = sample.splitlines()[0] if sample.splitlines() else ""
-    counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in _DELIMITERS}
+    # Delimiters outside quotes, counted without the csv module: read with the wrong
+    # delimiter, a long header is one field, over the module's limit of 128 KB.
+    unquoted = re.sub(r'"[^"]*"', "", first_line)
+    counts = {d: unquoted.count(d) for d in _DELIMITERS}
     delimiter = max(_DELIMITERS, key=lambda d: (counts[d], -_DELIMITERS.index(d)))
-    cells = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
+    try:
+        cells = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise InputError(f"{path}: the header line cannot be read ({exc}); fix it") from exc
     header = tuple(cell.strip() for cell in cells)
     if not any(header):
         raise InputError(f"{path}: the first line is empty; a CSV file needs a header line")
@@ -126,6 +310,6 @@ def _sniff_csv(path: Path, sample: str) -> tuple[str, tuple[str, ...]]:
         if name.lower() in seen:
             raise InputError(f"{path}: column '{name}' appears twice in the header; rename one")
         seen.add(name.lower())
-    if len(sample.splitlines()) < 2 and len(sample) < _SAMPLE:
+    if whole and not any(line.strip() for line in sample.splitlines()[1:]):
         raise EmptyInputError(f"{path}: only a header line, no rows")
     return delimiter, header

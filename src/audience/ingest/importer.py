@@ -28,7 +28,7 @@ from audience.ingest.readers import (
     scan_parquet,
     utf8_copy,
 )
-from audience.ingest.schemas import KINDS, Kind
+from audience.ingest.schemas import KINDS, DateBounds, Kind
 from audience.ingest.staging import raw_record, typed_select
 from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
@@ -166,9 +166,10 @@ def _load_batch(
     mapping: dict[str, str],
     timezone: str,
 ) -> Counts:
+    bounds = DateBounds.at(ctx.now, timezone)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
-        + typed_select(kind, "_src", columns, mapping, timezone)
+        + typed_select(kind, "_src", columns, mapping, timezone, bounds)
     )
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
@@ -204,7 +205,7 @@ def _quarantine_bad_lines(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> C
     con.execute(
         """INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason, raw,
                                    status, quarantined_at)
-           SELECT ?, ?, ?, ?, _line, 'bad_json: the line is not a JSON object', _text, 'open', ?
+           SELECT ?, ?, ?, ?, _line, _reason, _text, 'open', ?
            FROM _bad_lines ON CONFLICT DO NOTHING""",
         [ctx.import_id, ctx.kind, ctx.source_file, ctx.sha256, ctx.now],
     )
@@ -213,8 +214,9 @@ def _quarantine_bad_lines(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> C
 
 def _reason_counts(con: duckdb.DuckDBPyConnection, sha256: str) -> dict[str, int]:
     rows = con.execute(
-        """SELECT split_part(r, ':', 1) AS code, count(*) FROM (
-               SELECT unnest(string_split(reason, '; ')) AS r FROM quarantine WHERE sha256 = ?)
+        """SELECT code, count(*) FROM (
+               SELECT unnest(regexp_extract_all(reason, '(?:^|; )([a-z_]+):', 1)) AS code
+               FROM quarantine WHERE sha256 = ?)
            GROUP BY code ORDER BY count(*) DESC, code""",
         [sha256],
     ).fetchall()

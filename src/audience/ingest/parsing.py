@@ -10,6 +10,8 @@ Conventions:
 - a bare number is a spreadsheet serial (5 digits, days since 1899-12-30, the fraction being
   the time of day) or Unix epoch seconds (9-10 digits) or milliseconds (12-13 digits);
 - a timestamp without an offset is a local time in the workspace's zone, stored in UTC;
+- a date that is not on the calendar (``30/02/2026``, ``2026-04-31``) is not read at all,
+  never rolled over to the next month; :func:`calendar_error` says what is wrong with it;
 - a comma is the decimal separator unless a dot is also present and comes after it;
   spaces (also non-breaking) and currency signs are thousands separators or decoration.
 """
@@ -92,12 +94,16 @@ def parse_timestamp(text: str, timezone: str) -> str:
     """Text -> TIMESTAMP in UTC; offsets honoured, naive times read in ``timezone``."""
     zone = sql_literal(timezone)
     # A text ending in Z or an offset names its instant: DuckDB's own ISO 8601 cast reads it
-    # fastest; strptime covers the rest (its %z reads +01:00 but not the 'Z' of UTC).
+    # fastest; strptime covers the rest (its %z reads +01:00 but not the 'Z' of UTC). Given
+    # several formats with %z, strptime rolls 2026-02-30 over to March: the day (every zoned
+    # format starts with %Y-%m-%d) must first be a date of the calendar.
     has_offset = f"(right({text}, 1) IN ('Z', 'z') OR substr({text}, -6, 1) IN ('+', '-'))"
     zoned = f"regexp_replace({text}, '[Zz]$', '+00:00')"
+    day = f"split_part(split_part({text}, 'T', 1), ' ', 1)"
     return (
-        f"CASE WHEN {has_offset} THEN coalesce(timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)), "
-        f"timezone('UTC', try_strptime({zoned}, {_formats(_ZONED_FORMATS)}))) "
+        f"CASE WHEN {has_offset} THEN CASE WHEN TRY_CAST({day} AS DATE) IS NOT NULL THEN "
+        f"coalesce(timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)), "
+        f"timezone('UTC', try_strptime({zoned}, {_formats(_ZONED_FORMATS)}))) END "
         f"WHEN regexp_full_match({text}, '[0-9]+([.,][0-9]+)?') THEN coalesce({_epoch(text)}, "
         f"timezone('UTC', timezone({zone}, {_serial(text)}))) "
         f"ELSE timezone('UTC', timezone({zone}, try_strptime({text}, {_formats(_LOCAL_FORMATS)}))) "
@@ -111,6 +117,46 @@ def parse_date(text: str) -> str:
         f"CASE WHEN regexp_full_match({text}, '[0-9]+([.,][0-9]+)?') "
         f"THEN CAST(coalesce({_serial(text)}, {_epoch(text)}) AS DATE) "
         f"ELSE CAST(try_strptime({text}, {_formats(_DATE_FORMATS)}) AS DATE) END"
+    )
+
+
+_YEAR_FIRST = r"^([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})([T ]|$)"
+_DAY_FIRST = r"^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})([ T]|$)"
+
+
+def date_parts(text: str) -> str:
+    """Text -> STRUCT(y, m, d) of texts when shaped like a date (year or day first), else NULL."""
+    ymd = f"regexp_extract({text}, {sql_literal(_YEAR_FIRST)}, ['y', 'm', 'd'])"
+    dmy = f"regexp_extract({text}, {sql_literal(_DAY_FIRST)}, ['d', 'm', 'y'])"
+    return (
+        f"CASE WHEN regexp_matches({text}, {sql_literal(_YEAR_FIRST)}) THEN {ymd} "
+        f"WHEN regexp_matches({text}, {sql_literal(_DAY_FIRST)}) "
+        f"THEN struct_pack(y := {dmy}.y, m := {dmy}.m, d := {dmy}.d) END"
+    )
+
+
+def calendar_error(text: str, parts: str) -> str:
+    """Why a text shaped like a date is no day of the calendar; NULL when it is one.
+
+    ``parts`` is :func:`date_parts` of ``text`` (a column, so that it is computed once).
+    """
+    y, m, d = (f"CAST({parts}.{k} AS INTEGER)" for k in "ymd")
+    first = f"make_date({y}, {m}, 1)"
+    days = f"day(last_day({first}))"
+    return (
+        f"CASE WHEN {parts} IS NULL THEN NULL "
+        f"WHEN {m} NOT BETWEEN 1 AND 12 THEN {quoted(text)} || ' has no month ' || {m} || "
+        "': dates are read day first (DD/MM/YYYY) or year first (YYYY-MM-DD)' "
+        f"WHEN {d} NOT BETWEEN 1 AND {days} THEN {quoted(text)} || ' is not a calendar date: ' "
+        f"|| monthname({first}) || ' ' || {y} || ' has ' || {days} || ' days' END"
+    )
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """SQL: ``text`` between single quotes, for a message; cut after ``limit`` characters."""
+    return (
+        f"'''' || CASE WHEN length({text}) > {limit} THEN left({text}, {limit}) || '...' "
+        f"ELSE {text} END || ''''"
     )
 
 

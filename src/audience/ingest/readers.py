@@ -3,14 +3,16 @@
 CSV and Parquet come as one relation scanned by DuckDB; JSON Lines come in batches of lines
 read here, so that their line numbers are exact and memory stays bounded on files of tens of
 millions of events. Rows that cannot even be split into columns (a CSV line with the wrong
-number of fields, a line that is not a JSON object) are *rejects*, quarantined as they were.
+number of fields, a line that is not a JSON object) are *rejects*, quarantined as they were;
+so are the lines of a UTF-8 file that are not UTF-8 (:class:`~audience.ingest.detect.BadLine`).
 """
 
 from __future__ import annotations
 
-import codecs
+import csv
 import json
 import tempfile
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audience.errors import EmptyInputError, InputError
-from audience.ingest.detect import SourceFile
+from audience.ingest.detect import MAX_LINE_BYTES, SourceFile, non_ascii_spans, whole_lines
 from audience.store.sql import ident, sql_literal
 
 JSONL_BATCH_LINES = 500_000
@@ -46,23 +48,39 @@ def _path_literal(path: Path) -> str:
 
 @contextmanager
 def utf8_copy(file: SourceFile, workdir: Path) -> Iterator[Path]:
-    """The file itself when UTF-8, else a transcoded temporary copy (removed afterwards)."""
+    """The file itself when UTF-8, else a transcoded temporary copy (removed afterwards).
+
+    The copy keeps every line where it was: a line valid as UTF-8 is copied as it is, any
+    other is decoded from the file's legacy encoding.
+    """
     if file.encoding in (None, "utf-8"):
         yield file.path
         return
     with tempfile.NamedTemporaryFile(
         "wb", dir=workdir, prefix=".import-", suffix=".csv", delete=False
     ) as out:
-        decoder = codecs.getincrementaldecoder(file.encoding)()
-        with file.path.open("rb") as handle:
-            while chunk := handle.read(16 * 1024 * 1024):
-                out.write(decoder.decode(chunk).encode("utf-8"))
-            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        for chunk in whole_lines(file.path):
+            out.write(_to_utf8(chunk, file.encoding))
     path = Path(out.name)
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def _to_utf8(chunk: bytes, legacy: str) -> bytes:
+    """Lines of ``chunk`` as UTF-8: as they are when valid UTF-8, else read as ``legacy``."""
+    parts: list[bytes] = []
+    done = 0
+    for _, start, end in non_ascii_spans(chunk):
+        line = chunk[start:end]
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            parts += [chunk[done:start], line.decode(legacy).encode("utf-8")]
+            done = end
+    parts.append(chunk[done:])
+    return b"".join(parts)
 
 
 def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> Source:
@@ -77,14 +95,44 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
             FROM read_csv({_path_literal(path)}, delim={sql_literal(file.delimiter or ",")},
                           quote='"', escape='"', header=true, auto_detect=false,
                           columns={spec}, store_rejects=true, rejects_table='_rejects',
-                          rejects_scan='_rejects_scan', max_line_size=16777216)"""
+                          rejects_scan='_rejects_scan', max_line_size={MAX_LINE_BYTES})"""
     )
     rows = con.execute(
-        "SELECT line, string_agg(DISTINCT error_type || ': ' || error_message, '; '), "
-        "any_value(csv_line) FROM _rejects GROUP BY line ORDER BY line"
+        "SELECT line, list(DISTINCT error_type ORDER BY error_type), "
+        "list(DISTINCT error_message ORDER BY error_message), any_value(csv_line) "
+        "FROM _rejects GROUP BY line ORDER BY line"
     ).fetchall()
-    rejects = [(int(line), f"malformed_row: {msg}", raw or "") for line, msg, raw in rows]
-    # A physical line number counts the header and every rejected line before the row.
+    # DuckDB numbers a rejected record by its line counting a record that spans lines once:
+    # the physical lines come from the file's layout when a record spans lines.
+    rows_read = int(con.execute("SELECT count(*) FROM _src_rows").fetchall()[0][0])
+    layout = _Layout.of(file, path, rows_read + len(rows))
+    bad_lines = {bad.line: bad for bad in file.bad_lines}
+    rejects = []
+    for logical, types, messages, raw in rows:
+        first, last = layout.span(int(logical)) if layout else (int(logical), int(logical))
+        reasons = []
+        if "INVALID ENCODING" in types:
+            bad = next((bad_lines[n] for n in range(first, last + 1) if n in bad_lines), None)
+            reasons.append(bad.reason() if bad else _BAD_ENCODING_RECORD)
+            raw = bad.text if bad else raw
+        others = [t for t in types if t != "INVALID ENCODING"]
+        if others:
+            reasons.append(_malformed(others, messages, len(columns), file.delimiter or ","))
+        rejects.append((first, "; ".join(reasons), raw or ""))
+    if layout is not None:
+        rejected = {int(logical) for logical, *_ in rows}
+        lines = pa.table(
+            {"_rn": pa.array(np.arange(1, rows_read + 1)), "_line": layout.rows(rejected)}
+        )
+        con.register("_layout", lines)
+        con.execute("CREATE OR REPLACE TEMP TABLE _row_lines AS SELECT * FROM _layout")
+        con.unregister("_layout")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _src AS SELECT l._line, r.* EXCLUDE (_rn) "
+            "FROM _src_rows r JOIN _row_lines l USING (_rn)"
+        )
+        return Source(file, columns, rejects)
+    # Every record is one line: a row's line counts the header and the rejected lines before it.
     thresholds = [line - 1 - i for i, (line, _, _) in enumerate(rejects)]
     con.execute("CREATE OR REPLACE TEMP TABLE _thresholds (t BIGINT)")
     if thresholds:
@@ -97,6 +145,72 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
         f"SELECT {line} AS _line, * EXCLUDE (_rn) FROM _src_rows"
     )
     return Source(file, columns, rejects)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each record of a CSV file starts and ends, in physical lines.
+
+    Record *k* (1 being the header) is what DuckDB calls line *k*: blank lines count as
+    records, and a record whose quoted value holds line breaks counts once.
+    """
+
+    first: np.ndarray
+    last: np.ndarray
+    blank: np.ndarray
+
+    @classmethod
+    def of(cls, file: SourceFile, path: Path, records: int) -> _Layout | None:
+        """The layout of ``path``, None when each of its ``records`` is one line (the usual
+        case, known without reading the file again) or when Python's csv module and DuckDB
+        do not split the file alike."""
+        if file.lines == records + 1:
+            return None
+        first, last, blank = array("q"), array("q"), array("b")
+        try:
+            with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+                reader = csv.reader(handle, delimiter=file.delimiter or ",", strict=False)
+                for record in reader:
+                    first.append(last[-1] + 1 if last else 1)
+                    last.append(reader.line_num)
+                    blank.append(not record)
+        except csv.Error:  # a value over the csv module's 128 KB
+            return None
+        layout = cls(np.array(first), np.array(last), np.array(blank, dtype=bool))
+        return layout if int((~layout.blank[1:]).sum()) == records else None
+
+    def span(self, record: int) -> tuple[int, int]:
+        """First and last physical lines of ``record``."""
+        if not 1 <= record <= len(self.first):
+            return record, record
+        return int(self.first[record - 1]), int(self.last[record - 1])
+
+    def rows(self, rejected: set[int]) -> np.ndarray:
+        """First physical line of each record DuckDB read as a row, in order."""
+        keep = ~self.blank
+        keep[0] = False  # the header
+        known = [r - 1 for r in rejected if 1 <= r <= len(keep)]
+        keep[known] = False
+        lines: np.ndarray = self.first[keep]
+        return lines
+
+
+_BAD_ENCODING_RECORD = (
+    "bad_encoding: the record starting on this line holds bytes that are not UTF-8, unlike the "
+    "rest of the file, which is UTF-8: save the file as UTF-8 and import it again"
+)
+
+
+def _malformed(types: list[str], messages: list[str], width: int, delimiter: str) -> str:
+    """The reason of a line DuckDB could not split into the header's columns."""
+    found = [m.rsplit("Found: ", 1)[1] for m in messages if "Found: " in m]
+    if found and set(types) <= {"TOO MANY COLUMNS", "MISSING COLUMNS"}:
+        return (
+            f"malformed_row: {found[0]} fields where the header has {width} (delimiter "
+            f"{delimiter!r}): quote a value that holds the delimiter, or fix the line"
+        )
+    detail = ", ".join(m for m in messages if "not utf-8" not in m.lower())
+    return f"malformed_row: {detail}: fix the line"
 
 
 def scan_parquet(con: duckdb.DuckDBPyConnection, file: SourceFile) -> Source:
@@ -119,7 +233,7 @@ def scan_parquet(con: duckdb.DuckDBPyConnection, file: SourceFile) -> Source:
 def jsonl_keys(file: SourceFile, sample_lines: int = 2_000) -> dict[str, str]:
     """Top-level keys seen in the first lines, typed VARCHAR (objects: JSON)."""
     keys: dict[str, str] = {}
-    with file.path.open("r", encoding="utf-8") as handle:
+    with file.path.open("r", encoding="utf-8", errors="replace") as handle:
         for line in islice(handle, sample_lines):
             try:
                 record = json.loads(line)
@@ -147,13 +261,23 @@ def jsonl_batches(
 
     ``batch_lines`` of None reads the whole file as one batch.
 
-    Lines that are not JSON objects go to the table ``_bad_lines`` (line, text) instead.
+    Lines that are not JSON objects, or not UTF-8, go to the table ``_bad_lines`` (line,
+    reason, text) instead.
     """
     # One parse per line: json_transform reads every key into a struct at once.
     spec = json.dumps({k: ("JSON" if t == "JSON" else "VARCHAR") for k, t in keys.items()})
     extracted = [f"_j[{sql_literal(k)}] AS {ident(k)}" for k in keys]
     if "event" in keys and "name" in keys:  # Segment: track has an event, page/screen a name
         extracted[list(keys).index("event")] = "coalesce(_j['event'], _j['name']) AS event"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _undecodable (_line BIGINT, _reason VARCHAR, _text VARCHAR)"
+    )
+    if file.bad_lines:
+        con.executemany(
+            "INSERT INTO _undecodable VALUES (?, ?, ?)",
+            [[bad.line, bad.reason(retry_raw=False), bad.text] for bad in file.bad_lines],
+        )
+    undecodable = "_line IN (SELECT _line FROM _undecodable)" if file.bad_lines else "false"
     first_line = 0
     chunk_bytes = batch_lines * 256 if batch_lines else file.path.stat().st_size + 1
     for lines in _line_chunks(file.path, chunk_bytes):
@@ -165,15 +289,20 @@ def jsonl_batches(
         con.register("_batch", batch)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _parsed AS
-                SELECT _line, _text,
-                       CASE WHEN ltrim(_text) LIKE '{{%'
+                SELECT _line, _text, {undecodable} AS _undecodable,
+                       CASE WHEN ltrim(_text) LIKE '{{%' AND NOT {undecodable}
                             THEN try(json_transform(_text, {sql_literal(spec)})) END AS _j
                 FROM _batch"""
         )
         con.unregister("_batch")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _bad_lines AS "
-            "SELECT _line, _text FROM _parsed WHERE _j IS NULL"
+            """CREATE OR REPLACE TEMP TABLE _bad_lines AS
+               SELECT _line, 'bad_json: the line is not a JSON object: write one object per '
+                             || 'line, {"type": "track", ...}' AS _reason, _text
+               FROM _parsed WHERE _j IS NULL AND NOT _undecodable
+               UNION ALL
+               SELECT _line, _reason, _text FROM _undecodable
+               WHERE _line IN (SELECT _line FROM _parsed WHERE _undecodable)"""
         )
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW _src AS SELECT _line, _text, {', '.join(extracted)} "

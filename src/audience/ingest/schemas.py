@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 FieldType = Literal["id", "text", "timestamp", "date", "decimal", "integer", "bool", "json"]
 Kind = Literal["customers", "orders", "events"]
@@ -169,6 +171,42 @@ RULES: dict[Kind, tuple[Rule, ...]] = {
     ),
 }
 """The declarative checks of each table, beyond the types and required fields of FIELDS."""
+
+
+EARLIEST_DATE = date(1900, 1, 1)
+"""No date or time before it is plausible: not a birth date, an order, a sign-up or an event."""
+
+FUTURE_YEARS = 5
+"""How far after the import a time (an order, a sign-up, an event) may lie.
+
+Later is a typo (2062 for 2026, 3026) or a placeholder (2099-12-31, 9999-12-31). Up to five
+years ahead is let through: a workspace whose clock is set back (a backtest or a replay on a
+:class:`~audience.store.clock.FixedClock`, the test suites run four years back) still imports
+its data. A date (a birth date) may not lie after the import's own day at all.
+"""
+
+
+@dataclass(frozen=True)
+class DateBounds:
+    """The plausible span of the dates and times of one import."""
+
+    now: datetime
+    """The import's time, UTC."""
+    earliest: date
+    latest_day: date
+    """The import's day in the workspace's zone: the last plausible date."""
+    latest_time: datetime
+    """The last plausible time, UTC."""
+
+    @classmethod
+    def at(cls, now: datetime, timezone: str) -> DateBounds:
+        """Bounds of an import at ``now`` (UTC without a zone) in a workspace in ``timezone``."""
+        today = now.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+        try:
+            latest = now.replace(year=now.year + FUTURE_YEARS)
+        except ValueError:  # 29 February
+            latest = now.replace(year=now.year + FUTURE_YEARS, day=28)
+        return cls(now, EARLIEST_DATE, today, latest)
 
 
 def normalise_column_name(name: str) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from audience.ingest import parsing
-from audience.ingest.schemas import FIELDS, RULES, FieldSpec, Kind
-from audience.store.sql import ident, sql_literal
+from audience.ingest.schemas import FIELDS, FUTURE_YEARS, RULES, DateBounds, FieldSpec, Kind
+from audience.store.sql import ident, literal, sql_literal
 
 _NUMERIC = (
     "TINYINT",
@@ -59,14 +59,29 @@ def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timez
     return column if native == "JSON" else parsing.parse_json(text)
 
 
+_WHAT_TO_WRITE = {
+    "timestamp": "is not a date and time: write DD/MM/YYYY HH:MM (day first) or ISO 8601, "
+    "2026-11-25T14:03:00+01:00",
+    "date": "is not a date: write DD/MM/YYYY (day first) or YYYY-MM-DD",
+    "decimal": "is not a number: write 1234,50 or 1234.50",
+    "integer": "is not a whole number",
+    "bool": "is not a yes or a no: write oui or non, yes or no, true or false, 1 or 0",
+    "json": "is not valid JSON",
+}
+
+
 def typed_select(
     kind: Kind,
     source: str,
     columns: Mapping[str, str],
     mapping: Mapping[str, str],
     timezone: str,
+    bounds: DateBounds,
 ) -> str:
     """SQL selecting typed, validated rows from relation ``source``.
+
+    Each reason starts with a code and the field (``bad_date:birth_date``), then says what
+    is wrong with the value as written and how to write it.
 
     Parameters
     ----------
@@ -74,10 +89,13 @@ def typed_select(
         Source column name -> DuckDB type.
     mapping:
         Canonical field -> source column.
+    bounds:
+        The plausible dates and times of this import.
     """
     specs = FIELDS[kind]
     texts: list[str] = []
     values: list[str] = []
+    parts: list[str] = []
     reasons: list[str] = []
     for spec in specs:
         column = mapping.get(spec.name)
@@ -89,26 +107,42 @@ def typed_select(
         raw_text = parsing.clean_text(ident(column))
         texts.append(f"{raw_text} AS {ident('t_' + spec.name)}")
         texts.append(f"{ident(column)} AS {ident('n_' + spec.name)}")
-        text = ident("t_" + spec.name)
+        text, value = ident("t_" + spec.name), ident(spec.name)
         expr = _typed_expr(spec, text, ident("n_" + spec.name), source_type, timezone)
-        values.append(f"{expr} AS {ident(spec.name)}")
-        if spec.type not in ("id", "text"):
-            reasons.append(
-                f"CASE WHEN {text} IS NOT NULL AND {ident(spec.name)} IS NULL "
-                f"THEN 'bad_{spec.type}:{spec.name}' END"
+        values.append(f"{expr} AS {value}")
+        if spec.type in ("id", "text"):
+            continue
+        where = spec.name if column == spec.name else f"{spec.name} (column {column})"
+        unreadable = f"'bad_{spec.type}:{where} ' || {parsing.quoted(text)} || " + sql_literal(
+            " " + _WHAT_TO_WRITE[spec.type]
+        )
+        if spec.type in ("date", "timestamp"):
+            # Why a date is not read, computed for the few rows that need it.
+            part = ident("p_" + spec.name)
+            parts.append(
+                f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL "
+                f"THEN {parsing.date_parts(text)} END AS {part}"
             )
+            not_on_calendar = f"'bad_date:{where} ' || {parsing.calendar_error(text, part)}"
+            unreadable = f"coalesce({not_on_calendar}, {unreadable})"
+        reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {unreadable} END")
+        if spec.type in ("date", "timestamp"):
+            reasons.append(_implausible(spec, where, text, value, bounds))
     for spec in specs:
         if spec.required:
+            empty = (
+                f"missing:{spec.name} column {mapping.get(spec.name, spec.name)} is empty: "
+                f"every row of {kind} needs a {spec.name}"
+            )
             reasons.append(
                 f"CASE WHEN {ident(spec.name)} IS NULL AND {ident('t_' + spec.name)} IS NULL "
-                f"THEN 'missing:{spec.name}' END"
+                f"THEN {sql_literal(empty)} END"
             )
     reasons.extend(_rules(kind))
     traits = ""
     if kind == "customers":
-        unmapped = [c for c in columns if c not in set(mapping.values())]
-        pairs = [f"{sql_literal(c)}, {parsing.clean_text(ident(c))}" for c in unmapped]
-        traits = f", {'json_object(' + ', '.join(pairs) + ')' if pairs else 'NULL::JSON'} AS traits"
+        mapped = set(mapping.values())
+        traits = f", {_json_object([c for c in columns if c not in mapped], trim=True)} AS traits"
     names = [ident(s.name) for s in specs]
     if kind == "events":  # Segment requires a messageId; without one, the content names the event
         content = " || '|' || ".join(f"coalesce({ident('t_' + s.name)}, '')" for s in specs)
@@ -118,18 +152,55 @@ def typed_select(
             SELECT _line, {", ".join(texts)}{traits} FROM {source}
         ), typed AS (
             SELECT *, {", ".join(values)} FROM texts
+        ), checked AS (
+            SELECT *{"".join(", " + p for p in parts)} FROM typed
         )
         SELECT _line, {", ".join(names)},
                list_filter([{", ".join(reasons)}], lambda r: r IS NOT NULL) AS _reasons
                {", traits" if kind == "customers" else ""}
-        FROM typed
+        FROM checked
     """
+
+
+def _implausible(spec: FieldSpec, where: str, text: str, value: str, bounds: DateBounds) -> str:
+    """SQL: the reason a date or time that was read lies outside ``bounds``, else NULL."""
+    if spec.type == "date":
+        read_as = f"strftime({value}, '%Y-%m-%d')"
+        latest = literal(bounds.latest_day)
+        after = f"is after the day of the import, {bounds.latest_day.isoformat()}"
+    else:
+        read_as = f"strftime({value}, '%Y-%m-%d %H:%M') || ' UTC'"
+        latest = literal(bounds.latest_time)
+        after = (
+            f"is more than {FUTURE_YEARS} years after the import, {bounds.now:%Y-%m-%d %H:%M} UTC"
+        )
+    said = f"'implausible_date:{where} ' || {parsing.quoted(text)} || ' (read as ' || {read_as}"
+    return (
+        f"CASE WHEN {value} < {literal(bounds.earliest)} THEN {said} || "
+        f"{sql_literal(f') is before {bounds.earliest.year}: check the year')} "
+        f"WHEN {value} > {latest} THEN {said} || {sql_literal(f') {after}: check the year')} END"
+    )
 
 
 def raw_record(columns: Mapping[str, str]) -> str:
     """SQL rebuilding a source row as read: a JSON object of its columns, as text."""
-    pairs = [f"{sql_literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in columns]
-    return f"json_object({', '.join(pairs)})"
+    return _json_object(list(columns), trim=False)
+
+
+def _json_object(columns: list[str], *, trim: bool) -> str:
+    """SQL for a JSON object of ``columns`` as text (trimmed, '' as null, when ``trim``).
+
+    One map over two lists rather than ``json_object(k1, v1, k2, v2, ...)``: DuckDB's
+    optimiser takes time quadratic in the number of expressions of a projection (common
+    subexpressions), and a file may have 10,000 columns. The object is the same text.
+    """
+    if not columns:
+        return "NULL::JSON"
+    names = "[" + ", ".join(sql_literal(c) for c in columns) + "]"
+    values = "[" + ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in columns) + "]"
+    if trim:
+        values = f"list_transform({values}, lambda v: nullif(trim(v), ''))"
+    return f"to_json(map({names}, {values}))"
 
 
 def _null_of(spec: FieldSpec) -> str:
