@@ -120,3 +120,12 @@ def test_bounds_follow_the_clock_and_the_zone() -> None:
     assert bounds.earliest == date(1900, 1, 1)
     # Five years after a 29 February is the 28th.
     assert DateBounds.at(datetime(2028, 2, 29, 12), "UTC").latest_time == datetime(2033, 2, 28, 12)
+
+
+def test_a_column_name_with_a_quote_is_named_in_the_reason(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", "id;date d'inscription\nC1;31/04/2026 10:00\n")
+    import_file(ws, "customers", path, ["signup_at=date d'inscription"])
+    assert quarantined(ws) == {
+        2: "bad_date:signup_at (column date d'inscription) '31/04/2026 10:00' is not a "
+        "calendar date: April 2026 has 30 days"
+    }

@@ -6,13 +6,16 @@ Every file here is written byte by byte, so that what it holds is plain.
 
 from __future__ import annotations
 
+import itertools
+import random
 from pathlib import Path
 
 import pytest
 
 from audience.errors import EncodingError
-from audience.ingest.detect import inspect
+from audience.ingest.detect import LineScan, inspect
 from audience.ingest.importer import import_file
+from audience.ingest.readers import utf8_copy
 from audience.store.workspace import Workspace
 
 # A UTF-8 export with one line pasted from a Windows-1252 (Latin-1) source: 'Zoé' and
@@ -178,3 +181,47 @@ def test_json_lines_mostly_in_windows_1252_are_refused(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "e.jsonl", b'{"v":"\xe9"}\n{"v":"\xe8"}\n{"v":"\xc3\xa9"}\n')
     with pytest.raises(EncodingError, match=r"JSON Lines must be UTF-8.*save it as UTF-8"):
         inspect(path)
+
+
+# Bytes at the edges of UTF-8's ranges (RFC 3629), and a newline.
+EDGES = [0x0A, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0]
+EDGES += [0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+
+
+def python_verdict(data: bytes) -> tuple[list[int], list[int]]:
+    """(lines with a byte above 127, lines not UTF-8) as Python's strict decoder says."""
+    non_ascii, invalid = [], []
+    for index, line in enumerate(data.split(b"\n")):
+        if any(byte >= 0x80 for byte in line):
+            non_ascii.append(index)
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                invalid.append(index)
+    return non_ascii, invalid
+
+
+def test_the_vectorised_line_scan_agrees_with_pythons_decoder() -> None:
+    samples = [bytes(c) for n in (1, 2, 3) for c in itertools.product(EDGES, repeat=n)]
+    rng = random.Random(0)
+    alphabet = [bytes([b]) for b in (0x0A, *range(0x20, 0x100))] + [
+        c.encode() for c in "éèàçœ€😀\u07ff\u0800\uffff\U00010000\U0010ffff"
+    ]
+    samples += [
+        b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(3_000)
+    ]
+    # One chunk of lines, as the scan reads a file: a sequence never spans a newline.
+    data = b"\n".join(samples)
+    scan = LineScan.of(data)
+    assert (scan.non_ascii.tolist(), scan.invalid.tolist()) == python_verdict(data)
+
+
+def test_a_legacy_file_with_utf8_lines_is_copied_line_by_line(tmp_path: Path) -> None:
+    lines = [f"C{i};Zoé {i};Besançon" for i in range(5_000)]
+    content = b"\n".join(
+        line.encode("utf-8" if i % 7 == 0 else "cp1252") for i, line in enumerate(lines)
+    )
+    found = inspect(write_bytes(tmp_path / "f.csv", b"id;prenom;ville\n" + content))
+    assert (found.encoding, found.utf8_lines) == ("cp1252", len(range(0, 5_000, 7)))
+    with utf8_copy(found, tmp_path) as copy:
+        assert copy.read_text(encoding="utf-8").splitlines()[1:] == lines

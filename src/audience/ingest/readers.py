@@ -9,6 +9,7 @@ so are the lines of a UTF-8 file that are not UTF-8 (:class:`~audience.ingest.de
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import tempfile
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audience.errors import EmptyInputError, InputError
-from audience.ingest.detect import MAX_LINE_BYTES, SourceFile, non_ascii_spans, whole_lines
+from audience.ingest.detect import MAX_LINE_BYTES, LineScan, SourceFile, whole_lines
 from audience.store.sql import ident, sql_literal
 
 JSONL_BATCH_LINES = 500_000
@@ -59,8 +60,15 @@ def utf8_copy(file: SourceFile, workdir: Path) -> Iterator[Path]:
     with tempfile.NamedTemporaryFile(
         "wb", dir=workdir, prefix=".import-", suffix=".csv", delete=False
     ) as out:
-        for chunk in whole_lines(file.path):
-            out.write(_to_utf8(chunk, file.encoding))
+        if file.utf8_lines:
+            for chunk in whole_lines(file.path, 4 * 1024 * 1024):
+                out.write(_to_utf8(chunk, file.encoding))
+        else:  # no line to keep as it is: the file's decoder, as fast as it gets
+            decoder = codecs.getincrementaldecoder(file.encoding)()
+            with file.path.open("rb") as handle:
+                while chunk := handle.read(16 * 1024 * 1024):
+                    out.write(decoder.decode(chunk).encode("utf-8"))
+                out.write(decoder.decode(b"", final=True).encode("utf-8"))
     path = Path(out.name)
     try:
         yield path
@@ -70,16 +78,19 @@ def utf8_copy(file: SourceFile, workdir: Path) -> Iterator[Path]:
 
 def _to_utf8(chunk: bytes, legacy: str) -> bytes:
     """Lines of ``chunk`` as UTF-8: as they are when valid UTF-8, else read as ``legacy``."""
+    scan = LineScan.of(chunk)
+    if not len(scan.invalid):
+        return chunk
+    utf8 = np.setdiff1d(scan.non_ascii, scan.invalid).tolist()
+    if not utf8:
+        return chunk.decode(legacy).encode("utf-8")
     parts: list[bytes] = []
     done = 0
-    for _, start, end in non_ascii_spans(chunk):
-        line = chunk[start:end]
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            parts += [chunk[done:start], line.decode(legacy).encode("utf-8")]
-            done = end
-    parts.append(chunk[done:])
+    for index in utf8:  # the few UTF-8 lines of a legacy file, copied as they are
+        start, end = scan.span(index)
+        parts += [chunk[done:start].decode(legacy).encode("utf-8"), chunk[start:end]]
+        done = end
+    parts.append(chunk[done:].decode(legacy).encode("utf-8"))
     return b"".join(parts)
 
 

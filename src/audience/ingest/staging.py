@@ -113,8 +113,9 @@ def typed_select(
         if spec.type in ("id", "text"):
             continue
         where = spec.name if column == spec.name else f"{spec.name} (column {column})"
-        unreadable = f"'bad_{spec.type}:{where} ' || {parsing.quoted(text)} || " + sql_literal(
-            " " + _WHAT_TO_WRITE[spec.type]
+        unreadable = (
+            f"{sql_literal(f'bad_{spec.type}:{where} ')} || {parsing.quoted(text)} || "
+            f"{sql_literal(' ' + _WHAT_TO_WRITE[spec.type])}"
         )
         if spec.type in ("date", "timestamp"):
             # Why a date is not read, computed for the few rows that need it.
@@ -123,7 +124,9 @@ def typed_select(
                 f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL "
                 f"THEN {parsing.date_parts(text)} END AS {part}"
             )
-            not_on_calendar = f"'bad_date:{where} ' || {parsing.calendar_error(text, part)}"
+            not_on_calendar = (
+                f"{sql_literal(f'bad_date:{where} ')} || {parsing.calendar_error(text, part)}"
+            )
             unreadable = f"coalesce({not_on_calendar}, {unreadable})"
         reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {unreadable} END")
         if spec.type in ("date", "timestamp"):
@@ -174,7 +177,10 @@ def _implausible(spec: FieldSpec, where: str, text: str, value: str, bounds: Dat
         after = (
             f"is more than {FUTURE_YEARS} years after the import, {bounds.now:%Y-%m-%d %H:%M} UTC"
         )
-    said = f"'implausible_date:{where} ' || {parsing.quoted(text)} || ' (read as ' || {read_as}"
+    said = (
+        f"{sql_literal(f'implausible_date:{where} ')} || {parsing.quoted(text)} || "
+        f"' (read as ' || {read_as}"
+    )
     return (
         f"CASE WHEN {value} < {literal(bounds.earliest)} THEN {said} || "
         f"{sql_literal(f') is before {bounds.earliest.year}: check the year')} "
