@@ -67,6 +67,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/wide_import.py
 	$(BIN)/python bench/faults.py  # restarts RabbitMQ: nothing else may use it meanwhile
 
 clean:
