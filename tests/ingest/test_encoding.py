@@ -119,6 +119,19 @@ def test_a_windows_1252_file_is_read_as_such_even_with_a_utf8_line_appended(
     ]
 
 
+def test_a_utf8_header_on_a_windows_1252_file_names_its_columns(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    content = b"id;pr\xc3\xa9nom;ville\nC1;Zo\xe9;Besan\xe7on\nC2;No\xebl;S\xe8te\n"
+    report = import_file(workspace, "customers", write_bytes(tmp_path / "c.csv", content))
+    assert report.encoding == "cp1252"
+    assert report.mapping["first_name"] == "prénom"
+    assert rows(workspace, "SELECT first_name, city FROM customers ORDER BY customer_id") == [
+        ("Zoé", "Besançon"),
+        ("Noël", "Sète"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "encoding", "bad"),
     [

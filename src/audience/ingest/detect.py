@@ -155,7 +155,7 @@ def inspect(path: Path) -> SourceFile:
             f"{path}: line 1 (the header) is not UTF-8 while the rest of the file is: "
             f"{bad_lines[0].problem}; save the file as UTF-8"
         )
-    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    text = _decode(head, encoding).lstrip("\ufeff")
     if not text.strip():
         raise EmptyInputError(f"{path}: the file holds only blank lines")
     if text.lstrip().startswith("["):
@@ -172,6 +172,19 @@ def inspect(path: Path) -> SourceFile:
     return SourceFile(
         path, "csv", sha256, encoding, delimiter, header, bad_lines, lines, utf8_lines
     )
+
+
+def _decode(head: bytes, encoding: str) -> str:
+    """The file's first bytes as text, each line UTF-8 first (see the module's docstring)."""
+    if encoding == "utf-8":
+        return head.decode("utf-8", errors="replace")
+    lines = []
+    for line in head.split(b"\n"):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(line.decode(encoding, errors="replace"))
+    return "\n".join(lines)
 
 
 def _head(path: Path) -> tuple[bytes, bool]:
