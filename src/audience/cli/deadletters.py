@@ -99,9 +99,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Put dead letters back on the queue (events already applied change nothing)."""
-        box, wanted = _box(workspace), _chosen(ids, every, "replay")
-        done = asyncio.run(_checked(box, wanted, box.replay))
-        _report(done, "replayed", json_)
+        _act(workspace, ids, every, "replay", json_)
 
     @group.command()
     @handle_errors
@@ -112,22 +110,24 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Delete dead letters for good."""
-        box, wanted = _box(workspace), _chosen(ids, every, "discard")
-        done = asyncio.run(_checked(box, wanted, box.discard))
-        _report(done, "discarded", json_)
+        _act(workspace, ids, every, "discard", json_)
 
 
-async def _checked(
-    box: DeadLetterBox,
-    wanted: list[str] | None,
-    action: Callable[[Sequence[str] | None], Awaitable[list[str]]],
-) -> list[str]:
-    """Refuse unknown ids before anything is done, then act."""
-    from audience.realtime.queue.dead_letter_box import check_found
+def _act(
+    workspace: WorkspaceOption, ids: list[str] | None, every: bool, verb: str, json_: bool
+) -> None:
+    """Replay or discard: unknown ids are refused before anything is done."""
+    box, wanted = _box(workspace), _chosen(ids, every, verb)
+    action: Callable[[Sequence[str] | None], Awaitable[list[str]]] = getattr(box, verb)
 
-    if wanted is not None:
-        check_found(wanted, [r.id for r in await box.records()])
-    return await action(wanted)
+    async def checked() -> list[str]:
+        from audience.realtime.queue.dead_letter_box import check_found
+
+        if wanted is not None:
+            check_found(wanted, [r.id for r in await box.records()])
+        return await action(wanted)
+
+    _report(asyncio.run(checked()), {"replay": "replayed", "discard": "discarded"}[verb], json_)
 
 
 def _report(done: list[str], verb: str, json_: bool) -> None:
