@@ -31,6 +31,13 @@ class KindChoice(StrEnum):
     events = "events"
 
 
+class PresetChoice(StrEnum):
+    hubspot = "hubspot"
+    salesforce = "salesforce"
+    shopify = "shopify"
+    brevo = "brevo"
+
+
 def print_import(report: ImportReport) -> None:
     console.print(
         f"[bold]{report.file}[/] ({report.format}"
@@ -41,6 +48,14 @@ def print_import(report: ImportReport) -> None:
         + ("" if report.reconciled else " [red]NOT RECONCILED[/]"),
         highlight=False,
     )
+    if report.preset or report.currencies:
+        lines = ", ".join(f"{code} {n:,}" for code, n in report.currencies.items())
+        console.print(
+            (f"  preset: {report.preset}; " if report.preset else "  ")
+            + f"currency where the file names none: {report.currency}"
+            + (f"; order lines per currency: {lines}" if lines else ""),
+            highlight=False,
+        )
     if report.quarantine_reasons:
         table = Table("quarantine reason", "rows", title="Quarantined rows (audience.quarantine)")
         for reason, count in report.quarantine_reasons.items():
@@ -61,6 +76,14 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str | None, typer.Option(help="Name of the source system (default: file name).")
         ] = None,
+        preset: Annotated[
+            PresetChoice | None,
+            typer.Option(help="The file is this tool's standard export: map its columns."),
+        ] = None,
+        currency: Annotated[
+            str | None,
+            typer.Option(help="Currency of amounts the file names none for (default: workspace)."),
+        ] = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -69,7 +92,15 @@ def register(app: typer.Typer) -> None:
 
         ws = open_workspace(workspace)
         with step(f"Importing {file.name}", quiet=json_):
-            report = import_file(ws, kind.value, file, map_ or [], source_label=source)
+            report = import_file(
+                ws,
+                kind.value,
+                file,
+                map_ or [],
+                source_label=source,
+                preset=preset.value if preset else None,
+                currency=currency,
+            )
         if json_:
             print_json(report.to_dict())
         else:
