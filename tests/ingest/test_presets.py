@@ -63,6 +63,7 @@ def test_hubspot_contacts(ws: Workspace, tmp_path: Path) -> None:
     assert report.mapping["customer_id"] == "Record ID"
     assert report.mapping["country"] == "Country/Region"
     assert report.mapping["consent_email"] == "Unsubscribed from all email"
+    assert report.consents == {"consent_email": "opt_out"}
     (customer,) = rows(
         ws,
         """SELECT first_name, last_name, phone, city, postcode, country,
@@ -157,6 +158,7 @@ def test_shopify_orders_mapping_leaves_order_totals_alone() -> None:
     assert mapping["customer_id"] == "Email"
     assert mapping["unit_price"] == "Lineitem price"
     assert "amount" not in mapping  # "Total" is the order's, on its first line only
+    assert found.date_formats == {"Created at": "%Y-%m-%d %H:%M:%S %z"}
     # What the usual names alone would do:
     assert resolve_mapping("orders", columns, {"customer_id": "Email"})["amount"] == "Total"
 
@@ -283,3 +285,4 @@ def test_cli_import_with_preset_and_currency(tmp_path: Path) -> None:
     assert (report["preset"], report["currency"], report["rows_loaded"]) == ("brevo", "CHF", 5)
     shown = runner.invoke(app, [*command, "-w", workspace])
     assert shown.exit_code == 0 and "preset: brevo" in shown.stdout
+    assert "consent_email ← EMAIL_BLACKLISTED: a blocklist: true withdraws" in shown.stdout

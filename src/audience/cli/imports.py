@@ -48,14 +48,18 @@ def print_import(report: ImportReport) -> None:
         + ("" if report.reconciled else " [red]NOT RECONCILED[/]"),
         highlight=False,
     )
-    if report.preset or report.currencies:
+    understood = [f"preset: {report.preset}"] if report.preset else []
+    if report.kind == "orders":
         lines = ", ".join(f"{code} {n:,}" for code, n in report.currencies.items())
-        console.print(
-            (f"  preset: {report.preset}; " if report.preset else "  ")
-            + f"currency where the file names none: {report.currency}"
-            + (f"; order lines per currency: {lines}" if lines else ""),
-            highlight=False,
-        )
+        understood.append(f"currency where a line names none: {report.currency}")
+        understood += [f"order lines per currency: {lines}"] if lines else []
+    if understood:
+        console.print("  " + "; ".join(understood), highlight=False)
+    if report.consents:
+        from audience.ingest.presets import MEANINGS
+
+        for target, meaning in report.consents.items():
+            console.print(f"  {target} ← {report.mapping[target]}: {MEANINGS[meaning]}")
     if report.quarantine_reasons:
         table = Table("quarantine reason", "rows", title="Quarantined rows (audience.quarantine)")
         for reason, count in report.quarantine_reasons.items():

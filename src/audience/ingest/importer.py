@@ -60,6 +60,8 @@ class ImportReport:
     """The currency of amounts whose line or file names none (``--currency`` or the workspace's)."""
     currencies: dict[str, int] = field(default_factory=dict)
     """Good order lines read per currency."""
+    consents: dict[str, str] = field(default_factory=dict)
+    """Consent field -> how its column reads, where not a plain opt-in (a preset's opt-out)."""
 
     @property
     def reconciled(self) -> bool:
@@ -161,6 +163,7 @@ def import_into(
             mapped=frozenset(report.mapping),
             consents=found.consent_meanings(report.mapping) if found else {},
         )
+        report.consents = dict(ctx.consents)
         # Only events come in batches: other kinds compare rows across the whole file.
         for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
@@ -185,6 +188,7 @@ def import_into(
                 mapped=frozenset(report.mapping),
                 consents=found.consent_meanings(report.mapping) if found else {},
             )
+            report.consents = dict(ctx.consents)
             counts += _quarantine_rejects(con, ctx, source)
             counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
             if kind == "orders":

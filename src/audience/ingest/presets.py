@@ -49,6 +49,11 @@ from audience.errors import InputError, MappingError
 from audience.ingest.schemas import FIELDS, Kind, normalise_column_name
 
 ConsentMeaning = Literal["opt_in", "opt_out", "blocklist"]
+MEANINGS: dict[str, str] = {
+    "opt_in": "an opt-in: yes grants consent, no denies it",
+    "opt_out": "an opt-out: true withdraws consent, false grants nothing",
+    "blocklist": "a blocklist: true withdraws consent, false grants it",
+}
 DateOrder = Literal["dmy", "mdy", "ymd"]
 
 
@@ -240,6 +245,16 @@ class PresetMatch:
     """Field -> column of the file, for the fields the preset found."""
     reserved: tuple[str, ...]
     """Columns of the file that no field may take by its name."""
+
+    @property
+    def date_formats(self) -> dict[str, str]:
+        """Column of the file -> the format the tool writes it in (a hint for the date reader)."""
+        present = {normalise_column_name(c): c for c in self.mapping.values()}
+        return {
+            present[normalise_column_name(column)]: fmt
+            for column, fmt in self.spec.date_formats.items()
+            if normalise_column_name(column) in present
+        }
 
     def consent_meanings(self, mapping: Mapping[str, str]) -> dict[str, ConsentMeaning]:
         """Consent field -> meaning, where the final ``mapping`` took the preset's column.
