@@ -77,7 +77,9 @@ class KindPreset:
     """Field -> the column names the tool writes for it, the first present wins."""
     consents: tuple[ConsentColumn, ...] = ()
     date_formats: Mapping[str, str] = field(default_factory=dict)
-    """Column -> strptime format the tool writes it in: a hint for the date reader."""
+    """Column -> the format the tool writes it in (DuckDB strptime): a hint for the date
+    reader, which a user's own date format overrides. The importer does not pass it yet: the
+    reader recognises these formats by itself (``+0100`` offsets with the dates work)."""
     date_order: DateOrder = "ymd"
     """The order of day, month and year in the tool's dates."""
     reserved: tuple[str, ...] = ()
