@@ -92,7 +92,7 @@ def test_consent_changes_are_appended_as_history(workspace: Workspace, tmp_path:
     history = rows(
         workspace, "SELECT status FROM consents WHERE customer_id = 'C1' ORDER BY changed_at"
     )
-    assert history == [("granted",), ("denied",)]
+    assert history == [("granted",), ("withdrawn",)]  # a refusal after a grant
 
 
 def test_repeated_key_with_other_values_is_quarantined(

@@ -205,3 +205,36 @@ def test_alias_and_anonymous_ids_stitch_events_to_their_person(tmp_path: Path) -
         )
         visits = warehouse.con.execute("SELECT customer_id, visits FROM features").fetchall()
     assert visits == [("C1", pytest.approx(3.0))]
+
+
+# One typo beside the accents (or their absence) and the case of a hand-typed second record.
+ACCENT_PAIRS = [
+    ("Élodie", "Chevalier", "Elodie", "Chevaliee"),
+    ("François", "Lefèvre", "Francois", "Lefevre"),
+    ("Jérôme", "Dupré", "JEROME", "DUPRES"),
+    ("Anaïs", "Lemaître", "Anais", "Lemaitr"),
+    ("Noémie", "Lefèbvre", "noemie", "lefebre"),
+    ("Stéphane", "Bérenger", "Stephane", "Berengerr"),
+    ("Gaëlle", "Mérieux", "Gaelle", "Merieu"),
+    ("Hélène", "Bénard", "HELENE", "BENARDE"),
+]
+
+
+def test_accents_and_case_do_not_hide_a_typo(tmp_path: Path) -> None:
+    header = "id;email;prenom;nom;code_postal;date_naissance\n"
+    rows = []
+    for i, (first_a, last_a, first_b, last_b) in enumerate(ACCENT_PAIRS):
+        born = f"{10 + i:02d}/03/1980"
+        rows.append(f"A{i};a{i}@x.fr;{first_a};{last_a};750{i + 1:02d};{born}\n")
+        rows.append(f"B{i};b{i}@y.fr;{first_b};{last_b};750{i + 1:02d};{born}\n")
+    # Someone else in the same block stays apart.
+    rows.append("C0;c0@z.fr;Thomas;Petit;75001;10/03/1980\n")
+    workspace = _small_workspace(tmp_path, header + "".join(rows))
+    with workspace.warehouse() as warehouse:
+        report = clean_workspace(warehouse.con, workspace.config, SYSTEM_CLOCK.now())
+        members = dict(warehouse.con.execute("SELECT * FROM profile_members").fetchall())
+    merged = [i for i in range(len(ACCENT_PAIRS)) if members[f"A{i}"] == members[f"B{i}"]]
+    assert merged == list(range(len(ACCENT_PAIRS)))
+    assert members["C0"] == "C0"
+    assert report.profiles == len(ACCENT_PAIRS) + 1
+    assert report.rules["fuzzy_name"] == len(ACCENT_PAIRS)

@@ -31,6 +31,13 @@ class KindChoice(StrEnum):
     events = "events"
 
 
+class PresetChoice(StrEnum):
+    hubspot = "hubspot"
+    salesforce = "salesforce"
+    shopify = "shopify"
+    brevo = "brevo"
+
+
 def print_import(report: ImportReport) -> None:
     console.print(
         f"[bold]{report.file}[/] ({report.format}"
@@ -41,6 +48,18 @@ def print_import(report: ImportReport) -> None:
         + ("" if report.reconciled else " [red]NOT RECONCILED[/]"),
         highlight=False,
     )
+    understood = [f"preset: {report.preset}"] if report.preset else []
+    if report.kind == "orders":
+        lines = ", ".join(f"{code} {n:,}" for code, n in report.currencies.items())
+        understood.append(f"currency where a line names none: {report.currency}")
+        understood += [f"order lines per currency: {lines}"] if lines else []
+    if understood:
+        console.print("  " + "; ".join(understood), highlight=False)
+    if report.consents:
+        from audience.ingest.presets import MEANINGS
+
+        for target, meaning in report.consents.items():
+            console.print(f"  {target} ← {report.mapping[target]}: {MEANINGS[meaning]}")
     if report.quarantine_reasons:
         table = Table("quarantine reason", "rows", title="Quarantined rows (audience.quarantine)")
         for reason, count in report.quarantine_reasons.items():
@@ -61,6 +80,14 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str | None, typer.Option(help="Name of the source system (default: file name).")
         ] = None,
+        preset: Annotated[
+            PresetChoice | None,
+            typer.Option(help="The file is this tool's standard export: map its columns."),
+        ] = None,
+        currency: Annotated[
+            str | None,
+            typer.Option(help="Currency of amounts the file names none for (default: workspace)."),
+        ] = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -69,7 +96,15 @@ def register(app: typer.Typer) -> None:
 
         ws = open_workspace(workspace)
         with step(f"Importing {file.name}", quiet=json_):
-            report = import_file(ws, kind.value, file, map_ or [], source_label=source)
+            report = import_file(
+                ws,
+                kind.value,
+                file,
+                map_ or [],
+                source_label=source,
+                preset=preset.value if preset else None,
+                currency=currency,
+            )
         if json_:
             print_json(report.to_dict())
         else:

@@ -7,6 +7,7 @@ that cannot prove it is rolled back.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -19,6 +20,7 @@ from audience.errors import InputError, WarehouseError
 from audience.ingest.detect import SourceFile, inspect
 from audience.ingest.loaders import Counts, LoadContext, load_customers, load_events, load_orders
 from audience.ingest.mapping import parse_map_options, resolve_mapping
+from audience.ingest.presets import get_preset, match_preset
 from audience.ingest.readers import (
     JSONL_BATCH_LINES,
     Source,
@@ -53,6 +55,13 @@ class ImportReport:
     rows_quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    preset: str | None = None
+    currency: str = ""
+    """The currency of amounts whose line or file names none (``--currency`` or the workspace's)."""
+    currencies: dict[str, int] = field(default_factory=dict)
+    """Good order lines read per currency."""
+    consents: dict[str, str] = field(default_factory=dict)
+    """Consent field -> how its column reads, where not a plain opt-in (a preset's opt-out)."""
 
     @property
     def reconciled(self) -> bool:
@@ -70,8 +79,14 @@ def import_file(
     *,
     source_label: str | None = None,
     batch_lines: int = JSONL_BATCH_LINES,
+    preset: str | None = None,
+    currency: str | None = None,
 ) -> ImportReport:
-    """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction."""
+    """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction.
+
+    ``preset`` names a CRM export (:mod:`audience.ingest.presets`); ``currency`` (ISO 4217)
+    is that of amounts the file does not give one for, instead of the workspace's.
+    """
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
         return import_into(
             con,
@@ -81,6 +96,8 @@ def import_file(
             map_options,
             source_label=source_label,
             batch_lines=batch_lines,
+            preset=preset,
+            currency=currency,
         )
 
 
@@ -93,10 +110,14 @@ def import_into(
     *,
     source_label: str | None = None,
     batch_lines: int = JSONL_BATCH_LINES,
+    preset: str | None = None,
+    currency: str | None = None,
 ) -> ImportReport:
     """Import ``path`` within the caller's transaction on ``con``."""
     if kind not in KINDS:
         raise InputError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
+    preset = get_preset(preset).name if preset else None
+    currency = _currency(currency) if currency else workspace.config.currency
     started = time.perf_counter()
     file = inspect(path)
     explicit = parse_map_options(map_options)
@@ -110,6 +131,8 @@ def import_into(
         encoding=file.encoding,
         delimiter=file.delimiter,
         mapping={},
+        preset=preset,
+        currency=currency,
     )
     context = LoadContext(
         import_id=report.import_id,
@@ -117,7 +140,7 @@ def import_into(
         source_file=str(path),
         sha256=file.sha256,
         source_label=source_label or path.stem,
-        currency=workspace.config.currency,
+        currency=currency,
         now=now,
         raw_sql="",
     )
@@ -125,21 +148,51 @@ def import_into(
     timezone = workspace.config.timezone
     if file.format == "jsonl":
         keys = jsonl_keys(file)
-        report.mapping = resolve_mapping(kind, list(keys), explicit, configured)
-        ctx = replace(context, raw_sql="_src._text", mapped=frozenset(report.mapping))
+        found = match_preset(preset, kind, list(keys), explicit)
+        report.mapping = resolve_mapping(
+            kind,
+            list(keys),
+            explicit,
+            configured,
+            preset=found.mapping if found else None,
+            reserved=found.reserved if found else (),
+        )
+        ctx = replace(
+            context,
+            raw_sql="_src._text",
+            mapped=frozenset(report.mapping),
+            consents=found.consent_meanings(report.mapping) if found else {},
+        )
+        report.consents = dict(ctx.consents)
         # Only events come in batches: other kinds compare rows across the whole file.
         for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
             counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone)
+            if kind == "orders":
+                report.currencies = _currencies(con)
     else:
         with utf8_copy(file, workspace.root) as readable:
             source = _scan(con, file, readable)
-            report.mapping = resolve_mapping(kind, list(source.columns), explicit, configured)
-            ctx = replace(
-                context, raw_sql=raw_record(source.columns), mapped=frozenset(report.mapping)
+            found = match_preset(preset, kind, list(source.columns), explicit)
+            report.mapping = resolve_mapping(
+                kind,
+                list(source.columns),
+                explicit,
+                configured,
+                preset=found.mapping if found else None,
+                reserved=found.reserved if found else (),
             )
+            ctx = replace(
+                context,
+                raw_sql=raw_record(source.columns),
+                mapped=frozenset(report.mapping),
+                consents=found.consent_meanings(report.mapping) if found else {},
+            )
+            report.consents = dict(ctx.consents)
             counts += _quarantine_rejects(con, ctx, source)
             counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
+            if kind == "orders":
+                report.currencies = _currencies(con)
     report.rows_new, report.rows_updated = counts.new, counts.updated
     report.rows_unchanged, report.rows_quarantined = counts.unchanged, counts.quarantined
     report.rows_loaded = counts.loaded
@@ -150,6 +203,20 @@ def import_into(
     report.seconds = round(time.perf_counter() - started, 3)
     _record_import(con, report, file, now, workspace.clock.now())
     return report
+
+
+def _currency(code: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", code.strip()):
+        raise InputError(f"--currency {code!r}: expected a three-letter ISO 4217 code, like EUR")
+    return code.strip().upper()
+
+
+def _currencies(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Lines per currency among the good order lines just read (temporary table ``_keyed``)."""
+    rows = con.execute(
+        "SELECT currency, count(*) FROM _keyed GROUP BY currency ORDER BY count(*) DESC, currency"
+    ).fetchall()
+    return {str(code): int(n) for code, n in rows}
 
 
 def _scan(con: duckdb.DuckDBPyConnection, file: SourceFile, readable: Path) -> Source:
@@ -233,8 +300,9 @@ def _record_import(
     con.execute(
         """INSERT INTO imports (import_id, kind, source_file, sha256, format, encoding,
                                 delimiter, rows_read, rows_new, rows_updated, rows_unchanged,
-                                rows_quarantined, started_at, finished_at, mapping)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                rows_quarantined, started_at, finished_at, mapping, preset,
+                                currency)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             report.import_id,
             report.kind,
@@ -251,5 +319,7 @@ def _record_import(
             started,
             finished,
             json.dumps(report.mapping),
+            report.preset,
+            report.currency,
         ],
     )

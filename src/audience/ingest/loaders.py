@@ -11,11 +11,13 @@ aggregation and only those rows are ranked; only rows whose key already exists a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 
+from audience.ingest.presets import ConsentMeaning
 from audience.ingest.schemas import CUSTOMER_FIELDS
 from audience.store.sql import sql_literal
 from audience.store.warehouse import scalar
@@ -55,6 +57,8 @@ class LoadContext:
     """SQL over the source relation ``_src`` giving a row as read (for quarantined rows)."""
     mapped: frozenset[str] = frozenset()
     """Canonical fields the file provides."""
+    consents: Mapping[str, ConsentMeaning] = field(default_factory=dict)
+    """Consent field -> what its column means, when not a plain opt-in (a preset's opt-out)."""
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -195,21 +199,40 @@ def load_customers(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
     return counts
 
 
+# What a consent column's true and false say: 'granted', 'refused' or nothing (NULL).
+_OFFERS: dict[ConsentMeaning, str] = {
+    "opt_in": "CASE WHEN {v} THEN 'granted' WHEN NOT {v} THEN 'refused' END",
+    "opt_out": "CASE WHEN {v} THEN 'refused' END",
+    "blocklist": "CASE WHEN {v} THEN 'refused' WHEN NOT {v} THEN 'granted' END",
+}
+
+
 def _record_consents(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
-    """A consent row wherever the file's status differs from the current one."""
+    """A consent row wherever the file's answer differs from the current status.
+
+    A refusal after a grant is a ``withdrawn``, otherwise a ``denied`` (as
+    :mod:`audience.realtime.live_profile` records them); a refusal of a purpose already
+    denied or withdrawn is no change. The current status is read as ``current_consents``
+    does: the latest change, a refusal winning over a grant at the same time.
+    """
     offered = " UNION ALL ".join(
         f"SELECT customer_id, '{p}' AS purpose, "
-        f"CASE WHEN consent_{p} THEN 'granted' ELSE 'denied' END AS status "
-        f"FROM _keyed WHERE consent_{p} IS NOT NULL AND _line NOT IN (SELECT _line FROM _skip)"
+        f"{_OFFERS[ctx.consents.get(f'consent_{p}', 'opt_in')].format(v=f'consent_{p}')} "
+        f"AS offer FROM _keyed WHERE _line NOT IN (SELECT _line FROM _skip)"
         for p in _CONSENT_PURPOSES
     )
     con.execute(
         f"""INSERT INTO consents (customer_id, purpose, status, changed_at, source)
-            SELECT o.customer_id, o.purpose, o.status, ?, ?
+            SELECT o.customer_id, o.purpose,
+                   CASE WHEN o.offer = 'granted' THEN 'granted'
+                        WHEN cur.status = 'granted' THEN 'withdrawn' ELSE 'denied' END, ?, ?
             FROM ({offered}) o
-            LEFT JOIN (SELECT customer_id, purpose, arg_max(status, changed_at) AS status
+            LEFT JOIN (SELECT customer_id, purpose,
+                              arg_max(status, (changed_at, CASE WHEN status = 'granted'
+                                                               THEN 0 ELSE 1 END)) AS status
                        FROM consents GROUP BY ALL) cur USING (customer_id, purpose)
-            WHERE cur.status IS DISTINCT FROM o.status""",
+            WHERE (o.offer = 'granted' AND cur.status IS DISTINCT FROM 'granted')
+               OR (o.offer = 'refused' AND coalesce(cur.status, 'granted') = 'granted')""",
         [ctx.now, f"import:{ctx.source_label}"],
     )
 
@@ -243,6 +266,11 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
         order_id = """'ord-' || substr(md5(customer_id || '|' || CAST(ordered_at AS VARCHAR)
                       || '|' || row_number() OVER (PARTITION BY customer_id, ordered_at
                                                    ORDER BY _line)), 1, 24)"""
+    # A line without a currency of its own takes its order's (Shopify writes it on the first
+    # line of an order only), then the import's.
+    currency = "currency"
+    if "order_id" in ctx.mapped:
+        currency = "coalesce(currency, min(currency) OVER (PARTITION BY order_id))"
     line_no = "line_no"
     if "line_no" not in ctx.mapped:
         line_no = "row_number() OVER (PARTITION BY order_id ORDER BY _line)"
@@ -256,7 +284,7 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
                           CAST(coalesce(amount, unit_price * coalesce(quantity, 1))
                                AS DECIMAL(18, 2)) AS amount,
                           CAST(coalesce(discount, 0) AS DECIMAL(18, 2)) AS discount,
-                          upper(coalesce(currency, {sql_literal(ctx.currency)})) AS currency)
+                          upper(coalesce({currency}, {sql_literal(ctx.currency)})) AS currency)
                   FROM _typed WHERE len(_reasons) = 0)"""
     )
     counts += upsert(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from audience.errors import MappingError
 from audience.ingest.schemas import FIELDS, Kind, normalise_column_name
@@ -26,12 +26,17 @@ def resolve_mapping(
     columns: Sequence[str],
     explicit: Mapping[str, str],
     configured: Mapping[str, str] | None = None,
+    *,
+    preset: Mapping[str, str] | None = None,
+    reserved: Collection[str] = (),
 ) -> dict[str, str]:
     """Canonical field -> source column for every field found.
 
-    ``explicit`` (from ``--map``) must name real fields and columns; ``configured`` (from
-    ``audience.yaml``) applies where the file has the column. Other fields are matched by
-    name or alias, accents and case ignored.
+    ``explicit`` (from ``--map``) must name real fields and columns; ``preset`` (the columns
+    a ``--preset`` found, :func:`audience.ingest.presets.preset_mapping`) comes next, then
+    ``configured`` (from ``audience.yaml``) where the file has the column. Other fields are
+    matched by name or alias, accents and case ignored, except to the ``reserved`` columns
+    (a preset's columns that look like a field but are not it, such as an order's total).
     """
     specs = {spec.name: spec for spec in FIELDS[kind]}
     by_lower = {c.lower(): c for c in columns}
@@ -49,10 +54,13 @@ def resolve_mapping(
                 f"{present}"
             )
         mapping[target] = by_lower[source.lower()]
+    for target, source in (preset or {}).items():
+        if target not in mapping:
+            mapping[target] = source
     for target, source in (configured or {}).items():
         if target in specs and target not in mapping and source.lower() in by_lower:
             mapping[target] = by_lower[source.lower()]
-    taken = set(mapping.values())
+    taken = set(mapping.values()) | set(reserved)
     normalised = {normalise_column_name(c): c for c in columns if c not in taken}
     for spec in FIELDS[kind]:
         if spec.name in mapping:

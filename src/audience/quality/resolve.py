@@ -6,7 +6,9 @@ user ids and anonymous ids. Edges say "these belong to the same person":
 
 - a record and each of its key values (``same_email``, ``same_phone``, ...);
 - two records whose names are alike and who share a block, by default the same postcode and
-  birth date (``fuzzy_name``, with the similarity as score, above a threshold);
+  birth date (``fuzzy_name``, with the similarity as score, above a threshold). Names are
+  compared without case or accents, in keys and blocks too: 'Élodie Chevalier' and
+  'ELODIE CHEVALIEE' differ by one letter, not three;
 - a user id and the record of the same CRM id, an anonymous id and the user id it was seen
   with in an event (identify or any other), the previous id of an alias and its user id.
 
@@ -39,6 +41,15 @@ from audience.store.warehouse import scalar
 # Statuses of a normalised value that may identify a person.
 USABLE = ("ok", "changed", "typo_corrected")
 MAX_BLOCK = 50  # a block bigger than this is a default value, not a neighbourhood
+# Text compared as people write it by hand: 'Élodie' and 'ELODIE' are one name. Other fields
+# (e-mail, phone, postcode, dates) are already normalised to one spelling each.
+_FOLDED = ("first_name", "last_name")
+
+
+def _folded(column: str) -> str:
+    """SQL comparing ``column`` without case or accents (NFKD, combining marks dropped)."""
+    name = column.rpartition(".")[2]
+    return f"strip_accents(lower({column}))" if name in _FOLDED else column
 
 
 @dataclass
@@ -59,7 +70,7 @@ def _key_sql(fields: list[str]) -> str:
         f"{f} IS NOT NULL" + (f" AND {f}_status IN {USABLE}" if f in ("email", "phone") else "")
         for f in fields
     )
-    value = " || '|' || ".join(f"CAST({f} AS VARCHAR)" for f in fields)
+    value = " || '|' || ".join(f"CAST({_folded(f)} AS VARCHAR)" for f in fields)
     return f"CASE WHEN {checks} THEN {value} END"
 
 
@@ -95,8 +106,8 @@ def _fuzzy_edges(con: duckdb.DuckDBPyConnection, settings: DedupeSettings) -> in
     """Record -> record edges for alike names within a block; returns candidates scored."""
     candidates = 0
     for block in settings.fuzzy_blocks:
-        same = " AND ".join(f"a.{f} = b.{f}" for f in block)
-        keys = ", ".join(block)
+        same = " AND ".join(f"{_folded('a.' + f)} = {_folded('b.' + f)}" for f in block)
+        keys = ", ".join(_folded(f) for f in block)
         present = " AND ".join(f"{f} IS NOT NULL" for f in block)
         pairs = con.execute(
             f"""WITH r AS (SELECT * FROM _records WHERE {present}
@@ -105,14 +116,15 @@ def _fuzzy_edges(con: duckdb.DuckDBPyConnection, settings: DedupeSettings) -> in
                      sized AS (SELECT * FROM r
                                QUALIFY count(*) OVER (PARTITION BY {keys}) <= {MAX_BLOCK})
                 SELECT a.record_id, b.record_id,
-                       lower(a.first_name || ' ' || a.last_name),
-                       lower(b.first_name || ' ' || b.last_name)
+                       strip_accents(lower(a.first_name || ' ' || a.last_name)),
+                       strip_accents(lower(b.first_name || ' ' || b.last_name))
                 FROM sized a JOIN sized b ON {same} AND a.record_id < b.record_id"""
         ).fetchall()
         if not pairs:
             continue
         frame = pd.DataFrame(pairs, columns=["a", "b", "name_a", "name_b"])
-        # token_sort_ratio: 'Dupont Jean' and 'Jean DUPONT' are the same name.
+        # token_sort_ratio: 'Dupont Jean' and 'Jean DUPONT' are the same name; accents and case
+        # are folded above, so 'Élodie Chevalier' and 'Elodie Chevaliee' differ by one letter.
         frame["score"] = process.cpdist(
             frame["name_a"].tolist(), frame["name_b"].tolist(), scorer=fuzz.token_sort_ratio
         )
