@@ -9,8 +9,16 @@ import typer
 
 from audience.cli.imports import print_import
 from audience.cli.quality import print_clean
-from audience.cli.segment import segments_table
-from audience.cli.terminal import JsonOption, console, handle_errors, print_json, step
+from audience.cli.segment import print_segmented, segments_table
+from audience.cli.terminal import (
+    JsonOption,
+    console,
+    handle_errors,
+    open_workspace,
+    print_json,
+    print_warnings,
+    step,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -44,25 +52,23 @@ def register(app: typer.Typer) -> None:
         for report in result.imports:
             print_import(report)
         print_clean(result.cleaning)
-        console.print(
-            segments_table(
-                result.run,
-                [
-                    "size",
-                    "share",
-                    *[
-                        k
-                        for k in (
-                            "conversion_rate",
-                            "average_order_value",
-                            "purchase_frequency",
-                            "revenue_share",
-                        )
-                        if k in result.run.segments[0].kpis
-                    ],
-                ],
+        kpis = [
+            k
+            for k in (
+                "size",
+                "share",
+                "conversion_rate",
+                "average_order_value",
+                "purchase_frequency",
+                "revenue_share",
             )
+            if k in ("size", "share") or k in result.run.segments[0].kpis
+        ]
+        console.print(
+            segments_table(result.run, kpis, open_workspace(result.workspace).config.currency)
         )
+        print_segmented(result.run, result.population)
+        print_warnings(result.cleaning.warnings)
         console.print(
             f"Planted personas recovered with adjusted Rand index "
             f"[bold]{result.persona_ari:.2f}[/] (1 = perfect, 0 = chance).\n"

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from audience.cli import figures
+from audience.cli.tables import Col, fitted_table
 from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
@@ -108,26 +109,30 @@ def register(app: typer.Typer) -> None:
                 }
             )
             return
+        currency = ws.config.currency
         for s in chosen:
-            table = Table(
-                "feature",
-                "mean",
-                "median",
-                "z",
-                "lift",
-                title=f"{s['name']} ({s['size']:,} customers)",
-            )
-            for feature, values in s["profile"].items():
-                table.add_row(
-                    feature, *(_fmt(values.get(k)) for k in ("mean", "median", "z", "lift"))
-                )
-            console.print(table)
+            rows = [
+                [
+                    feature,
+                    figures.feature(feature, values.get("mean"), currency),
+                    figures.feature(feature, values.get("median"), currency),
+                    figures.number(values.get("z")),
+                    figures.number(values.get("lift")),
+                ]
+                for feature, values in s["profile"].items()
+            ]
+            columns = [
+                Col("feature", numeric=False),
+                Col("mean"),
+                Col("median", drop=1),
+                Col("z"),
+                Col("lift"),
+            ]
+            title = f"{s['name']} ({figures.count(s['size'])} persons)"
+            console.print(fitted_table(title, columns, rows))
             console.print(f"rule: {s.get('rule') or '—'}", highlight=False)
         if fidelity is not None:
             console.print(
-                f"The rules agree with the segments on {fidelity:.1%} of held-out customers."
+                f"The rules agree with the segments on {figures.share(fidelity)} of held-out "
+                "customers."
             )
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.3g}"

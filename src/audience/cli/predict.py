@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from audience.cli import figures
+from audience.cli.populations import CHURN, CLV, print_population
+from audience.cli.tables import Col, fitted_table
 from audience.cli.terminal import (
     Group,
     JsonOption,
     WorkspaceOption,
     console,
-    err_console,
     handle_errors,
     open_workspace,
     print_json,
+    print_warnings,
     step,
     writable_file,
 )
+
+if TYPE_CHECKING:
+    from audience.store.population import Population
 
 ModelOption = Annotated[
     str | None, typer.Option("--model", help="bgnbd or pnbd (default: audience.yaml, bgnbd).")
@@ -98,6 +105,7 @@ def _register_clv(predict: typer.Typer) -> None:
         """Fit BG/NBD or Pareto/NBD and Gamma-Gamma; score CLV and put customers into tiers."""
         from audience.predictive.clv import ClvOptions, horizon_to_days, run_clv
         from audience.predictive.purchases import parse_day
+        from audience.store.population import scored_population
 
         if plot is not None:
             writable_file(plot, "--plot")
@@ -116,10 +124,11 @@ def _register_clv(predict: typer.Typer) -> None:
         )
         with (
             ws.warehouse() as warehouse,
-            step("Fitting CLV models and scoring", quiet=json_),
+            step("Fitting CLV models and scoring", quiet=json_) as progress,
             warehouse.transaction() as con,
         ):
-            run = run_clv(con, ws.config, options, ws.clock.now())
+            run = run_clv(con, ws.config, options, ws.clock.now(), progress)
+            population = scored_population(con, run.run_id) if run.scored else None
         result = run.to_dict()
         if plot is not None and run.tracking is not None:
             from audience.predictive.charts import tracking_chart
@@ -129,7 +138,7 @@ def _register_clv(predict: typer.Typer) -> None:
         if json_:
             print_json(result)
             return
-        _print_clv(result)
+        _print_clv(result, ws.config.currency, population)
 
 
 def _register_churn(predict: typer.Typer) -> None:
@@ -148,24 +157,29 @@ def _register_churn(predict: typer.Typer) -> None:
     ) -> None:
         """Train a churn model on a time split, validate it later, score every profile."""
         from audience.predictive.churn import run_churn
+        from audience.store.population import scored_population
 
         ws = open_workspace(workspace)
         with (
             ws.warehouse() as warehouse,
-            step("Training and validating the churn model", quiet=json_),
+            step("Training and validating the churn model", quiet=json_) as progress,
             warehouse.transaction() as con,
         ):
-            run = run_churn(con, ws.config, horizon, now=ws.clock.now())
+            run = run_churn(con, ws.config, horizon, now=ws.clock.now(), progress=progress)
+            population = scored_population(con, run.run_id)
         if json_:
             print_json(run.to_dict())
             return
         m = run.metrics
         console.print(
-            f"churn within {run.horizon_days:g} days · hold-out as of {run.cutoffs['holdout']}: "
-            f"AUC {m['auc']:.3f} · Brier {m['brier']:.3f} (base rate {m['brier_base_rate']:.3f})"
-            f" · top-decile lift {m['lift_top_decile']:.2f} · {run.n_scored:,} profiles scored"
+            f"churn within {figures.count(run.horizon_days)} days · hold-out as of "
+            f"{run.cutoffs['holdout']}: AUC {m['auc']:.3f} · Brier {m['brier']:.3f} (base rate "
+            f"{m['brier_base_rate']:.3f}) · top-decile lift {m['lift_top_decile']:.2f}",
+            highlight=False,
         )
-        _print_bands(run.bands)
+        print_population("scored for churn", CHURN, population)
+        _print_bands(run.bands, "probability", figures.share)
+        print_warnings(run.warnings)
 
 
 def _register_cohorts(app: typer.Typer) -> None:
@@ -197,69 +211,105 @@ def _register_cohorts(app: typer.Typer) -> None:
         if json_:
             print_json(table)
             return
-        console.print(_cohort_rich_table(table))
+        console.print(_cohort_rich_table(table, ws.config.currency))
 
 
-def _print_clv(result: dict[str, Any]) -> None:
+def _print_clv(result: dict[str, Any], currency: str, population: Population | None) -> None:
     tx, spend = result["transaction_model"], result["spend_model"]
-    table = Table(title=f"{tx['model']} + {spend['model']} on {result['n_customers']:,} customers")
+    title = f"{tx['model']} + {spend['model']} on {figures.count(result['n_customers'])} persons"
+    table = Table(title=title)
     for column in ("parameter", "estimate", "std. error"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
     for model in (tx, spend):
         for name, p in model["parameters"].items():
-            se = "—" if p["se"] is None else f"{p['se']:.4g}"
-            table.add_row(name, f"{p['estimate']:.4g}", se)
+            table.add_row(name, figures.number(p["estimate"]), figures.number(p["se"]))
     console.print(table)
     console.print(
-        f"log-likelihood {tx['log_likelihood']:.2f} (transactions), "
-        f"{spend['log_likelihood']:.2f} (spend)"
+        f"log-likelihood {figures.number(tx['log_likelihood'])} (transactions), "
+        f"{figures.number(spend['log_likelihood'])} (spend)",
+        highlight=False,
     )
     clv = result["outputs"].get("clv")
     if clv:
         console.print(
-            f"CLV mean {clv['mean']:.2f} · median {clv['median']:.2f} · total {clv['sum']:,.0f}"
+            f"CLV mean {figures.money(clv['mean'], currency)} · median "
+            f"{figures.money(clv['median'], currency)} · total "
+            f"{figures.money(clv['sum'], currency, cents=False)}",
+            highlight=False,
         )
     if result["validation"]:
         v = result["validation"]
         console.print(
-            f"hold-out: {v['actual_total']:.0f} purchases, predicted {v['predicted_total']:.0f} "
-            f"({v['total_error_pct']:+.1f}%) · MAE {v['mae']:.3f} · RMSE {v['rmse']:.3f}"
+            f"hold-out: {figures.count(v['actual_total'])} purchases, predicted "
+            f"{figures.count(v['predicted_total'])} ({v['total_error_pct']:+.1f}%) · "
+            f"MAE {figures.number(v['mae'])} · RMSE {figures.number(v['rmse'])}",
+            highlight=False,
         )
-    _print_bands(result["tiers"])
-    for warning in result["warnings"]:
-        err_console.print(f"[yellow]warning:[/] {warning}")
+    if population is not None:
+        print_population("persons scored for CLV", CLV, population)
+    _print_bands(result["tiers"], f"CLV ({currency})", figures.number)
+    print_warnings(result["warnings"])
 
 
-def _print_bands(bands: dict[str, Any] | None) -> None:
+def _print_bands(
+    bands: dict[str, Any] | None, measure: str, value: Callable[[float | None], str]
+) -> None:
+    """Customers per band; ``measure`` names what the bounds and means are (a probability,
+    an amount), ``value`` formats them."""
     if not bands:
         return
-    table = Table(title=f"{bands['method']} ({bands['run_id']})")
-    for column in ("segment", "customers", "share", "from", "mean"):
-        table.add_column(column, justify="right")
-    for s in bands["segments"]:
-        mean = "—" if s["mean"] is None else f"{s['mean']:.3g}"
-        table.add_row(
-            s["name"], f"{s['size']:,}", f"{s['share']:.1%}", f"{s['lower_bound']:.3g}", mean
-        )
-    console.print(table)
-
-
-TERMINAL_PERIODS = 10
-"""Periods shown in the terminal table; --json and --plot hold them all."""
-
-
-def _cohort_rich_table(data: dict[str, Any]) -> Table:
-    shown = data["periods"][:TERMINAL_PERIODS]
-    more = "" if len(shown) == len(data["periods"]) else f", first {len(shown)} periods (--json)"
-    table = Table(title=f"{data['metric']} by {data['by']} of acquisition{more}")
-    table.add_column("cohort", no_wrap=True, min_width=8)
-    table.add_column("size", justify="right")
-    for period in shown:
-        table.add_column(str(period), justify="right")
-    for row in data["cohorts"]:
-        cells = [
-            "" if v is None else (f"{v:.0%}" if data["metric"] == "retention" else f"{v:,.0f}")
-            for v in row["values"][: len(shown)]
+    columns = [
+        Col("segment", numeric=False),
+        Col("persons"),
+        Col("share"),
+        Col(f"{measure} from"),
+        Col(f"mean {measure}", drop=1),
+    ]
+    rows = [
+        [
+            s["name"],
+            figures.count(s["size"]),
+            figures.share(s["share"]),
+            value(s["lower_bound"]),
+            value(s["mean"]),
         ]
-        table.add_row(row["cohort"], f"{row['size']:,}", *cells)
-    return table
+        for s in bands["segments"]
+    ]
+    console.print(fitted_table(f"{bands['method']} ({bands['run_id']})", columns, rows))
+
+
+TERMINAL_PERIODS = 12
+"""Periods at most in the terminal table (fewer when the terminal is narrow); --json and
+--plot hold them all."""
+
+
+def _cohort_rich_table(data: dict[str, Any], currency: str) -> Table:
+    """Cohorts down, periods since the first order across; the later periods are left out
+    first when the terminal is narrow, never a figure cut."""
+    periods = data["periods"][:TERMINAL_PERIODS]
+    metric = data["metric"]
+    unit = f" ({currency})" if metric == "revenue" else ""
+    more = (
+        ""
+        if len(periods) == len(data["periods"])
+        else f"; first {len(periods)} of {len(data['periods'])} periods (--json or --plot: all)"
+    )
+    columns = [Col("cohort", numeric=False), Col("persons")]
+    columns += [Col(str(p), drop=1) for p in periods]
+
+    def cell(value: float | None) -> str:
+        if value is None:
+            return ""
+        return figures.share(value, 0) if metric == "retention" else figures.count(value)
+
+    rows = [
+        [
+            row["cohort"],
+            figures.count(row["size"]),
+            *(cell(v) for v in row["values"][: len(periods)]),
+        ]
+        for row in data["cohorts"]
+    ]
+    by = data["by"]
+    title = f"{metric}{unit} of each {by}'s new customers, by {by}s since their first order{more}"
+    return fitted_table(title, columns, rows)

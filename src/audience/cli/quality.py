@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from audience.cli import figures
+from audience.cli.populations import print_cleaned
+from audience.cli.tables import Col, fitted_table
 from audience.cli.terminal import (
     Group,
     JsonOption,
@@ -16,6 +19,7 @@ from audience.cli.terminal import (
     handle_errors,
     open_workspace,
     print_json,
+    print_warnings,
     step,
     writable_file,
 )
@@ -33,33 +37,42 @@ def print_clean(report: CleanReport) -> None:
     table = Table("source", "records in", "kept", "merged", "quarantined", title="Cleaning")
     for name, s in report.sources.items():
         table.add_row(
-            name, f"{s.records_in:,}", f"{s.kept:,}", f"{s.merged:,}", f"{s.quarantined:,}"
+            name, *(figures.count(n) for n in (s.records_in, s.kept, s.merged, s.quarantined))
         )
     console.print(table)
-    rules = ", ".join(f"{rule} {n:,}" for rule, n in sorted(report.rules.items()))
+    print_cleaned(report)
+    rules = ", ".join(f"{rule} {figures.count(n)}" for rule, n in sorted(report.rules.items()))
     console.print(
-        f"{report.records:,} records → {report.profiles:,} people "
-        f"(duplicate rate {report.duplicate_rate:.1%}); links: {rules or 'none'}"
+        f"duplicate rate {figures.share(report.duplicate_rate)}; links: {rules or 'none'}",
+        highlight=False,
     )
-    statuses = sorted({s for counts in report.normalisers.values() for s in counts})
-    normalisers = Table("field", *statuses, title="Normalisers")
-    for name, counts in report.normalisers.items():
-        normalisers.add_row(name, *(f"{counts.get(s, 0):,}" for s in statuses))
-    console.print(normalisers)
+    console.print(_normalisers_table(report.normalisers))
+
+
+def _normalisers_table(normalisers: dict[str, dict[str, int]]) -> Table:
+    """One row per outcome, one column per field: the fields are few and fixed, the outcomes
+    many, so this way round fits 80 columns."""
+    statuses = sorted({s for counts in normalisers.values() for s in counts})
+    columns = [Col("outcome", numeric=False)]
+    columns += [Col(name.replace("_", " "), drop=1) for name in normalisers]
+    rows = [
+        [status.replace("_", " "), *(figures.count(c.get(status, 0)) for c in normalisers.values())]
+        for status in statuses
+    ]
+    return fitted_table("Normalisers (records per outcome)", columns, rows)
 
 
 def print_quality(quality: dict[str, Any]) -> None:
     table = Table("column", "filled", title="Completeness of customer records")
     for column, share in quality["completeness"].items():
-        table.add_row(column, f"{share:.1%}")
+        table.add_row(column, figures.share(share))
     console.print(table)
     for label, key in (("cities", "unmapped_cities"), ("categories", "unmapped_categories")):
         values = list(quality[key].items())[:5]
         if values:
-            shown = ", ".join(f"{v!r} ({n})" for v, n in values)
+            shown = ", ".join(f"{v!r} ({figures.count(n)})" for v, n in values)
             console.print(f"Unmapped {label} (first {len(values)}): {shown}", highlight=False)
-    for warning in quality["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}")
+    print_warnings(quality["warnings"])
 
 
 def register(app: typer.Typer) -> None:
@@ -74,10 +87,10 @@ def register(app: typer.Typer) -> None:
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             with (
-                step("Cleaning and resolving identities", quiet=json_),
+                step("Cleaning and resolving identities", quiet=json_) as progress,
                 warehouse.transaction() as con,
             ):
-                report = clean_workspace(con, ws.config, ws.clock.now())
+                report = clean_workspace(con, ws.config, ws.clock.now(), progress)
             quality = quality_report(
                 warehouse.con, ws.config.quality.freshness_days, ws.clock.now()
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from audience.cli import figures
+from audience.cli.figures import MONEY_KPIS
+from audience.cli.populations import SEGMENTED, print_population
+from audience.cli.tables import Col, fitted_table
 from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
@@ -17,6 +22,7 @@ from audience.cli.terminal import (
     handle_errors,
     open_workspace,
     print_json,
+    print_warnings,
     step,
     writable_file,
 )
@@ -24,6 +30,7 @@ from audience.errors import InputError
 
 if TYPE_CHECKING:
     from audience.model.runs import SegmentRun
+    from audience.store.population import Population
 
 
 class MethodChoice(StrEnum):
@@ -47,16 +54,43 @@ def parse_k_range(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def segments_table(run: SegmentRun, kpis: list[str]) -> Table:
-    from audience.report.html import format_kpi
+KPI_DROP_ORDER = (
+    "email_click_rate",
+    "average_recency_days",
+    "revenue",
+    "purchase_frequency",
+    "conversion_rate",
+)
+"""KPIs left out first when the terminal is narrow (size and share, never)."""
 
-    table = Table(title=f"{run.k} segments of {run.n_customers:,} customers ({run.run_id})")
-    table.add_column("segment")
+
+def segments_table(run: SegmentRun, kpis: Sequence[str], currency: str) -> Table:
+    """One row per segment, one column per KPI; money KPIs carry the currency in the header."""
+    columns = [Col("segment", numeric=False)]
     for kpi in kpis:
-        table.add_column(kpi.replace("_", " "), justify="right")
-    for segment in run.segments:
-        table.add_row(segment.name, *(format_kpi(k, segment.kpis.get(k)) for k in kpis))
-    return table
+        header = kpi.replace("_", " ") + (f" ({currency})" if kpi in MONEY_KPIS else "")
+        drop = len(KPI_DROP_ORDER) - KPI_DROP_ORDER.index(kpi) if kpi in KPI_DROP_ORDER else 0
+        columns.append(Col(header, drop=drop))
+    rows = [
+        [
+            segment.name,
+            *(
+                figures.amount(segment.kpis.get(k))
+                if k in MONEY_KPIS
+                else figures.kpi(k, segment.kpis.get(k), currency)
+                for k in kpis
+            ),
+        ]
+        for segment in run.segments
+    ]
+    title = f"{run.k} segments of {figures.count(run.n_customers)} persons ({run.run_id})"
+    return fitted_table(title, columns, rows)
+
+
+def print_segmented(run: SegmentRun, population: Population) -> None:
+    """Who was segmented, and the run's warnings on stderr."""
+    print_population("persons segmented", SEGMENTED, population)
+    print_warnings(run.warnings)
 
 
 def register(app: typer.Typer) -> None:
@@ -83,6 +117,7 @@ def register(app: typer.Typer) -> None:
         """Compute features, segment the customers, name the segments, write the report."""
         from audience.pipelines.run_report import write_run_report
         from audience.pipelines.segment_run import run_segmentation
+        from audience.store.population import features_population
 
         if k is not None and k_range is not None:
             raise InputError("give either --k or --k-range, not both")
@@ -92,7 +127,7 @@ def register(app: typer.Typer) -> None:
         ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             with (
-                step("Computing features and segmenting", quiet=json_),
+                step("Computing features and segmenting", quiet=json_) as progress,
                 warehouse.transaction() as con,
             ):
                 run = run_segmentation(
@@ -102,7 +137,9 @@ def register(app: typer.Typer) -> None:
                     method=method.value if method else None,
                     k_range=bounds,
                     clock=ws.clock,
+                    progress=progress,
                 )
+                population = features_population(con)
             with step("Writing the report", quiet=json_):
                 report = write_run_report(warehouse.con, run, ws.config, ws.reports_dir, ws.clock)
             if assignments:
@@ -112,7 +149,8 @@ def register(app: typer.Typer) -> None:
         if json_:
             print_json({**run.to_dict(), "report": str(report)})
             return
-        console.print(segments_table(run, ws.config.kpis))
+        console.print(segments_table(run, ws.config.kpis, ws.config.currency))
+        print_segmented(run, population)
         console.print(
             f"silhouette {run.metrics['silhouette']:.3f} · Davies–Bouldin "
             f"{run.metrics['davies_bouldin']:.3f} · report: {report}"

@@ -1,4 +1,4 @@
-"""What every command shares: the workspace option, errors, JSON output, progress.
+"""What every command shares: the workspace option, errors, JSON output, warnings, progress.
 
 Errors: a command never shows a traceback. :func:`handle_errors` prints an
 :class:`~audience.errors.AudienceError` as one red line and exits with its code (2: bad input or
@@ -17,7 +17,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
@@ -29,6 +29,7 @@ from typer.core import TyperGroup
 from audience.errors import AudienceError, InputError
 
 if TYPE_CHECKING:
+    from audience.model.progress import Progress
     from audience.store.workspace import Workspace
 
 console = Console()
@@ -186,13 +187,68 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, default=str, ensure_ascii=False, indent=2))
 
 
+def print_warnings(warnings: Iterable[str]) -> None:
+    """Each warning a result holds (``run.warnings``, ``report.warnings``...) as one yellow
+    ``warning:`` line on stderr, once each, in the human output of every command; ``--json``
+    carries the same list in its document instead."""
+    from rich.markup import escape
+
+    for warning in dict.fromkeys(warnings):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+
+def _nowhere(done: int, total: int) -> None:
+    """A progress callback that draws nothing (``--json``); :mod:`audience.model` is not
+    imported at start-up, hence not its ``no_progress``."""
+
+
 @contextmanager
-def step(description: str, quiet: bool = False) -> Iterator[None]:
-    """A spinner while a step runs, then its duration."""
+def step(description: str, quiet: bool = False) -> Iterator[Progress]:
+    """Run a step under a spinner, then print its duration; yields a progress callback.
+
+    A step that knows its work hands the callback to the stage (``progress=...``); once
+    called, the spinner becomes a bar with counts (``12/18``). Nothing is drawn under
+    ``--json`` (``quiet``); when stderr is not a terminal (a pipe, a test) only the final
+    ``✓`` line is written.
+    """
     if quiet:
-        yield
+        yield _nowhere
         return
     started = time.perf_counter()
-    with err_console.status(f"{description}…"):
-        yield
-    err_console.print(f"[green]✓[/] {description} [dim]({time.perf_counter() - started:.1f}s)[/]")
+    last = [0, 0]
+
+    def record(done: int, total: int) -> None:
+        last[:] = [done, total]
+
+    if not err_console.is_terminal:
+        yield record
+    else:
+        # Imported here: Rich's progress module is not needed by ``--help``.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        with Bar(
+            SpinnerColumn(),
+            TextColumn("{task.description}…"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(description, total=None)
+
+            def advance(done: int, total: int) -> None:
+                record(done, total)
+                bar.update(task, completed=done, total=max(total, done, 1))
+
+            yield advance
+    counts = f"{last[1]:,}/{last[1]:,}, " if last[1] else ""
+    seconds = time.perf_counter() - started
+    err_console.print(f"[green]✓[/] {description} [dim]({counts}{seconds:.1f}s)[/]")

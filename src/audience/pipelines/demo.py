@@ -20,16 +20,19 @@ from sklearn.metrics import adjusted_rand_score
 from audience.errors import ConfigError
 from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.ingest.importer import ImportReport, import_file
+from audience.model.progress import Progress
 from audience.model.runs import SegmentRun
 from audience.pipelines.run_report import write_run_report
 from audience.pipelines.segment_run import run_segmentation
 from audience.quality.clean import CleanReport, clean_workspace
 from audience.quality.quality_report import quality_report
 from audience.report.quality_html import write_quality_report
+from audience.store.population import Population, features_population
 from audience.store.workspace import CONFIG_FILE, Workspace
 
 DEMO_MARKER = ".audience-demo"
-Step = Callable[[str], AbstractContextManager[object]]
+Step = Callable[[str], AbstractContextManager[Progress]]
+"""Runs one step of the demo; what it yields is the step's progress callback."""
 
 
 @dataclass
@@ -39,6 +42,8 @@ class DemoResult:
     imports: list[ImportReport]
     cleaning: CleanReport
     run: SegmentRun
+    population: Population
+    """Whom the run segmented, against the persons after cleaning."""
     report: Path
     quality_report: Path
     persona_ari: float
@@ -96,8 +101,11 @@ def _play(
         with step(f"Importing {path.name}"):
             imports.append(import_file(workspace, kind, path))
     with workspace.warehouse() as warehouse:
-        with step("Cleaning and resolving identities"), warehouse.transaction() as con:
-            cleaning = clean_workspace(con, workspace.config, workspace.clock.now())
+        with (
+            step("Cleaning and resolving identities") as progress,
+            warehouse.transaction() as con,
+        ):
+            cleaning = clean_workspace(con, workspace.config, workspace.clock.now(), progress)
         quality = write_quality_report(
             quality_report(
                 warehouse.con, workspace.config.quality.freshness_days, workspace.clock.now()
@@ -105,8 +113,12 @@ def _play(
             workspace.reports_dir,
             workspace.config.name,
         )
-        with step("Computing features and segmenting"), warehouse.transaction() as con:
-            run = run_segmentation(con, workspace.config, clock=workspace.clock)
+        with (
+            step("Computing features and segmenting") as progress,
+            warehouse.transaction() as con,
+        ):
+            run = run_segmentation(con, workspace.config, clock=workspace.clock, progress=progress)
+            population = features_population(con)
         with step("Writing the report"):
             report = write_run_report(
                 warehouse.con, run, workspace.config, workspace.reports_dir, workspace.clock
@@ -120,4 +132,4 @@ def _play(
     truth = pd.read_csv(files.ground_truth, usecols=["customer_ref", "persona"])
     scored = truth.merge(assigned, left_on="customer_ref", right_on="record_id")
     ari = float(adjusted_rand_score(scored["persona"], scored["segment_id"]))
-    return DemoResult(out, files, imports, cleaning, run, report, quality, ari)
+    return DemoResult(out, files, imports, cleaning, run, population, report, quality, ari)

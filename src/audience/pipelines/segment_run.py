@@ -20,6 +20,7 @@ import pandas as pd
 
 from audience.config import WorkspaceConfig
 from audience.features.behaviour import compute_features
+from audience.model.progress import Progress, no_progress
 from audience.model.runs import SegmentRun
 from audience.quality.impute import impute_features
 from audience.segmentation.assign import SegmentAssigner, confidence
@@ -65,14 +66,28 @@ def run_segmentation(
     method: str | None = None,
     k_range: tuple[int, int] | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    progress: Progress = no_progress,
 ) -> SegmentRun:
-    """Compute features, segment, profile, name, explain and store a run; returns it."""
+    """Compute features, segment, profile, name, explain and store a run; returns it.
+
+    ``progress`` counts three steps (features, imputation, profiles and storage) and, in
+    between, the candidate fits of the model selection.
+    """
     now = clock.now()
+    fits = [0]
+
+    def fitting(done: int, total: int) -> None:
+        fits[0] = total
+        progress(2 + done, 3 + total)
+
+    progress(0, 3)
     summary = compute_features(
         con, config.features, config.timezone, list(config.quality.taxonomy), now=now
     )
+    progress(1, 3)
     seg = config.segmentation
     imputed = impute_features(con, config.quality.imputation, seg.random_state)
+    progress(2, 3)
     method = method or seg.method
     names = list(RFM_FEATURES) if method == "rfm" else config.clustering_features()
     ids, raw = load_matrix(con, names)
@@ -81,7 +96,7 @@ def run_segmentation(
         if method == "rfm":
             fitted = _fit_rfm(raw)
         else:
-            fitted = _fit_clusters(raw, names, config, method, k, k_range)
+            fitted = _fit_clusters(raw, names, config, method, k, k_range, fitting)
         run = _describe(raw, fitted, config, names, now)
         run.bias = _bias(con, raw, fitted, config, len(raw))
     run.warnings = sorted({str(w.message) for w in records})
@@ -95,6 +110,7 @@ def run_segmentation(
         **seg.model_dump(exclude={"names"}),
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
+    progress(3 + fits[0], 3 + fits[0])
     return run
 
 
@@ -105,6 +121,7 @@ def _fit_clusters(
     method: str,
     k: int | None,
     k_range: tuple[int, int] | None,
+    progress: Progress = no_progress,
 ) -> _Fitted:
     seg = config.segmentation
     space = FeatureSpace(
@@ -124,7 +141,7 @@ def _fit_clusters(
         stability_size=seg.stability_size,
         n_refits=seg.stability_refits,
         random_state=seg.random_state,
-    ).fit(X)
+    ).fit(X, progress=progress)
     labels = np.asarray(model.labels_, dtype=np.int64)
     return _Fitted(
         method=model.method_,

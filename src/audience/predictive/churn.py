@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from audience.config import WorkspaceConfig
 from audience.config.predictive import parse_duration
 from audience.errors import InputError, ModelError
+from audience.model.progress import Progress, no_progress
 from audience.predictive.bands import store_bands
 from audience.predictive.churn_features import FEATURES, features_as_of
 from audience.predictive.purchases import data_span
@@ -172,16 +173,28 @@ def run_churn(
     horizon: str | None = None,
     *,
     now: datetime,
+    progress: Progress = no_progress,
 ) -> ChurnRun:
-    """Train, validate on a later window, refit, score every profile, store, band."""
+    """Train, validate on a later window, refit, score every profile, store, band.
+
+    ``progress`` counts the :data:`CHURN_STEPS` steps (the windows' features, the fits, the
+    validation, the scoring and storage).
+    """
     n_customers = int(scalar(con, "SELECT count(DISTINCT customer_id) FROM person_order_lines"))
     threads = 1 if n_customers < SINGLE_THREAD_ROWS else None
     with threadpool_limits(threads):
-        return _run_churn(con, config, horizon, now)
+        return _run_churn(con, config, horizon, now, progress)
+
+
+CHURN_STEPS = 7
 
 
 def _run_churn(
-    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, horizon: str | None, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    config: WorkspaceConfig,
+    horizon: str | None,
+    now: datetime,
+    progress: Progress,
 ) -> ChurnRun:
     settings = config.predictive
     days = churn_horizon_days(horizon or settings.churn_horizon)
@@ -194,15 +207,22 @@ def _run_churn(
             f"{2 * days} days of history (train and hold-out windows); use a shorter --horizon"
         )
     seed = settings.random_state
+    progress(0, CHURN_STEPS)
     X_train, y_train = _labelled(con, config.timezone, train_cut, days, "training")
+    progress(1, CHURN_STEPS)
     X_hold, y_hold = _labelled(con, config.timezone, holdout_cut, days, "hold-out")
+    progress(2, CHURN_STEPS)
     cols = informative_columns(X_train)
     model = make_model(len(y_train), seed).fit(X_train[:, cols], y_train)
+    progress(3, CHURN_STEPS)
     metrics, importances = evaluate(model, X_hold[:, cols], y_hold, seed, cols)
+    progress(4, CHURN_STEPS)
     final_cols = informative_columns(X_hold)
     final = make_model(len(y_hold), seed).fit(X_hold[:, final_cols], y_hold)
+    progress(5, CHURN_STEPS)
     scoring = features_as_of(con, config.timezone, last, None)
     probability = final.predict_proba(_matrix(scoring)[:, final_cols])[:, 1]
+    progress(6, CHURN_STEPS)
     run = ChurnRun(
         run_id=new_run_id("churn", now),
         horizon_days=days,
@@ -239,4 +259,5 @@ def _run_churn(
         now,
     )
     run.bands = bands.to_dict()
+    progress(CHURN_STEPS, CHURN_STEPS)
     return run

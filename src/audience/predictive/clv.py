@@ -21,6 +21,7 @@ import pyarrow as pa
 from audience.config import WorkspaceConfig
 from audience.config.predictive import TIME_UNIT_DAYS, PredictiveSettings, parse_duration
 from audience.errors import InputError
+from audience.model.progress import Progress, no_progress
 from audience.predictive.bands import store_bands
 from audience.predictive.bgnbd import BetaGeoModel
 from audience.predictive.gamma_gamma import GammaGammaModel, independence_check
@@ -158,10 +159,19 @@ def check_spend(mean_spend: FloatArray) -> None:
         )
 
 
+CLV_STEPS = 5
+"""Summaries, transaction model, spend model, scores, storage: what ``progress`` counts."""
+
+
 def run_clv(
-    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, options: ClvOptions, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    config: WorkspaceConfig,
+    options: ClvOptions,
+    now: datetime,
+    progress: Progress = no_progress,
 ) -> ClvRun:
     """Fit, score (or validate), store at ``now`` (the command's clock); returns what happened."""
+    progress(0, CLV_STEPS)
     summary = customer_summary(
         con,
         config.timezone,
@@ -171,8 +181,11 @@ def run_clv(
         options.drop_nonpositive,
     )
     check_spend(summary.mean_spend[summary.frequency > 0])  # before the slower fit
+    progress(1, CLV_STEPS)
     transactions = fit_transaction_model(summary, options)
+    progress(2, CLV_STEPS)
     spend, independence = fit_spend_model(summary, options)
+    progress(3, CLV_STEPS)
     horizon = Horizon.from_days(
         options.horizon_days, TIME_UNIT_DAYS[options.time_unit], options.discount_rate
     )
@@ -199,7 +212,9 @@ def run_clv(
         run.validation = holdout_metrics(transactions, summary)
         days, counts = daily_repeat_counts(con, summary, config.timezone, options.drop_nonpositive)
         run.tracking = tracking(transactions, summary, days, counts)
+    progress(4, CLV_STEPS)
     _store(con, run, summary, scores, config, now)
+    progress(CLV_STEPS, CLV_STEPS)
     return run
 
 

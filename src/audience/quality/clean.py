@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from audience.config import WorkspaceConfig
+from audience.model.progress import Progress, no_progress
 from audience.quality.normalise import normalise_category, status_counts
 from audience.quality.normalised_records import normalise_records
 from audience.quality.resolve import USABLE, Resolution, resolve_identities
@@ -69,13 +70,24 @@ class CleanReport:
         return data
 
 
+CLEAN_STEPS = 4
+"""Normalise, resolve into people, map categories, reconcile: what ``progress`` counts."""
+
+
 def clean_workspace(
-    con: duckdb.DuckDBPyConnection, config: WorkspaceConfig, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    config: WorkspaceConfig,
+    now: datetime,
+    progress: Progress = no_progress,
 ) -> CleanReport:
     started = time.perf_counter()
+    progress(0, CLEAN_STEPS)
     results = normalise_records(con, config, now)
+    progress(1, CLEAN_STEPS)
     resolution = rebuild_people(con, config, now)
+    progress(2, CLEAN_STEPS)
     categories = _map_categories(con, config)
+    progress(3, CLEAN_STEPS)
     report = CleanReport(
         run_id=f"clean-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
         records=int(scalar(con, "SELECT count(*) FROM customer_records_clean")),
@@ -94,6 +106,7 @@ def clean_workspace(
         "INSERT INTO clean_runs VALUES (?, ?, ?)",
         [report.run_id, now, json.dumps(report.to_dict(), default=str)],
     )
+    progress(CLEAN_STEPS, CLEAN_STEPS)
     return report
 
 

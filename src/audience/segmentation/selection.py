@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from audience.errors import ModelError
+from audience.model.progress import Progress, no_progress
 from audience.segmentation.algorithms import (
     AUTO_METHODS,
     DENSITY_METHODS,
@@ -123,9 +124,12 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self.n_refits = n_refits
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None) -> AutoSegmenter:
+    def fit(self, X: Any, y: Any = None, progress: Progress = no_progress) -> AutoSegmenter:
+        """Compare the candidates, keep the best; ``progress`` counts the fits (per method,
+        one on the sample and one per stability refit, each fitting every k at once)."""
         X = validate_data(self, X, dtype=np.float64)
         methods, ks = self._plan(len(X))
+        fits = _FitCounter(progress, len(methods) * (1 + self.n_refits))
         rng = check_random_state(self.random_state)
         sample_idx = _draw(rng, len(X), self.sample_size)
         sample = X[sample_idx]
@@ -140,7 +144,7 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         with threadpool_limits(limits=1):
             for method in methods:
                 for row, silhouette, model in self._evaluate(
-                    method, sample, ks, silhouettes, stable_on, rng
+                    method, sample, ks, silhouettes, stable_on, rng, fits
                 ):
                     rows.append(row)
                     values.append(silhouette)
@@ -226,13 +230,16 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         silhouettes: _Silhouettes,
         stable_on: NDArray[np.float64],
         rng: np.random.RandomState,
+        fits: _FitCounter,
     ) -> list[tuple[dict[str, Any], NDArray[np.float64] | None, Any]]:
         settings = self._settings(int(rng.randint(2**31 - 1)))
         started = time.perf_counter()
-        models = candidate_models(method, sample, ks, settings, int(rng.randint(2**31 - 1)))
+        models = fits.done(
+            candidate_models(method, sample, ks, settings, int(rng.randint(2**31 - 1)))
+        )
         seconds = (time.perf_counter() - started) / len(models)
         stability = refit_stability(
-            lambda part, seed: candidate_models(method, part, ks, settings, seed),
+            lambda part, seed: fits.done(candidate_models(method, part, ks, settings, seed)),
             stable_on,
             n_refits=self.n_refits,
             random_state=rng,
@@ -306,6 +313,19 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         """The chosen model's learnt state (what assigning new customers needs)."""
         check_is_fitted(self, "model_")
         return model_to_json(self.model_)
+
+
+class _FitCounter:
+    """Counts the candidate fits for a progress callback, passing each result through."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total, self.count = progress, total, 0
+        progress(0, total)
+
+    def done(self, models: dict[int | None, Any]) -> dict[int | None, Any]:
+        self.count += 1
+        self.progress(self.count, self.total)
+        return models
 
 
 class _Silhouettes:
