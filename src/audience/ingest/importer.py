@@ -30,6 +30,7 @@ from audience.ingest.readers import (
 )
 from audience.ingest.schemas import KINDS, DateBounds, Kind
 from audience.ingest.staging import raw_record, typed_select
+from audience.ingest.traits import trait_columns, type_traits
 from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
 
@@ -53,6 +54,9 @@ class ImportReport:
     rows_quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    traits: dict[str, str] = field(default_factory=dict)
+    """Custom traits kept from the unmapped columns: name -> type (number, date, boolean,
+    category, text), see :mod:`audience.ingest.traits`."""
 
     @property
     def reconciled(self) -> bool:
@@ -130,7 +134,7 @@ def import_into(
         # Only events come in batches: other kinds compare rows across the whole file.
         for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
-            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone)
+            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone, report.traits)
     else:
         with utf8_copy(file, workspace.root) as readable:
             source = _scan(con, file, readable)
@@ -139,7 +143,9 @@ def import_into(
                 context, raw_sql=raw_record(source.columns), mapped=frozenset(report.mapping)
             )
             counts += _quarantine_rejects(con, ctx, source)
-            counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
+            counts += _load_batch(
+                con, ctx, kind, source.columns, report.mapping, timezone, report.traits
+            )
     report.rows_new, report.rows_updated = counts.new, counts.updated
     report.rows_unchanged, report.rows_quarantined = counts.unchanged, counts.quarantined
     report.rows_loaded = counts.loaded
@@ -165,12 +171,16 @@ def _load_batch(
     columns: dict[str, str],
     mapping: dict[str, str],
     timezone: str,
+    traits: dict[str, str],
 ) -> Counts:
+    """Stage, type and load one batch; the customers' trait types are added to ``traits``."""
     bounds = DateBounds.at(ctx.now, timezone)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
         + typed_select(kind, "_src", columns, mapping, timezone, bounds)
     )
+    if kind == "customers":
+        traits.update(type_traits(con, trait_columns(list(columns), mapping), ctx.import_id))
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
         counts = load_customers(con, ctx)
