@@ -157,9 +157,7 @@ def type_traits(
     ).fetchall()
     types: dict[str, TraitType] = {str(n): t for n, t in rows}
     ordered = [types[n] for n in names]
-    values = (
-        f"list_transform(list_zip({TEXTS}, {_list(ordered)}), lambda p: {_typed_value('p')})"
-    )
+    values = f"list_transform(list_zip({TEXTS}, {_list(ordered)}), lambda p: {_typed_value('p')})"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _typed AS
             SELECT * EXCLUDE ({TEXTS}), to_json(map({_list(names)}, {values})) AS traits

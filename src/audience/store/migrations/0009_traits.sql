@@ -15,11 +15,23 @@ CREATE TABLE trait_catalog (
     PRIMARY KEY (name, import_id)
 );
 
--- The type of each trait now: the latest import that carried it decides.
+-- The type of each trait now: the latest import that carried values of it decides (an
+-- import whose column was empty does not). A small file cannot show a category's repeats:
+-- 'text' with at most 50 distinct values after an import that found a category stays one.
 CREATE VIEW trait_types AS
-SELECT c.name, arg_max(c.type, (i.started_at, c.import_id)) AS type,
-       arg_max(c.import_id, (i.started_at, c.import_id)) AS import_id
-FROM trait_catalog c JOIN imports i USING (import_id)
-GROUP BY c.name;
+WITH ranked AS (
+    SELECT c.*, (c.n_values > 0, i.started_at, c.import_id) AS rank_key
+    FROM trait_catalog c JOIN imports i USING (import_id)
+), latest AS (
+    SELECT name, arg_max(type, rank_key) AS type, arg_max(import_id, rank_key) AS import_id,
+           arg_max(n_distinct, rank_key) AS n_distinct,
+           bool_or(type = 'category') AS was_category
+    FROM ranked GROUP BY name
+)
+SELECT name,
+       CASE WHEN type = 'text' AND was_category AND n_distinct <= 50 THEN 'category'
+            ELSE type END AS type,
+       import_id
+FROM latest;
 
 ALTER TABLE profiles ADD COLUMN traits JSON;
