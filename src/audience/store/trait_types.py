@@ -44,7 +44,7 @@ def read_trait_types(warehouse: Path) -> dict[str, str]:
         return {}
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            known = {r[0] for r in con.execute("SELECT table_name FROM duckdb_views()").fetchall()}
+            known = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
             return trait_types(con) if "trait_types" in known else {}
     except duckdb.Error as exc:
         raise ConfigError(
