@@ -105,7 +105,7 @@ def test_an_unknown_trait_is_refused_with_the_known_traits(root: Path) -> None:
 def test_a_trait_is_compared_as_its_type(root: Path) -> None:
     with pytest.raises(ConfigError, match="operator gt does not apply to string field"):
         _load(root, {"field": "traits.loyalty_tier", "gt": "gold"})
-    with pytest.raises(ConfigError, match="expected a boolean for field 'traits.newsletter_vip'"):
+    with pytest.raises(ConfigError, match=r"expected a boolean for field 'traits\.newsletter_vip'"):
         _load(root, {"field": "traits.newsletter_vip", "eq": "oui"})
 
 

@@ -65,5 +65,5 @@ def test_unknown_and_free_text_traits_are_refused(tmp_path: Path) -> None:
     with ws.warehouse() as warehouse:
         with pytest.raises(ModelError, match=r"unknown trait 'traits.tier'.*traits.loyalty_tier"):
             load_matrix(warehouse.con, ["frequency", "traits.tier"])
-        with pytest.raises(ModelError, match="'traits.interets' is free text"):
+        with pytest.raises(ModelError, match=r"'traits\.interets' is free text"):
             load_matrix(warehouse.con, ["frequency", "traits.interets"])

@@ -107,8 +107,8 @@ def _decide(
                        approx_top_k(v, 3) AS examples
                 FROM cells WHERE v IS NOT NULL GROUP BY i
             ), named AS (
-                SELECT unnest(range(1, {len(names)} + 1)) AS i, unnest({_list(names)}) AS name,
-                       unnest({_list(columns)}) AS source_column
+                SELECT unnest(range(1, {len(names)} + 1)) AS i, unnest($names) AS name,
+                       unnest($columns) AS source_column
             )
             SELECT name, {sql_literal(import_id)},
                    CASE WHEN n_values IS NULL THEN 'text'
@@ -121,7 +121,8 @@ def _decide(
                    source_column, coalesce(n_values, 0), coalesce(n_distinct, 0),
                    coalesce(examples, [])
             FROM named LEFT JOIN stats USING (i)
-            ORDER BY i"""
+            ORDER BY i""",
+        {"names": list(names), "columns": list(columns)},
     )
 
 
@@ -157,14 +158,12 @@ def type_traits(
     ).fetchall()
     types: dict[str, TraitType] = {str(n): t for n, t in rows}
     ordered = [types[n] for n in names]
-    values = f"list_transform(list_zip({TEXTS}, {_list(ordered)}), lambda p: {_typed_value('p')})"
+    # Names and types as parameters: a literal list of 10,000 strings takes long to parse.
+    values = f"list_transform(list_zip({TEXTS}, $types), lambda p: {_typed_value('p')})"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _typed AS
-            SELECT * EXCLUDE ({TEXTS}), to_json(map({_list(names)}, {values})) AS traits
-            FROM _typed"""
+            SELECT * EXCLUDE ({TEXTS}), to_json(map($names, {values})) AS traits
+            FROM _typed""",
+        {"names": names, "types": ordered},
     )
     return {n: types[n] for n in names}
-
-
-def _list(values: Sequence[str]) -> str:
-    return "[" + ", ".join(sql_literal(v) for v in values) + "]::VARCHAR[]"
