@@ -86,6 +86,11 @@ def _is_bare_number(v: str) -> str:
     return f"regexp_full_match({v}, '[+-]?[0-9]+([.,][0-9]+)?')"
 
 
+def _looks_like_date(v: str) -> str:
+    """Cheap test before the costly parse: digits, a separator, digits, a separator, digits."""
+    return f"regexp_matches({v}, '^[0-9]{{1,4}}[-/.][0-9]{{1,2}}[-/.][0-9]{{1,4}}')"
+
+
 def _decide(
     con: duckdb.DuckDBPyConnection, columns: Sequence[str], names: Sequence[str], import_id: str
 ) -> None:
@@ -97,24 +102,26 @@ def _decide(
             WITH cells AS (
                 SELECT unnest(range(1, len({TEXTS}) + 1)) AS i, unnest({TEXTS}) AS v
                 FROM _typed WHERE len(_reasons) = 0
+            ), distinct_values AS (  -- each value parsed once, however often it repeats
+                SELECT i, v, count(*) AS n FROM cells WHERE v IS NOT NULL GROUP BY i, v
             ), stats AS (
-                SELECT i, count(v) AS n_values, count(DISTINCT v) AS n_distinct,
-                       count(v) FILTER (WHERE {is_bool}) AS n_bool,
-                       count(v) FILTER (WHERE {is_bool} AND NOT {_is_bare_number(v)}) AS n_words,
-                       count(v) FILTER (WHERE {_is_number(v)}) AS n_number,
-                       count(v) FILTER (WHERE NOT {_is_bare_number(v)}
+                SELECT i, sum(n) AS n_values, count(*) AS n_distinct,
+                       count(*) FILTER (WHERE {is_bool}) AS n_bool,
+                       count(*) FILTER (WHERE {is_bool} AND NOT {_is_bare_number(v)}) AS n_words,
+                       count(*) FILTER (WHERE {_is_number(v)}) AS n_number,
+                       count(*) FILTER (WHERE {_looks_like_date(v)}
                                           AND {parsing.parse_date(v)} IS NOT NULL) AS n_date,
-                       approx_top_k(v, 3) AS examples
-                FROM cells WHERE v IS NOT NULL GROUP BY i
+                       max_by(v, (n, v), 3) AS examples
+                FROM distinct_values GROUP BY i
             ), named AS (
                 SELECT unnest(range(1, {len(names)} + 1)) AS i, unnest($names) AS name,
                        unnest($columns) AS source_column
             )
             SELECT name, {sql_literal(import_id)},
                    CASE WHEN n_values IS NULL THEN 'text'
-                        WHEN n_bool = n_values AND n_words > 0 THEN 'boolean'
-                        WHEN n_number = n_values THEN 'number'
-                        WHEN n_date = n_values THEN 'date'
+                        WHEN n_bool = n_distinct AND n_words > 0 THEN 'boolean'
+                        WHEN n_number = n_distinct THEN 'number'
+                        WHEN n_date = n_distinct THEN 'date'
                         WHEN n_distinct <= {MAX_CATEGORIES} AND n_distinct * 2 <= n_values
                         THEN 'category'
                         ELSE 'text' END,
