@@ -32,6 +32,7 @@ from audience.ingest.readers import (
 )
 from audience.ingest.schemas import KINDS, DateBounds, Kind
 from audience.ingest.staging import raw_record, typed_select
+from audience.ingest.traits import trait_columns, type_traits
 from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
 
@@ -62,6 +63,9 @@ class ImportReport:
     """Good order lines read per currency."""
     consents: dict[str, str] = field(default_factory=dict)
     """Consent field -> how its column reads, where not a plain opt-in (a preset's opt-out)."""
+    traits: dict[str, str] = field(default_factory=dict)
+    """Custom traits kept from the unmapped columns: name -> type (number, date, boolean,
+    category, text), see :mod:`audience.ingest.traits`."""
 
     @property
     def reconciled(self) -> bool:
@@ -167,7 +171,7 @@ def import_into(
         # Only events come in batches: other kinds compare rows across the whole file.
         for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
-            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone)
+            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone, report.traits)
             if kind == "orders":
                 report.currencies = _currencies(con)
     else:
@@ -190,7 +194,9 @@ def import_into(
             )
             report.consents = dict(ctx.consents)
             counts += _quarantine_rejects(con, ctx, source)
-            counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
+            counts += _load_batch(
+                con, ctx, kind, source.columns, report.mapping, timezone, report.traits
+            )
             if kind == "orders":
                 report.currencies = _currencies(con)
     report.rows_new, report.rows_updated = counts.new, counts.updated
@@ -232,12 +238,16 @@ def _load_batch(
     columns: dict[str, str],
     mapping: dict[str, str],
     timezone: str,
+    traits: dict[str, str],
 ) -> Counts:
+    """Stage, type and load one batch; the customers' trait types are added to ``traits``."""
     bounds = DateBounds.at(ctx.now, timezone)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
         + typed_select(kind, "_src", columns, mapping, timezone, bounds)
     )
+    if kind == "customers":
+        traits.update(type_traits(con, trait_columns(list(columns), mapping), ctx.import_id))
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
         counts = load_customers(con, ctx)

@@ -2,8 +2,10 @@
 
 The source relation has ``_line`` (physical line or row number) and the file's columns. The
 typed relation has ``_line``, one column per canonical field, ``_reasons`` (a list, empty when
-the row is good) and, for customers, ``traits`` (every unmapped column). The raw record is not
-carried along: the few rows that end in quarantine get it back from the source by line.
+the row is good) and, for customers, ``_trait_texts`` (the cells of every unmapped column,
+typed into ``traits`` by :mod:`audience.ingest.traits` once the whole import is staged). The
+raw record is not carried along: the few rows that end in quarantine get it back from the
+source by line.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 
 from audience.ingest import parsing
 from audience.ingest.schemas import FIELDS, FUTURE_YEARS, RULES, DateBounds, FieldSpec, Kind
+from audience.ingest.traits import TEXTS, texts_select, trait_columns
 from audience.store.sql import ident, literal, sql_literal
 
 _NUMERIC = (
@@ -143,9 +146,8 @@ def typed_select(
             )
     reasons.extend(_rules(kind))
     traits = ""
-    if kind == "customers":
-        mapped = set(mapping.values())
-        traits = f", {_json_object([c for c in columns if c not in mapped], trim=True)} AS traits"
+    if kind == "customers":  # typed later by audience.ingest.traits, over the whole import
+        traits = f", {texts_select(trait_columns(list(columns), mapping))}"
     names = [ident(s.name) for s in specs]
     if kind == "events":  # Segment requires a messageId; without one, the content names the event
         content = " || '|' || ".join(f"coalesce({ident('t_' + s.name)}, '')" for s in specs)
@@ -160,7 +162,7 @@ def typed_select(
         )
         SELECT _line, {", ".join(names)},
                list_filter([{", ".join(reasons)}], lambda r: r IS NOT NULL) AS _reasons
-               {", traits" if kind == "customers" else ""}
+               {", " + TEXTS if kind == "customers" else ""}
         FROM checked
     """
 

@@ -44,8 +44,9 @@ Op = Literal[
 ]
 OPS: tuple[str, ...] = Op.__args__  # type: ignore[attr-defined]
 
-FieldType = Literal["number", "string", "date", "timestamp", "list"]
-"""``list`` is a list of strings (e.g. a profile's sources); it supports ``contains``."""
+FieldType = Literal["number", "string", "date", "timestamp", "list", "boolean"]
+"""``list`` is a list of strings (e.g. a profile's sources); it supports ``contains``.
+``boolean`` is a yes/no custom trait (``traits.<name>``)."""
 
 PropertyType = Literal["number", "string", "boolean", "any"]
 """JSON type an event property is compared as: a number only matches JSON numbers, a string

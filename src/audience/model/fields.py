@@ -1,6 +1,6 @@
 """The fields a rule may test, their types, and where the warehouse keeps them.
 
-Four families, one flat namespace (a live profile uses the same keys):
+Four families, one flat namespace (a live profile uses the same keys), and custom traits:
 
 traits
     From ``profiles`` after ``audience clean``, else from the imported ``customers``.
@@ -11,6 +11,10 @@ predictions
 derived
     Timestamps derived from features so that ``within_last`` can test them:
     ``last_order_at = as_of - recency_days`` and ``first_seen_at = as_of - tenure_days``.
+custom traits
+    ``traits.<name>``: a column of a customer file that maps to no field, typed at import
+    (``trait_catalog``; the view ``trait_types`` gives each name its current type). Not in
+    :data:`FIELDS`, since they depend on the data: :func:`trait_field` makes their spec.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ FEATURES: dict[str, str] = {
 CATEGORICAL = ("age_band", "region")
 """Context features that are categories (one-hot encoded for clustering), not numbers."""
 
-Family = Literal["trait", "feature", "prediction", "derived"]
+Family = Literal["trait", "feature", "prediction", "derived", "custom_trait"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,24 @@ _TRAITS: dict[str, FieldType] = {
     "n_records": "number",
     "sources": "list",
 }
+
+TRAIT_PREFIX = "traits."
+"""Rules, workflows and feature sets name a custom trait ``traits.<name>``."""
+
+TRAIT_FIELD_TYPES: dict[str, FieldType] = {
+    "number": "number",
+    "date": "date",
+    "boolean": "boolean",
+    "category": "string",
+    "text": "string",
+}
+"""How a rule compares each type of custom trait (see :mod:`audience.ingest.traits`)."""
+
+
+def trait_field(name: str, trait_type: str) -> FieldSpec:
+    """The spec of custom trait ``traits.<name>`` of catalogue type ``trait_type``."""
+    return FieldSpec(TRAIT_PREFIX + name, TRAIT_FIELD_TYPES[trait_type], "custom_trait")
+
 
 _PREDICTIONS: dict[str, FieldType] = {
     "p_alive": "number",
@@ -112,6 +134,7 @@ OPS_BY_TYPE: dict[FieldType, frozenset[str]] = {
         {"eq", "ne", "lt", "lte", "gt", "gte", "between", "exists", "is_null", "within_last"}
     ),
     "list": frozenset({"contains", "exists", "is_null"}),
+    "boolean": frozenset({"eq", "ne", "exists", "is_null"}),
 }
 """Which operators make sense on each type; anything else is refused at load time."""
 

@@ -45,6 +45,7 @@ def live_fields(view: Mapping[str, Any]) -> dict[str, Any]:
     flat["first_seen_at"] = view.get("first_seen")
     flat["events"] = view.get("recent", [])
     flat["segments"] = list(view.get("segments", {}))
+    flat["traits"] = view.get("traits", {})  # custom traits: rules read traits.<name> here
     return flat
 
 

@@ -4,6 +4,11 @@ By default the most recent non-empty value wins (latest import, then latest sign
 record id for a stable tie-break); sources listed in ``quality.source_priority`` win before
 any other. The sign-up date is the exception: a person signed up when she first did. Every
 value that lost is kept in ``trait_conflicts`` beside the winner.
+
+Custom traits (``customers.traits``, the typed columns a customer file had beyond the known
+fields) follow the same rule one trait at a time: each name keeps the non-null value of the
+best-ranked record that has one, so a person's ``traits`` may gather values from several
+records (the loyalty tier of the latest CRM export beside the interests of an older one).
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ def build_profiles(
     )
     con.execute("DELETE FROM profiles")
     con.execute(
-        f"""INSERT INTO profiles
+        f"""INSERT INTO profiles (profile_id, {", ".join(TRAITS)}, signup_at, n_records,
+                                  sources, resolved_at)
             SELECT profile_id, {", ".join(TRAITS[:6])}, postcode, city, city_insee, dep_code,
                    region, signup_at, n_records, sources, ?
             FROM (SELECT profile_id, {chosen}, min(signup_at) AS signup_at,
@@ -54,6 +60,7 @@ def build_profiles(
                   FROM _ranked_records GROUP BY profile_id)""",
         [now],
     )
+    _merge_custom_traits(con)
     con.execute("DELETE FROM trait_conflicts")
     for trait in TRAITS:
         con.execute(
@@ -68,3 +75,30 @@ def build_profiles(
                         AND profile_id IN (SELECT profile_id FROM profiles WHERE n_records > 1))
                 GROUP BY profile_id HAVING count(DISTINCT {trait}) > 1"""
         )
+
+
+def _merge_custom_traits(con: duckdb.DuckDBPyConnection) -> None:
+    """``profiles.traits``: per trait name, the value of the best-ranked record holding one.
+
+    Profiles whose records carry no custom trait get an empty object.
+    """
+    con.execute(
+        """UPDATE profiles p SET traits = coalesce(m.traits, '{}'::JSON)
+           FROM (SELECT r.profile_id, merged.traits
+                 FROM (SELECT DISTINCT profile_id FROM _ranked_records) r
+                 LEFT JOIN (
+                     SELECT profile_id, to_json(map(list(name ORDER BY name),
+                                                    list(value ORDER BY name))) AS traits
+                     FROM (SELECT profile_id, entry.key AS name,
+                                  arg_max(entry.value, rank_key) AS value
+                           FROM (SELECT r.profile_id, r.rank_key,
+                                        unnest(map_entries(CAST(c.traits AS MAP(VARCHAR, JSON))))
+                                        AS entry
+                                 FROM _ranked_records r
+                                 JOIN customers c ON c.customer_id = r.record_id
+                                 WHERE c.traits IS NOT NULL)
+                           WHERE entry.value IS NOT NULL
+                           GROUP BY ALL)
+                     GROUP BY profile_id) merged USING (profile_id)) m
+           WHERE p.profile_id = m.profile_id"""
+    )

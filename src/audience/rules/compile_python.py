@@ -16,6 +16,7 @@ false) and match :mod:`audience.rules.compile_sql` exactly; the property-based t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from numbers import Real
@@ -31,9 +32,11 @@ from audience.model.conditions import (
     describe,
     leaves,
 )
+from audience.model.fields import TRAIT_PREFIX
 from audience.model.rule_segment import LeafTrace, SegmentDefinition, Trace
 from audience.rules.codegen import generate
 from audience.store.clock import to_utc_naive
+from audience.store.trait_types import DATE_PATTERN
 
 Values = list[Any]
 Predicate = Callable[[Values, datetime], bool]
@@ -89,13 +92,35 @@ def _string_list(x: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _boolean(x: Any) -> bool | None:
+    return x if type(x) is bool else None
+
+
 NORMALISERS: dict[FieldType, Callable[[Any], Any]] = {
     "number": _number,
     "string": _string,
     "timestamp": _timestamp,
     "date": _date,
     "list": _string_list,
+    "boolean": _boolean,
 }
+
+
+def _trait_date(x: Any) -> date | None:
+    """A date trait as the warehouse stores it: a ``YYYY-MM-DD`` string, nothing else."""
+    if type(x) is str and _DATE.fullmatch(x):
+        try:
+            return date.fromisoformat(x)
+        except ValueError:
+            return None
+    return None
+
+
+_DATE = re.compile(DATE_PATTERN)
+
+TRAIT_NORMALISERS: dict[FieldType, Callable[[Any], Any]] = {**NORMALISERS, "date": _trait_date}
+"""Custom traits (``traits.<name>``) read from a profile's ``traits`` mapping: JSON values of
+their type only, as :func:`audience.store.trait_types.trait_value_sql` reads them."""
 
 
 # -- leaves ---------------------------------------------------------------------------------
@@ -238,6 +263,11 @@ class PythonRules:
         self.rule_slots = {d.name: base + i for i, d in enumerate(self.definitions)}
         self.size = base + len(self.definitions)
         self._getters = [(n, NORMALISERS[t]) for n, t in self.fields.items()]
+        self._traits = [
+            (self.field_slots[n], n.removeprefix(TRAIT_PREFIX), TRAIT_NORMALISERS[t])
+            for n, t in self.fields.items()
+            if n.startswith(TRAIT_PREFIX)
+        ]
         self._counting = [
             (c, self.counter_slots[c], [property_test(f) for f in c.where]) for c in self.counters
         ]
@@ -285,6 +315,12 @@ class PythonRules:
         """The slot list of one profile at ``now``: fields, counts, stored memberships."""
         get = profile.get
         v: Values = [norm(get(name)) for name, norm in self._getters]
+        if self._traits:  # custom traits live in the profile's own ``traits`` mapping
+            traits = get("traits")
+            if not isinstance(traits, Mapping):
+                traits = {}
+            for slot, key, norm in self._traits:
+                v[slot] = norm(traits.get(key))
         if self._counting:
             by_name = _events_by_name(get("events"), self.event_names)
             v.extend(

@@ -27,11 +27,13 @@ import duckdb
 from audience.errors import ConfigError, InputError
 from audience.model.activation_plan import ActivationPlan
 from audience.model.conditions import describe, leaves
+from audience.model.fields import TRAIT_FIELD_TYPES, TRAIT_PREFIX
 from audience.model.rule_segment import RULE_PREFIX, SegmentDefinition
 from audience.rules.compile_sql import SqlRules
 from audience.store.clock import to_utc_naive
 from audience.store.person_relation import CURRENT_KEYS, RULES_METHOD, people_sql
 from audience.store.sql import literal
+from audience.store.trait_types import known_traits, trait_types
 from audience.store.warehouse import scalar
 
 _OPEN_RULES = f"""SELECT customer_id, segment_id FROM memberships
@@ -86,6 +88,27 @@ def check_references(con: duckdb.DuckDBPyConnection, rules: SqlRules, plan: Acti
             )
 
 
+def check_traits(con: duckdb.DuckDBPyConnection, rules: SqlRules) -> None:
+    """Every custom trait a rule names exists in this warehouse with the type it was read as.
+
+    The plan may have been loaded against another catalogue (an import in between, a plan
+    built in code): comparing a number with a text would fail in the middle of the run.
+    """
+    customs = {n: t for n, t in rules.fields.items() if n.startswith(TRAIT_PREFIX)}
+    if not customs:
+        return
+    known = trait_types(con)
+    for name, ftype in customs.items():
+        trait = name.removeprefix(TRAIT_PREFIX)
+        if trait not in known:
+            raise ConfigError(f"unknown trait {name!r}; {known_traits(known)}")
+        if TRAIT_FIELD_TYPES[known[trait]] != ftype:
+            raise ConfigError(
+                f"trait {name!r} is now a {known[trait]} (the rules were read with it as a "
+                f"{ftype}); load the rules again"
+            )
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime) -> Evaluation:
     """Evaluate every rule segment at ``now`` (the caller's clock) and store changes.
 
@@ -104,6 +127,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime
         )
     rules = SqlRules(plan.definitions, now)
     check_references(con, rules, plan)
+    check_traits(con, rules)
     run_id = f"rules-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     result = Evaluation(run_id=run_id, now=now, n_people=0)
     _hits(con, plan, rules)

@@ -18,6 +18,10 @@ type) is a *missing* value, and any comparison on a missing value is false (see
     Numbers as int or float; timestamps as datetime (aware ones are converted to UTC; naive
     ones are taken as UTC) or ISO strings; dates as date; ``sources`` as a list of strings.
     :attr:`LiveEvaluator.required_fields` lists the fields the definitions use, with types.
+    A custom trait ``traits.<name>`` is read from ``traits``, a mapping of trait name to
+    JSON value (the live profile's identify traits): numbers as int or float, booleans as
+    bool, dates as ``YYYY-MM-DD`` strings, categories and texts as strings; a value of
+    another shape is missing, as in the warehouse.
 event conditions (``performed`` / ``did_not_perform``)
     either ``events``: the person's events, each ``{"event": name, "timestamp": datetime or
     ISO string, "properties": dict}``, covering at least :attr:`LiveEvaluator.event_horizon`

@@ -10,6 +10,8 @@ purpose, workflows naming unknown destinations or fields.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,9 @@ from audience.model.activation_plan import META_FIELDS, ActivationPlan, Destinat
 from audience.model.conditions import All, AnyOf, Condition, InSegment, Not
 from audience.model.fields import FIELDS
 from audience.model.rule_segment import Origin, SegmentDefinition
-from audience.rules.parse import ConditionParser, Source
+from audience.rules.parse import ConditionParser, Source, TraitTypes
+from audience.store.trait_types import read_trait_types
+from audience.store.workspace import WAREHOUSE_FILE
 
 CONFIG_FILE = "audience.yaml"
 
@@ -57,8 +61,13 @@ def _validate(model: type[BaseModel], raw: Any, marked: Marked | None, base: Pat
         ) from exc
 
 
-def load_activation(root: Path) -> ActivationPlan:
-    """Read ``audience.yaml`` and ``segments/*.yaml`` of the workspace at ``root``."""
+def load_activation(root: Path, traits: Mapping[str, str] | None = None) -> ActivationPlan:
+    """Read ``audience.yaml`` and ``segments/*.yaml`` of the workspace at ``root``.
+
+    ``traits`` (custom trait name -> catalogue type) types the ``traits.<name>`` fields;
+    by default they are read from the workspace's warehouse, opened read-only, and only
+    when a condition names one.
+    """
     marked = load_marked_file(root / CONFIG_FILE)
     data = marked.data if isinstance(marked.data, dict) else {}
     base: PathKey = ("activation",)
@@ -75,7 +84,16 @@ def load_activation(root: Path) -> ActivationPlan:
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
     for path in files:
         _collect_file(path, collected)
-    return _build(settings, collected, source, base)
+    known = _given(traits) if traits is not None else _from_warehouse(root / WAREHOUSE_FILE)
+    return _build(settings, collected, source, base, known)
+
+
+def _given(traits: Mapping[str, str]) -> TraitTypes:
+    return lambda: traits
+
+
+def _from_warehouse(path: Path) -> TraitTypes:
+    return functools.cache(lambda: read_trait_types(path))
 
 
 def _collect_file(path: Path, collected: _Collected) -> None:
@@ -92,19 +110,28 @@ def _collect_file(path: Path, collected: _Collected) -> None:
         collected.groups.append((group, source, ("groups", i)))
 
 
-def plan_from_settings(settings: ActivationSettings) -> ActivationPlan:
-    """Validate settings built in code (no files, so errors carry paths but no lines)."""
+def plan_from_settings(
+    settings: ActivationSettings, traits: Mapping[str, str] | None = None
+) -> ActivationPlan:
+    """Validate settings built in code (no files, so errors carry paths but no lines).
+
+    ``traits``: custom trait name -> catalogue type, for ``traits.<name>`` fields.
+    """
     source = Source(None, CONFIG_FILE)
     base: PathKey = ("activation",)
     collected = _Collected(
         segments=[(s, source, (*base, "segments", i)) for i, s in enumerate(settings.segments)],
         groups=[(g, source, (*base, "groups", i)) for i, g in enumerate(settings.groups)],
     )
-    return _build(settings, collected, source, base)
+    return _build(settings, collected, source, base, _given(traits or {}))
 
 
 def _build(
-    settings: ActivationSettings, collected: _Collected, config: Source, base: PathKey
+    settings: ActivationSettings,
+    collected: _Collected,
+    config: Source,
+    base: PathKey,
+    traits: TraitTypes,
 ) -> ActivationPlan:
     names: dict[str, PathKey] = {}
     for spec, source, path in collected.segments:
@@ -114,7 +141,8 @@ def _build(
     ranks = _group_ranks(collected, set(names))
     definitions: dict[str, SegmentDefinition] = {}
     for spec, source, path in collected.segments:
-        condition = ConditionParser(source, set(names)).condition(spec.when, (*path, "when"))
+        parser = ConditionParser(source, set(names), traits)
+        condition = parser.condition(spec.when, (*path, "when"))
         group, rank = ranks.get(spec.name, (None, 0))
         definitions[spec.name] = SegmentDefinition(
             name=spec.name,

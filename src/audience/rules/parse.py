@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,9 +31,17 @@ from audience.model.conditions import (
     PropertyFilter,
     PropertyType,
 )
-from audience.model.fields import FIELDS, OPS_BY_TYPE, PROPERTY_OPS
+from audience.model.fields import (
+    FIELDS,
+    OPS_BY_TYPE,
+    PROPERTY_OPS,
+    TRAIT_PREFIX,
+    FieldSpec,
+    trait_field,
+)
 from audience.model.rule_segment import RULE_PREFIX
 from audience.store.clock import to_utc_naive
+from audience.store.trait_types import known_traits
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
@@ -77,12 +85,24 @@ def too_long(text: Any) -> bool:
     return int(match.group(1)) * _UNITS[match.group(2)] > MAX_DURATION.total_seconds()
 
 
-class ConditionParser:
-    """Parse the ``when`` trees of one document, knowing the names of every rule segment."""
+TraitTypes = Callable[[], Mapping[str, str]]
+"""Custom trait name -> catalogue type, asked for only when a condition names a trait."""
 
-    def __init__(self, source: Source, rule_names: set[str]) -> None:
+
+def no_traits() -> Mapping[str, str]:
+    return {}
+
+
+class ConditionParser:
+    """Parse the ``when`` trees of one document, knowing the names of every rule segment
+    and, through ``traits``, the custom traits of the warehouse."""
+
+    def __init__(
+        self, source: Source, rule_names: set[str], traits: TraitTypes = no_traits
+    ) -> None:
         self.source = source
         self.rule_names = rule_names
+        self.traits = traits
 
     def condition(self, raw: Any, path: PathKey) -> Condition:
         if not isinstance(raw, dict) or not raw:
@@ -129,9 +149,23 @@ class ConditionParser:
 
     # -- comparisons --------------------------------------------------------------------
 
+    def _custom_trait(self, name: str, path: PathKey) -> FieldSpec:
+        """The spec of ``traits.<name>``, typed by the catalogue, or an error listing traits."""
+        known = dict(self.traits())
+        trait = name.removeprefix(TRAIT_PREFIX)
+        if trait not in known:
+            close = difflib.get_close_matches(trait, known, n=3)
+            hint = f"did you mean {', '.join(TRAIT_PREFIX + c for c in close)}? " if close else ""
+            raise self.source.error(
+                (*path, "field"), f"unknown trait {name!r}; {hint}{known_traits(known)}"
+            )
+        return trait_field(trait, known[trait])
+
     def _comparison(self, raw: dict[str, Any], path: PathKey) -> Comparison:
         name = raw["field"]
         spec = FIELDS.get(name) if isinstance(name, str) else None
+        if isinstance(name, str) and name.startswith(TRAIT_PREFIX):
+            spec = self._custom_trait(name, path)
         if spec is None:
             close = difflib.get_close_matches(str(name), FIELDS, n=3)
             hint = f"did you mean {', '.join(close)}?" if close else "see 'activation.fields'"

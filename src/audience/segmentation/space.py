@@ -35,6 +35,7 @@ from sklearn.preprocessing import RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from audience.errors import ModelError
+from audience.model.fields import TRAIT_PREFIX
 from audience.segmentation.preprocess import FILL_WITH_MAX, FILL_WITH_MEDIAN, FeaturePreprocessor
 from audience.segmentation.space_record import describe_space, restore_space, space_to_json
 
@@ -49,7 +50,9 @@ class FeatureSpace(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     fill_max : tuple of str, default=FILL_WITH_MAX
         Features whose missing values take the column's maximum (matched by name).
     fill_median : tuple of str, default=FILL_WITH_MEDIAN
-        Features whose missing values take the column's median; other features take 0.
+        Features whose missing values take the column's median; other features take 0,
+        except custom traits (``traits.<name>``), which always take the median (a loyalty
+        score nobody gave is not zero; an unknown yes/no takes the commoner answer).
     skew_threshold : float, default=1.0
         Non-negative columns more skewed than this are log1p-ed.
     winsorize : float, default=0.01
@@ -206,7 +209,9 @@ def _fit_preprocessor(
     no-variance warning with feature names."""
     pre = FeaturePreprocessor(
         fill_max=tuple(j for j, n in enumerate(names) if n in space.fill_max),
-        fill_median=tuple(j for j, n in enumerate(names) if n in space.fill_median),
+        fill_median=tuple(
+            j for j, n in enumerate(names) if n in space.fill_median or n.startswith(TRAIT_PREFIX)
+        ),
         skew_threshold=space.skew_threshold,
     )
     with warnings.catch_warnings():

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 import duckdb
 
 from audience.errors import InputError
-from audience.model.fields import FIELDS
+from audience.model.fields import FIELDS, TRAIT_PREFIX
 from audience.store.sql import ident
+from audience.store.trait_types import known_traits, trait_types, trait_value_sql
 from audience.store.warehouse import scalar
 
 RULES_METHOD = "rules"
@@ -22,11 +23,11 @@ RULES_METHOD = "rules"
 _TRAITS = """
     SELECT profile_id AS customer_id, email, phone, first_name, last_name, gender, postcode,
            city, city_insee, dep_code, region, birth_date, signup_at,
-           n_records::DOUBLE AS n_records, sources
+           n_records::DOUBLE AS n_records, sources, traits
     FROM profiles
     UNION ALL
     SELECT customer_id, email, phone, first_name, last_name, gender, postcode, city,
-           NULL, NULL, NULL, birth_date, signup_at, 1.0, [source]
+           NULL, NULL, NULL, birth_date, signup_at, 1.0, [source], traits
     FROM customers WHERE NOT EXISTS (SELECT 1 FROM profiles)"""
 
 _DERIVED = {
@@ -75,7 +76,17 @@ def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
     available = feature_columns(con)
     columns = ["f.customer_id"]
     families = set()
+    customs = [n for n in wanted if n.startswith(TRAIT_PREFIX)]
+    known = trait_types(con) if customs else {}
+    for name in customs:
+        trait = name.removeprefix(TRAIT_PREFIX)
+        if trait not in known:
+            raise InputError(f"unknown trait {name!r}; {known_traits(known)}")
+        families.add("trait")
+        columns.append(f"{trait_value_sql('t.traits', trait, known[trait])} AS {ident(name)}")
     for name in wanted:
+        if name.startswith(TRAIT_PREFIX):
+            continue
         spec = FIELDS[name]
         families.add(spec.family)
         needed = _DERIVED[name][0] if spec.family == "derived" else name
