@@ -67,7 +67,7 @@ def test_hubspot_contacts(ws: Workspace, tmp_path: Path) -> None:
     (customer,) = rows(
         ws,
         """SELECT first_name, last_name, phone, city, postcode, country,
-                  strftime(signup_at, '%Y-%m-%d %H:%M'), traits->>'Lifecycle Stage'
+                  strftime(signup_at, '%Y-%m-%d %H:%M'), traits->>'lifecycle_stage'
            FROM customers WHERE customer_id = '51001'""",
     )
     # 10:15 in the portal's zone (the workspace's, Europe/Paris) is 09:15 UTC.
@@ -99,7 +99,7 @@ def test_salesforce_contacts(ws: Workspace) -> None:
     found = rows(
         ws,
         """SELECT customer_id, gender, birth_date::VARCHAR, strftime(signup_at, '%Y-%m-%d %H:%M'),
-                  postcode, traits->>'Title', traits->>'DoNotCall'
+                  postcode, traits->>'title', traits->>'donotcall'
            FROM customers ORDER BY customer_id LIMIT 2""",
     )
     assert found == [
@@ -132,7 +132,7 @@ def test_shopify_customers(ws: Workspace) -> None:
     report = import_file(ws, "customers", DATA / "shopify_customers.csv", preset="shopify")
     assert (report.rows_loaded, report.rows_quarantined) == (5, 0)
     assert report.mapping["postcode"] == "Default Address Zip"
-    tags = rows(ws, "SELECT traits->>'Tags' FROM customers WHERE customer_id = '7012345678901'")
+    tags = rows(ws, "SELECT traits->>'tags' FROM customers WHERE customer_id = '7012345678901'")
     assert tags == [("vip, newsletter",)]
     # "Accepts ... Marketing" are plain opt-ins: yes grants, no denies.
     assert consents(ws) == {
@@ -196,7 +196,7 @@ def test_brevo_contacts_and_a_later_blocklisting(ws: Workspace, tmp_path: Path) 
     alice = rows(
         ws,
         """SELECT first_name, phone, strftime(signup_at, '%Y-%m-%d %H:%M'), city,
-                  traits->>'MODIFIED_TIME'
+                  traits->>'modified_time'
            FROM customers WHERE customer_id = 'alice.bernard@example.org'""",
     )
     assert alice == [("Alice", "33612000001", "2024-03-02 09:15", "Rennes", "02-03-2024 10:15:00")]
