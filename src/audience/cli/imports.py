@@ -1,4 +1,4 @@
-"""``audience import`` and ``audience generate``."""
+"""``audience import`` and ``audience generate`` (``audience imports``: :mod:`.import_batches`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from audience.cli import import_batches
 from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
@@ -31,7 +32,30 @@ class KindChoice(StrEnum):
     events = "events"
 
 
+def print_mapping(report: ImportReport) -> None:
+    """What the import understood: field ← column, then the columns ignored or kept."""
+    console.print(f"[bold]Columns understood[/] ({report.kind}):", highlight=False)
+    width = max((len(f) for f in report.mapping), default=0)
+    for target, column in report.mapping.items():
+        console.print(f"  {target:<{width}} ← {column}", highlight=False, markup=False)
+    if report.one_order_per_line:
+        console.print(
+            f"  {'order_id':<{width}} ← (none: each line is an order, --one-order-per-line)",
+            highlight=False,
+            markup=False,
+        )
+    if report.ignored:
+        console.print(f"  ignored: {', '.join(report.ignored)}", highlight=False, markup=False)
+    if report.traits:
+        console.print(
+            f"  kept as traits: {', '.join(report.traits)}", highlight=False, markup=False
+        )
+
+
 def print_import(report: ImportReport) -> None:
+    print_mapping(report)
+    for replaced in report.replaced:
+        console.print(f"Replaced import {replaced} (undone)", highlight=False)
     console.print(
         f"[bold]{report.file}[/] ({report.format}"
         + (f", {report.encoding}, '{report.delimiter}'" if report.delimiter else "")
@@ -46,6 +70,12 @@ def print_import(report: ImportReport) -> None:
         for reason, count in report.quarantine_reasons.items():
             table.add_row(reason, f"{count:,}")
         console.print(table)
+    console.print(
+        f"Import {report.batch_no} ({report.import_id}), source '{report.source}': "
+        f"undo it with 'audience imports undo {report.batch_no}'",
+        highlight=False,
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -61,6 +91,21 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str | None, typer.Option(help="Name of the source system (default: file name).")
         ] = None,
+        one_order_per_line: Annotated[
+            bool,
+            typer.Option(
+                "--one-order-per-line",
+                help="Orders without an order id column: read each line as an order.",
+            ),
+        ] = False,
+        replace: Annotated[
+            bool,
+            typer.Option(
+                "--replace",
+                help="Replace the earlier imports of this kind and source (undo them first, "
+                "in the same transaction) instead of adding to them.",
+            ),
+        ] = False,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -69,11 +114,21 @@ def register(app: typer.Typer) -> None:
 
         ws = open_workspace(workspace)
         with step(f"Importing {file.name}", quiet=json_):
-            report = import_file(ws, kind.value, file, map_ or [], source_label=source)
+            report = import_file(
+                ws,
+                kind.value,
+                file,
+                map_ or [],
+                source_label=source,
+                one_order_per_line=one_order_per_line,
+                replace=replace,
+            )
         if json_:
             print_json(report.to_dict())
         else:
             print_import(report)
+
+    import_batches.register(app)
 
     @app.command()
     @handle_errors

@@ -1,7 +1,9 @@
 """``audience import``: one file into the warehouse, in one transaction, fully reconciled.
 
 rows read = rows loaded (new + updated + unchanged) + rows quarantined, always; an import
-that cannot prove it is rolled back.
+that cannot prove it is rolled back. Each import is a batch (:mod:`audience.ingest.batches`)
+that can be listed, undone, or replaced by the next import of its source (``replace``); one
+that would load rows a second time under other keys is refused (:mod:`.overlap`).
 """
 
 from __future__ import annotations
@@ -9,16 +11,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
+from dataclasses import replace as with_fields
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from audience.errors import InputError, WarehouseError
+from audience.ingest.batches import replace_source
 from audience.ingest.detect import SourceFile, inspect
 from audience.ingest.loaders import Counts, LoadContext, load_customers, load_events, load_orders
-from audience.ingest.mapping import parse_map_options, resolve_mapping
+from audience.ingest.mapping import (
+    column_use,
+    parse_map_options,
+    require_order_id,
+    resolve_mapping,
+)
+from audience.ingest.overlap import refuse_same_file_other_keys
 from audience.ingest.readers import (
     JSONL_BATCH_LINES,
     Source,
@@ -45,6 +55,13 @@ class ImportReport:
     encoding: str | None
     delimiter: str | None
     mapping: dict[str, str]
+    batch_no: int = 0
+    source: str = ""
+    ignored: list[str] = field(default_factory=list)
+    traits: list[str] = field(default_factory=list)
+    one_order_per_line: bool = False
+    replaced: list[str] = field(default_factory=list)
+    """Imports of the same source and kind undone for this one (``--replace``)."""
     rows_read: int = 0
     rows_loaded: int = 0
     rows_new: int = 0
@@ -70,8 +87,15 @@ def import_file(
     *,
     source_label: str | None = None,
     batch_lines: int = JSONL_BATCH_LINES,
+    one_order_per_line: bool = False,
+    replace: bool = False,
 ) -> ImportReport:
-    """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction."""
+    """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction.
+
+    ``one_order_per_line`` reads an order file without an order id as one order per line
+    (without it, such a file is refused); ``replace`` first undoes the standing imports of
+    the same kind and source (``source_label``, by default the file's stem).
+    """
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
         return import_into(
             con,
@@ -81,6 +105,8 @@ def import_file(
             map_options,
             source_label=source_label,
             batch_lines=batch_lines,
+            one_order_per_line=one_order_per_line,
+            replace=replace,
         )
 
 
@@ -93,6 +119,8 @@ def import_into(
     *,
     source_label: str | None = None,
     batch_lines: int = JSONL_BATCH_LINES,
+    one_order_per_line: bool = False,
+    replace: bool = False,
 ) -> ImportReport:
     """Import ``path`` within the caller's transaction on ``con``."""
     if kind not in KINDS:
@@ -102,21 +130,28 @@ def import_into(
     explicit = parse_map_options(map_options)
     configured = workspace.config.mappings.get(kind, {})
     now = workspace.clock.now()
+    label = source_label or path.stem
+    replaced = [u.import_id for u in replace_source(con, kind, label, now)] if replace else []
+    batch_no = int(scalar(con, "SELECT coalesce(max(batch_no), 0) + 1 FROM imports"))
     report = ImportReport(
-        import_id=f"imp-{now:%Y%m%d%H%M%S%f}-{file.sha256[:8]}",
+        import_id=f"imp-{now:%Y%m%d%H%M%S%f}-{file.sha256[:8]}-{batch_no}",
         kind=kind,
         file=str(path),
         format=file.format,
         encoding=file.encoding,
         delimiter=file.delimiter,
         mapping={},
+        batch_no=batch_no,
+        source=label,
+        one_order_per_line=one_order_per_line,
+        replaced=replaced,
     )
     context = LoadContext(
         import_id=report.import_id,
         kind=kind,
         source_file=str(path),
         sha256=file.sha256,
-        source_label=source_label or path.stem,
+        source_label=label,
         currency=workspace.config.currency,
         now=now,
         raw_sql="",
@@ -126,7 +161,8 @@ def import_into(
     if file.format == "jsonl":
         keys = jsonl_keys(file)
         report.mapping = resolve_mapping(kind, list(keys), explicit, configured)
-        ctx = replace(context, raw_sql="_src._text", mapped=frozenset(report.mapping))
+        _understood(con, report, file, list(keys))
+        ctx = with_fields(context, raw_sql="_src._text", mapped=frozenset(report.mapping))
         # Only events come in batches: other kinds compare rows across the whole file.
         for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
@@ -135,7 +171,8 @@ def import_into(
         with utf8_copy(file, workspace.root) as readable:
             source = _scan(con, file, readable)
             report.mapping = resolve_mapping(kind, list(source.columns), explicit, configured)
-            ctx = replace(
+            _understood(con, report, file, list(source.columns))
+            ctx = with_fields(
                 context, raw_sql=raw_record(source.columns), mapped=frozenset(report.mapping)
             )
             counts += _quarantine_rejects(con, ctx, source)
@@ -150,6 +187,17 @@ def import_into(
     report.seconds = round(time.perf_counter() - started, 3)
     _record_import(con, report, file, now, workspace.clock.now())
     return report
+
+
+def _understood(
+    con: duckdb.DuckDBPyConnection, report: ImportReport, file: SourceFile, columns: list[str]
+) -> None:
+    """Record what the mapping makes of the columns; refuse what cannot be read safely."""
+    use = column_use(report.kind, columns, report.mapping)  # type: ignore[arg-type]
+    report.traits, report.ignored = use.traits, use.ignored
+    if report.kind == "orders":
+        require_order_id(report.file, columns, report.mapping, report.one_order_per_line)
+    refuse_same_file_other_keys(con, report.kind, report.file, file.sha256, report.mapping)
 
 
 def _scan(con: duckdb.DuckDBPyConnection, file: SourceFile, readable: Path) -> Source:
@@ -233,8 +281,9 @@ def _record_import(
     con.execute(
         """INSERT INTO imports (import_id, kind, source_file, sha256, format, encoding,
                                 delimiter, rows_read, rows_new, rows_updated, rows_unchanged,
-                                rows_quarantined, started_at, finished_at, mapping)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                rows_quarantined, started_at, finished_at, mapping, batch_no,
+                                source, status, ignored, traits, one_order_per_line, replaced)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?)""",
         [
             report.import_id,
             report.kind,
@@ -251,5 +300,11 @@ def _record_import(
             started,
             finished,
             json.dumps(report.mapping),
+            report.batch_no,
+            report.source,
+            json.dumps(report.ignored),
+            json.dumps(report.traits),
+            report.one_order_per_line,
+            json.dumps(report.replaced),
         ],
     )

@@ -96,15 +96,18 @@ def _retry_kind(
     items: list[tuple[QuarantinedRow, dict[str, Any]]],
     result: RetryResult,
 ) -> None:
-    mapping = scalar(
-        con, "SELECT mapping FROM imports WHERE import_id = ?", [items[0][0].import_id]
-    )
+    mapping, per_line = con.execute(
+        "SELECT mapping, coalesce(one_order_per_line, false) FROM imports WHERE import_id = ?",
+        [items[0][0].import_id],
+    ).fetchone() or (None, False)
     options = [f"{k}={v}" for k, v in json.loads(mapping or "{}").items()]
     with tempfile.TemporaryDirectory(dir=workspace.root) as folder:
         path = Path(folder) / f"retry-{kind}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for _, r in items))
         label = Path(items[0][0].source_file).stem
-        report = import_into(con, workspace, kind, path, options, source_label=label)
+        report = import_into(
+            con, workspace, kind, path, options, source_label=label, one_order_per_line=per_line
+        )
         digest = scalar(con, "SELECT sha256 FROM imports WHERE import_id = ?", [report.import_id])
         failed = dict(
             con.execute("SELECT line, reason FROM quarantine WHERE sha256 = ?", [digest]).fetchall()
