@@ -110,7 +110,7 @@ def order_totals(ws: Workspace) -> tuple[int, Decimal]:
     return int(row[0]), Decimal(row[1])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(lines=lines_strategy, first=readings, second=readings)
 def test_orders_imported_twice_never_double(
     lines: list[Line], first: Reading, second: Reading
@@ -142,7 +142,7 @@ customer_readings = st.builds(
 )
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     ids=st.lists(st.integers(1, 20), min_size=1, max_size=6, unique=True),
     first=customer_readings,

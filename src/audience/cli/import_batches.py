@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,6 +28,35 @@ imports_app = typer.Typer(
 ImportRef = Annotated[str, typer.Argument(help="Import number (as listed) or import id.")]
 
 
+SHOWN_COLUMNS = 20
+"""Columns named in a list of ignored or kept columns; a wide file gets a count for the rest."""
+
+
+def _names(columns: list[str]) -> str:
+    shown = ", ".join(columns[:SHOWN_COLUMNS])
+    rest = len(columns) - SHOWN_COLUMNS
+    return shown + (f" and {rest:,} more" if rest > 0 else "")
+
+
+def print_columns(
+    mapping: dict[str, str], one_order_per_line: bool, ignored: list[str], traits: list[str]
+) -> None:
+    """What an import understood: field ← column, then the columns ignored or kept."""
+    width = max((len(f) for f in [*mapping, "order_id"]), default=0)
+    for target, column in mapping.items():
+        console.print(f"  {target:<{width}} ← {column}", highlight=False, markup=False)
+    if one_order_per_line:
+        console.print(
+            f"  {'order_id':<{width}} ← (none: each line is an order, --one-order-per-line)",
+            highlight=False,
+            markup=False,
+        )
+    if ignored:
+        console.print(f"  ignored: {_names(ignored)}", highlight=False, markup=False)
+    if traits:
+        console.print(f"  kept as traits: {_names(traits)}", highlight=False, markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(imports_app, name="imports")
 
@@ -48,7 +78,7 @@ def list_(workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
         table.add_row(
             str(b.batch_no),
             b.kind,
-            b.file,
+            Path(b.file).name,  # the path is in 'imports show'
             b.source,
             f"{b.rows_read:,}",
             f"{b.started_at:%Y-%m-%d %H:%M}",
@@ -80,15 +110,7 @@ def print_detail(detail: BatchDetail) -> None:
         f"source '{b.source}', {b.started_at:%Y-%m-%d %H:%M} UTC",
         highlight=False,
     )
-    width = max((len(f) for f in detail.mapping), default=0)
-    for target, column in detail.mapping.items():
-        say(f"  {target:<{width}} ← {column}", highlight=False, markup=False)
-    if detail.one_order_per_line:
-        say(f"  {'order_id':<{width}} ← (none: each line is an order)", markup=False)
-    if detail.ignored:
-        say(f"  ignored: {', '.join(detail.ignored)}", highlight=False, markup=False)
-    if detail.traits:
-        say(f"  kept as traits: {', '.join(detail.traits)}", highlight=False, markup=False)
+    print_columns(detail.mapping, detail.one_order_per_line, detail.ignored, detail.traits)
     say(
         f"rows read {b.rows_read:,}: new {b.rows_new:,}, updated {b.rows_updated:,}, "
         f"unchanged {b.rows_unchanged:,}, quarantined {b.rows_quarantined:,}",

@@ -35,21 +35,9 @@ class KindChoice(StrEnum):
 def print_mapping(report: ImportReport) -> None:
     """What the import understood: field ← column, then the columns ignored or kept."""
     console.print(f"[bold]Columns understood[/] ({report.kind}):", highlight=False)
-    width = max((len(f) for f in report.mapping), default=0)
-    for target, column in report.mapping.items():
-        console.print(f"  {target:<{width}} ← {column}", highlight=False, markup=False)
-    if report.one_order_per_line:
-        console.print(
-            f"  {'order_id':<{width}} ← (none: each line is an order, --one-order-per-line)",
-            highlight=False,
-            markup=False,
-        )
-    if report.ignored:
-        console.print(f"  ignored: {', '.join(report.ignored)}", highlight=False, markup=False)
-    if report.traits:
-        console.print(
-            f"  kept as traits: {', '.join(report.traits)}", highlight=False, markup=False
-        )
+    import_batches.print_columns(
+        report.mapping, report.one_order_per_line, report.ignored, report.traits
+    )
 
 
 def print_import(report: ImportReport) -> None:

@@ -97,6 +97,10 @@ def column_use(kind: Kind, columns: Sequence[str], mapping: Mapping[str, str]) -
     return ColumnUse(dict(mapping), [], unmapped)
 
 
+_SHOWN = 30
+"""Columns named in a message: a wide file's 10,000 would drown it."""
+
+
 def require_order_id(
     file: str, columns: Sequence[str], mapping: Mapping[str, str], one_order_per_line: bool
 ) -> None:
@@ -111,8 +115,9 @@ def require_order_id(
             f"('{mapping['order_id']}'): drop one of the two"
         )
     if not one_order_per_line and "order_id" not in mapping:
+        shown = ", ".join(columns[:_SHOWN]) + (", ..." if len(columns) > _SHOWN else "")
         raise MappingError(
-            f"{file}: no order id column recognised among: {', '.join(columns)}. Say which "
+            f"{file}: no order id column recognised among: {shown}. Say which "
             "column numbers the orders with --map order_id=COLUMN, or pass "
             "--one-order-per-line if each line really is an order of its own"
         )
