@@ -68,7 +68,7 @@ def list_(workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
     from audience.ingest.batches import list_batches
 
     ws = open_workspace(workspace)
-    with ws.warehouse(read_only=True) as warehouse:
+    with ws.warehouse() as warehouse:  # not read-only: a workspace made before 0007 migrates
         found = list_batches(warehouse.con)
     if json_:
         print_json([b.to_dict() for b in found])
@@ -94,7 +94,7 @@ def show(ref: ImportRef, workspace: WorkspaceOption = None, json_: JsonOption = 
     from audience.ingest.batches import show_batch
 
     ws = open_workspace(workspace)
-    with ws.warehouse(read_only=True) as warehouse:
+    with ws.warehouse() as warehouse:  # not read-only: a workspace made before 0007 migrates
         detail = show_batch(warehouse.con, ref)
     if json_:
         print_json(detail.to_dict())
