@@ -79,7 +79,7 @@ def test_order_and_event_times_are_bounded(ws: Workspace, tmp_path: Path) -> Non
         "A;99999;5\n"  # a spreadsheet serial: 2173
         "A;29/11/2026 10:00;5\n"
     )
-    report = import_file(ws, "orders", write(tmp_path / "o.csv", orders))
+    report = import_file(ws, "orders", write(tmp_path / "o.csv", orders), one_order_per_line=True)
     assert (report.rows_new, report.rows_quarantined) == (1, 4)
     reasons = quarantined(ws)
     assert reasons[2].startswith("bad_date:ordered_at (column date_commande) '2026-02-30 10:00'")

@@ -113,6 +113,7 @@ def test_orders_with_decimal_commas_and_derived_ids(workspace: Workspace, tmp_pa
         "orders",
         write(tmp_path / "o.csv", text),
         ["customer_id=customer", "ordered_at=date"],
+        one_order_per_line=True,
     )
     assert report.rows_new == 3
     lines = rows(
@@ -127,7 +128,11 @@ def test_orders_with_decimal_commas_and_derived_ids(workspace: Workspace, tmp_pa
     ]
     assert rows(workspace, "SELECT count(DISTINCT order_id) FROM order_lines") == [(3,)]
     again = import_file(
-        workspace, "orders", tmp_path / "o.csv", ["customer_id=customer", "ordered_at=date"]
+        workspace,
+        "orders",
+        tmp_path / "o.csv",
+        ["customer_id=customer", "ordered_at=date"],
+        one_order_per_line=True,
     )
     assert again.rows_new == 0
     assert again.rows_unchanged == 3

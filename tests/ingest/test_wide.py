@@ -49,7 +49,7 @@ def test_unknown_columns_of_a_10000_column_order_file_are_ignored(
     header = ["client", "date_commande", "montant", *(f"col_{i}" for i in range(3, COLUMNS))]
     row = ["A", "25/11/2020", "12,50", *("x" for _ in range(3, COLUMNS))]
     path = write(tmp_path / "wide.csv", ";".join(header) + "\n" + ";".join(row) + "\n")
-    report = import_file(workspace, "orders", path)
+    report = import_file(workspace, "orders", path, one_order_per_line=True)
     assert (report.rows_read, report.rows_new, report.rows_quarantined) == (1, 1, 0)
     assert report.mapping == {
         "customer_id": "client",

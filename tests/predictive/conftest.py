@@ -19,7 +19,9 @@ def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     Shared by the tests that only read it; tests that write use ``cdnow_copy``.
     """
     ws = Workspace.init(tmp_path_factory.mktemp("cdnow") / "ws")
-    report = import_file(ws, "orders", CDNOW, ["ordered_at=date", "amount=amount"])
+    report = import_file(
+        ws, "orders", CDNOW, ["ordered_at=date", "amount=amount"], one_order_per_line=True
+    )
     assert report.rows_loaded == 6919
     return ws
 

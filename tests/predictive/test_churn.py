@@ -74,7 +74,7 @@ def test_horizon_must_be_a_duration() -> None:
 
 def test_too_short_a_history_is_a_clear_error(workspace: Workspace, tmp_path: Path) -> None:
     write(tmp_path / "o.csv", "customer_id,ordered_at,amount\nA,2026-01-01,10\nB,2026-02-01,5\n")
-    import_file(workspace, "orders", tmp_path / "o.csv")
+    import_file(workspace, "orders", tmp_path / "o.csv", one_order_per_line=True)
     with (
         workspace.warehouse() as warehouse,
         warehouse.transaction() as con,

@@ -1,4 +1,4 @@
-"""``audience import`` and ``audience generate``."""
+"""``audience import`` and ``audience generate`` (``audience imports``: :mod:`.import_batches`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from audience.cli import import_batches
 from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
@@ -38,7 +39,18 @@ class PresetChoice(StrEnum):
     brevo = "brevo"
 
 
+def print_mapping(report: ImportReport) -> None:
+    """What the import understood: field ← column, then the columns ignored or kept."""
+    console.print(f"[bold]Columns understood[/] ({report.kind}):", highlight=False)
+    import_batches.print_columns(
+        report.mapping, report.one_order_per_line, report.ignored, report.traits
+    )
+
+
 def print_import(report: ImportReport) -> None:
+    print_mapping(report)
+    for replaced in report.replaced:
+        console.print(f"Replaced import {replaced} (undone)", highlight=False)
     console.print(
         f"[bold]{report.file}[/] ({report.format}"
         + (f", {report.encoding}, '{report.delimiter}'" if report.delimiter else "")
@@ -65,6 +77,12 @@ def print_import(report: ImportReport) -> None:
         for reason, count in report.quarantine_reasons.items():
             table.add_row(reason, f"{count:,}")
         console.print(table)
+    console.print(
+        f"Import {report.batch_no} ({report.import_id}), source '{report.source}': "
+        f"undo it with 'audience imports undo {report.batch_no}'",
+        highlight=False,
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -88,6 +106,21 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="Currency of amounts the file names none for (default: workspace)."),
         ] = None,
+        one_order_per_line: Annotated[
+            bool,
+            typer.Option(
+                "--one-order-per-line",
+                help="Orders without an order id column: read each line as an order.",
+            ),
+        ] = False,
+        replace: Annotated[
+            bool,
+            typer.Option(
+                "--replace",
+                help="Replace the earlier imports of this kind and source (undo them first, "
+                "in the same transaction) instead of adding to them.",
+            ),
+        ] = False,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -104,11 +137,15 @@ def register(app: typer.Typer) -> None:
                 source_label=source,
                 preset=preset.value if preset else None,
                 currency=currency,
+                one_order_per_line=one_order_per_line,
+                replace=replace,
             )
         if json_:
             print_json(report.to_dict())
         else:
             print_import(report)
+
+    import_batches.register(app)
 
     @app.command()
     @handle_errors

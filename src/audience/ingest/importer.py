@@ -1,7 +1,9 @@
 """``audience import``: one file into the warehouse, in one transaction, fully reconciled.
 
 rows read = rows loaded (new + updated + unchanged) + rows quarantined, always; an import
-that cannot prove it is rolled back.
+that cannot prove it is rolled back. Each import is a batch (:mod:`audience.ingest.batches`)
+that can be listed, undone, or replaced by the next import of its source (``replace``); one
+that would load rows a second time under other keys is refused (:mod:`.overlap`).
 """
 
 from __future__ import annotations
@@ -10,16 +12,24 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
+from dataclasses import replace as with_fields
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from audience.errors import InputError, WarehouseError
+from audience.ingest.batches import replace_source
 from audience.ingest.detect import SourceFile, inspect
 from audience.ingest.loaders import Counts, LoadContext, load_customers, load_events, load_orders
-from audience.ingest.mapping import parse_map_options, resolve_mapping
+from audience.ingest.mapping import (
+    column_use,
+    parse_map_options,
+    require_order_id,
+    resolve_mapping,
+)
+from audience.ingest.overlap import refuse_same_file_other_keys
 from audience.ingest.presets import get_preset, match_preset
 from audience.ingest.readers import (
     JSONL_BATCH_LINES,
@@ -48,6 +58,12 @@ class ImportReport:
     encoding: str | None
     delimiter: str | None
     mapping: dict[str, str]
+    batch_no: int = 0
+    source: str = ""
+    ignored: list[str] = field(default_factory=list)
+    one_order_per_line: bool = False
+    replaced: list[str] = field(default_factory=list)
+    """Imports of the same source and kind undone for this one (``--replace``)."""
     rows_read: int = 0
     rows_loaded: int = 0
     rows_new: int = 0
@@ -85,11 +101,16 @@ def import_file(
     batch_lines: int = JSONL_BATCH_LINES,
     preset: str | None = None,
     currency: str | None = None,
+    one_order_per_line: bool = False,
+    replace: bool = False,
 ) -> ImportReport:
     """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction.
 
     ``preset`` names a CRM export (:mod:`audience.ingest.presets`); ``currency`` (ISO 4217)
     is that of amounts the file does not give one for, instead of the workspace's.
+    ``one_order_per_line`` reads an order file without an order id as one order per line
+    (without it, such a file is refused); ``replace`` first undoes the standing imports of
+    the same kind and source (``source_label``, by default the file's stem).
     """
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
         return import_into(
@@ -102,6 +123,8 @@ def import_file(
             batch_lines=batch_lines,
             preset=preset,
             currency=currency,
+            one_order_per_line=one_order_per_line,
+            replace=replace,
         )
 
 
@@ -116,6 +139,8 @@ def import_into(
     batch_lines: int = JSONL_BATCH_LINES,
     preset: str | None = None,
     currency: str | None = None,
+    one_order_per_line: bool = False,
+    replace: bool = False,
 ) -> ImportReport:
     """Import ``path`` within the caller's transaction on ``con``."""
     if kind not in KINDS:
@@ -127,8 +152,11 @@ def import_into(
     explicit = parse_map_options(map_options)
     configured = workspace.config.mappings.get(kind, {})
     now = workspace.clock.now()
+    label = source_label or path.stem
+    replaced = [u.import_id for u in replace_source(con, kind, label, now)] if replace else []
+    batch_no = int(scalar(con, "SELECT coalesce(max(batch_no), 0) + 1 FROM imports"))
     report = ImportReport(
-        import_id=f"imp-{now:%Y%m%d%H%M%S%f}-{file.sha256[:8]}",
+        import_id=f"imp-{now:%Y%m%d%H%M%S%f}-{file.sha256[:8]}-{batch_no}",
         kind=kind,
         file=str(path),
         format=file.format,
@@ -137,13 +165,17 @@ def import_into(
         mapping={},
         preset=preset,
         currency=currency,
+        batch_no=batch_no,
+        source=label,
+        one_order_per_line=one_order_per_line,
+        replaced=replaced,
     )
     context = LoadContext(
         import_id=report.import_id,
         kind=kind,
         source_file=str(path),
         sha256=file.sha256,
-        source_label=source_label or path.stem,
+        source_label=label,
         currency=currency,
         now=now,
         raw_sql="",
@@ -161,7 +193,8 @@ def import_into(
             preset=found.mapping if found else None,
             reserved=found.reserved if found else (),
         )
-        ctx = replace(
+        _understood(con, report, file, list(keys))
+        ctx = with_fields(
             context,
             raw_sql="_src._text",
             mapped=frozenset(report.mapping),
@@ -186,7 +219,8 @@ def import_into(
                 preset=found.mapping if found else None,
                 reserved=found.reserved if found else (),
             )
-            ctx = replace(
+            _understood(con, report, file, list(source.columns))
+            ctx = with_fields(
                 context,
                 raw_sql=raw_record(source.columns),
                 mapped=frozenset(report.mapping),
@@ -223,6 +257,17 @@ def _currencies(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "SELECT currency, count(*) FROM _keyed GROUP BY currency ORDER BY count(*) DESC, currency"
     ).fetchall()
     return {str(code): int(n) for code, n in rows}
+
+
+def _understood(
+    con: duckdb.DuckDBPyConnection, report: ImportReport, file: SourceFile, columns: list[str]
+) -> None:
+    """Record what the mapping makes of the columns; refuse what cannot be read safely."""
+    use = column_use(report.kind, columns, report.mapping)  # type: ignore[arg-type]
+    report.ignored = use.ignored
+    if report.kind == "orders":
+        require_order_id(report.file, columns, report.mapping, report.one_order_per_line)
+    refuse_same_file_other_keys(con, report.kind, report.file, file.sha256, report.mapping)
 
 
 def _scan(con: duckdb.DuckDBPyConnection, file: SourceFile, readable: Path) -> Source:
@@ -311,8 +356,10 @@ def _record_import(
         """INSERT INTO imports (import_id, kind, source_file, sha256, format, encoding,
                                 delimiter, rows_read, rows_new, rows_updated, rows_unchanged,
                                 rows_quarantined, started_at, finished_at, mapping, preset,
-                                currency)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                currency, batch_no, source, status, ignored, traits,
+                                one_order_per_line, replaced)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                   'loaded', ?, ?, ?, ?)""",
         [
             report.import_id,
             report.kind,
@@ -331,5 +378,11 @@ def _record_import(
             json.dumps(report.mapping),
             report.preset,
             report.currency,
+            report.batch_no,
+            report.source,
+            json.dumps(report.ignored),
+            json.dumps(report.traits),
+            report.one_order_per_line,
+            json.dumps(report.replaced),
         ],
     )

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import duckdb
 
+from audience.ingest.overlap import refuse_lines_loaded_under_other_keys
 from audience.ingest.presets import ConsentMeaning
 from audience.ingest.schemas import CUSTOMER_FIELDS
 from audience.store.sql import sql_literal
@@ -135,16 +136,27 @@ def upsert(
         con.execute("INSERT INTO _skip SELECT _line FROM _ranked WHERE _rank > 1")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _matched AS
-            SELECT k._line, {_hash(columns, "k.")} <> {_hash(columns, "t.")} AS _changed
+            SELECT k._line, t.import_id AS _owner,
+                   {_hash(columns, "k.")} <> {_hash(columns, "t.")} AS _changed
             FROM _keyed k JOIN {table} t USING ({keys})
             WHERE k._line NOT IN (SELECT _line FROM _skip)"""
     )
     counts.updated = _count(con, "SELECT count(*) FROM _matched WHERE _changed")
     counts.unchanged += _count(con, "SELECT count(*) FROM _matched WHERE NOT _changed")
+    record_overlaps(con, ctx.import_id)
     names = ", ".join(columns)
     constants = ", ".join("?" for _ in extra)
     extra_names = ", ".join(extra)
     if counts.updated:
+        # The version replaced is kept, so that undoing this import can put it back.
+        con.execute(
+            f"""INSERT INTO import_replaced_rows
+                SELECT ?, '{table}', t.import_id, to_json(t)
+                FROM {table} t, _keyed k, _matched m
+                WHERE m._changed AND m._line = k._line
+                  AND {" AND ".join(f"t.{c} = k.{c}" for c in key)}""",
+            [ctx.import_id],
+        )
         con.execute(
             f"""DELETE FROM {table} t USING _keyed k, _matched m
                 WHERE m._changed AND m._line = k._line
@@ -162,6 +174,22 @@ def upsert(
         - counts.updated
     )
     return counts
+
+
+def record_overlaps(con: duckdb.DuckDBPyConnection, import_id: str) -> None:
+    """Count, per earlier import, the rows of ``_matched`` this import re-stated or replaced.
+
+    An import cannot be undone while a later one stands on its rows (see ``batches.undo``).
+    """
+    con.execute(
+        """INSERT INTO import_overlaps
+           SELECT ?, _owner, count(*) FILTER (NOT _changed), count(*) FILTER (_changed)
+           FROM _matched WHERE _owner <> ? GROUP BY _owner
+           ON CONFLICT DO UPDATE SET
+               rows_restated = rows_restated + excluded.rows_restated,
+               rows_replaced = rows_replaced + excluded.rows_replaced""",
+        [import_id, import_id],
+    )
 
 
 _CUSTOMER_COLUMNS = [
@@ -222,10 +250,10 @@ def _record_consents(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
         for p in _CONSENT_PURPOSES
     )
     con.execute(
-        f"""INSERT INTO consents (customer_id, purpose, status, changed_at, source)
+        f"""INSERT INTO consents (customer_id, purpose, status, changed_at, source, import_id)
             SELECT o.customer_id, o.purpose,
                    CASE WHEN o.offer = 'granted' THEN 'granted'
-                        WHEN cur.status = 'granted' THEN 'withdrawn' ELSE 'denied' END, ?, ?
+                        WHEN cur.status = 'granted' THEN 'withdrawn' ELSE 'denied' END, ?, ?, ?
             FROM ({offered}) o
             LEFT JOIN (SELECT customer_id, purpose,
                               arg_max(status, (changed_at, CASE WHEN status = 'granted'
@@ -233,7 +261,7 @@ def _record_consents(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
                        FROM consents GROUP BY ALL) cur USING (customer_id, purpose)
             WHERE (o.offer = 'granted' AND cur.status IS DISTINCT FROM 'granted')
                OR (o.offer = 'refused' AND coalesce(cur.status, 'granted') = 'granted')""",
-        [ctx.now, f"import:{ctx.source_label}"],
+        [ctx.now, f"import:{ctx.source_label}", ctx.import_id],
     )
 
 
@@ -287,6 +315,7 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
                           upper(coalesce({currency}, {sql_literal(ctx.currency)})) AS currency)
                   FROM _typed WHERE len(_reasons) = 0)"""
     )
+    refuse_lines_loaded_under_other_keys(con, ctx.import_id, ctx.source_file)
     counts += upsert(
         con,
         ctx,
@@ -326,9 +355,15 @@ def load_events(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
     # Probe the stored events with the batch's ids (the small side), not the other way round.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _known AS
-           SELECT message_id FROM events
+           SELECT message_id, import_id FROM events
            WHERE message_id IN (SELECT message_id FROM _typed WHERE _reasons = [])"""
     )
+    # A redelivered event is re-stated, never changed.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _matched AS "
+        "SELECT import_id AS _owner, false AS _changed FROM _known"
+    )
+    record_overlaps(con, ctx.import_id)
     columns = ", ".join(_EVENT_COLUMNS)
     counts.new = _count(
         con,

@@ -1,8 +1,13 @@
-"""Match a file's columns to canonical fields: explicit mappings first, then names and aliases."""
+"""Match a file's columns to canonical fields: explicit mappings first, then names and aliases.
+
+What was matched is shown with every import (:class:`ColumnUse`); what cannot be guessed
+safely is asked for: an order file with no order id column names the two ways out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from audience.errors import MappingError
 from audience.ingest.schemas import FIELDS, Kind, normalise_column_name
@@ -77,3 +82,50 @@ def resolve_mapping(
             f"{present}; map one with --map {missing[0]}=COLUMN"
         )
     return mapping
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """What an import made of each column: mapped to a field, kept as a trait, or ignored."""
+
+    mapping: dict[str, str]
+    """Canonical field -> source column."""
+    traits: list[str]
+    """Columns kept as customer traits (customers only: every unmapped column)."""
+    ignored: list[str]
+    """Columns read and set aside: mapped to no field and not kept."""
+
+
+def column_use(kind: Kind, columns: Sequence[str], mapping: Mapping[str, str]) -> ColumnUse:
+    """Split ``columns`` into mapped, traits and ignored, as the staging SQL treats them."""
+    mapped = set(mapping.values())
+    unmapped = [c for c in columns if c not in mapped]
+    if kind == "customers":
+        return ColumnUse(dict(mapping), unmapped, [])
+    return ColumnUse(dict(mapping), [], unmapped)
+
+
+_SHOWN = 30
+"""Columns named in a message: a wide file's 10,000 would drown it."""
+
+
+def require_order_id(
+    file: str, columns: Sequence[str], mapping: Mapping[str, str], one_order_per_line: bool
+) -> None:
+    """Refuse to guess the orders of a file: without an order id, say which way to read it.
+
+    Lines without an order id cannot be grouped into orders; reading each as its own order
+    silently would turn a 3-line basket into 3 orders (frequency, basket and CLV all wrong).
+    """
+    if one_order_per_line and "order_id" in mapping:
+        raise MappingError(
+            f"{file}: --one-order-per-line with an order id column "
+            f"('{mapping['order_id']}'): drop one of the two"
+        )
+    if not one_order_per_line and "order_id" not in mapping:
+        shown = ", ".join(columns[:_SHOWN]) + (", ..." if len(columns) > _SHOWN else "")
+        raise MappingError(
+            f"{file}: no order id column recognised among: {shown}. Say which "
+            "column numbers the orders with --map order_id=COLUMN, or pass "
+            "--one-order-per-line if each line really is an order of its own"
+        )

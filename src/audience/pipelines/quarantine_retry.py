@@ -96,10 +96,11 @@ def _retry_kind(
     items: list[tuple[QuarantinedRow, dict[str, Any]]],
     result: RetryResult,
 ) -> None:
-    mapping, preset, currency = con.execute(
-        "SELECT mapping, preset, currency FROM imports WHERE import_id = ?",
+    mapping, preset, currency, per_line = con.execute(
+        """SELECT mapping, preset, currency, coalesce(one_order_per_line, false)
+           FROM imports WHERE import_id = ?""",
         [items[0][0].import_id],
-    ).fetchall()[0]
+    ).fetchone() or (None, None, None, False)
     options = [f"{k}={v}" for k, v in json.loads(mapping or "{}").items()]
     with tempfile.TemporaryDirectory(dir=workspace.root) as folder:
         path = Path(folder) / f"retry-{kind}.jsonl"
@@ -114,6 +115,7 @@ def _retry_kind(
             source_label=label,
             preset=preset,
             currency=currency,
+            one_order_per_line=per_line,
         )
         digest = scalar(con, "SELECT sha256 FROM imports WHERE import_id = ?", [report.import_id])
         failed = dict(
