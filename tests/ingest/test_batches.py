@@ -54,7 +54,7 @@ def test_french_order_headers_are_understood(workspace: Workspace, tmp_path: Pat
         "unit_price": "Prix unitaire TTC",
         "amount": "Montant TTC",
     }
-    assert report.ignored == ["Montant HT"] and report.traits == []
+    assert report.ignored == ["Montant HT"] and report.traits == {}
     assert totals(workspace) == (3, Decimal("6.50"), 2)
 
 
@@ -64,7 +64,7 @@ def test_customer_columns_left_over_are_kept_as_traits(
     text = "Customer ID;E-mail;Fidélité\nC1;a@x.fr;or\n"
     report = import_file(workspace, "customers", write(tmp_path / "c.csv", text))
     assert report.mapping == {"customer_id": "Customer ID", "email": "E-mail"}
-    assert report.traits == ["Fidélité"] and report.ignored == []
+    assert report.traits == {"fidelite": "text"} and report.ignored == []
 
 
 def test_an_order_file_without_order_id_is_refused_unless_said(
@@ -175,7 +175,7 @@ def test_an_import_a_later_one_updated_is_undone_only_after_it(
             ).fetchall()
 
     assert state() == [
-        ("C1", "Paris", False, "denied"),
+        ("C1", "Paris", False, "withdrawn"),  # a refusal after a grant
         ("C2", "Nice", True, "granted"),
         ("C3", "Metz", False, "granted"),
     ]
