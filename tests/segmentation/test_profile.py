@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 
 from audience.config import DEFAULT_SEGMENT_NAMES, SegmentName
-from audience.segmentation.profiling import descriptive_name, name_segments, profile_segments
+from audience.model.runs import SegmentProfile
+from audience.segmentation.profiling import name_segments, profile_segments
 
 
 def test_profiles_report_mean_median_z_and_lift() -> None:
@@ -19,11 +20,21 @@ def test_profiles_report_mean_median_z_and_lift() -> None:
     assert profiles[0].share == 0.5
 
 
-def _profile_with(signature: dict[str, float], label: int):  # type: ignore[no-untyped-def]
+def _profile_with(
+    signature: dict[str, float],
+    label: int,
+    medians: dict[str, float] | None = None,
+    lifts: dict[str, float] | None = None,
+) -> SegmentProfile:
+    """A profile with the given z-scores; medians and lifts default to ones every default
+    name's absolute thresholds accept."""
     raw = pd.DataFrame({f: [0.0] for f in signature})
     profile = profile_segments(raw, np.zeros((1, len(signature))), np.array([0]))[0]
+    accepted = {"recency_days": 30.0, "tenure_days": 30.0}
     for feature, z in signature.items():
         profile.features[feature]["z"] = z
+        profile.features[feature]["median"] = {**accepted, **(medians or {})}.get(feature, 1.0)
+        profile.features[feature]["lift"] = (lifts or {}).get(feature, 1.0 + z)
     profile.label = label
     return profile
 
@@ -48,15 +59,18 @@ def test_names_follow_signatures_one_to_one() -> None:
 
 
 def test_a_name_needs_every_feature_it_speaks_of() -> None:
-    only_frequency = _profile_with({"frequency": 2.0}, 0)
+    only_frequency = _profile_with({"frequency": 2.0}, 0, medians={"frequency": 9})
     name_segments([only_frequency], DEFAULT_SEGMENT_NAMES)
-    assert only_frequency.name == "High frequency"
+    assert only_frequency.name == "Frequent buyers"
 
 
-def test_weak_fit_gets_a_descriptive_name() -> None:
-    odd = _profile_with({"visits": 0.1, "frequency": -0.3, "tenure_days": 2.0}, 0)
+def test_weak_fit_gets_a_plain_name() -> None:
+    odd = _profile_with(
+        {"visits": 0.1, "frequency": -0.3, "tenure_days": 2.0}, 0, medians={"frequency": 3}
+    )
     name_segments([odd], [SegmentName(name="Loyal", when={"frequency": "high"})])
-    assert odd.name == descriptive_name(odd.signature()) == "High tenure days, low frequency"
+    assert odd.name == "Long-standing occasional buyers"
+    assert odd.description.startswith("No catalogue name fits; stands out by: customers for long")
 
 
 def test_every_configurable_kpi_has_its_sql() -> None:
