@@ -78,3 +78,65 @@ def test_every_configurable_kpi_has_its_sql() -> None:
     from audience.segmentation.kpis import KPI_SQL
 
     assert set(KPI_SQL) == set(KPI_NAMES)
+
+
+CHAMPION_Z = {"recency_days": -1.2, "frequency": 1.5, "monetary": 1.4}
+
+
+def test_champions_need_a_recent_median_purchase() -> None:
+    recent = _profile_with(CHAMPION_Z, 0, medians={"recency_days": 60})
+    lapsed = _profile_with(CHAMPION_Z, 1, medians={"recency_days": 200})
+    name_segments([recent], DEFAULT_SEGMENT_NAMES)
+    name_segments([lapsed], DEFAULT_SEGMENT_NAMES)
+    assert recent.name == "Champions"
+    assert lapsed.name != "Champions"
+
+
+def test_new_customers_need_a_short_tenure() -> None:
+    signature = {"tenure_days": -1.5, "recency_days": -1.0}
+    new = _profile_with(signature, 0, medians={"tenure_days": 40, "recency_days": 20})
+    old = _profile_with(signature, 1, medians={"tenure_days": 500, "recency_days": 20})
+    name_segments([new], DEFAULT_SEGMENT_NAMES)
+    name_segments([old], DEFAULT_SEGMENT_NAMES)
+    assert new.name == "New customers"
+    assert old.name == "Later-joining recent buyers"
+
+
+def test_at_risk_high_spenders_need_to_outspend_the_average() -> None:
+    signature = {"recency_days": 1.2, "monetary": 0.6}
+    spenders = _profile_with(signature, 0, medians={"recency_days": 400}, lifts={"monetary": 1.8})
+    not_really = _profile_with(
+        signature, 1, medians={"recency_days": 400}, lifts={"monetary": 0.55}
+    )
+    name_segments([spenders], DEFAULT_SEGMENT_NAMES)
+    name_segments([not_really], DEFAULT_SEGMENT_NAMES)
+    assert spenders.name == "At-risk high spenders"
+    assert not_really.name == "Lapsed high spenders"
+
+
+def test_thresholds_come_from_the_names_configuration() -> None:
+    strict = SegmentName(name="Loyal", when={"frequency": "high"}, median_at_least={"frequency": 5})
+    few = _profile_with({"frequency": 1.0}, 0, medians={"frequency": 3})
+    many = _profile_with({"frequency": 1.0}, 1, medians={"frequency": 8})
+    name_segments([few], [strict])
+    name_segments([many], [strict])
+    assert (few.name, many.name) == ("Frequent buyers", "Loyal")
+
+
+def test_plain_names_read_like_a_marketer_speaks() -> None:
+    lapsed_once = _profile_with(
+        {"recency_days": 1.6, "frequency": -1.2, "monetary": -0.2},
+        0,
+        medians={"recency_days": 480, "frequency": 1},
+    )
+    frequent_low = _profile_with(
+        {"frequency": 1.3, "monetary": -1.1, "recency_days": 0.1}, 1, medians={"frequency": 7}
+    )
+    prospects = _profile_with({"frequency": -2.0, "visits": 1.5}, 2, medians={"frequency": 0})
+    name_segments([lapsed_once, frequent_low, prospects], [])
+    assert lapsed_once.name == "Lapsed one-time buyers"
+    assert frequent_low.name == "Frequent low spenders"
+    assert prospects.name == "Never-buying browsers"
+    for profile in (lapsed_once, frequent_low, prospects):
+        assert "distinctive" not in profile.description
+        assert profile.description.startswith("No catalogue name fits; stands out by:")

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from audience.model.runs import SegmentProfile
 
+NEW_DAYS = 90
+"""'Newly arrived' only under this median tenure; later arrivals are 'later-joining'."""
+
 
 @dataclass(frozen=True)
 class Words:
@@ -69,6 +72,8 @@ def words_for(feature: str, direction: str, median: float | None) -> Words:
             return Words("never-buying", "prospects", "no order yet")
         if median <= 1:
             return Words("one-time", explains="a single order")
+    if (feature, direction) == ("tenure_days", "low") and (median is None or median > NEW_DAYS):
+        return Words("later-joining", explains="joined later than most")
     if feature.startswith("category_") and direction == "high":
         label = feature.removeprefix("category_").replace("_", "-")
         return Words(f"{label}-loving", f"{label} buyers", f"buy {label}")

@@ -110,8 +110,8 @@ def _useful(rows: list[dict[str, Any]], pool: list[int], min_useful_k: int) -> l
     useful = [i for i in pool if _found(rows[i]) >= min_useful_k]
     for row in rows:
         row["useful"] = _found(row) >= min_useful_k
-    if not useful:
-        return pool  # k fixed, or k_range below min_useful_k: the asked k is obeyed
+    if not useful or min_useful_k <= 2:
+        return pool  # k fixed, k_range below min_useful_k, or the plain rule asked for
     best = max(float(rows[i]["silhouette"]) for i in useful)
     if best >= STRUCTURE_SILHOUETTE:
         return useful
