@@ -104,7 +104,8 @@ def test_never_more_segments_than_the_maximum(uneven_blobs: tuple[np.ndarray, np
 def test_hdbscan_that_calls_most_customers_noise_is_reported_not_chosen() -> None:
     X = np.random.default_rng(0).uniform(size=(3_000, 5))
     with pytest.warns(UserWarning, match="hdbscan left .* of customers as noise"):
-        model = AutoSegmenter(k_range=(2, 4), random_state=0, **FAST).fit(X)
+        # min_useful_k=2: structureless data would also warn about k (test_k_choice)
+        model = AutoSegmenter(k_range=(2, 4), min_useful_k=2, random_state=0, **FAST).fit(X)
     json.dumps(model.selection_, allow_nan=False)
     row = next(r for r in model.selection_ if r["method"] == "hdbscan")
     assert row["density_noise_share"] > 0.5

@@ -67,11 +67,23 @@ MapMethod = Literal["pca", "tsne", "umap"]
 
 
 class SegmentName(Strict):
-    """A name given to a segment whose feature signature matches ``when``."""
+    """A name given to a segment whose feature signature matches ``when`` (relative evidence)
+    and whose medians and lifts pass the absolute thresholds (absolute evidence)."""
 
     name: str
     when: dict[str, Direction] = Field(
         description="Feature -> 'high' or 'low' compared with the whole population."
+    )
+    median_at_most: dict[str, float] = Field(
+        default_factory=dict,
+        description="Feature -> the most the segment's median may be, e.g. recency_days: 90.",
+    )
+    median_at_least: dict[str, float] = Field(
+        default_factory=dict, description="Feature -> the least the segment's median may be."
+    )
+    lift_above: dict[str, float] = Field(
+        default_factory=dict,
+        description="Feature -> the segment's mean over the population's must exceed this.",
     )
     description: str = ""
 
@@ -80,6 +92,8 @@ DEFAULT_SEGMENT_NAMES: list[SegmentName] = [
     SegmentName(
         name="Champions",
         when={"recency_days": "low", "frequency": "high", "monetary": "high"},
+        median_at_most={"recency_days": 90},
+        lift_above={"frequency": 1.0, "monetary": 1.0},
         description="Bought recently, often, and spend the most.",
     ),
     SegmentName(
@@ -90,11 +104,13 @@ DEFAULT_SEGMENT_NAMES: list[SegmentName] = [
     SegmentName(
         name="New customers",
         when={"tenure_days": "low", "recency_days": "low"},
+        median_at_most={"tenure_days": 90, "recency_days": 90},
         description="Arrived recently and bought once or twice.",
     ),
     SegmentName(
         name="Dormant customers",
         when={"recency_days": "high", "visits": "low", "email_opens": "low"},
+        median_at_least={"recency_days": 90},
         description="Bought in the past, silent for months.",
     ),
     SegmentName(
@@ -110,6 +126,8 @@ DEFAULT_SEGMENT_NAMES: list[SegmentName] = [
     SegmentName(
         name="At-risk high spenders",
         when={"recency_days": "high", "monetary": "high"},
+        median_at_least={"recency_days": 90},
+        lift_above={"monetary": 1.0},
         description="Spent a lot but have not bought for a long time.",
     ),
 ]
@@ -175,6 +193,25 @@ class SegmentationSettings(Strict):
         default=0.02, ge=0, lt=0.5, description="Smallest share of customers a segment may hold."
     )
     max_segments: int = Field(default=12, ge=2, description="Never more segments than this.")
+    min_useful_k: int = Field(
+        default=3,
+        ge=2,
+        description="Fewest segments chosen unless the data show no structure at that k "
+        "(see the selection rule); a fixed k or a k_range below it is obeyed.",
+    )
+    min_variation: float = Field(
+        default=0.1,
+        ge=0,
+        description="Numeric features whose coefficient of variation is below this are left "
+        "out of clustering, with a warning.",
+    )
+    min_entropy: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Categorical and two-valued features whose normalised entropy is below "
+        "this are left out of clustering, with a warning.",
+    )
     random_state: int = 42
     names: list[SegmentName] = Field(default_factory=lambda: list(DEFAULT_SEGMENT_NAMES))
 

@@ -34,6 +34,8 @@ from audience.segmentation.persist import store_run
 from audience.segmentation.preprocess import FeaturePreprocessor
 from audience.segmentation.profiling import name_segments, profile_segments
 from audience.segmentation.rfm import RFM_FEATURES, RFM_SEGMENTS, RFMSegmenter
+from audience.segmentation.rfm_fold import fold_small_cells
+from audience.segmentation.screening import drop_near_constant
 from audience.segmentation.selection import AutoSegmenter, selection_sample
 from audience.segmentation.space import FeatureSpace
 from audience.store.clock import SYSTEM_CLOCK, Clock
@@ -94,7 +96,7 @@ def run_segmentation(
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         if method == "rfm":
-            fitted = _fit_rfm(raw)
+            fitted = _fit_rfm(raw, config)
         else:
             fitted = _fit_clusters(raw, names, config, method, k, k_range, fitting)
         run = _describe(raw, fitted, config, names, now)
@@ -124,6 +126,7 @@ def _fit_clusters(
     progress: Progress = no_progress,
 ) -> _Fitted:
     seg = config.segmentation
+    raw, near_constant = drop_near_constant(raw, seg.min_variation, seg.min_entropy)
     space = FeatureSpace(
         winsorize=seg.winsorize, scaling=seg.scaling, pca_variance=seg.pca_variance
     )
@@ -135,6 +138,7 @@ def _fit_clusters(
         k_range=k_range or seg.k_range,
         max_segments=seg.max_segments,
         min_share=seg.min_segment_share,
+        min_useful_k=seg.min_useful_k,
         max_noise_share=seg.max_noise_share,
         sample_size=seg.sample_size,
         silhouette_size=seg.silhouette_size,
@@ -150,7 +154,13 @@ def _fit_clusters(
         space=X,
         signature_space=signature,
         kept=space.kept_features_,
-        preprocessing=space.describe(),
+        preprocessing={
+            "dropped_near_constant": {
+                item.feature: {"measure": item.measure, "value": round(item.value, 4)}
+                for item in near_constant
+            },
+            **space.describe(),
+        },
         selection=model.selection_,
         model={
             "type": model.method_,
@@ -162,22 +172,33 @@ def _fit_clusters(
     )
 
 
-def _fit_rfm(raw: pd.DataFrame) -> _Fitted:
-    """Quintile scores; the named RFM segments are its labels (only those present, compacted)."""
+def _fit_rfm(raw: pd.DataFrame, config: WorkspaceConfig) -> _Fitted:
+    """Quintile scores; the named RFM segments are its labels (only those present, compacted),
+    small ones folded into their nearest by the same guards as clusters (rfm_fold)."""
+    seg = config.segmentation
     rfm = RFMSegmenter().fit(raw[list(RFM_FEATURES)])
-    present, labels = np.unique(rfm.labels_, return_inverse=True)
+    present, cells = np.unique(rfm.labels_, return_inverse=True)
     # Profiles compare segments in a standardised space, as for clusters.
     pre = FeaturePreprocessor(fill_max=(0,))
     signature = pre.fit_transform(raw[list(RFM_FEATURES)].to_numpy())
+    labels, names, folds = fold_small_cells(
+        cells.astype(np.int64),
+        [RFM_SEGMENTS[i] for i in present],
+        signature,
+        seg.min_segment_share,
+        seg.max_segments,
+    )
+    folded = {f.cell: {"into": f.into, "customers": f.customers} for f in folds}
     return _Fitted(
         method="rfm",
-        labels=labels.astype(np.int64),
+        labels=labels,
         has_noise=False,
         space=signature,
         signature_space=signature,
         kept=list(RFM_FEATURES),
         preprocessing={
             "scores": "quintiles of the customers with orders",
+            "folded": folded,
             **pre.describe(list(RFM_FEATURES)),
         },
         selection=[],
@@ -186,9 +207,10 @@ def _fit_rfm(raw: pd.DataFrame) -> _Fitted:
             "inputs": list(RFM_FEATURES),
             "features": list(RFM_FEATURES),
             **rfm.to_json(),
+            "folded": {cell: fold["into"] for cell, fold in folded.items()},
         },
         confidence=np.ones(len(labels)),
-        segment_names=[RFM_SEGMENTS[i] for i in present],
+        segment_names=names,
     )
 
 

@@ -4,9 +4,14 @@ A segment's *signature* is the z-score of its mean on every feature, in the spac
 clusters were found in (population mean 0, spread 1). A name from the catalogue in
 ``audience.yaml`` fits a segment by the mean of its signed z-scores over the features the
 name cares about ('high' counts +z, 'low' counts -z); a name whose features the run did not
-use cannot be given. Names are matched one-to-one so that the
-sum of fits is the highest (Hungarian algorithm); a segment whose best fit is weak gets a
-descriptive name from its two most distinctive features instead.
+use cannot be given. That is relative evidence; a name also needs absolute evidence, its
+thresholds on the segment's medians and lifts (``median_at_most``, ``median_at_least``,
+``lift_above``: "Champions" only when their median recency is at most 90 days, "At-risk high
+spenders" only when they spend more than the average customer), and a name whose threshold
+feature the run did not profile cannot be given either. Names are matched one-to-one so that
+the sum of fits is the highest (Hungarian algorithm); a segment whose best fit is weak gets a
+plain-language name from its two most distinctive features instead
+(:mod:`audience.segmentation.plain_names`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from scipy.optimize import linear_sum_assignment
 
 from audience.config import SegmentName
 from audience.model.runs import SegmentProfile
+from audience.segmentation.plain_names import plain_description, plain_name
 
 MIN_NAME_FIT = 0.35
 
@@ -71,11 +77,21 @@ def name_fit(signature: dict[str, float], rule: SegmentName) -> float | None:
     return float(np.mean(scores))
 
 
-def descriptive_name(signature: dict[str, float]) -> str:
-    """'High visits, low frequency': the two features that set the segment apart most."""
-    top = sorted(signature, key=lambda f: -abs(signature[f]))[:2]
-    words = [f"{'high' if signature[f] > 0 else 'low'} {f.replace('_', ' ')}" for f in top]
-    return ", ".join(words).capitalize()
+def absolute_evidence(profile: SegmentProfile, rule: SegmentName) -> bool:
+    """Whether the segment's medians and lifts pass the rule's thresholds (all of them)."""
+    checks: list[tuple[float | None, float, int]] = [  # value, threshold, sign of the gap
+        *((_stat(profile, f, "median"), t, -1) for f, t in rule.median_at_most.items()),
+        *((_stat(profile, f, "median"), t, 1) for f, t in rule.median_at_least.items()),
+    ]
+    lifts = [(_stat(profile, f, "lift"), t) for f, t in rule.lift_above.items()]
+    return all(v is not None and sign * (v - t) >= 0 for v, t, sign in checks) and all(
+        v is not None and v > t for v, t in lifts
+    )
+
+
+def _stat(profile: SegmentProfile, feature: str, key: str) -> float | None:
+    value = profile.features.get(feature, {}).get(key)
+    return None if value is None else float(value)
 
 
 def name_segments(profiles: list[SegmentProfile], catalogue: list[SegmentName]) -> None:
@@ -87,7 +103,7 @@ def name_segments(profiles: list[SegmentProfile], catalogue: list[SegmentName]) 
         signature = profile.signature()
         for k, rule in enumerate(catalogue):
             fit = name_fit(signature, rule)
-            if fit is not None:
+            if fit is not None and absolute_evidence(profile, rule):
                 fits[i, k] = fit
     rows, cols = linear_sum_assignment(np.where(np.isfinite(fits), -fits, 1e6))
     chosen = dict(zip(rows.tolist(), cols.tolist(), strict=True))
@@ -99,8 +115,8 @@ def name_segments(profiles: list[SegmentProfile], catalogue: list[SegmentName]) 
             profile.description = catalogue[j].description
             profile.name_fit = round(float(fits[i, j]), 3)
         else:
-            profile.name = descriptive_name(profile.signature())
-            profile.description = "Named after its most distinctive features."
+            profile.name = plain_name(profile)
+            profile.description = plain_description(profile)
         while profile.name in used:
             profile.name += f" ({profile.label})"
         used.add(profile.name)

@@ -70,6 +70,9 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         Guard: never more segments than this (noise counts as one).
     min_share : float, default=0.02
         Guard: smallest share of customers a segment may hold.
+    min_useful_k : int, default=3
+        Fewest segments the rule chooses unless the data show no structure (see
+        :data:`SELECTION_RULE`); 2 restores the plain silhouette rule.
     max_noise_share : float, default=0.5
         Guard: largest share of customers a density method may leave as noise.
     sample_size : int, default=20000
@@ -105,6 +108,7 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         k_range: tuple[int, int] = (2, 12),
         max_segments: int = 12,
         min_share: float = 0.02,
+        min_useful_k: int = 3,
         max_noise_share: float = 0.5,
         sample_size: int = 20_000,
         silhouette_size: int = 4_000,
@@ -117,6 +121,7 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self.k_range = k_range
         self.max_segments = max_segments
         self.min_share = min_share
+        self.min_useful_k = min_useful_k
         self.max_noise_share = max_noise_share
         self.sample_size = sample_size
         self.silhouette_size = silhouette_size
@@ -149,7 +154,12 @@ class AutoSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                     rows.append(row)
                     values.append(silhouette)
                     models.append(model)
-        winner = choose(rows, values, method_order=[*AUTO_METHODS, "minibatch"])
+        winner = choose(
+            rows,
+            values,
+            method_order=[*AUTO_METHODS, "minibatch"],
+            min_useful_k=self.min_useful_k,
+        )
         self.selection_ = [_json_safe(row) for row in rows]
         self.method_ = str(winner["method"])
         candidate = models[next(i for i, row in enumerate(rows) if row is winner)]
