@@ -17,7 +17,7 @@ CDNOW = Path(__file__).parents[1] / "data" / "cdnow" / "cdnow_sample_transaction
 @pytest.fixture(scope="module")
 def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     ws = Workspace.init(tmp_path_factory.mktemp("cdnow") / "ws")
-    import_file(ws, "orders", CDNOW, ["ordered_at=date", "amount=amount"])
+    import_file(ws, "orders", CDNOW, ["ordered_at=date", "amount=amount"], one_order_per_line=True)
     return ws
 
 
