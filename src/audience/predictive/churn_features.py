@@ -118,7 +118,7 @@ def features_as_of(
     label = "coalesce(fut.n, 0) = 0 AS churned," if horizon_days is not None else ""
     params: dict[str, object] = {"c": cutoff, "h": horizon_days or 0}
     sql = _SQL.format(
-        days=daily_transactions_sql(timezone, False),
+        days=daily_transactions_sql(timezone),
         event_day=local_day('"timestamp"', timezone),
         signup_day=local_day("signup_at", timezone),
         label=label,
