@@ -143,6 +143,12 @@ def _register_churn(predict: typer.Typer) -> None:
                 help="No purchase within it = churned, e.g. 90d (default: audience.yaml).",
             ),
         ] = None,
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force", help="Write churn bands even if the model does not beat the base rate."
+            ),
+        ] = False,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -155,7 +161,7 @@ def _register_churn(predict: typer.Typer) -> None:
             step("Training and validating the churn model", quiet=json_),
             warehouse.transaction() as con,
         ):
-            run = run_churn(con, ws.config, horizon, now=ws.clock.now())
+            run = run_churn(con, ws.config, horizon, now=ws.clock.now(), force=force)
         if json_:
             print_json(run.to_dict())
             return
@@ -166,6 +172,8 @@ def _register_churn(predict: typer.Typer) -> None:
             f" · top-decile lift {m['lift_top_decile']:.2f} · {run.n_scored:,} profiles scored"
         )
         _print_bands(run.bands)
+        for warning in run.warnings:
+            err_console.print(f"[yellow]warning:[/] {warning}")
 
 
 def _register_cohorts(app: typer.Typer) -> None:
