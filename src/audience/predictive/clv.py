@@ -172,6 +172,9 @@ def fit_spend_model(
         model.fit(np.column_stack([x, m]))
     except ModelError as exc:
         raise ModelError(f"{exc}. Likely cause: {spend_diagnosis(summary, independence)}") from exc
+    flat = _flat_spend(summary)
+    if flat:
+        model.warnings_.append(f"{flat}; treat expected order values with care")
     return model, independence
 
 
@@ -180,16 +183,24 @@ FLAT_SPEND_CV = 0.05
 """Median within-customer coefficient of variation below which spend is called constant."""
 
 
+def _flat_spend(summary: PurchaseSummary) -> str:
+    """A sentence when customers pay about the same every time, else empty."""
+    cv = summary.spend_cv[np.isfinite(summary.spend_cv)]
+    if not len(cv) or float(np.median(cv)) >= FLAT_SPEND_CV:
+        return ""
+    return (
+        f"spend hardly varies within customers (median coefficient of variation "
+        f"{float(np.median(cv)):.3f} over their repeat purchases): each customer pays about "
+        "the same every time, so Gamma-Gamma's within-customer spread (p) is not identified"
+    )
+
+
 def spend_diagnosis(summary: PurchaseSummary, independence: dict[str, Any]) -> str:
     """Why the spend data do not identify Gamma-Gamma, in the data's terms."""
     repeat = summary.spend_frequency > 0
-    cv = summary.spend_cv[np.isfinite(summary.spend_cv)]
-    if len(cv) and float(np.median(cv)) < FLAT_SPEND_CV:
-        return (
-            f"spend hardly varies within customers (median coefficient of variation "
-            f"{float(np.median(cv)):.3f} over their repeat purchases): each customer pays about "
-            "the same every time, so the within-customer spread (p) has no finite estimate"
-        )
+    flat = _flat_spend(summary)
+    if flat:
+        return flat
     if independence.get("independent") is False:
         return (
             f"mean spend depends on purchase frequency (Pearson r = "
