@@ -67,3 +67,32 @@ def test_events_follow_the_segment_spec(demo_files) -> None:  # type: ignore[no-
 def test_too_few_customers_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="at least 50"):
         generate(10, tmp_path, end=date(2026, 1, 31))
+
+
+def test_customers_of_one_persona_have_their_own_habits(demo_files) -> None:  # type: ignore[no-untyped-def]
+    # The CLV models assume heterogeneity between customers (gamma purchase rates and
+    # spend): customers of a persona must differ in mean order value, number of orders and
+    # basket size, while staying around their persona's mean.
+    orders = pd.read_csv(
+        demo_files.orders, sep=";", decimal=",", usecols=["id_commande", "id_client", "montant"]
+    )
+    truth = pd.read_csv(demo_files.ground_truth, usecols=["customer_ref", "person_id", "persona"])
+    lines = orders.merge(truth, left_on="id_client", right_on="customer_ref")
+    per_order = lines.groupby(["person_id", "persona", "id_commande"]).agg(
+        value=("montant", "sum"), lines=("montant", "size")
+    )
+    people = per_order.groupby(["person_id", "persona"]).agg(
+        n=("value", "size"), mean=("value", "mean"), cv=("value", "std"), lines=("lines", "mean")
+    )
+    people["cv"] /= people["mean"]
+    loyal = people.xs("loyal_high_spender", level="persona")
+    loyal = loyal[loyal["n"] >= 5]
+    assert len(loyal) > 100
+    spread = loyal["mean"].std() / loyal["mean"].mean()
+    assert 0.3 < spread < 0.8  # lognormal σ 0.5 around the persona's basket
+    assert 120 < loyal["mean"].mean() < 185  # around the persona's 150 €
+    assert 0.35 < loyal["cv"].median() < 0.75  # orders vary around each customer's own mean
+    assert loyal["n"].std() / loyal["n"].mean() > 0.4  # purchase rates differ
+    assert loyal["lines"].std() > 0.1  # basket sizes differ
+    by_persona = people.groupby(level="persona")["mean"].mean()
+    assert by_persona["loyal_high_spender"] > 3 * by_persona["bargain_hunter"]

@@ -7,11 +7,19 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from audience.errors import InputError
+from audience.errors import InputError, ModelError
 from audience.ingest.importer import import_file
-from audience.predictive.clv import ClvOptions, horizon_to_days, run_clv
+from audience.predictive.clv import (
+    ClvOptions,
+    fit_spend_model,
+    horizon_to_days,
+    run_clv,
+    spend_diagnosis,
+)
+from audience.predictive.purchases import customer_summary
 from audience.store.clock import SYSTEM_CLOCK
 from audience.store.workspace import Workspace
 from tests.conftest import write
@@ -124,23 +132,41 @@ def _orders(ws: Workspace, tmp_path: Path, rows: str) -> None:
     import_file(ws, "orders", tmp_path / "o.csv")
 
 
-def test_negative_amounts_are_refused_unless_dropped(workspace: Workspace, tmp_path: Path) -> None:
-    _orders(
-        workspace,
-        tmp_path,
-        "1,A,2026-01-01,10\n2,A,2026-02-01,-5\n3,B,2026-01-03,8\n4,B,2026-03-01,9\n",
-    )
-    with pytest.raises(InputError, match=r"1 customer-day\(s\) have a negative total"):
-        _run(workspace)
+def test_no_orders_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no orders"):
         _run(Workspace.init(tmp_path / "empty"))
 
 
-def test_zero_repeat_spend_is_refused_clearly(workspace: Workspace, tmp_path: Path) -> None:
+def test_too_few_repeat_spenders_name_the_cause(workspace: Workspace, tmp_path: Path) -> None:
+    # A's repeat purchase was free: a purchase, but no spend; B is the only repeat spender.
     _orders(
         workspace,
         tmp_path,
         "1,A,2026-01-01,10\n2,A,2026-02-01,0\n3,B,2026-01-03,8\n4,B,2026-03-01,9\n",
     )
-    with pytest.raises(InputError, match="spent 0 on average"):
-        _run(workspace)
+    with workspace.warehouse(read_only=True) as warehouse:
+        summary = customer_summary(warehouse.con, workspace.config.timezone, "week")
+    assert list(summary.frequency) == [1, 1]
+    with pytest.raises(ModelError, match=r"only 1 customer\(s\) made a repeat purchase with a pos"):
+        fit_spend_model(summary, ClvOptions())
+
+
+def test_spend_that_never_varies_within_customers_is_named(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    # Everyone pays the same price every time (a subscription): spend varies between
+    # customers only, and Gamma-Gamma's within-customer spread is not identified.
+    rng = np.random.default_rng(0)
+    rows = []
+    for c in range(200):
+        price = round(30 * rng.lognormal(0, 0.5), 2)
+        rows += [
+            f"{c}-{k},C{c},2025-{1 + k * 2:02d}-{1 + c % 27:02d},{price}" for k in range(2 + c % 4)
+        ]
+    _orders(workspace, tmp_path, "\n".join(rows) + "\n")
+    with workspace.warehouse(read_only=True) as warehouse:
+        summary = customer_summary(warehouse.con, workspace.config.timezone, "week")
+    model, independence = fit_spend_model(summary, ClvOptions())
+    assert any("spend hardly varies within customers" in w for w in model.warnings_)
+    # When the fit fails, this is the cause its message gives.
+    assert spend_diagnosis(summary, independence).startswith("spend hardly varies within")

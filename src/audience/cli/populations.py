@@ -16,8 +16,6 @@ SEGMENTED = (
     "persons with features: every person after cleaning, and any id known only from orders "
     "or events"
 )
-CHURN = "everyone known by the last order day: signed up, ordered or seen in an event"
-CLV = "persons with at least one order by the end of the calibration period"
 
 
 def print_cleaned(report: CleanReport) -> None:

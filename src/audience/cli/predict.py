@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from audience.cli import figures
-from audience.cli.populations import CHURN, CLV, print_population
+from audience.cli.populations import print_population
 from audience.cli.tables import Col, fitted_table
 from audience.cli.terminal import (
     Group,
@@ -152,6 +152,12 @@ def _register_churn(predict: typer.Typer) -> None:
                 help="No purchase within it = churned, e.g. 90d (default: audience.yaml).",
             ),
         ] = None,
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force", help="Write churn bands even if the model does not beat the base rate."
+            ),
+        ] = False,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -165,7 +171,9 @@ def _register_churn(predict: typer.Typer) -> None:
             step("Training and validating the churn model", quiet=json_) as progress,
             warehouse.transaction() as con,
         ):
-            run = run_churn(con, ws.config, horizon, now=ws.clock.now(), progress=progress)
+            run = run_churn(
+                con, ws.config, horizon, now=ws.clock.now(), progress=progress, force=force
+            )
             population = scored_population(con, run.run_id)
         if json_:
             print_json(run.to_dict())
@@ -177,7 +185,7 @@ def _register_churn(predict: typer.Typer) -> None:
             f"{m['brier_base_rate']:.3f}) · top-decile lift {m['lift_top_decile']:.2f}",
             highlight=False,
         )
-        print_population("scored for churn", CHURN, population)
+        print_population("scored for churn", run.population_definition, population)
         _print_bands(run.bands, "probability", figures.share)
         print_warnings(run.warnings)
 
@@ -246,7 +254,7 @@ def _print_clv(result: dict[str, Any], currency: str, population: Population | N
             highlight=False,
         )
     if population is not None:
-        print_population("persons scored for CLV", CLV, population)
+        print_population("persons scored for CLV", result["population_definition"], population)
     _print_bands(result["tiers"], f"CLV ({currency})", figures.number)
     print_warnings(result["warnings"])
 

@@ -111,7 +111,11 @@ class PredictiveSettings(Strict):
     )
     drop_nonpositive_amounts: bool = Field(
         default=False,
-        description="Ignore days whose total is <= 0 (returns, free orders) instead of failing.",
+        exclude=True,  # read from older files, never written to new ones
+        description=(
+            "Deprecated, no effect (a CLV run warns when it is true): free purchases count as "
+            "purchases and are left out of the spend model only; returns are left out of both."
+        ),
     )
     churn_horizon: str = Field(default="90d", description="No purchase within it = churned.")
     clv_tiers: ClvTiers = Field(default_factory=ClvTiers)

@@ -7,7 +7,11 @@ Three cut-offs, each a horizon apart, end on the last order day L:
   is judged there (AUC, Brier score, lift in the top decile, permutation importances), on
   customers and a period it never saw;
 - scoring: the model is refitted on the hold-out window, the most recent labelled data, and
-  scores every profile as of L.
+  scores every person (profile after ``audience clean``) known as of L.
+
+A model that does not beat the constant base rate on the hold-out (Brier, log-loss, AUC;
+see :mod:`audience.predictive.baseline`) is stored with a warning but puts nobody into churn
+bands unless forced: bands drive activation, and a coin would do as well.
 
 The classifier is scikit-learn's histogram gradient boosting (missing values handled
 natively: no orders means no recency) wrapped in ``CalibratedClassifierCV`` so that a score
@@ -26,7 +30,6 @@ import pyarrow as pa
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from audience.config import WorkspaceConfig
@@ -34,7 +37,8 @@ from audience.config.predictive import parse_duration
 from audience.errors import InputError, ModelError
 from audience.model.progress import Progress, no_progress
 from audience.predictive.bands import store_bands
-from audience.predictive.churn_features import FEATURES, features_as_of
+from audience.predictive.baseline import BaseRateComparison, calibration, compare_with_base_rate
+from audience.predictive.churn_features import FEATURES, POPULATION_DEFINITION, features_as_of
 from audience.predictive.purchases import data_span
 from audience.predictive.store import new_run_id, save_predictions, save_run
 from audience.store.warehouse import scalar
@@ -57,8 +61,14 @@ class ChurnRun:
     metrics: dict[str, Any]
     importances: list[dict[str, float | str]]
     n_scored: int
+    population_definition: str = ""
     bands: dict[str, Any] | None = None
+    bands_written: bool = False
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def population(self) -> int:
+        return self.n_scored
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +79,10 @@ class ChurnRun:
             "metrics": self.metrics,
             "feature_importances": self.importances,
             "n_scored": self.n_scored,
+            "population": self.population,
+            "population_definition": self.population_definition,
             "bands": self.bands,
+            "bands_written": self.bands_written,
             "warnings": self.warnings,
         }
 
@@ -139,14 +152,13 @@ def lift_top_decile(y: np.ndarray, score: np.ndarray) -> float:
 def evaluate(
     model: CalibratedClassifierCV, X: np.ndarray, y: np.ndarray, seed: int, columns: np.ndarray
 ) -> tuple[dict[str, Any], list[dict[str, float | str]]]:
-    """AUC, Brier score (and that of the base rate), top-decile lift, importances."""
+    """AUC, Brier and log-loss against the base rate, calibration, lift, importances."""
     score = model.predict_proba(X)[:, 1]
     metrics = {
         "n_customers": len(y),
         "churn_rate": float(y.mean()),
-        "auc": float(roc_auc_score(y, score)),
-        "brier": float(brier_score_loss(y, score)),
-        "brier_base_rate": float(brier_score_loss(y, np.full(len(y), y.mean()))),
+        **compare_with_base_rate(y, score).to_dict(),
+        "calibration": calibration(y, score),
         "lift_top_decile": lift_top_decile(y, score),
         "mean_predicted": float(score.mean()),
     }
@@ -174,16 +186,18 @@ def run_churn(
     *,
     now: datetime,
     progress: Progress = no_progress,
+    force: bool = False,
 ) -> ChurnRun:
-    """Train, validate on a later window, refit, score every profile, store, band.
+    """Train, validate on a later window, refit, score every person, store, band.
 
+    Bands are written only when the model beats the base rate on the hold-out, or ``force``.
     ``progress`` counts the :data:`CHURN_STEPS` steps (the windows' features, the fits, the
     validation, the scoring and storage).
     """
     n_customers = int(scalar(con, "SELECT count(DISTINCT customer_id) FROM person_order_lines"))
     threads = 1 if n_customers < SINGLE_THREAD_ROWS else None
     with threadpool_limits(threads):
-        return _run_churn(con, config, horizon, now, progress)
+        return _run_churn(con, config, horizon, now, progress, force)
 
 
 CHURN_STEPS = 7
@@ -195,6 +209,7 @@ def _run_churn(
     horizon: str | None,
     now: datetime,
     progress: Progress,
+    force: bool,
 ) -> ChurnRun:
     settings = config.predictive
     days = churn_horizon_days(horizon or settings.churn_horizon)
@@ -230,6 +245,7 @@ def _run_churn(
         metrics={**metrics, "n_train": len(y_train), "train_churn_rate": float(y_train.mean())},
         importances=importances,
         n_scored=len(probability),
+        population_definition=POPULATION_DEFINITION.format(cutoff=last),
     )
     documents = {
         "params": {
@@ -248,6 +264,16 @@ def _run_churn(
     ids = scoring.column("customer_id").combine_chunks()
     scores = pa.table({"customer_id": ids, "churn_probability": probability})
     save_predictions(con, run.run_id, "churn", scores)
+    if not metrics["beats_base_rate"]:
+        verdict = compare_verdict(metrics)
+        if not force:
+            run.warnings.append(
+                f"the churn model is not better than a constant: {verdict}; no churn bands "
+                "were written (earlier ones stay as they were); rerun with --force to write "
+                "them anyway, or try another --horizon or more history"
+            )
+            return run
+        run.warnings.append(f"churn bands written with --force although {verdict}")
     bands = store_bands(
         con,
         "churn_bands",
@@ -259,5 +285,12 @@ def _run_churn(
         now,
     )
     run.bands = bands.to_dict()
+    run.bands_written = True
     progress(CHURN_STEPS, CHURN_STEPS)
     return run
+
+
+def compare_verdict(metrics: dict[str, Any]) -> str:
+    """The base-rate comparison's sentence, from the stored metrics."""
+    names = BaseRateComparison.__dataclass_fields__
+    return BaseRateComparison(**{k: metrics[k] for k in names}).verdict()

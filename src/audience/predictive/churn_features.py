@@ -3,7 +3,9 @@
 The ``features`` table holds one as-of date; a time split needs several, so the few
 features the churn model uses are recomputed here as of any day, from orders and events
 strictly up to it. Days are calendar days in the workspace time zone, and a customer's
-orders of one day count as one purchase, as for the CLV models.
+orders of one day count as one purchase, as for the CLV models. A customer is a person: a
+profile after ``audience clean`` (records merged into it are not customers of their own),
+orders and events following her through the people views (migration 0004).
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ FEATURES: tuple[str, ...] = (
 )
 """Model inputs, in column order. Missing values (no order, no event) stay NULL/NaN."""
 
+POPULATION_DEFINITION = (
+    "persons (profiles after 'audience clean', else customer records) known by {cutoff}: "
+    "signed up, ordered or seen in an event on or before it"
+)
+
 
 _SQL = """
 WITH days AS ({days}),
@@ -65,8 +72,14 @@ e AS (
              AS email_clicks_90d
     FROM ev WHERE day <= $c GROUP BY customer_id
 ),
+people AS (
+    -- After `audience clean`, one row per profile; before, one per imported record.
+    SELECT profile_id AS customer_id, signup_at FROM profiles
+    UNION ALL
+    SELECT customer_id, signup_at FROM customers WHERE NOT EXISTS (SELECT 1 FROM profiles)
+),
 known AS (
-    SELECT customer_id, {signup_day} AS first_seen FROM customers
+    SELECT customer_id, {signup_day} AS first_seen FROM people
     UNION ALL SELECT customer_id, first_order FROM o
     UNION ALL SELECT customer_id, first_event FROM e
 ),
@@ -118,7 +131,7 @@ def features_as_of(
     label = "coalesce(fut.n, 0) = 0 AS churned," if horizon_days is not None else ""
     params: dict[str, object] = {"c": cutoff, "h": horizon_days or 0}
     sql = _SQL.format(
-        days=daily_transactions_sql(timezone, False),
+        days=daily_transactions_sql(timezone),
         event_day=local_day('"timestamp"', timezone),
         signup_day=local_day("signup_at", timezone),
         label=label,

@@ -6,6 +6,10 @@ horizon, discounted CLV with its interval, next purchase date), stores the score
 the customers into CLV tiers. With a hold-out end it validates instead: the model is judged
 on purchases it did not see, and nothing is scored, since scores as of a past date would
 replace current ones.
+
+Customers are persons (see :mod:`audience.predictive.purchases`); the run states its
+population and how it is defined. Free repeat purchases count for the transaction model and
+are left out of the spend model, with a warning; returns are left out of both.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pyarrow as pa
 
 from audience.config import WorkspaceConfig
 from audience.config.predictive import TIME_UNIT_DAYS, PredictiveSettings, parse_duration
-from audience.errors import InputError
+from audience.errors import InputError, ModelError
 from audience.model.progress import Progress, no_progress
 from audience.predictive.bands import store_bands
 from audience.predictive.bgnbd import BetaGeoModel
@@ -37,8 +41,11 @@ from audience.predictive.store import (
 )
 from audience.predictive.validation import holdout_metrics, tracking
 
-MAX_NEXT_PURCHASE_DAYS = 36_525
-"""A median wait beyond a century is reported as no date rather than a date in 2125."""
+DEPRECATED_DROP = (
+    "predictive.drop_nonpositive_amounts is deprecated and has no effect: free purchases now "
+    "count as purchases and are left out of the spend model only, returns are left out of "
+    "both; remove the setting from audience.yaml"
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,6 @@ class ClvOptions:
     interval_level: float = 0.90
     bootstrap: int = 0
     random_state: int = 42
-    drop_nonpositive: bool = False
 
     @classmethod
     def from_settings(cls, settings: PredictiveSettings, **overrides: Any) -> ClvOptions:
@@ -66,7 +72,6 @@ class ClvOptions:
             interval_level=settings.interval_level,
             bootstrap=settings.bootstrap,
             random_state=settings.random_state,
-            drop_nonpositive=settings.drop_nonpositive_amounts,
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -92,6 +97,7 @@ class ClvRun:
     run_id: str
     options: ClvOptions
     n_customers: int
+    population_definition: str
     transaction_model: dict[str, Any]
     spend_model: dict[str, Any]
     independence: dict[str, Any]
@@ -100,7 +106,12 @@ class ClvRun:
     validation: dict[str, Any] | None = None
     tracking: dict[str, Any] | None = None
     tiers: dict[str, Any] | None = None
+    next_purchase: dict[str, int] | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def population(self) -> int:
+        return self.n_customers
 
     def to_dict(self) -> dict[str, Any]:
         o = self.options
@@ -113,6 +124,8 @@ class ClvRun:
                 "horizon_units": o.horizon_days / TIME_UNIT_DAYS[o.time_unit],
             },
             "n_customers": self.n_customers,
+            "population": self.population,
+            "population_definition": self.population_definition,
             "transaction_model": self.transaction_model,
             "spend_model": self.spend_model,
             "independence_check": self.independence,
@@ -120,6 +133,7 @@ class ClvRun:
             "validation": self.validation,
             "tracking": self.tracking,
             "tiers": self.tiers,
+            "next_purchase": self.next_purchase,
             "warnings": self.warnings,
         }
 
@@ -137,26 +151,69 @@ def fit_transaction_model(summary: PurchaseSummary, options: ClvOptions) -> Any:
 def fit_spend_model(
     summary: PurchaseSummary, options: ClvOptions
 ) -> tuple[GammaGammaModel, dict[str, Any]]:
-    """Gamma-Gamma on repeat buyers' mean spend, and the frequency–spend correlation."""
-    repeat = summary.frequency > 0
-    x, m = summary.frequency[repeat], summary.mean_spend[repeat]
-    check_spend(m)
+    """Gamma-Gamma on the mean positive repeat spend, and the frequency–spend correlation.
+
+    A failed fit is re-raised with its likely cause in the data (see :func:`spend_diagnosis`).
+    """
+    repeat = summary.spend_frequency > 0
+    x, m = summary.spend_frequency[repeat], summary.mean_spend[repeat]
+    independence = independence_check(x, m)
+    if len(x) < MIN_REPEAT_SPENDERS:
+        raise ModelError(
+            f"Gamma-Gamma cannot be fitted: only {len(x)} customer(s) made a repeat purchase "
+            f"with a positive amount; the spend model needs at least {MIN_REPEAT_SPENDERS} "
+            "to learn how spend varies between customers"
+        )
     model = GammaGammaModel(
         bootstrap=options.bootstrap,
         interval_level=options.interval_level,
         random_state=options.random_state,
-    ).fit(np.column_stack([x, m]))
-    return model, independence_check(x, m)
+    )
+    try:
+        model.fit(np.column_stack([x, m]))
+    except ModelError as exc:
+        raise ModelError(f"{exc}. Likely cause: {spend_diagnosis(summary, independence)}") from exc
+    flat = _flat_spend(summary)
+    if flat:
+        model.warnings_.append(f"{flat}; treat expected order values with care")
+    return model, independence
 
 
-def check_spend(mean_spend: FloatArray) -> None:
-    """Refuse repeat buyers whose repeat purchases were free: Gamma-Gamma needs spend > 0."""
-    zero = mean_spend <= 0
-    if zero.any():
-        raise InputError(
-            f"{int(zero.sum())} repeat buyer(s) spent 0 on average on repeat purchases; the "
-            "spend model needs positive amounts: set predictive.drop_nonpositive_amounts: true"
+MIN_REPEAT_SPENDERS = 10
+FLAT_SPEND_CV = 0.05
+"""Median within-customer coefficient of variation below which spend is called constant."""
+
+
+def _flat_spend(summary: PurchaseSummary) -> str:
+    """A sentence when customers pay about the same every time, else empty."""
+    cv = summary.spend_cv[np.isfinite(summary.spend_cv)]
+    if not len(cv) or float(np.median(cv)) >= FLAT_SPEND_CV:
+        return ""
+    return (
+        f"spend hardly varies within customers (median coefficient of variation "
+        f"{float(np.median(cv)):.3f} over their repeat purchases): each customer pays about "
+        "the same every time, so Gamma-Gamma's within-customer spread (p) is not identified"
+    )
+
+
+def spend_diagnosis(summary: PurchaseSummary, independence: dict[str, Any]) -> str:
+    """Why the spend data do not identify Gamma-Gamma, in the data's terms."""
+    repeat = summary.spend_frequency > 0
+    flat = _flat_spend(summary)
+    if flat:
+        return flat
+    if independence.get("independent") is False:
+        return (
+            f"mean spend depends on purchase frequency (Pearson r = "
+            f"{independence['pearson']:.2f} among {int(repeat.sum())} repeat buyers), against "
+            "the model's assumption that spend and frequency are independent"
         )
+    m = summary.mean_spend[repeat]
+    return (
+        f"the spread of mean spend between the {int(repeat.sum())} repeat buyers "
+        f"({float(m.min()):.2f} to {float(m.max()):.2f}) is not that of a gamma mixture: look "
+        "for a few extreme amounts or for distinct groups that pay fixed prices"
+    )
 
 
 CLV_STEPS = 5
@@ -173,14 +230,8 @@ def run_clv(
     """Fit, score (or validate), store at ``now`` (the command's clock); returns what happened."""
     progress(0, CLV_STEPS)
     summary = customer_summary(
-        con,
-        config.timezone,
-        options.time_unit,
-        options.calibration_end,
-        options.holdout_end,
-        options.drop_nonpositive,
+        con, config.timezone, options.time_unit, options.calibration_end, options.holdout_end
     )
-    check_spend(summary.mean_spend[summary.frequency > 0])  # before the slower fit
     progress(1, CLV_STEPS)
     transactions = fit_transaction_model(summary, options)
     progress(2, CLV_STEPS)
@@ -190,19 +241,28 @@ def run_clv(
         options.horizon_days, TIME_UNIT_DAYS[options.time_unit], options.discount_rate
     )
     scores = score_customers(
-        transactions, spend, summary.X, summary.mean_spend, horizon, options.interval_level
+        transactions,
+        spend,
+        summary.X,
+        summary.mean_spend,
+        horizon,
+        options.interval_level,
+        spend_frequency=summary.spend_frequency,
     )
     run = ClvRun(
         run_id=new_run_id("clv", now),
         options=options,
         n_customers=len(summary),
+        population_definition=summary.population_definition,
         transaction_model=transactions.summary(),
         spend_model=spend.summary(),
         independence=independence,
         outputs=summarise(scores),
         scored=options.holdout_end is None,
-        warnings=transactions.warnings_ + spend.warnings_,
+        warnings=transactions.warnings_ + spend.warnings_ + summary.amounts.warnings(),
     )
+    if config.predictive.drop_nonpositive_amounts:
+        run.warnings.append(DEPRECATED_DROP)
     if independence.get("independent") is False:
         run.warnings.append(
             f"frequency and mean spend correlate (r = {independence['pearson']:.2f}): the "
@@ -210,7 +270,7 @@ def run_clv(
         )
     if options.holdout_end is not None:
         run.validation = holdout_metrics(transactions, summary)
-        days, counts = daily_repeat_counts(con, summary, config.timezone, options.drop_nonpositive)
+        days, counts = daily_repeat_counts(con, summary, config.timezone)
         run.tracking = tracking(transactions, summary, days, counts)
     progress(4, CLV_STEPS)
     _store(con, run, summary, scores, config, now)
@@ -246,6 +306,11 @@ def _store(
     )
     if not run.scored:
         return
+    next_on = _next_purchase_days(summary, scores["time_to_next_purchase"], run.options)
+    run.next_purchase = {
+        "within_horizon": len(next_on) - next_on.null_count,
+        "none_expected": next_on.null_count,
+    }
     table = pa.table(
         {
             "customer_id": summary.customer_ids,
@@ -254,7 +319,7 @@ def _store(
                 for name in PREDICTION_COLUMNS
                 if name in scores
             },
-            "next_purchase_on": _next_purchase_days(summary, scores["time_to_next_purchase"]),
+            "next_purchase_on": next_on,
         }
     )
     save_predictions(con, run.run_id, "clv", table)
@@ -272,9 +337,16 @@ def _store(
     run.tiers = band_run.to_dict()
 
 
-def _next_purchase_days(summary: PurchaseSummary, waits: FloatArray) -> pa.Array:
+def _next_purchase_days(
+    summary: PurchaseSummary, waits: FloatArray, options: ClvOptions
+) -> pa.Array:
+    """The day by which a next purchase is as likely as not, if within the CLV horizon.
+
+    Beyond the horizon the model says nothing useful (a median wait of decades for a customer
+    it believes gone): no date, which reads "none expected".
+    """
     days = np.ceil(waits * summary.unit_days)
-    missing = ~np.isfinite(days) | (days > MAX_NEXT_PURCHASE_DAYS)
+    missing = ~np.isfinite(days) | (days > options.horizon_days)
     start = np.datetime64(summary.calibration_end, "D")
     dates = start + np.where(missing, 0, days).astype("timedelta64[D]")
     return pa.array(dates, type=pa.date32(), mask=missing)

@@ -5,6 +5,9 @@ zone; period k holds what the cohort did k months (weeks) later. Retention is th
 the cohort that ordered in the period, revenue and orders are totals. Periods that had not
 begun by the last order day are left empty rather than 0, so that a young cohort does not
 look like a collapsing one (the last, current period is partial).
+
+Customers are persons: orders follow their person through ``person_orders`` (after
+``audience clean``, a profile and not each record merged into it).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import numpy as np
 
 from audience.predictive.purchases import data_span, local_day
 
+POPULATION_DEFINITION = (
+    "persons (profiles after 'audience clean', else customer ids) with at least one order"
+)
 Period = Literal["month", "week"]
 Metric = Literal["retention", "revenue", "orders"]
 
@@ -51,7 +57,10 @@ def cohort_table(
             ORDER BY a.cohort, a.period""",
         params={"last": last},
     ).fetchall()
-    return _pivot(rows, by, metric, last.isoformat())
+    table = _pivot(rows, by, metric, last.isoformat())
+    table["population"] = sum(c["size"] for c in table["cohorts"])
+    table["population_definition"] = POPULATION_DEFINITION
+    return table
 
 
 def _pivot(rows: list[tuple[Any, ...]], by: str, metric: str, last: str) -> dict[str, Any]:

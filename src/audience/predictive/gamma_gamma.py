@@ -118,8 +118,8 @@ class GammaGammaModel(MLEModel):
 def _nonpositive_spend(m: FloatArray) -> str:
     return (
         f"{int((m <= 0).sum())} customer(s) have a mean spend <= 0; the spend model "
-        "needs positive amounts: remove returns and free orders, or set "
-        "predictive.drop_nonpositive_amounts: true"
+        "needs positive amounts: leave free orders and returns out of the mean (as "
+        "audience.predictive.purchases.customer_summary does)"
     )
 
 

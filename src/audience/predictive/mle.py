@@ -143,9 +143,12 @@ def maximise(
             mean_value_grad, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options
         )
     else:
-        res = optimize.minimize(
-            mean_value, start, jac="3-point", method="L-BFGS-B", bounds=bounds, options=options
-        )
+        # Far from the optimum the likelihood overflows to inf, which the optimiser treats as
+        # "worse"; the numerical gradient's inf − inf there is noise, not a fault to report.
+        with np.errstate(invalid="ignore", over="ignore"):
+            res = optimize.minimize(
+                mean_value, start, jac="3-point", method="L-BFGS-B", bounds=bounds, options=options
+            )
     _check_converged(res, names, model, mean_value)
     if analytic:
         hessian = gradient_jacobian(lambda z: _grad(negll, z), res.x, GRADIENT_STEP)

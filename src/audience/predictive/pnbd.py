@@ -32,8 +32,9 @@ def _log_a0(
     def term(y: FloatArray) -> FloatArray:
         return np.log(hyp2f1(rsx, b2, rsx + 1, diff / (big + y))) - rsx * np.log(big + y)  # type: ignore[no-any-return]
 
-    first, second = term(t_x), term(T)
-    with np.errstate(divide="ignore"):
+    # Extreme parameters make the terms infinite; the likelihood then reports inf (rejected).
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        first, second = term(t_x), term(T)
         return first + np.log(-np.expm1(second - first))
 
 
@@ -62,7 +63,8 @@ class ParetoNBDModel(MLEModel):
         head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         alive = _log_alive_term(r, alpha, s, beta, x, T)
         dead = np.log(s / (r + s + x)) + _log_a0(r, alpha, s, beta, x, t_x, T)
-        ll = data.w @ (head + np.logaddexp(alive, dead))
+        with np.errstate(invalid="ignore"):  # a non-finite likelihood is rejected below
+            ll = data.w @ (head + np.logaddexp(alive, dead))
         return (-float(ll) if np.isfinite(ll) else np.inf), None
 
     # -- predictions ----------------------------------------------------------------------

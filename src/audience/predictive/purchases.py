@@ -4,6 +4,14 @@ The CLV models see each customer through (x, t_x, T): repeat transactions in the
 period, time of the last one and length of observation, both from her first purchase, plus
 her mean repeat spend. Following the literature, all orders of a customer on one day (in the
 workspace time zone) are one transaction, their amounts summed.
+
+Amounts decide what a day is. A day whose total is zero (a free sample, a fully discounted
+order) is a purchase: the frequency models count it, as Fader and Hardie do on CDNOW. It
+says nothing about spend, so the spend model leaves it out. A day whose total is negative
+is a return, not a purchase, and no model sees it. Both are counted for the run's warnings.
+
+Customers are persons: orders follow their person through the view ``person_order_lines``
+(after ``audience clean``, records merged into one profile are one customer).
 """
 
 from __future__ import annotations
@@ -28,13 +36,50 @@ def local_day(column: str, timezone: str) -> str:
     return f"CAST(timezone({sql_literal(timezone)}, timezone('UTC', {column})) AS DATE)"
 
 
-def daily_transactions_sql(timezone: str, drop_nonpositive: bool) -> str:
-    """One row per customer and day: the day's total is one transaction."""
-    having = "HAVING sum(amount) > 0" if drop_nonpositive else ""
+def daily_transactions_sql(timezone: str) -> str:
+    """One row per person and purchase day: the day's total, if not negative, is one purchase."""
     return (
         f"SELECT customer_id, {local_day('ordered_at', timezone)} AS day, "
-        f"sum(amount)::DOUBLE AS amount FROM person_order_lines GROUP BY ALL {having}"
+        "sum(amount)::DOUBLE AS amount FROM person_order_lines GROUP BY ALL "
+        "HAVING sum(amount) >= 0"
     )
+
+
+POPULATION_DEFINITION = (
+    "persons (profiles after 'audience clean', else customer ids) with a purchase (a day "
+    "whose order total is not negative) on or before {cal}"
+)
+
+
+_REPEAT_SPEND = "d.day <= $cal AND d.day > f.first_day AND d.amount > 0"
+"""A repeat purchase in the calibration period that the spend model sees."""
+
+
+@dataclass(frozen=True)
+class AmountNotes:
+    """Days that some model leaves out because of their amount, counted for the warnings."""
+
+    return_days: int
+    """Customer-days with a negative total: returns, not purchases, seen by no model."""
+    return_customers: int
+    free_repeat_days: int
+    """Repeat purchase days with a zero total: purchases, but out of the spend model."""
+    free_customers: int
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.free_repeat_days:
+            out.append(
+                f"{self.free_repeat_days} repeat purchase day(s) of {self.free_customers} "
+                "customer(s) have a total of 0 (free or fully discounted orders): they count "
+                "as purchases but are left out of the spend model"
+            )
+        if self.return_days:
+            out.append(
+                f"{self.return_days} customer-day(s) of {self.return_customers} customer(s) "
+                "have a negative total (returns): they are not purchases and no model sees them"
+            )
+        return out
 
 
 @dataclass
@@ -46,13 +91,18 @@ class PurchaseSummary:
     recency: FloatArray
     T: FloatArray
     mean_spend: FloatArray
-    """Mean value of repeat transactions; NaN without repeat purchases."""
+    """Mean value of repeat transactions with a positive total; NaN without any."""
+    spend_frequency: FloatArray
+    """Repeat transactions with a positive total: those the spend model's mean is over."""
+    spend_cv: FloatArray
+    """Coefficient of variation of those transactions' values; NaN with fewer than two."""
     first_day: NDArray[np.datetime64]
     holdout_frequency: FloatArray | None
     calibration_end: date
     holdout_end: date | None
     last_day: date
     time_unit: str
+    amounts: AmountNotes
 
     @property
     def unit_days(self) -> int:
@@ -65,6 +115,10 @@ class PurchaseSummary:
 
     def __len__(self) -> int:
         return len(self.frequency)
+
+    @property
+    def population_definition(self) -> str:
+        return POPULATION_DEFINITION.format(cal=self.calibration_end)
 
 
 def data_span(con: duckdb.DuckDBPyConnection, timezone: str) -> tuple[date, date]:
@@ -86,7 +140,6 @@ def customer_summary(
     time_unit: str,
     calibration_end: date | None = None,
     holdout_end: date | None = None,
-    drop_nonpositive: bool = False,
 ) -> PurchaseSummary:
     """Summaries of every customer whose first purchase is on or before the calibration end."""
     first, last = data_span(con, timezone)
@@ -101,9 +154,7 @@ def customer_summary(
             f"hold-out end {holdout_end} must come after the calibration end {cal}; "
             f"choose --holdout-end after {cal}"
         )
-    days = daily_transactions_sql(timezone, drop_nonpositive)
-    if not drop_nonpositive:
-        _refuse_negative(con, days, holdout_end or cal)
+    days = daily_transactions_sql(timezone)
     params: dict[str, Any] = {"cal": cal, "hold": holdout_end or cal}
     table = con.sql(
         f"""WITH days AS ({days}),
@@ -113,7 +164,10 @@ def customer_summary(
                date_diff('day', f.first_day, max(d.day) FILTER (WHERE d.day <= $cal))::DOUBLE
                  AS t_x_days,
                date_diff('day', f.first_day, $cal::DATE)::DOUBLE AS T_days,
-               avg(d.amount) FILTER (WHERE d.day <= $cal AND d.day > f.first_day) AS mean_spend,
+               avg(d.amount) FILTER (WHERE {_REPEAT_SPEND}) AS mean_spend,
+               count(*) FILTER (WHERE {_REPEAT_SPEND})::DOUBLE AS spend_x,
+               (stddev_samp(d.amount) FILTER (WHERE {_REPEAT_SPEND})
+                 / avg(d.amount) FILTER (WHERE {_REPEAT_SPEND}))::DOUBLE AS spend_cv,
                count(*) FILTER (WHERE d.day > $cal AND d.day <= $hold)::DOUBLE AS holdout_x
         FROM days d JOIN firsts f USING (customer_id)
         WHERE f.first_day <= $cal
@@ -128,37 +182,47 @@ def customer_summary(
         recency=column("t_x_days").to_numpy() / unit,
         T=column("T_days").to_numpy() / unit,
         mean_spend=column("mean_spend").to_numpy(zero_copy_only=False).astype(np.float64),
+        spend_frequency=column("spend_x").to_numpy(),
+        spend_cv=column("spend_cv").to_numpy(zero_copy_only=False).astype(np.float64),
         first_day=column("first_day").to_numpy().astype("datetime64[D]"),
         holdout_frequency=column("holdout_x").to_numpy() if holdout_end else None,
         calibration_end=cal,
         holdout_end=holdout_end,
         last_day=last,
         time_unit=time_unit,
+        amounts=_amount_notes(con, timezone, cal),
     )
 
 
-def _refuse_negative(con: duckdb.DuckDBPyConnection, days: str, until: date) -> None:
-    """Negative days (returns) are not purchases; zero days are, as in the CDNOW literature."""
-    rows = con.execute(
-        f"SELECT count(*), min(customer_id), min(day) FROM ({days}) WHERE amount < 0 AND day <= ?",
-        [until],
-    ).fetchall()
-    count, customer, day = rows[0]
-    if count:
-        raise InputError(
-            f"{count} customer-day(s) have a negative total amount (e.g. customer {customer} "
-            f"on {day}); returns are not purchases: remove them from the orders file, or set "
-            "predictive.drop_nonpositive_amounts: true in audience.yaml to ignore such days"
-        )
+def _amount_notes(con: duckdb.DuckDBPyConnection, timezone: str, cal: date) -> AmountNotes:
+    """Returns (negative days) and free repeat purchases (zero days) up to the calibration end."""
+    day = local_day("ordered_at", timezone)
+    row = con.execute(
+        f"""WITH all_days AS (
+                SELECT customer_id, {day} AS day, sum(amount) AS amount
+                FROM person_order_lines GROUP BY ALL
+            ), ranked AS (
+                SELECT *, min(day) FILTER (WHERE amount >= 0)
+                            OVER (PARTITION BY customer_id) AS first_day
+                FROM all_days WHERE day <= ?
+            )
+            SELECT count(*) FILTER (WHERE amount < 0),
+                   count(DISTINCT customer_id) FILTER (WHERE amount < 0),
+                   count(*) FILTER (WHERE amount = 0 AND day > first_day),
+                   count(DISTINCT customer_id) FILTER (WHERE amount = 0 AND day > first_day)
+            FROM ranked""",
+        [cal],
+    ).fetchall()[0]
+    return AmountNotes(*(int(v) for v in row))
 
 
 def daily_repeat_counts(
-    con: duckdb.DuckDBPyConnection, summary: PurchaseSummary, timezone: str, drop: bool
+    con: duckdb.DuckDBPyConnection, summary: PurchaseSummary, timezone: str
 ) -> tuple[NDArray[np.datetime64], FloatArray]:
     """Repeat transactions per calendar day of the summary's customers, through the hold-out."""
     end = summary.holdout_end or summary.calibration_end
     rows = con.sql(
-        f"""WITH days AS ({daily_transactions_sql(timezone, drop)}),
+        f"""WITH days AS ({daily_transactions_sql(timezone)}),
         ranked AS (SELECT day, min(day) OVER (PARTITION BY customer_id) AS first_day FROM days)
         SELECT day, count(*)::DOUBLE AS n FROM ranked
         WHERE day > first_day AND first_day <= $cal AND day <= $end

@@ -99,14 +99,20 @@ def score_customers(
     mean_spend: FloatArray,
     horizon: Horizon,
     level: float,
+    spend_frequency: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
-    """p_alive, expected transactions, order value, spend and CLV with its interval."""
+    """p_alive, expected transactions, order value, spend and CLV with its interval.
+
+    ``spend_frequency`` counts the repeat transactions ``mean_spend`` is over (default: all
+    repeat transactions, ``X[:, 0]``); it differs when free purchases are left out of spend.
+    """
+    spend_x = X[:, 0] if spend_frequency is None else spend_frequency
     (gx, gt, gT), _, inv = compress([X[:, 0], X[:, 1], X[:, 2]])
     G = np.column_stack([gx, gt, gT])
     (ux, uT), _, inv_xT = compress([gx, gT])
     xT = (ux, uT, inv_xT)
     p_alive, expected, log_det = _log_transaction_value(model, G, xT, horizon)
-    value = spend.conditional_expected_value(X[:, 0], mean_spend)
+    value = spend.conditional_expected_value(spend_x, mean_spend)
     next_purchase = model.time_to_next_purchase(G)
     # Delta method on log CLV = log DET(θ_tx) + log value(θ_spend), blocks independent.
     k_tx = len(model.log_params_)
@@ -118,7 +124,10 @@ def score_customers(
     var = np.einsum("ij,jk,ik->i", grad_tx, cov_tx, grad_tx)[inv]
     log_value = np.log(value)
     grad_sp = np.column_stack(
-        [_spend_grad(spend, X, mean_spend, k, log_value) for k in range(len(spend.log_params_))]
+        [
+            _spend_grad(spend, spend_x, mean_spend, k, log_value)
+            for k in range(len(spend.log_params_))
+        ]
     )
     var += np.einsum("ij,jk,ik->i", grad_sp, spend.parameter_covariance(), grad_sp)
     clv = np.exp(log_det[inv] + log_value)
@@ -136,10 +145,10 @@ def score_customers(
 
 
 def _spend_grad(
-    spend: GammaGammaModel, X: FloatArray, mean_spend: FloatArray, k: int, log_value: FloatArray
+    spend: GammaGammaModel, x: FloatArray, mean_spend: FloatArray, k: int, log_value: FloatArray
 ) -> FloatArray:
     shifted = spend.log_params_ + DELTA_STEP * np.eye(3)[k]
-    moved = _with_params(spend, shifted).conditional_expected_value(X[:, 0], mean_spend)
+    moved = _with_params(spend, shifted).conditional_expected_value(x, mean_spend)
     return (np.log(moved) - log_value) / DELTA_STEP  # type: ignore[no-any-return]
 
 

@@ -60,15 +60,21 @@ def draw_order_lines(
     persona_idx: np.ndarray,
     life: Lifetimes,
 ) -> pd.DataFrame:
-    """One row per order line: person, order number, time, category, quantity, prices."""
+    """One row per order line: person, order number, time, category, quantity, prices.
+
+    Each customer gets her own purchase rate, mean spend and basket size, drawn around her
+    persona's means (gamma and lognormal heterogeneity, as the CLV models assume), and each
+    order's value is gamma-distributed around her own mean: customers of one persona differ
+    as real ones do, so the spend model can tell within-customer from between-customer spread.
+    """
     n = len(persona_idx)
-    interval = np.array([p.order_interval_days or 0 for p in personas])[persona_idx]
+    habits = draw_habits(rng, personas, persona_idx)
     lo = np.array([p.orders_range[0] for p in personas])[persona_idx]
     hi = np.array([p.orders_range[1] for p in personas])[persona_idx]
     first_buy = life.signup + rng.uniform(0, 0.15, n) * (life.active_end - life.signup)
     window_days = (life.active_end - first_buy) / DAY
-    expected = np.where(interval > 0, window_days / np.maximum(interval, 1), 0)
-    counts = np.where(interval > 0, rng.poisson(expected), rng.integers(lo, hi + 1))
+    expected = window_days * habits.rate_per_day
+    counts = np.where(habits.rate_per_day > 0, rng.poisson(expected), rng.integers(lo, hi + 1))
     counts = np.clip(counts, lo, hi)
 
     person = np.repeat(np.arange(n), counts)
@@ -79,12 +85,11 @@ def draw_order_lines(
     when[first_of_person] = first_buy[counts > 0]
     n_orders = len(person)
 
-    basket = np.array([p.basket_eur for p in personas])[persona_idx][person]
-    total = basket * rng.lognormal(-0.06, 0.35, n_orders)
+    total = rng.gamma(ORDER_VALUE_SHAPE, habits.mean_spend[person] / ORDER_VALUE_SHAPE)
     discounted = (
         rng.random(n_orders) < np.array([p.discount_prob for p in personas])[persona_idx][person]
     )
-    lines_per_order = 1 + rng.poisson(0.35, n_orders)
+    lines_per_order = 1 + rng.poisson(habits.extra_lines[person])
     order_of_line = np.repeat(np.arange(n_orders), lines_per_order)
     n_lines = len(order_of_line)
     share = rng.gamma(2.0, 1.0, n_lines)
@@ -110,6 +115,41 @@ def draw_order_lines(
             "discount": discount,
         }
     )
+
+
+@dataclass(frozen=True)
+class Habits:
+    """Each customer's own buying habits, drawn around her persona's means."""
+
+    rate_per_day: np.ndarray
+    """Orders per day while active; 0 for personas with a fixed small number of orders."""
+    mean_spend: np.ndarray
+    """Mean order value in euros."""
+    extra_lines: np.ndarray
+    """Mean number of order lines beyond the first."""
+
+
+RATE_SHAPE = 3.0
+"""Gamma shape of purchase rates around the persona's (CV 0.58), as the NBD models assume."""
+SPEND_SIGMA = 0.5
+"""Lognormal σ of customers' mean order value around the persona's basket."""
+ORDER_VALUE_SHAPE = 3.0
+"""Gamma shape of one order's value around the customer's mean (CV 0.58): Gamma-Gamma's p."""
+EXTRA_LINES_MEAN = 0.35
+
+
+def draw_habits(
+    rng: np.random.Generator, personas: list[Persona], persona_idx: np.ndarray
+) -> Habits:
+    """Purchase rate (gamma), mean spend (lognormal, mean kept) and basket size (gamma)."""
+    n = len(persona_idx)
+    interval = np.array([p.order_interval_days or 0 for p in personas])[persona_idx]
+    rate = np.where(interval > 0, 1 / np.maximum(interval, 1), 0.0)
+    rate = rate * rng.gamma(RATE_SHAPE, 1 / RATE_SHAPE, n)
+    basket = np.array([p.basket_eur for p in personas])[persona_idx]
+    spend = basket * rng.lognormal(-(SPEND_SIGMA**2) / 2, SPEND_SIGMA, n)
+    extra = rng.gamma(2.0, EXTRA_LINES_MEAN / 2, n)
+    return Habits(rate_per_day=rate, mean_spend=spend, extra_lines=extra)
 
 
 def _rank_within(groups: np.ndarray) -> np.ndarray:
