@@ -16,9 +16,17 @@ from pathlib import Path
 import duckdb
 
 from audience.errors import InputError, WarehouseError
+from audience.ingest.date_order import (
+    DateOptions,
+    DateReading,
+    read_dates,
+    report_lines,
+    workspace_date_order,
+)
 from audience.ingest.detect import SourceFile, inspect
 from audience.ingest.loaders import Counts, LoadContext, load_customers, load_events, load_orders
 from audience.ingest.mapping import parse_map_options, resolve_mapping
+from audience.ingest.parsing import DateOrder
 from audience.ingest.readers import (
     JSONL_BATCH_LINES,
     Source,
@@ -53,6 +61,8 @@ class ImportReport:
     rows_quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    date_formats: dict[str, str] = field(default_factory=dict)
+    """Column -> how its dates were read (day or month first) and why."""
 
     @property
     def reconciled(self) -> bool:
@@ -70,6 +80,7 @@ def import_file(
     *,
     source_label: str | None = None,
     batch_lines: int = JSONL_BATCH_LINES,
+    dates: DateOptions | None = None,
 ) -> ImportReport:
     """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction."""
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
@@ -81,6 +92,7 @@ def import_file(
             map_options,
             source_label=source_label,
             batch_lines=batch_lines,
+            dates=dates,
         )
 
 
@@ -93,6 +105,7 @@ def import_into(
     *,
     source_label: str | None = None,
     batch_lines: int = JSONL_BATCH_LINES,
+    dates: DateOptions | None = None,
 ) -> ImportReport:
     """Import ``path`` within the caller's transaction on ``con``."""
     if kind not in KINDS:
@@ -123,6 +136,7 @@ def import_into(
     )
     counts = Counts()
     timezone = workspace.config.timezone
+    reading = _DateRead(dates or DateOptions(), workspace_date_order(workspace.config))
     if file.format == "jsonl":
         keys = jsonl_keys(file)
         report.mapping = resolve_mapping(kind, list(keys), explicit, configured)
@@ -130,7 +144,7 @@ def import_into(
         # Only events come in batches: other kinds compare rows across the whole file.
         for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
-            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone)
+            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone, reading)
     else:
         with utf8_copy(file, workspace.root) as readable:
             source = _scan(con, file, readable)
@@ -139,7 +153,7 @@ def import_into(
                 context, raw_sql=raw_record(source.columns), mapped=frozenset(report.mapping)
             )
             counts += _quarantine_rejects(con, ctx, source)
-            counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone)
+            counts += _load_batch(con, ctx, kind, source.columns, report.mapping, timezone, reading)
     report.rows_new, report.rows_updated = counts.new, counts.updated
     report.rows_unchanged, report.rows_quarantined = counts.unchanged, counts.quarantined
     report.rows_loaded = counts.loaded
@@ -147,9 +161,19 @@ def import_into(
     if report.rows_read == 0:
         raise InputError(f"{path}: no rows to import")
     report.quarantine_reasons = _reason_counts(con, file.sha256)
+    report.date_formats = report_lines(reading.readings)
     report.seconds = round(time.perf_counter() - started, 3)
     _record_import(con, report, file, now, workspace.clock.now())
     return report
+
+
+@dataclass
+class _DateRead:
+    """How the date columns of the file are read, carried from one batch to the next."""
+
+    options: DateOptions
+    default: DateOrder
+    readings: dict[str, DateReading] = field(default_factory=dict)
 
 
 def _scan(con: duckdb.DuckDBPyConnection, file: SourceFile, readable: Path) -> Source:
@@ -165,11 +189,23 @@ def _load_batch(
     columns: dict[str, str],
     mapping: dict[str, str],
     timezone: str,
+    dates: _DateRead,
 ) -> Counts:
     bounds = DateBounds.at(ctx.now, timezone)
+    dates.readings = read_dates(
+        con,
+        "_src",
+        kind,
+        columns,
+        mapping,
+        dates.options,
+        dates.default,
+        dates.readings,
+        file=ctx.source_file,
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
-        + typed_select(kind, "_src", columns, mapping, timezone, bounds)
+        + typed_select(kind, "_src", columns, mapping, timezone, bounds, dates.readings)
     )
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
