@@ -41,6 +41,8 @@ def print_import(report: ImportReport) -> None:
         + ("" if report.reconciled else " [red]NOT RECONCILED[/]"),
         highlight=False,
     )
+    for column, how in report.date_formats.items():
+        console.print(f"  dates: {column} — {how}", highlight=False, markup=False)
     if report.quarantine_reasons:
         table = Table("quarantine reason", "rows", title="Quarantined rows (audience.quarantine)")
         for reason, count in report.quarantine_reasons.items():
@@ -61,15 +63,33 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str | None, typer.Option(help="Name of the source system (default: file name).")
         ] = None,
+        date_order: Annotated[
+            str | None,
+            typer.Option(
+                "--date-order",
+                help="dmy, mdy or ymd: how to read dates that no value of their column "
+                "decides (03/02/2024); default: the workspace's date_order.",
+            ),
+        ] = None,
+        date_format: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--date-format",
+                help="COLUMN=FORMAT (strptime, e.g. '%d %b %Y'), repeatable, or a bare FORMAT "
+                "for every date column.",
+            ),
+        ] = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
         """Import a file into the warehouse; idempotent, one transaction, reconciled."""
+        from audience.ingest.date_order import DateOptions
         from audience.ingest.importer import import_file
 
+        dates = DateOptions.parse(date_order, date_format or [])
         ws = open_workspace(workspace)
         with step(f"Importing {file.name}", quiet=json_):
-            report = import_file(ws, kind.value, file, map_ or [], source_label=source)
+            report = import_file(ws, kind.value, file, map_ or [], source_label=source, dates=dates)
         if json_:
             print_json(report.to_dict())
         else:

@@ -1,13 +1,14 @@
 """How each date column of a file is read: day first or month first, decided from its values.
 
-A value whose first number is above 12 (``31/01/2025``) can only be day first; one whose
-second number is above 12 (``01/31/2025``) only month first; a two-digit-year date whose
-first number is above 31 (``25/03/14``) only year first. One aggregate over the file's date
-columns, in the warehouse, counts these proofs. A column with proofs of one order is read in
-it; a column with none (``03/02/2024``) follows ``--date-order`` or the workspace's
-``date_order`` (from its region when unset: month first in the United States, year first in
-East Asia, day first elsewhere); a column with proofs of two orders is an error naming a
-value of each, unless ``--date-order`` says which (the others are then quarantined).
+A value that only one order reads proves it: ``31/01/2025`` can only be day first,
+``01/31/2025`` only month first, ``45/03/14`` only year first (``14/03/25`` may be day or
+year first: it proves nothing). One aggregate over the file's date columns, in the
+warehouse, counts these proofs. A column with proofs of one order is read in it; a column
+with none (``03/02/2024``) follows ``--date-order`` or the workspace's ``date_order`` (from
+its region when unset: month first in the United States, year first in East Asia, day first
+elsewhere); a column with proofs of two orders is an error naming a value of each, unless
+``--date-order`` says which (the others are then quarantined). Year first concerns dates
+with a two-digit year: with the year last, a ``ymd`` column is read day first.
 ``--date-format`` gives a strptime format for one column (``COLUMN=FORMAT``) or for every
 date column of the file (a bare ``FORMAT``), and nothing is guessed for those columns.
 """
@@ -33,13 +34,27 @@ _WORDS: dict[DateOrder, str] = {"dmy": "day first", "mdy": "month first", "ymd":
 _LEADING = r"^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{2,4})"
 
 
-def _proofs(first: str, second: str, short: str) -> dict[DateOrder, str]:
-    """SQL conditions on a value's first and second numbers proving each order."""
-    return {
-        "dmy": f"{first} BETWEEN 13 AND 31",
-        "mdy": f"{second} BETWEEN 13 AND 31",
-        "ymd": f"{first} > 31 AND {short}",
+def _proofs(a: str, b: str, c: str, short: str) -> dict[DateOrder, str]:
+    """SQL conditions on a date's numbers (a/b/c) proving each order: it alone reads them."""
+    can: dict[DateOrder, str] = {
+        "dmy": f"({a} BETWEEN 1 AND 31 AND {b} BETWEEN 1 AND 12)",
+        "mdy": f"({a} BETWEEN 1 AND 12 AND {b} BETWEEN 1 AND 31)",
+        "ymd": f"({short} AND {b} BETWEEN 1 AND 12 AND {c} BETWEEN 1 AND 31)",
     }
+    return {
+        order: " AND ".join([can[order], *(f"NOT {can[o]}" for o in DATE_ORDERS if o != order)])
+        for order in DATE_ORDERS
+    }
+
+
+def _ambiguous(a: str, b: str, c: str, short: str) -> str:
+    """SQL: a date that two orders or more read (03/02/2024, 14/03/25)."""
+    can = [
+        f"({a} BETWEEN 1 AND 31 AND {b} BETWEEN 1 AND 12)",
+        f"({a} BETWEEN 1 AND 12 AND {b} BETWEEN 1 AND 31)",
+        f"({short} AND {b} BETWEEN 1 AND 12 AND {c} BETWEEN 1 AND 31)",
+    ]
+    return f"({' + '.join(f'coalesce({x}, false)::INTEGER' for x in can)}) >= 2"
 
 
 def region_date_order(region: str) -> DateOrder:
@@ -117,8 +132,8 @@ class DateReading:
     decided: bool = False
     """Whether values, an option or a format decided the order (not a default)."""
     proofs: Mapping[DateOrder, Evidence] = field(default_factory=dict)
-    ambiguous: int = 0
-    """Values whose order no value of theirs decides (03/02/2024)."""
+    ambiguous: Evidence = Evidence()
+    """Values that prove no order (03/02/2024)."""
     first: str = ""
 
 
@@ -164,11 +179,11 @@ def read_dates(
             before = earlier.get(name)
             if before is not None:
                 proofs = _add(before.proofs, proofs)
-                ambiguous += before.ambiguous
+                ambiguous = _more(before.ambiguous, ambiguous)
                 first = before.first or first
             try:
                 reading = _decide(column, proofs, ambiguous, first, options.order, default)
-                if before is not None and before.ambiguous and reading.order != before.order:
+                if before and before.ambiguous.count and reading.order != before.order:
                     raise _conflict(column, before, reading)
             except InputError as exc:
                 raise InputError(f"{file}: {exc}" if file else str(exc)) from None
@@ -178,7 +193,7 @@ def read_dates(
 
 def _evidence(
     con: duckdb.DuckDBPyConnection, source: str, columns: Mapping[str, str]
-) -> dict[str, tuple[dict[DateOrder, Evidence], int, str]]:
+) -> dict[str, tuple[dict[DateOrder, Evidence], Evidence, str]]:
     """One aggregate over ``source``: per column, its proofs, ambiguous values, first value."""
     pattern = sql_literal(_LEADING)
     parts, aggregates = [], []
@@ -186,59 +201,58 @@ def _evidence(
         text = clean_text(ident(column))
         # A short pattern: regexp_extract is slow with many groups and optional parts.
         parts.append(f"{text} AS t{i}, regexp_extract({text}, {pattern}, ['p', 'q', 'y']) AS e{i}")
-        first, second = (f"TRY_CAST(nullif(e{i}.{k}, '') AS INTEGER)" for k in "pq")
+        a, b, c = (f"TRY_CAST(nullif(e{i}.{k}, '') AS INTEGER)" for k in "pqy")
         short = f"length(e{i}.y) = 2"
-        proofs = _proofs(first, second, short)
-        for proof in proofs.values():
+        proofs = _proofs(a, b, c, short)
+        ambiguous = _ambiguous(a, b, c, short)
+        for proof in [*proofs.values(), ambiguous]:
             aggregates += [
                 f"count(*) FILTER ({proof})",
                 f"arg_min(t{i}, _line) FILTER ({proof})",
                 f"min(_line) FILTER ({proof})",
             ]
-        some_proof = " OR ".join(f"({proof})" for proof in proofs.values())
-        aggregates += [
-            f"count(*) FILTER ({first} IS NOT NULL AND NOT ({some_proof}))",
-            f"arg_min(t{i}, _line) FILTER (t{i} IS NOT NULL)",
-        ]
+        aggregates.append(f"arg_min(t{i}, _line) FILTER (t{i} IS NOT NULL)")
     row = con.execute(
         f"SELECT {', '.join(aggregates)} FROM (SELECT _line, {', '.join(parts)} FROM {source})"
     ).fetchone()
     assert row is not None  # an aggregate without GROUP BY yields one row
-    found: dict[str, tuple[dict[DateOrder, Evidence], int, str]] = {}
-    width = 3 * len(DATE_ORDERS) + 2
+    found: dict[str, tuple[dict[DateOrder, Evidence], Evidence, str]] = {}
+    width = 3 * len(DATE_ORDERS) + 4
     for i, name in enumerate(columns):
         cells = row[i * width : (i + 1) * width]
-        evidence = {
-            order: Evidence(int(cells[3 * k]), str(cells[3 * k + 1]), int(cells[3 * k + 2]))
-            for k, order in enumerate(DATE_ORDERS)
-            if cells[3 * k]
-        }
-        found[name] = (evidence, int(cells[-2]), str(cells[-1] or ""))
+        seen = [
+            Evidence(int(cells[k]), str(cells[k + 1]), int(cells[k + 2])) if cells[k] else None
+            for k in range(0, width - 1, 3)
+        ]
+        evidence = {order: e for order, e in zip(DATE_ORDERS, seen, strict=False) if e}
+        found[name] = (evidence, seen[-1] or Evidence(), str(cells[-1] or ""))
     return found
 
 
 def _add(
     a: Mapping[DateOrder, Evidence], b: Mapping[DateOrder, Evidence]
 ) -> dict[DateOrder, Evidence]:
-    total = dict(a)
-    for order, more in b.items():
-        was = total.get(order)
-        total[order] = (
-            more if was is None else Evidence(was.count + more.count, was.example, was.line)
-        )
-    return total
+    return {order: _more(a.get(order), b.get(order)) for order in DATE_ORDERS if order in {*a, *b}}
+
+
+def _more(was: Evidence | None, more: Evidence | None) -> Evidence:
+    """Evidence of two batches: counts added, the earlier example kept."""
+    if was is None or not was.count:
+        return more or Evidence()
+    return was if more is None else Evidence(was.count + more.count, was.example, was.line)
 
 
 def _decide(
     column: str,
     proofs: dict[DateOrder, Evidence],
-    ambiguous: int,
+    ambiguous: Evidence,
     first: str,
     stated: DateOrder | None,
     default: DateOrder,
 ) -> DateReading:
     def reading(order: DateOrder, why: str, decided: bool) -> DateReading:
-        described = f"{_WORDS[order]} ({shape(first, order)}), {why}" if first else why
+        example = proofs[order].example if order in proofs else ambiguous.example or first
+        described = f"{_WORDS[order]} ({shape(example, order)}), {why}" if example else why
         return DateReading(column, order, None, described, decided, proofs, ambiguous, first)
 
     if len(proofs) > 1:
@@ -253,16 +267,20 @@ def _decide(
     if proofs:
         ((order, evidence),) = proofs.items()
         return reading(order, f"decided from values: {evidence.example}", True)
-    if not ambiguous:
+    if not ambiguous.count:
         if not first:
             return reading(stated or default, "no values", False)
         written = shape(first, None)
         described = f"year first ({written})" if written.startswith("YYYY") else written
-        return DateReading(column, stated or default, None, described, False, proofs, 0, first)
+        return DateReading(column, stated or default, None, described, False, proofs, first=first)
     if stated is not None:
-        return reading(stated, "ambiguous values; as --date-order says", True)
+        return reading(
+            stated, f"ambiguous values ({ambiguous.example}); as --date-order says", True
+        )
     return reading(
-        default, "ambiguous values; workspace default, override with --date-order", False
+        default,
+        f"ambiguous values ({ambiguous.example}); workspace default, override with --date-order",
+        False,
     )
 
 
@@ -290,7 +308,7 @@ def _conflict(column: str, before: DateReading, now: DateReading) -> InputError:
 
 _TIME = re.compile(
     r"^(?P<sep>[Tt]|\s+)(?P<h>\d{1,2})(?P<hs>[:hH])?(?P<m>\d{2})?(?::(?P<s>\d{2}))?"
-    r"(?P<f>[.,]\d+)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?(?P<tz>.*)$"
+    r"(?P<f>[.,]\d+)?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?(?P<tz>.*)$"
 )
 
 

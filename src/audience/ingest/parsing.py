@@ -252,12 +252,16 @@ def quick_read(text: str, example: str, order: DateOrder, timezone: str | None) 
             f"CASE WHEN {same} THEN timezone('UTC', timezone({sql_literal(timezone)}, {value})) END"
         )
     if timezone is not None and _ISO_ZONED.fullmatch(example):
+        # DuckDB's cast takes offsets up to 15:59; none is beyond 14:00.
         if example[-1] in "Zz":
             zoned = f"right({text}, 1) IN ('Z', 'z')"
         elif example[-3] == ":":
-            zoned = f"substr({text}, -6, 1) IN ('+', '-') AND substr({text}, -3, 1) = ':'"
+            zoned = (
+                f"substr({text}, -6, 1) IN ('+', '-') AND substr({text}, -3, 1) = ':' "
+                f"AND substr({text}, -5, 2) <= '14'"
+            )
         else:
-            zoned = f"substr({text}, -5, 1) IN ('+', '-')"
+            zoned = f"substr({text}, -5, 1) IN ('+', '-') AND substr({text}, -4, 2) <= '14'"
         return (
             f"CASE WHEN {same} AND {zoned} "
             f"THEN timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) END"
