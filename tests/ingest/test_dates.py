@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from audience.ingest.date_order import DateOptions
 from audience.ingest.importer import import_file
 from audience.ingest.schemas import DateBounds
 from audience.store.clock import FixedClock
@@ -46,7 +47,9 @@ def test_customer_dates_off_the_calendar_or_implausible(ws: Workspace, tmp_path:
         "C9;01/01/1990;11/25/2026 10:00\n"  # 10: month first
         "C10;01/01/1990;30/11/2031 09:00\n"  # 11: within five years of the import
     )
-    report = import_file(ws, "customers", write(tmp_path / "c.csv", text))
+    # date_inscription mixes orders (lines 10 and 11): only a stated order reads it.
+    path = write(tmp_path / "c.csv", text)
+    report = import_file(ws, "customers", path, dates=DateOptions(order="dmy"))
     assert (report.rows_read, report.rows_new, report.rows_quarantined) == (10, 2, 8)
     assert report.reconciled
     assert report.quarantine_reasons == {"bad_date": 4, "implausible_date": 4}
@@ -63,7 +66,8 @@ def test_customer_dates_off_the_calendar_or_implausible(ws: Workspace, tmp_path:
         "the import, 2026-11-30: check the year",
         8: f"bad_date:{signup} '2026-02-30T10:00:00Z' is not a calendar date: February 2026 "
         "has 28 days",
-        9: f"implausible_date:{signup} '9999-12-31' (read as 9999-12-31 00:00 UTC) is more "
+        # A bare date is a Paris midnight, as every naive time (it was UTC midnight before).
+        9: f"implausible_date:{signup} '9999-12-31' (read as 9999-12-30 23:00 UTC) is more "
         "than 5 years after the import, 2026-11-30 09:30 UTC: check the year",
         10: f"bad_date:{signup} '11/25/2026 10:00' has no month 25: dates are read day first "
         "(DD/MM/YYYY) or year first (YYYY-MM-DD)",

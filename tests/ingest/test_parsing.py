@@ -132,8 +132,9 @@ def test_a_leap_day_is_on_the_calendar() -> None:
 
 def calendar_error(value: str) -> object:
     sql = (
-        f"SELECT {parsing.calendar_error('x', 'p')} "
-        f"FROM (SELECT x, {parsing.date_parts('x')} AS p FROM (SELECT ?::VARCHAR AS x))"
+        f"SELECT {parsing.calendar_error('x', 'f')} FROM (SELECT x, "
+        f"{parsing.date_fields(parsing.date_match('x'), 'dmy', 2026)} AS f "
+        "FROM (SELECT ?::VARCHAR AS x))"
     )
     return duckdb.connect().execute(sql, [value]).fetchall()[0][0]
 

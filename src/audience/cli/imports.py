@@ -72,6 +72,8 @@ def print_import(report: ImportReport) -> None:
 
         for target, meaning in report.consents.items():
             console.print(f"  {target} ← {report.mapping[target]}: {MEANINGS[meaning]}")
+    for column, how in report.date_formats.items():
+        console.print(f"  dates: {column} — {how}", highlight=False, markup=False)
     if report.quarantine_reasons:
         table = Table("quarantine reason", "rows", title="Quarantined rows (audience.quarantine)")
         for reason, count in report.quarantine_reasons.items():
@@ -121,12 +123,30 @@ def register(app: typer.Typer) -> None:
                 "in the same transaction) instead of adding to them.",
             ),
         ] = False,
+        date_order: Annotated[
+            str | None,
+            typer.Option(
+                "--date-order",
+                help="dmy, mdy or ymd: how to read dates that no value of their column "
+                "decides (03/02/2024); default: the workspace's date_order.",
+            ),
+        ] = None,
+        date_format: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--date-format",
+                help="COLUMN=FORMAT (strptime, e.g. '%d %b %Y'), repeatable, or a bare FORMAT "
+                "for every date column.",
+            ),
+        ] = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
         """Import a file into the warehouse; idempotent, one transaction, reconciled."""
+        from audience.ingest.date_order import DateOptions
         from audience.ingest.importer import import_file
 
+        dates = DateOptions.parse(date_order, date_format or [])
         ws = open_workspace(workspace)
         with step(f"Importing {file.name}", quiet=json_):
             report = import_file(
@@ -139,6 +159,7 @@ def register(app: typer.Typer) -> None:
                 currency=currency,
                 one_order_per_line=one_order_per_line,
                 replace=replace,
+                dates=dates,
             )
         if json_:
             print_json(report.to_dict())

@@ -85,6 +85,12 @@ class WorkspaceConfig(Strict):
     )
     currency: str = "EUR"
     default_region: str = Field(default="FR", description="Region for phone numbers.")
+    date_order: Literal["dmy", "mdy", "ymd"] | None = Field(
+        default=None,
+        description="Order of imported dates that no value of their column decides "
+        "(03/02/2024): dmy (day first), mdy (month first) or ymd; default: the region's "
+        "(mdy for US, dmy for FR).",
+    )
     kpis: list[str] = Field(
         default_factory=lambda: [
             "size",

@@ -21,6 +21,13 @@ import duckdb
 
 from audience.errors import InputError, WarehouseError
 from audience.ingest.batches import replace_source
+from audience.ingest.date_order import (
+    DateOptions,
+    DateReading,
+    read_dates,
+    report_lines,
+    workspace_date_order,
+)
 from audience.ingest.detect import SourceFile, inspect
 from audience.ingest.loaders import Counts, LoadContext, load_customers, load_events, load_orders
 from audience.ingest.mapping import (
@@ -30,6 +37,7 @@ from audience.ingest.mapping import (
     resolve_mapping,
 )
 from audience.ingest.overlap import refuse_same_file_other_keys
+from audience.ingest.parsing import DateOrder
 from audience.ingest.presets import get_preset, match_preset
 from audience.ingest.readers import (
     JSONL_BATCH_LINES,
@@ -82,6 +90,8 @@ class ImportReport:
     traits: dict[str, str] = field(default_factory=dict)
     """Custom traits kept from the unmapped columns: name -> type (number, date, boolean,
     category, text), see :mod:`audience.ingest.traits`."""
+    date_formats: dict[str, str] = field(default_factory=dict)
+    """Column -> how its dates were read (day or month first) and why."""
 
     @property
     def reconciled(self) -> bool:
@@ -103,6 +113,7 @@ def import_file(
     currency: str | None = None,
     one_order_per_line: bool = False,
     replace: bool = False,
+    dates: DateOptions | None = None,
 ) -> ImportReport:
     """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction.
 
@@ -125,6 +136,7 @@ def import_file(
             currency=currency,
             one_order_per_line=one_order_per_line,
             replace=replace,
+            dates=dates,
         )
 
 
@@ -141,6 +153,7 @@ def import_into(
     currency: str | None = None,
     one_order_per_line: bool = False,
     replace: bool = False,
+    dates: DateOptions | None = None,
 ) -> ImportReport:
     """Import ``path`` within the caller's transaction on ``con``."""
     if kind not in KINDS:
@@ -182,6 +195,7 @@ def import_into(
     )
     counts = Counts()
     timezone = workspace.config.timezone
+    reading = _DateRead(dates or DateOptions(), workspace_date_order(workspace.config))
     if file.format == "jsonl":
         keys = jsonl_keys(file)
         found = match_preset(preset, kind, list(keys), explicit)
@@ -204,7 +218,9 @@ def import_into(
         # Only events come in batches: other kinds compare rows across the whole file.
         for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
-            counts += _load_batch(con, ctx, kind, keys, report.mapping, timezone, report.traits)
+            counts += _load_batch(
+                con, ctx, kind, keys, report.mapping, timezone, reading, report.traits
+            )
             if kind == "orders":
                 report.currencies = _currencies(con)
     else:
@@ -229,7 +245,7 @@ def import_into(
             report.consents = dict(ctx.consents)
             counts += _quarantine_rejects(con, ctx, source)
             counts += _load_batch(
-                con, ctx, kind, source.columns, report.mapping, timezone, report.traits
+                con, ctx, kind, source.columns, report.mapping, timezone, reading, report.traits
             )
             if kind == "orders":
                 report.currencies = _currencies(con)
@@ -240,6 +256,7 @@ def import_into(
     if report.rows_read == 0:
         raise InputError(f"{path}: no rows to import")
     report.quarantine_reasons = _reason_counts(con, file.sha256)
+    report.date_formats = report_lines(reading.readings)
     report.seconds = round(time.perf_counter() - started, 3)
     _record_import(con, report, file, now, workspace.clock.now())
     return report
@@ -270,6 +287,15 @@ def _understood(
     refuse_same_file_other_keys(con, report.kind, report.file, file.sha256, report.mapping)
 
 
+@dataclass
+class _DateRead:
+    """How the date columns of the file are read, carried from one batch to the next."""
+
+    options: DateOptions
+    default: DateOrder
+    readings: dict[str, DateReading] = field(default_factory=dict)
+
+
 def _scan(con: duckdb.DuckDBPyConnection, file: SourceFile, readable: Path) -> Source:
     if file.format == "parquet":
         return scan_parquet(con, file)
@@ -283,13 +309,25 @@ def _load_batch(
     columns: dict[str, str],
     mapping: dict[str, str],
     timezone: str,
+    dates: _DateRead,
     traits: dict[str, str],
 ) -> Counts:
     """Stage, type and load one batch; the customers' trait types are added to ``traits``."""
     bounds = DateBounds.at(ctx.now, timezone)
+    dates.readings = read_dates(
+        con,
+        "_src",
+        kind,
+        columns,
+        mapping,
+        dates.options,
+        dates.default,
+        dates.readings,
+        file=ctx.source_file,
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
-        + typed_select(kind, "_src", columns, mapping, timezone, bounds)
+        + typed_select(kind, "_src", columns, mapping, timezone, bounds, dates.readings)
     )
     if kind == "customers":
         traits.update(type_traits(con, trait_columns(list(columns), mapping), ctx.import_id))

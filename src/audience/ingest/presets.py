@@ -3,7 +3,7 @@
 ``audience import customers|orders FILE --preset NAME`` maps the columns a tool writes in its
 standard export without any ``--map``. A preset says, per kind of file, which column holds each
 field (the first of several spellings present in the file wins), what its consent columns
-mean, and how the tool writes dates. Precedence: ``--map`` > preset > ``audience.yaml``
+mean, and (in this docstring) how the tool writes dates, which the date reader recognises by itself. Precedence: ``--map`` > preset > ``audience.yaml``
 mappings > usual names and aliases (:func:`audience.ingest.mapping.resolve_mapping`); a
 column the preset names but the file lacks is simply not mapped.
 
@@ -42,7 +42,7 @@ Consent columns have one of three meanings (:data:`ConsentMeaning`):
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from audience.errors import InputError, MappingError
@@ -54,7 +54,6 @@ MEANINGS: dict[str, str] = {
     "opt_out": "an opt-out: true withdraws consent, false grants nothing",
     "blocklist": "a blocklist: true withdraws consent, false grants it",
 }
-DateOrder = Literal["dmy", "mdy", "ymd"]
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,6 @@ class KindPreset:
     columns: Mapping[str, tuple[str, ...]]
     """Field -> the column names the tool writes for it, the first present wins."""
     consents: tuple[ConsentColumn, ...] = ()
-    date_formats: Mapping[str, str] = field(default_factory=dict)
-    """Column -> the format the tool writes it in (DuckDB strptime): a hint for the date
-    reader, which a user's own date format overrides. The importer does not pass it yet: the
-    reader recognises these formats by itself (``+0100`` offsets with the dates work)."""
-    date_order: DateOrder = "ymd"
-    """The order of day, month and year in the tool's dates."""
     reserved: tuple[str, ...] = ()
     """Columns whose names look like a field they are not: never matched by name."""
 
@@ -120,7 +113,6 @@ PRESETS: dict[str, Preset] = {
                         "opt_out",
                     ),
                 ),
-                {"Create Date": "%Y-%m-%d %H:%M", "Date of birth": "%Y-%m-%d"},
             ),
         },
     ),
@@ -144,7 +136,6 @@ PRESETS: dict[str, Preset] = {
                     "signup_at": ("CreatedDate",),
                 },
                 (ConsentColumn("consent_email", ("HasOptedOutOfEmail",), "opt_out"),),
-                {"CreatedDate": "%Y-%m-%dT%H:%M:%S.%g%z", "Birthdate": "%Y-%m-%d"},
                 reserved=("Title",),  # a job title, not a civility
             ),
         },
@@ -184,7 +175,6 @@ PRESETS: dict[str, Preset] = {
                     "currency": ("Currency",),
                     "channel": ("Source",),
                 },
-                date_formats={"Created at": "%Y-%m-%d %H:%M:%S %z"},
                 # Order-level figures, on an order's first line only: not a line's amount.
                 reserved=("Total", "Subtotal", "Discount Amount", "Shipping", "Taxes"),
             ),
@@ -210,8 +200,6 @@ PRESETS: dict[str, Preset] = {
                     ),
                     ConsentColumn("consent_sms", ("SMS_BLACKLISTED",), "blocklist"),
                 ),
-                {"ADDED_TIME": "%d-%m-%Y %H:%M:%S"},
-                "dmy",
             ),
         },
     ),
@@ -247,16 +235,6 @@ class PresetMatch:
     """Field -> column of the file, for the fields the preset found."""
     reserved: tuple[str, ...]
     """Columns of the file that no field may take by its name."""
-
-    @property
-    def date_formats(self) -> dict[str, str]:
-        """Column of the file -> the format the tool writes it in (a hint for the date reader)."""
-        present = {normalise_column_name(c): c for c in self.mapping.values()}
-        return {
-            present[normalise_column_name(column)]: fmt
-            for column, fmt in self.spec.date_formats.items()
-            if normalise_column_name(column) in present
-        }
 
     def consent_meanings(self, mapping: Mapping[str, str]) -> dict[str, ConsentMeaning]:
         """Consent field -> meaning, where the final ``mapping`` took the preset's column.

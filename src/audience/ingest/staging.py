@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from audience.ingest import parsing
+from audience.ingest.date_order import DateReading
+from audience.ingest.parsing import DateOrder
 from audience.ingest.schemas import FIELDS, FUTURE_YEARS, RULES, DateBounds, FieldSpec, Kind
 from audience.ingest.traits import TEXTS, texts_select, trait_columns
 from audience.store.sql import ident, literal, sql_literal
@@ -34,22 +36,19 @@ _NUMERIC = (
 
 
 def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timezone: str) -> str:
-    """Typed value of ``column``: native types kept as they are, text parsed."""
+    """Typed value of ``column``: native types kept as they are, text parsed.
+
+    Dates and times written as text are read by :func:`_date_expr` instead.
+    """
     native = source_type.upper()
     if spec.type in ("id", "text"):
         return text
     if spec.type == "timestamp":
         if native.startswith("TIMESTAMP WITH TIME ZONE"):
             return f"timezone('UTC', {column})"
-        if native.startswith("TIMESTAMP") or native == "DATE":
-            return f"timezone('UTC', timezone({sql_literal(timezone)}, {column}::TIMESTAMP))"
-        return parsing.parse_timestamp(text, timezone)
+        return f"timezone('UTC', timezone({sql_literal(timezone)}, {column}::TIMESTAMP))"
     if spec.type == "date":
-        return (
-            f"CAST({column} AS DATE)"
-            if native.startswith(("DATE", "TIMESTAMP"))
-            else (parsing.parse_date(text))
-        )
+        return f"CAST({column} AS DATE)"
     if native.startswith(_NUMERIC) and spec.type in ("decimal", "integer"):
         target = "DECIMAL(18, 4)" if spec.type == "decimal" else "BIGINT"
         return f"TRY_CAST({column} AS {target})"
@@ -63,14 +62,44 @@ def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timez
 
 
 _WHAT_TO_WRITE = {
-    "timestamp": "is not a date and time: write DD/MM/YYYY HH:MM (day first) or ISO 8601, "
-    "2026-11-25T14:03:00+01:00",
-    "date": "is not a date: write DD/MM/YYYY (day first) or YYYY-MM-DD",
     "decimal": "is not a number: write 1234,50 or 1234.50",
     "integer": "is not a whole number",
     "bool": "is not a yes or a no: write oui or non, yes or no, true or false, 1 or 0",
     "json": "is not valid JSON",
 }
+_DATE_WRITTEN: dict[DateOrder, tuple[str, str]] = {
+    "dmy": ("DD/MM/YYYY", "day first"),
+    "mdy": ("MM/DD/YYYY", "month first"),
+    "ymd": ("YY/MM/DD", "year first"),
+}
+
+
+def _what_to_write(spec: FieldSpec, reading: DateReading | None) -> str:
+    if spec.type not in ("date", "timestamp"):
+        return _WHAT_TO_WRITE[spec.type]
+    if reading is not None and reading.strptime is not None:
+        return f"does not match the format {reading.strptime} given with --date-format"
+    written, order = _DATE_WRITTEN[reading.order if reading else "dmy"]
+    if spec.type == "date":
+        return f"is not a date: write {written} ({order}) or YYYY-MM-DD"
+    return (
+        f"is not a date and time: write {written} HH:MM ({order}) or ISO 8601, "
+        "2026-11-25T14:03:00+01:00"
+    )
+
+
+def _date_expr(spec: FieldSpec, text: str, fields: str, reading: DateReading, timezone: str) -> str:
+    """SQL: a date or time written as text, read as ``reading`` says."""
+    if reading.strptime is None:
+        if spec.type == "date":
+            return parsing.date_of(text, fields)
+        return parsing.timestamp_of(text, fields, timezone)
+    value = f"try_strptime({text}, {sql_literal(reading.strptime)})"
+    if spec.type == "date":
+        return f"CAST({value} AS DATE)"
+    if "%z" in reading.strptime or "%Z" in reading.strptime:
+        return f"timezone('UTC', {value})"
+    return f"timezone('UTC', timezone({sql_literal(timezone)}, {value}))"
 
 
 def typed_select(
@@ -80,6 +109,7 @@ def typed_select(
     mapping: Mapping[str, str],
     timezone: str,
     bounds: DateBounds,
+    dates: Mapping[str, DateReading] | None = None,
 ) -> str:
     """SQL selecting typed, validated rows from relation ``source``.
 
@@ -94,11 +124,15 @@ def typed_select(
         Canonical field -> source column.
     bounds:
         The plausible dates and times of this import.
+    dates:
+        Field -> how its column of dates written as text is read (default: day first).
     """
     specs = FIELDS[kind]
     texts: list[str] = []
+    quicks: list[str] = []
+    matches: list[str] = []
+    fields: list[str] = []
     values: list[str] = []
-    parts: list[str] = []
     reasons: list[str] = []
     for spec in specs:
         column = mapping.get(spec.name)
@@ -111,24 +145,42 @@ def typed_select(
         texts.append(f"{raw_text} AS {ident('t_' + spec.name)}")
         texts.append(f"{ident(column)} AS {ident('n_' + spec.name)}")
         text, value = ident("t_" + spec.name), ident(spec.name)
-        expr = _typed_expr(spec, text, ident("n_" + spec.name), source_type, timezone)
+        reading = (dates or {}).get(spec.name) or DateReading(column, "dmy")
+        as_text = spec.type in ("date", "timestamp") and _is_text(source_type)
+        if as_text and reading.strptime is None:
+            # Read fast when shaped like the column's first value; else the pieces of the
+            # text, then its numbers, each computed once per value.
+            quick = ident("q_" + spec.name)
+            zone = timezone if spec.type == "timestamp" else None
+            quicks.append(
+                f"{parsing.quick_read(text, reading.first, reading.order, zone)} AS {quick}"
+            )
+            match, field = ident("r_" + spec.name), ident("f_" + spec.name)
+            matches.append(
+                f"CASE WHEN {quick} IS NULL THEN {parsing.date_match(text)} END AS {match}"
+            )
+            this_year = bounds.latest_day.year
+            fields.append(f"{parsing.date_fields(match, reading.order, this_year)} AS {field}")
+        if as_text:
+            expr = _date_expr(spec, text, ident("f_" + spec.name), reading, timezone)
+            if reading.strptime is None:
+                quick = ident("q_" + spec.name)
+                expr = f"CASE WHEN {quick} IS NOT NULL THEN {quick} ELSE {expr} END"
+        else:
+            expr = _typed_expr(spec, text, ident("n_" + spec.name), source_type, timezone)
         values.append(f"{expr} AS {value}")
         if spec.type in ("id", "text"):
             continue
         where = spec.name if column == spec.name else f"{spec.name} (column {column})"
         unreadable = (
             f"{sql_literal(f'bad_{spec.type}:{where} ')} || {parsing.quoted(text)} || "
-            f"{sql_literal(' ' + _WHAT_TO_WRITE[spec.type])}"
+            f"{sql_literal(' ' + _what_to_write(spec, reading))}"
         )
-        if spec.type in ("date", "timestamp"):
-            # Why a date is not read, computed for the few rows that need it.
-            part = ident("p_" + spec.name)
-            parts.append(
-                f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL "
-                f"THEN {parsing.date_parts(text)} END AS {part}"
-            )
+        if as_text and reading.strptime is None:
+            field = ident("f_" + spec.name)
             not_on_calendar = (
-                f"{sql_literal(f'bad_date:{where} ')} || {parsing.calendar_error(text, part)}"
+                f"{sql_literal(f'bad_date:{where} ')} || "
+                f"{parsing.calendar_error(text, field, reading.order)}"
             )
             unreadable = f"coalesce({not_on_calendar}, {unreadable})"
         reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {unreadable} END")
@@ -155,15 +207,19 @@ def typed_select(
     return f"""
         WITH texts AS (
             SELECT _line, {", ".join(texts)}{traits} FROM {source}
+        ), quick AS (
+            SELECT *{"".join(", " + q for q in quicks)} FROM texts
+        ), matched AS (
+            SELECT *{"".join(", " + m for m in matches)} FROM quick
+        ), read AS (
+            SELECT *{"".join(", " + f for f in fields)} FROM matched
         ), typed AS (
-            SELECT *, {", ".join(values)} FROM texts
-        ), checked AS (
-            SELECT *{"".join(", " + p for p in parts)} FROM typed
+            SELECT *, {", ".join(values)} FROM read
         )
         SELECT _line, {", ".join(names)},
                list_filter([{", ".join(reasons)}], lambda r: r IS NOT NULL) AS _reasons
                {", " + TEXTS if kind == "customers" else ""}
-        FROM checked
+        FROM typed
     """
 
 
@@ -209,6 +265,11 @@ def _json_object(columns: list[str], *, trim: bool) -> str:
     if trim:
         values = f"list_transform({values}, lambda v: nullif(trim(v), ''))"
     return f"to_json(map({names}, {values}))"
+
+
+def _is_text(source_type: str) -> bool:
+    """Whether a column of this type holds dates as text (not native DATE or TIMESTAMP)."""
+    return not source_type.upper().startswith(("DATE", "TIMESTAMP"))
 
 
 def _null_of(spec: FieldSpec) -> str:
