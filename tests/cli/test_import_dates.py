@@ -17,7 +17,10 @@ def test_import_prints_how_each_date_column_was_read(tmp_path: Path) -> None:
     assert runner.invoke(app, ["init", ws]).exit_code == 0
     path = tmp_path / "o.csv"
     path.write_text("client;Date commande;montant\nA;03/02/2024 10:15 AM;5\nA;04/02/2024;5\n")
-    result = runner.invoke(app, ["import", "orders", str(path), "-w", ws, "--date-order", "mdy"])
+    result = runner.invoke(
+        app,
+        ["import", "orders", str(path), "-w", ws, "--date-order", "mdy", "--one-order-per-line"],
+    )
     assert result.exit_code == 0, result.stderr
     assert (
         "dates: Date commande — month first (MM/DD/YYYY HH:MM AM/PM), ambiguous values "
@@ -30,7 +33,7 @@ def test_import_date_format_and_bad_options(tmp_path: Path) -> None:
     runner.invoke(app, ["init", ws])
     path = tmp_path / "o.csv"
     path.write_text("client;date_commande;montant\nA;14 March 2025;5\n")
-    args = ["import", "orders", str(path), "-w", ws]
+    args = ["import", "orders", str(path), "-w", ws, "--one-order-per-line"]
     result = runner.invoke(app, [*args, "--date-format", "%d %B %Y", "--json"])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)

@@ -136,7 +136,7 @@ def test_churn_states_whom_it_scored(no_events_workspace: str) -> None:
     code, out, err = run("predict", "churn", "-w", no_events_workspace)
     assert code == 0, err
     line = re.search(
-        r"^([\d,]+) scored for churn \(everyone known by the last order day", out, re.M
+        r"^([\d,]+) scored for churn \(persons \(profiles after 'audience clean'", out, re.M
     )
     assert line, out
     assert "e+" not in out
@@ -149,8 +149,7 @@ def test_churn_states_whom_it_scored(no_events_workspace: str) -> None:
         ).fetchall()[0][0]
         population = scored_population(warehouse.con, run_id)
     assert population.counted == json.loads(doc)["n_scored"]
-    if population.merged_records:  # merged-away records are scored (issue 13): said on stderr
-        assert f"warning: {population.merged_records:,} of the " in err
+    assert population.merged_records == 0  # persons are scored, never merged-away records
 
 
 def test_cohort_revenue_fits_80_columns_with_whole_figures(no_events_workspace: str) -> None:

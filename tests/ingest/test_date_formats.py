@@ -40,7 +40,7 @@ def import_order_times(
 ) -> ImportReport:
     body = "".join(f"A;{text};5\n" for text in texts)
     path = write(tmp_path / "o.csv", "client;date_commande;montant\n" + body)
-    return import_file(ws, "orders", path, dates=dates)
+    return import_file(ws, "orders", path, dates=dates, one_order_per_line=True)
 
 
 TIMESTAMPS = [
@@ -91,7 +91,7 @@ def orders(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     ws = replace(Workspace.init(root / "ws"), clock=FixedClock(NOW))
     for order in ("dmy", "mdy", "ymd"):
         rows = [
-            f"R{i};A;{text};5\n"
+            f"R{i};A{i};{text};5\n"  # a customer each: no line is another file's again
             for i, (text, stated, _) in enumerate(TIMESTAMPS)
             if (stated or "dmy") == order
         ]

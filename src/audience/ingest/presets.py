@@ -3,9 +3,10 @@
 ``audience import customers|orders FILE --preset NAME`` maps the columns a tool writes in its
 standard export without any ``--map``. A preset says, per kind of file, which column holds each
 field (the first of several spellings present in the file wins), what its consent columns
-mean, and (in this docstring) how the tool writes dates, which the date reader recognises by itself. Precedence: ``--map`` > preset > ``audience.yaml``
-mappings > usual names and aliases (:func:`audience.ingest.mapping.resolve_mapping`); a
-column the preset names but the file lacks is simply not mapped.
+mean. How each tool writes dates is noted below: the date reader recognises those formats
+by itself. Precedence: ``--map`` > preset > ``audience.yaml`` mappings > usual names and
+aliases (:func:`audience.ingest.mapping.resolve_mapping`); a column the preset names but the
+file lacks is simply not mapped.
 
 Exports targeted (column names as the tools write them; no real data was used):
 
