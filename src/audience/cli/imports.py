@@ -14,12 +14,14 @@ from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,
+    err_console,
     handle_errors,
     open_workspace,
+    print_error,
     print_json,
     step,
 )
-from audience.errors import InputError
+from audience.errors import InputError, QuarantineLimitError
 
 if TYPE_CHECKING:
     from audience.ingest.importer import ImportReport
@@ -61,6 +63,22 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str | None, typer.Option(help="Name of the source system (default: file name).")
         ] = None,
+        accept_partial: Annotated[
+            bool,
+            typer.Option(
+                "--accept-partial",
+                help="Load the good rows even when more of the file than allowed is quarantined.",
+            ),
+        ] = False,
+        max_quarantined: Annotated[
+            float | None,
+            typer.Option(
+                min=0.0,
+                max=1.0,
+                help="Largest share of rows (0-1) the quarantine may take before the import "
+                "fails and loads nothing (default: imports.max_quarantined_share, 0.2).",
+            ),
+        ] = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -68,8 +86,25 @@ def register(app: typer.Typer) -> None:
         from audience.ingest.importer import import_file
 
         ws = open_workspace(workspace)
-        with step(f"Importing {file.name}", quiet=json_):
-            report = import_file(ws, kind.value, file, map_ or [], source_label=source)
+        try:
+            with step(f"Importing {file.name}", quiet=json_):
+                report = import_file(
+                    ws,
+                    kind.value,
+                    file,
+                    map_ or [],
+                    source_label=source,
+                    accept_partial=accept_partial,
+                    max_quarantined_share=max_quarantined,
+                )
+        except QuarantineLimitError as exc:  # one reason and one example a line
+            first, *examples = str(exc).splitlines()
+            print_error(first)
+            for line in examples:
+                err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from exc
+        for warning in report.warnings:
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         if json_:
             print_json(report.to_dict())
         else:
