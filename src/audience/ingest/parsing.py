@@ -181,9 +181,11 @@ def parse_decimal(text: str) -> str:
     A currency sign or code before or after the number is decoration (``12,50 EUR``,
     ``€12.50``, ``1 234,50 €``): :func:`amount_currency` says which currency it names.
     """
-    uncoded = f"regexp_replace({text}, '^\\s*{_CODE}|{_CODE}\\s*$', '', 'gi')"
     signs = "".join(CURRENCY_SIGNS)
-    bare = f"regexp_replace({uncoded}, '[\\s\u00a0\u202f{signs}]', '', 'g')"
+    # One pass drops the code at either end, the signs and the spaces.
+    bare = (
+        f"regexp_replace({text}, '(?i)^\\s*{_CODE}|{_CODE}\\s*$|[\\s\u00a0\u202f{signs}]', '', 'g')"
+    )
     normalised = (
         f"CASE WHEN strpos({bare}, ',') > 0 AND strpos({bare}, '.') > 0 THEN "
         f"  CASE WHEN strpos(reverse({bare}), ',') < strpos(reverse({bare}), '.') "
@@ -203,7 +205,10 @@ def amount_currency(text: str) -> str:
     )
     before = f"regexp_extract({text}, '(?i)^\\s*{_CODE}', 1)"
     after = f"regexp_extract({text}, '(?i){_CODE}\\s*$', 1)"
-    return f"CASE {signs} ELSE upper(coalesce(nullif({before}, ''), nullif({after}, ''))) END"
+    return (
+        f"CASE {signs} WHEN regexp_matches({text}, '[A-Za-z]') "
+        f"THEN upper(coalesce(nullif({before}, ''), nullif({after}, ''))) END"
+    )
 
 
 def parse_integer(text: str) -> str:
