@@ -125,11 +125,10 @@ def _orders(ws: Workspace, tmp_path: Path, rows: str) -> None:
 
 
 def test_negative_amounts_are_refused_unless_dropped(workspace: Workspace, tmp_path: Path) -> None:
-    _orders(
-        workspace,
-        tmp_path,
-        "1,A,2026-01-01,10\n2,A,2026-02-01,-5\n3,B,2026-01-03,8\n4,B,2026-03-01,9\n",
-    )
+    # A return (negative quantity) alone on its day: the import loads it, CLV refuses it.
+    lines = "1,A,2026-01-01,10,1\n2,A,2026-02-01,-5,-1\n3,B,2026-01-03,8,1\n4,B,2026-03-01,9,1\n"
+    write(tmp_path / "o.csv", "order_id,customer_id,ordered_at,amount,quantity\n" + lines)
+    import_file(workspace, "orders", tmp_path / "o.csv")
     with pytest.raises(InputError, match=r"1 customer-day\(s\) have a negative total"):
         _run(workspace)
     with pytest.raises(InputError, match="no orders"):
