@@ -18,6 +18,7 @@ from audience.errors import MigrationError as MigrationError
 from audience.errors import ModelError as ModelError
 from audience.errors import PayloadTooLargeError as PayloadTooLargeError
 from audience.errors import PoisonEventError as PoisonEventError
+from audience.errors import QuarantineLimitError as QuarantineLimitError
 from audience.errors import QueueUnavailableError as QueueUnavailableError
 from audience.errors import RequestRejectedError as RequestRejectedError
 from audience.errors import TransientError as TransientError

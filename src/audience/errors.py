@@ -14,6 +14,7 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     │   ├── EmptyInputError         no rows to read
     │   ├── EncodingError           bytes that no supported encoding reads
     │   ├── MappingError            --map names a column the file lacks
+    │   ├── QuarantineLimitError    too much of a file would be quarantined: nothing loaded
     │   ├── RequestRejectedError    a collector request is refused (HTTP 4xx)
     │   │   ├── UnauthorizedError       wrong or missing write key / signature (401)
     │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
@@ -76,6 +77,11 @@ class EncodingError(InputError):
 
 class MappingError(InputError):
     """A column mapping names a column the file does not have."""
+
+
+class QuarantineLimitError(InputError):
+    """More of a file's rows would be quarantined than the workspace accepts: the import
+    is rolled back whole, and the message shows the top reasons with an example of each."""
 
 
 class WarehouseError(AudienceError):

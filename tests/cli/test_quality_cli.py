@@ -28,7 +28,8 @@ def run(*args: str) -> tuple[int, str, str]:
 def workspace_with_customers(tmp_path: Path) -> str:
     ws = str(tmp_path / "ws")
     assert run("init", ws)[0] == 0
-    code, _, err = run("import", "customers", str(write(tmp_path / "c.csv", CUSTOMERS)), "-w", ws)
+    path = str(write(tmp_path / "c.csv", CUSTOMERS))
+    code, _, err = run("import", "customers", path, "--accept-partial", "-w", ws)
     assert code == 0, err
     return ws
 

@@ -15,12 +15,15 @@ from audience.cli.terminal import (
     JsonOption,
     WorkspaceOption,
     console,
+    err_console,
     handle_errors,
     open_workspace,
+    print_error,
     print_json,
+    print_warnings,
     step,
 )
-from audience.errors import InputError
+from audience.errors import InputError, QuarantineLimitError
 
 if TYPE_CHECKING:
     from audience.ingest.importer import ImportReport
@@ -139,6 +142,22 @@ def register(app: typer.Typer) -> None:
                 "for every date column.",
             ),
         ] = None,
+        accept_partial: Annotated[
+            bool,
+            typer.Option(
+                "--accept-partial",
+                help="Load the good rows even when more of the file than allowed is quarantined.",
+            ),
+        ] = False,
+        max_quarantined: Annotated[
+            float | None,
+            typer.Option(
+                min=0.0,
+                max=1.0,
+                help="Largest share of rows (0-1) the quarantine may take before the import "
+                "fails and loads nothing (default: imports.max_quarantined_share, 0.2).",
+            ),
+        ] = None,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -148,19 +167,29 @@ def register(app: typer.Typer) -> None:
 
         dates = DateOptions.parse(date_order, date_format or [])
         ws = open_workspace(workspace)
-        with step(f"Importing {file.name}", quiet=json_):
-            report = import_file(
-                ws,
-                kind.value,
-                file,
-                map_ or [],
-                source_label=source,
-                preset=preset.value if preset else None,
-                currency=currency,
-                one_order_per_line=one_order_per_line,
-                replace=replace,
-                dates=dates,
-            )
+        try:
+            with step(f"Importing {file.name}", quiet=json_):
+                report = import_file(
+                    ws,
+                    kind.value,
+                    file,
+                    map_ or [],
+                    source_label=source,
+                    preset=preset.value if preset else None,
+                    currency=currency,
+                    one_order_per_line=one_order_per_line,
+                    replace=replace,
+                    dates=dates,
+                    accept_partial=accept_partial,
+                    max_quarantined_share=max_quarantined,
+                )
+        except QuarantineLimitError as exc:  # one reason and one example a line
+            first, *examples = str(exc).splitlines()
+            print_error(first)
+            for line in examples:
+                err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from exc
+        print_warnings(report.warnings)
         if json_:
             print_json(report.to_dict())
         else:

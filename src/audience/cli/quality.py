@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from audience.quality.clean import CleanReport
 
 quarantine_app = typer.Typer(
-    help="Rows set aside by import or cleaning: list, show, retry.", cls=Group
+    help="Rows set aside by import or cleaning: list, show, retry, discard.", cls=Group
 )
 
 
@@ -141,23 +143,51 @@ def register(app: typer.Typer) -> None:
     app.add_typer(quarantine_app, name="quarantine")
 
 
+def _who() -> str:
+    """The account running the command, recorded with what it discards."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no entry in the password database
+        return "unknown"
+
+
+class StatusChoice(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    discarded = "discarded"
+
+
+StatusOption = Annotated[
+    list[StatusChoice] | None,
+    typer.Option("--status", help="Rows of this status (repeatable; default: open)."),
+]
+
+
 @quarantine_app.command("list")
 @handle_errors
 def list_(
-    all_: Annotated[bool, typer.Option("--all", help="Show resolved rows too.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Rows of every status.")] = False,
+    status: StatusOption = None,
+    reason: Annotated[str | None, typer.Option(help="Rows of this reason code only.")] = None,
+    file: Annotated[str | None, typer.Option(help="Rows of this file only (path or name).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows listed after the counts.")] = 50,
     workspace: WorkspaceOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Quarantined rows by file and reason, then the first rows with their ids."""
+    """Quarantined rows by file and reason code, then the first rows with their ids."""
     from audience.quality import quarantine as quarantine_ops
 
     ws = open_workspace(workspace)
+    statuses = quarantine_ops.STATUSES if all_ else [s.value for s in status or []] or ["open"]
     with ws.warehouse(read_only=True) as warehouse:
-        statuses = ["open", "resolved"] if all_ else ["open"]
-        groups = [
-            g | {"status": s} for s in statuses for g in quarantine_ops.summary(warehouse.con, s)
-        ]
-        rows = [r for s in statuses for r in quarantine_ops.rows(warehouse.con, s)]
+        groups = quarantine_ops.summary(warehouse.con, statuses)
+        rows = quarantine_ops.rows(
+            warehouse.con,
+            statuses,
+            limit,
+            code=reason,
+            source_file=file,
+        )
     if json_:
         print_json({"groups": groups, "rows": [r.__dict__ for r in rows]})
         return
@@ -168,7 +198,7 @@ def list_(
         )
     console.print(table)
     for r in rows:
-        console.print(f"[bold]{r.id}[/] {r.kind} {r.reason}", highlight=False)
+        console.print(f"[bold]{r.id}[/] {r.status} {r.kind} {r.reason}", highlight=False)
 
 
 @quarantine_app.command()
@@ -187,11 +217,62 @@ def show(
     if json_:
         print_json(row.__dict__)
         return
-    console.print(
-        f"[bold]{row.id}[/] ({row.status}) {row.kind} from {row.source_file}, "
-        f"line {row.line}\nreason: {row.reason}\nraw: {row.raw}",
-        highlight=False,
-    )
+    lines = [
+        f"[bold]{row.id}[/] ({row.status}) {row.kind} from {row.source_file}, line {row.line}",
+        f"code: {row.code}",
+        f"reason: {row.reason}",
+    ]
+    if row.parser_message:
+        lines.append(f"parser said: {row.parser_message}")
+    if row.discarded_at is not None:
+        note = f": {row.note}" if row.note else ""
+        lines.append(f"discarded {row.discarded_at:%Y-%m-%d %H:%M} UTC by {row.discarded_by}{note}")
+    lines.append(f"raw: {row.raw}")
+    console.print("\n".join(lines), highlight=False)
+
+
+@quarantine_app.command()
+@handle_errors
+def discard(
+    row_ids: Annotated[list[str] | None, typer.Argument(help="Quarantine ids.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Every open row of this reason code.")] = None,
+    file: Annotated[
+        str | None, typer.Option(help="With --reason: only the rows of this file.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Why, kept with the rows.")] = None,
+    workspace: WorkspaceOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Set rows aside for good: marked discarded (kept, with when, who and why), never loaded."""
+    from audience.quality import quarantine as quarantine_ops
+
+    if bool(row_ids) == (reason is not None):
+        raise InputError(
+            "name the rows to discard (see 'audience quarantine list') or pass --reason CODE, "
+            "not both"
+        )
+    if file is not None and reason is None:
+        raise InputError("--file goes with --reason CODE: it narrows the rows of that reason")
+    ws = open_workspace(workspace)
+    with ws.warehouse() as warehouse, warehouse.transaction() as con:
+        targets = (
+            [quarantine_ops.find(con, r) for r in row_ids or []]
+            if reason is None
+            else quarantine_ops.rows(con, "open", 10_000_000, code=reason, source_file=file)
+        )
+        if not targets:
+            raise InputError(
+                f"no open quarantined row has the reason {reason}"
+                + (f" in {file}" if file else "")
+                + "; see 'audience quarantine list'"
+            )
+        result = quarantine_ops.discard(con, targets, ws.clock.now(), _who(), note)
+    if json_:
+        print_json(result.__dict__)
+        return
+    console.print(f"discarded {len(result.discarded):,}, skipped {len(result.skipped):,}")
+    for row_id, why in result.skipped.items():
+        console.print(f"{row_id}: {why}", highlight=False)
 
 
 @quarantine_app.command("retry")

@@ -13,6 +13,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from audience.config.activation import ActivationSettings
+from audience.config.imports import ImportSettings
 from audience.config.predictive import PredictiveSettings
 from audience.config.quality import DEFAULT_TAXONOMY, DedupeSettings, QualitySettings
 from audience.config.segmentation import (
@@ -39,6 +40,7 @@ __all__ = [
     "DedupeSettings",
     "Direction",
     "FeatureSettings",
+    "ImportSettings",
     "Objective",
     "PredictiveSettings",
     "QualitySettings",
@@ -105,6 +107,7 @@ class WorkspaceConfig(Strict):
         default_factory=dict,
         description="Per source: canonical field -> column name in the user's files.",
     )
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)

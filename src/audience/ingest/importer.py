@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from audience.errors import InputError, WarehouseError
+from audience.errors import InputError, QuarantineLimitError, WarehouseError
 from audience.ingest.batches import replace_source
 from audience.ingest.date_order import (
     DateOptions,
@@ -51,6 +51,7 @@ from audience.ingest.readers import (
 from audience.ingest.schemas import KINDS, DateBounds, Kind
 from audience.ingest.staging import raw_record, typed_select
 from audience.ingest.traits import trait_columns, type_traits
+from audience.model.quarantine_codes import code_sql
 from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
 
@@ -79,6 +80,8 @@ class ImportReport:
     rows_unchanged: int = 0
     rows_quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    """Quarantined rows per reason code (one code a row: the counts sum to the rows)."""
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     preset: str | None = None
     currency: str = ""
@@ -114,6 +117,8 @@ def import_file(
     one_order_per_line: bool = False,
     replace: bool = False,
     dates: DateOptions | None = None,
+    accept_partial: bool = False,
+    max_quarantined_share: float | None = None,
 ) -> ImportReport:
     """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction.
 
@@ -122,6 +127,9 @@ def import_file(
     ``one_order_per_line`` reads an order file without an order id as one order per line
     (without it, such a file is refused); ``replace`` first undoes the standing imports of
     the same kind and source (``source_label``, by default the file's stem).
+    More than ``max_quarantined_share`` of the file's rows quarantined (default: the
+    workspace's ``imports.max_quarantined_share``) fails the import and writes nothing, unless
+    ``accept_partial``.
     """
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
         return import_into(
@@ -137,6 +145,8 @@ def import_file(
             one_order_per_line=one_order_per_line,
             replace=replace,
             dates=dates,
+            accept_partial=accept_partial,
+            max_quarantined_share=max_quarantined_share,
         )
 
 
@@ -154,8 +164,14 @@ def import_into(
     one_order_per_line: bool = False,
     replace: bool = False,
     dates: DateOptions | None = None,
+    accept_partial: bool = False,
+    max_quarantined_share: float | None = None,
 ) -> ImportReport:
-    """Import ``path`` within the caller's transaction on ``con``."""
+    """Import ``path`` within the caller's transaction on ``con``.
+
+    Raises :class:`~audience.errors.QuarantineLimitError` (the caller rolls back) when more
+    than ``max_quarantined_share`` of the rows are quarantined, unless ``accept_partial``.
+    """
     if kind not in KINDS:
         raise InputError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
     preset = get_preset(preset).name if preset else None
@@ -196,6 +212,11 @@ def import_into(
     counts = Counts()
     timezone = workspace.config.timezone
     reading = _DateRead(dates or DateOptions(), workspace_date_order(workspace.config))
+    if kind == "orders" and not scalar(con, "SELECT count(*) FROM (FROM customers LIMIT 1)"):
+        report.warnings.append(
+            f"{path}: no customers imported yet, so the orders' customer ids are not checked; "
+            "import the customer file first to have orders of unknown customers set aside"
+        )
     if file.format == "jsonl":
         keys = jsonl_keys(file)
         found = match_preset(preset, kind, list(keys), explicit)
@@ -255,8 +276,19 @@ def import_into(
     report.rows_read = counts.loaded + counts.quarantined
     if report.rows_read == 0:
         raise InputError(f"{path}: no rows to import")
+    con.execute(
+        f"UPDATE quarantine SET code = {code_sql('reason')} WHERE sha256 = ? AND code IS NULL",
+        [file.sha256],
+    )
     report.quarantine_reasons = _reason_counts(con, file.sha256)
     report.date_formats = report_lines(reading.readings)
+    limit = (
+        workspace.config.imports.max_quarantined_share
+        if max_quarantined_share is None
+        else max_quarantined_share
+    )
+    if not accept_partial and report.rows_quarantined > limit * report.rows_read:
+        raise QuarantineLimitError(_too_many_quarantined(con, report, file.sha256, limit))
     report.seconds = round(time.perf_counter() - started, 3)
     _record_import(con, report, file, now, workspace.clock.now())
     return report
@@ -351,11 +383,11 @@ def _quarantine_rejects(con: duckdb.DuckDBPyConnection, ctx: LoadContext, source
         return Counts()
     con.executemany(
         """INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason, raw,
-                                   status, quarantined_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?) ON CONFLICT DO NOTHING""",
+                                   parser_message, status, quarantined_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?) ON CONFLICT DO NOTHING""",
         [
-            [ctx.import_id, ctx.kind, ctx.source_file, ctx.sha256, line, reason, raw, ctx.now]
-            for line, reason, raw in source.rejects
+            [ctx.import_id, ctx.kind, ctx.source_file, ctx.sha256, *reject, ctx.now]
+            for reject in source.rejects
         ],
     )
     return Counts(quarantined=len(source.rejects))
@@ -374,13 +406,39 @@ def _quarantine_bad_lines(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> C
 
 def _reason_counts(con: duckdb.DuckDBPyConnection, sha256: str) -> dict[str, int]:
     rows = con.execute(
-        """SELECT code, count(*) FROM (
-               SELECT unnest(regexp_extract_all(reason, '(?:^|; )([a-z_]+):', 1)) AS code
-               FROM quarantine WHERE sha256 = ?)
+        """SELECT code, count(*) FROM quarantine WHERE sha256 = ?
            GROUP BY code ORDER BY count(*) DESC, code""",
         [sha256],
     ).fetchall()
     return {str(code): int(n) for code, n in rows}
+
+
+def _too_many_quarantined(
+    con: duckdb.DuckDBPyConnection, report: ImportReport, sha256: str, limit: float
+) -> str:
+    """What a file that is mostly set aside gets back: the top reasons, an example of each,
+    and the ways out."""
+    examples = con.execute(
+        """SELECT code, count(*), arg_min(line, line), arg_min(raw, line), arg_min(reason, line)
+           FROM quarantine WHERE sha256 = ? GROUP BY code ORDER BY count(*) DESC, code LIMIT 5""",
+        [sha256],
+    ).fetchall()
+    good = report.rows_read - report.rows_quarantined
+    lines = [
+        f"{report.file}: {report.rows_quarantined:,} of {report.rows_read:,} rows "
+        f"({report.rows_quarantined / report.rows_read:.0%}) would be quarantined, more than "
+        f"the {limit:.0%} allowed (imports.max_quarantined_share in audience.yaml); nothing "
+        "was imported. Top reasons, with the first row of each:"
+    ]
+    for code, n, line, raw, reason in examples:
+        shown = raw if len(raw) <= 200 else raw[:200] + "..."
+        lines += [f"  {code}: {n:,} row(s); line {line}: {shown}", f"    {reason}"]
+    lines.append(
+        "Fix the file (or map its columns with --map FIELD=COLUMN) and import it again; or "
+        f"pass --accept-partial to load the {good:,} good row(s) and keep the rest in the "
+        "quarantine; or raise the limit with --max-quarantined SHARE."
+    )
+    return "\n".join(lines)
 
 
 def _record_import(

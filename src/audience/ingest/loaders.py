@@ -212,8 +212,9 @@ _CONSENT_PURPOSES = [s.name.removeprefix("consent_") for s in CUSTOMER_FIELDS if
 def load_customers(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
     """Upsert customers by ``customer_id``; record consent changes in ``consents``."""
     counts = Counts(quarantined=_quarantine_reasons(con, ctx))
+    # A table, as load_orders makes it: one connection may load both kinds (a retry).
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW _keyed AS SELECT * FROM _typed WHERE len(_reasons) = 0"
+        "CREATE OR REPLACE TEMP TABLE _keyed AS SELECT * FROM _typed WHERE len(_reasons) = 0"
     )
     counts += upsert(
         con,

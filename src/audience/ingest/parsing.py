@@ -23,7 +23,8 @@ Conventions:
 - a date that is not on the calendar (``30/02/2026``, ``2026-04-31``) is not read at all,
   never rolled over to the next month; :func:`calendar_error` says what is wrong with it;
 - a comma is the decimal separator unless a dot is also present and comes after it;
-  spaces (also non-breaking) and currency signs are thousands separators or decoration.
+  spaces (also non-breaking) are thousands separators; a currency sign or ISO code before or
+  after an amount is read apart (:func:`amount_currency`).
 """
 
 from __future__ import annotations
@@ -313,9 +314,31 @@ def quoted(text: str, limit: int = 40) -> str:
     )
 
 
+CURRENCY_SIGNS = {"€": "EUR", "£": "GBP", "$": "USD", "¥": "JPY"}
+"""A sign in an amount and the currency it stands for (``$`` is read as the US dollar)."""
+
+CURRENCY_CODES = (
+    "EUR", "USD", "GBP", "CHF", "CAD", "AUD", "NZD", "JPY", "CNY", "HKD", "SGD", "SEK", "NOK",
+    "DKK", "PLN", "CZK", "HUF", "RON", "BGN", "TRY", "MAD", "TND", "DZD", "XOF", "XAF", "XPF",
+    "BRL", "MXN", "INR", "ZAR",
+)  # fmt: skip
+"""ISO 4217 codes an amount may carry before or after the number (``EUR 12,50``,
+``12,50 eur``); any other letters make the amount unreadable."""
+
+_CODE = "(" + "|".join(CURRENCY_CODES) + ")"
+
+
 def parse_decimal(text: str) -> str:
-    """Text -> DECIMAL(18, 4), decimal comma or dot, thousands separators removed."""
-    bare = f"regexp_replace({text}, '[\\s\u00a0\u202f€$£]', '', 'g')"
+    """Text -> DECIMAL(18, 4), decimal comma or dot, thousands separators removed.
+
+    A currency sign or code before or after the number is decoration (``12,50 EUR``,
+    ``€12.50``, ``1 234,50 €``): :func:`amount_currency` says which currency it names.
+    """
+    signs = "".join(CURRENCY_SIGNS)
+    # One pass drops the code at either end, the signs and the spaces.
+    bare = (
+        f"regexp_replace({text}, '(?i)^\\s*{_CODE}|{_CODE}\\s*$|[\\s\u00a0\u202f{signs}]', '', 'g')"
+    )
     normalised = (
         f"CASE WHEN strpos({bare}, ',') > 0 AND strpos({bare}, '.') > 0 THEN "
         f"  CASE WHEN strpos(reverse({bare}), ',') < strpos(reverse({bare}), '.') "
@@ -325,6 +348,20 @@ def parse_decimal(text: str) -> str:
         f"ELSE {bare} END"
     )
     return f"TRY_CAST({normalised} AS DECIMAL(18, 4))"
+
+
+def amount_currency(text: str) -> str:
+    """SQL: the ISO code of the currency an amount's text names by sign or code, else NULL."""
+    signs = " ".join(
+        f"WHEN strpos({text}, {sql_literal(sign)}) > 0 THEN {sql_literal(code)}"
+        for sign, code in CURRENCY_SIGNS.items()
+    )
+    before = f"regexp_extract({text}, '(?i)^\\s*{_CODE}', 1)"
+    after = f"regexp_extract({text}, '(?i){_CODE}\\s*$', 1)"
+    return (
+        f"CASE {signs} WHEN regexp_matches({text}, '[A-Za-z]') "
+        f"THEN upper(coalesce(nullif({before}, ''), nullif({after}, ''))) END"
+    )
 
 
 def parse_integer(text: str) -> str:

@@ -39,8 +39,9 @@ class Source:
 
     file: SourceFile
     columns: dict[str, str]
-    rejects: list[tuple[int, str, str]] = field(default_factory=list)
-    """(line, reason, raw text) of rows that could not be split into columns."""
+    rejects: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    """(line, reason, raw text, the parser's own message) of rows that could not be split
+    into columns."""
 
 
 def _path_literal(path: Path) -> str:
@@ -122,6 +123,7 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
     for logical, types, messages, raw in rows:
         first, last = layout.span(int(logical)) if layout else (int(logical), int(logical))
         reasons = []
+        parser_message = None
         if "INVALID ENCODING" in types:
             bad = next((bad_lines[n] for n in range(first, last + 1) if n in bad_lines), None)
             reasons.append(bad.reason() if bad else _BAD_ENCODING_RECORD)
@@ -129,7 +131,8 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
         others = [t for t in types if t != "INVALID ENCODING"]
         if others:
             reasons.append(_malformed(others, messages, len(columns), file.delimiter or ","))
-        rejects.append((first, "; ".join(reasons), raw or ""))
+            parser_message = "\n".join(m for m in messages if "not utf-8" not in m.lower())
+        rejects.append((first, "; ".join(reasons), raw or "", parser_message or None))
     if layout is not None:
         rejected = {int(logical) for logical, *_ in rows}
         lines = pa.table(
@@ -144,7 +147,7 @@ def scan_csv(con: duckdb.DuckDBPyConnection, file: SourceFile, path: Path) -> So
         )
         return Source(file, columns, rejects)
     # Every record is one line: a row's line counts the header and the rejected lines before it.
-    thresholds = [line - 1 - i for i, (line, _, _) in enumerate(rejects)]
+    thresholds = [line - 1 - i for i, (line, *_) in enumerate(rejects)]
     con.execute("CREATE OR REPLACE TEMP TABLE _thresholds (t BIGINT)")
     if thresholds:
         con.executemany("INSERT INTO _thresholds VALUES (?)", [[t] for t in thresholds])
@@ -212,16 +215,28 @@ _BAD_ENCODING_RECORD = (
 )
 
 
+_READ_AS = {
+    "UNQUOTED VALUE": "a quote inside a value that is not quoted",
+    "UNTERMINATED QUOTE": "a quoted value that never ends",
+    "LINE SIZE OVER MAXIMUM": "a line longer than the longest the import reads",
+    "CAST ERROR": "a value of the wrong type",
+}
+
+
 def _malformed(types: list[str], messages: list[str], width: int, delimiter: str) -> str:
-    """The reason of a line DuckDB could not split into the header's columns."""
+    """The reason of a line DuckDB could not split into the header's columns, in our words;
+    DuckDB's own messages are kept apart (the quarantine's ``parser_message``)."""
     found = [m.rsplit("Found: ", 1)[1] for m in messages if "Found: " in m]
     if found and set(types) <= {"TOO MANY COLUMNS", "MISSING COLUMNS"}:
         return (
             f"malformed_row: {found[0]} fields where the header has {width} (delimiter "
             f"{delimiter!r}): quote a value that holds the delimiter, or fix the line"
         )
-    detail = ", ".join(m for m in messages if "not utf-8" not in m.lower())
-    return f"malformed_row: {detail}: fix the line"
+    what = ", ".join(_READ_AS.get(t, t.lower()) for t in types)
+    return (
+        f"malformed_row: the line cannot be split into the header's {width} columns ({what}): "
+        "fix the line, or give it corrected with 'audience quarantine retry ID --raw LINE'"
+    )
 
 
 def scan_parquet(con: duckdb.DuckDBPyConnection, file: SourceFile) -> Source:

@@ -190,14 +190,16 @@ EVENT_FIELDS = (
 class Rule:
     """A check beyond types: a row whose values parse but make no sense is quarantined.
 
-    ``fails`` is a SQL condition over the typed fields (and their raw texts ``t_<field>``);
-    ``message`` a SQL expression completing the reason.
+    ``fails`` is a SQL condition over the typed fields (and their raw texts ``t_<field>``,
+    the currency an amount names ``c_<field>``); ``message`` a SQL expression completing the
+    reason. A rule with ``when_mapped`` applies only to files that have that field's column.
     """
 
     field: str
     code: str
     fails: str
     message: str
+    when_mapped: str | None = None
 
 
 FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
@@ -208,20 +210,67 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
 
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 
+_CURRENCIES_NAMED = (
+    "list_sort(list_distinct(list_filter([upper(t_currency), c_amount, c_unit_price, "
+    "c_discount], lambda x: x IS NOT NULL)))"
+)
+"""SQL: the currencies an order line names, in its currency column or its amounts."""
+
 RULES: dict[Kind, tuple[Rule, ...]] = {
     "customers": (),
+    # A return is an order line with a negative quantity (and a negative or derived amount):
+    # a negative amount on any other line is a typo, or a refund written without its quantity.
     "orders": (
+        Rule(
+            "customer_id",
+            "unknown_customer",
+            "customer_id IS NOT NULL AND EXISTS (SELECT 1 FROM customers) "
+            "AND customer_id NOT IN (SELECT customer_id FROM customers)",
+            "'''' || customer_id || ''' is in no imported customer file: import the customers "
+            "first, or fix the id (a customer still in the quarantine is unknown too)'",
+        ),
+        Rule(
+            "quantity",
+            "missing_quantity",
+            "quantity IS NULL AND t_quantity IS NULL",
+            "'is empty: write the number of items (only a file without a quantity column "
+            "counts one item per line)'",
+            when_mapped="quantity",
+        ),
         Rule(
             "quantity",
             "bad_value",
-            "quantity IS NOT NULL AND quantity <= 0",
-            "'must be positive, got ' || quantity",
+            "quantity = 0",
+            "'is 0: an order line has at least one item, a return a negative quantity'",
+        ),
+        Rule(
+            "amount",
+            "negative_amount",
+            "(amount < 0 AND coalesce(quantity, 1) > 0) OR unit_price < 0",
+            "'''' || coalesce(t_amount, t_unit_price) || ''' is negative on a line that is no "
+            "return: a return has a negative quantity; otherwise write the amount without its "
+            "sign'",
+        ),
+        Rule(
+            "amount",
+            "bad_value",
+            "amount > 0 AND quantity < 0",
+            "'is positive on a return (quantity ' || quantity || '): write the amount of a "
+            "return with its minus sign'",
         ),
         Rule(
             "amount",
             "missing",
             "amount IS NULL AND unit_price IS NULL AND t_amount IS NULL AND t_unit_price IS NULL",
             "'an order line needs an amount or a unit price'",
+        ),
+        Rule(
+            "currency",
+            "currency_mismatch",
+            f"len({_CURRENCIES_NAMED}) > 1",
+            f"'the line names several currencies (' || array_to_string({_CURRENCIES_NAMED}, "
+            "', ') || '): the currency column and the signs or codes of its amounts must "
+            "agree; fix the amount or the currency'",
         ),
     ),
     "events": (

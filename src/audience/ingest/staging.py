@@ -138,11 +138,19 @@ def typed_select(
         column = mapping.get(spec.name)
         if column is None:
             texts.append(f"NULL::VARCHAR AS {ident('t_' + spec.name)}")
-            values.append(f"{_null_of(spec)} AS {ident(spec.name)}")
+            if spec.type == "decimal":
+                texts.append(f"NULL::VARCHAR AS {ident('c_' + spec.name)}")
+            values.append(
+                f"{_currency(specs, None) if spec.name == 'currency' else _null_of(spec)}"
+                f" AS {ident(spec.name)}"
+            )
             continue
         source_type = columns[column]
         raw_text = parsing.clean_text(ident(column))
         texts.append(f"{raw_text} AS {ident('t_' + spec.name)}")
+        if spec.type == "decimal":  # the currency an amount names by sign or code
+            amount_text = parsing.clean_text(ident(column))
+            texts.append(f"{parsing.amount_currency(amount_text)} AS {ident('c_' + spec.name)}")
         texts.append(f"{ident(column)} AS {ident('n_' + spec.name)}")
         text, value = ident("t_" + spec.name), ident(spec.name)
         reading = (dates or {}).get(spec.name) or DateReading(column, "dmy")
@@ -168,6 +176,8 @@ def typed_select(
                 expr = f"CASE WHEN {quick} IS NOT NULL THEN {quick} ELSE {expr} END"
         else:
             expr = _typed_expr(spec, text, ident("n_" + spec.name), source_type, timezone)
+        if spec.name == "currency":
+            expr = _currency(specs, text)
         values.append(f"{expr} AS {value}")
         if spec.type in ("id", "text"):
             continue
@@ -196,7 +206,7 @@ def typed_select(
                 f"CASE WHEN {ident(spec.name)} IS NULL AND {ident('t_' + spec.name)} IS NULL "
                 f"THEN {sql_literal(empty)} END"
             )
-    reasons.extend(_rules(kind))
+    reasons.extend(_rules(kind, mapping))
     traits = ""
     if kind == "customers":  # typed later by audience.ingest.traits, over the whole import
         traits = f", {texts_select(trait_columns(list(columns), mapping))}"
@@ -286,9 +296,23 @@ def _null_of(spec: FieldSpec) -> str:
     return f"NULL::{sql_type}"
 
 
-def _rules(kind: Kind) -> list[str]:
-    """The table's declared checks as SQL yielding a reason or NULL."""
-    return [
-        f"CASE WHEN {rule.fails} THEN '{rule.code}:{rule.field} ' || {rule.message} END"
-        for rule in RULES[kind]
-    ]
+def _currency(specs: tuple[FieldSpec, ...], text: str | None) -> str:
+    """SQL: a line's currency, from its column, else from the sign or code of its amounts."""
+    named = [text] if text else []
+    named += [ident("c_" + s.name) for s in specs if s.type == "decimal"]
+    return f"coalesce({', '.join(named)})" if named else "NULL::VARCHAR"
+
+
+def _rules(kind: Kind, mapping: Mapping[str, str]) -> list[str]:
+    """The table's declared checks, for the columns the file has, as SQL: a reason or NULL."""
+    reasons = []
+    for rule in RULES[kind]:
+        if rule.when_mapped is not None and rule.when_mapped not in mapping:
+            continue
+        column = mapping.get(rule.field, rule.field)
+        where = rule.field if column == rule.field else f"{rule.field} (column {column})"
+        reasons.append(
+            f"CASE WHEN {rule.fails} THEN {sql_literal(f'{rule.code}:{where} ')} || "
+            f"{rule.message} END"
+        )
+    return reasons

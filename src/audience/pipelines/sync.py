@@ -33,7 +33,11 @@ def sync_events(workspace: Workspace) -> SyncReport:
     """
     report = SyncReport()
     for path in ready_files(events_dir(workspace)):
-        result = import_file(workspace, "events", path, source_label="collector")
+        # The collector's own files: a bad share is the senders', and refusing the file would
+        # only hold back the good events behind it.
+        result = import_file(
+            workspace, "events", path, source_label="collector", accept_partial=True
+        )
         report.files.append(path.name)
         report.rows_read += result.rows_read
         report.rows_new += result.rows_new

@@ -138,9 +138,10 @@ def _quarantine_unusable(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     )
     # Cleaning has no file line: the record id names the row (sha256 'clean:<id>', line 0).
     con.execute(
-        f"""INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason, raw,
-                                   status, quarantined_at)
+        f"""INSERT INTO quarantine (import_id, kind, source_file, sha256, line, code, reason,
+                                   raw, status, quarantined_at)
             SELECT c.import_id, 'customers', '(clean)', 'clean:' || c.customer_id, 0,
+                   '{NO_IDENTIFIER}',
                    '{NO_IDENTIFIER}: no valid e-mail, no valid phone, no name with birth date, '
                    || 'no order and no event', to_json(c), 'open', ?
             FROM customers c WHERE customer_id IN (SELECT record_id FROM _unusable)
