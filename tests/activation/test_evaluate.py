@@ -224,16 +224,21 @@ def test_rules_over_clusters_and_why_of_a_cluster(segmented_root: Path) -> None:
         "ORDER BY size, segment_id",
     )
     assert len(segments) == 4, segments
-    segment_id, name = segments[0]
-    members_ = {
+    mobile = {
         c
         for (c,) in query(
-            segmented_root,
-            "SELECT customer_id FROM memberships WHERE segment_id = ? AND valid_to IS NULL",
-            [segment_id],
+            segmented_root, "SELECT customer_id FROM features WHERE mobile_share > 0.3"
         )
     }
-    assert members_
+
+    def members_of(segment_id: str) -> set[str]:
+        sql = "SELECT customer_id FROM memberships WHERE segment_id = ? AND valid_to IS NULL"
+        return {c for (c,) in query(segmented_root, sql, [segment_id])}
+
+    # A segment the rule splits: some of its members mobile, not all.
+    name, members_ = next(
+        (n, m) for s, n in segments if (m := members_of(s)) and m & mobile and not m <= mobile
+    )
     run(
         segmented_root,
         plan(
@@ -244,12 +249,6 @@ def test_rules_over_clusters_and_why_of_a_cluster(segmented_root: Path) -> None:
         ),
     )
     inside = current(segmented_root, "rule:mobile_members")
-    mobile = {
-        c
-        for (c,) in query(
-            segmented_root, "SELECT customer_id FROM features WHERE mobile_share > 0.3"
-        )
-    }
     expected = mobile & members_
     assert inside == expected and inside and inside != members_  # the rule keeps some, not all
     person = sorted(inside)[0]

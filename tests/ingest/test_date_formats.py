@@ -17,13 +17,14 @@ from audience.ingest.importer import ImportReport, import_file
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace
 from tests.conftest import write
+from tests.ingest.conftest import lenient
 
 NOW = datetime(2026, 11, 30, 9, 30)  # UTC
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    return replace(Workspace.init(tmp_path / "ws"), clock=FixedClock(NOW))
+    return replace(lenient(Workspace.init(tmp_path / "ws")), clock=FixedClock(NOW))
 
 
 def stored_rows(ws: Workspace, sql: str) -> list[tuple[object, ...]]:

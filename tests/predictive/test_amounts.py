@@ -37,10 +37,10 @@ def test_free_purchases_count_returns_do_not_and_spend_leaves_both_out(
         tmp_path / "extra.csv",
         "customer_id,date,quantity,amount\n"
         f"{a},1998-03-03,1,0.00\n"
-        f"{b},1998-04-01,1,-12.50\n"
+        f"{b},1998-04-01,-1,-12.50\n"  # a return: negative quantity
         "Z1,1997-05-05,1,0.00\n",
     )
-    import_file(cdnow_copy, "orders", extra, MAPPING)
+    import_file(cdnow_copy, "orders", extra, MAPPING, one_order_per_line=True)
     after = _summary(cdnow_copy)
 
     free, back = _row(before, a), _row(before, b)
