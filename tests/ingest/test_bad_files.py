@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from audience.errors import InputError, QuarantineLimitError
-from audience.ingest.importer import ImportReport, import_file
+from audience.ingest.import_report import ImportReport
+from audience.ingest.importer import import_file
 from audience.model.quarantine_codes import REASON_CODES
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from audience.ingest.date_order import DateOptions
-from audience.ingest.importer import ImportReport, import_file
+from audience.ingest.import_report import ImportReport
+from audience.ingest.importer import import_file
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace
 from tests.conftest import write

@@ -10,7 +10,8 @@ import pytest
 
 from audience.errors import InputError
 from audience.ingest.date_order import DateOptions, region_date_order, shape
-from audience.ingest.importer import ImportReport, import_file
+from audience.ingest.import_report import ImportReport
+from audience.ingest.importer import import_file
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace
 from tests.conftest import write

@@ -212,7 +212,7 @@ def test_a_failed_import_writes_nothing(
     def fail(*args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer, "_record_import", fail)
+    monkeypatch.setattr(importer, "record_import", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         import_file(workspace, "customers", write(tmp_path / "c.csv", CUSTOMERS))
     for table in ("customers", "quarantine", "consents", "imports"):

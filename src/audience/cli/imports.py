@@ -26,7 +26,7 @@ from audience.cli.terminal import (
 from audience.errors import InputError, QuarantineLimitError
 
 if TYPE_CHECKING:
-    from audience.ingest.importer import ImportReport
+    from audience.ingest.import_report import ImportReport
 
 
 class KindChoice(StrEnum):

@@ -13,7 +13,8 @@ from audience.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from audience.ingest.demo.generate import GeneratedFiles, generate
-    from audience.ingest.importer import ImportReport, import_file
+    from audience.ingest.import_report import ImportReport
+    from audience.ingest.importer import import_file
 
 __all__ = [
     "GeneratedFiles",
@@ -25,7 +26,7 @@ __all__ = [
 # Where each public name lives: it is imported on first use (PEP 562), so importing
 # this package imports none of its modules.
 _ORIGIN = {
-    "ImportReport": "importer",
+    "ImportReport": "import_report",
     "import_file": "importer",
     "GeneratedFiles": "demo.generate",
     "generate": "demo.generate",

@@ -8,14 +8,13 @@ that would load rows a second time under other keys is refused (:mod:`.overlap`)
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from dataclasses import replace as with_fields
-from datetime import datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import duckdb
 
@@ -29,6 +28,12 @@ from audience.ingest.date_order import (
     workspace_date_order,
 )
 from audience.ingest.detect import SourceFile, inspect
+from audience.ingest.import_report import (
+    ImportReport,
+    reason_counts,
+    record_import,
+    too_many_quarantined,
+)
 from audience.ingest.loaders import Counts, LoadContext, load_customers, load_events, load_orders
 from audience.ingest.mapping import (
     column_use,
@@ -56,52 +61,27 @@ from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
 
 
-@dataclass
-class ImportReport:
-    """What an import did, as printed and as ``--json``."""
+class ImportOptions(TypedDict, total=False):
+    """How to read one file, beyond its column mapping (all optional)."""
 
-    import_id: str
-    kind: str
-    file: str
-    format: str
-    encoding: str | None
-    delimiter: str | None
-    mapping: dict[str, str]
-    batch_no: int = 0
-    source: str = ""
-    ignored: list[str] = field(default_factory=list)
-    one_order_per_line: bool = False
-    replaced: list[str] = field(default_factory=list)
-    """Imports of the same source and kind undone for this one (``--replace``)."""
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_new: int = 0
-    rows_updated: int = 0
-    rows_unchanged: int = 0
-    rows_quarantined: int = 0
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    """Quarantined rows per reason code (one code a row: the counts sum to the rows)."""
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    preset: str | None = None
-    currency: str = ""
-    """The currency of amounts whose line or file names none (``--currency`` or the workspace's)."""
-    currencies: dict[str, int] = field(default_factory=dict)
-    """Good order lines read per currency."""
-    consents: dict[str, str] = field(default_factory=dict)
-    """Consent field -> how its column reads, where not a plain opt-in (a preset's opt-out)."""
-    traits: dict[str, str] = field(default_factory=dict)
-    """Custom traits kept from the unmapped columns: name -> type (number, date, boolean,
-    category, text), see :mod:`audience.ingest.traits`."""
-    date_formats: dict[str, str] = field(default_factory=dict)
-    """Column -> how its dates were read (day or month first) and why."""
-
-    @property
-    def reconciled(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_quarantined
-
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "reconciled": self.reconciled}
+    source_label: str | None
+    """The source system (default: the file's stem): what ``replace`` replaces."""
+    batch_lines: int
+    """Lines of JSON Lines events loaded at a time."""
+    preset: str | None
+    """A CRM export the file is (:mod:`audience.ingest.presets`)."""
+    currency: str | None
+    """ISO 4217 code of amounts the file gives no currency for (default: the workspace's)."""
+    one_order_per_line: bool
+    """An order file without an order id: each line is an order (else such a file is refused)."""
+    replace: bool
+    """First undo the standing imports of the same kind and source."""
+    dates: DateOptions | None
+    """``--date-order`` and ``--date-format``."""
+    accept_partial: bool
+    """Load the good rows even when more than the allowed share is quarantined."""
+    max_quarantined_share: float | None
+    """The share of rows the quarantine may take (default: ``imports.max_quarantined_share``)."""
 
 
 def import_file(
@@ -109,45 +89,11 @@ def import_file(
     kind: str,
     path: Path,
     map_options: Sequence[str] = (),
-    *,
-    source_label: str | None = None,
-    batch_lines: int = JSONL_BATCH_LINES,
-    preset: str | None = None,
-    currency: str | None = None,
-    one_order_per_line: bool = False,
-    replace: bool = False,
-    dates: DateOptions | None = None,
-    accept_partial: bool = False,
-    max_quarantined_share: float | None = None,
+    **options: Unpack[ImportOptions],
 ) -> ImportReport:
-    """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction.
-
-    ``preset`` names a CRM export (:mod:`audience.ingest.presets`); ``currency`` (ISO 4217)
-    is that of amounts the file does not give one for, instead of the workspace's.
-    ``one_order_per_line`` reads an order file without an order id as one order per line
-    (without it, such a file is refused); ``replace`` first undoes the standing imports of
-    the same kind and source (``source_label``, by default the file's stem).
-    More than ``max_quarantined_share`` of the file's rows quarantined (default: the
-    workspace's ``imports.max_quarantined_share``) fails the import and writes nothing, unless
-    ``accept_partial``.
-    """
+    """Import ``path`` as ``kind`` into the workspace's warehouse, in one transaction."""
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
-        return import_into(
-            con,
-            workspace,
-            kind,
-            path,
-            map_options,
-            source_label=source_label,
-            batch_lines=batch_lines,
-            preset=preset,
-            currency=currency,
-            one_order_per_line=one_order_per_line,
-            replace=replace,
-            dates=dates,
-            accept_partial=accept_partial,
-            max_quarantined_share=max_quarantined_share,
-        )
+        return import_into(con, workspace, kind, path, map_options, **options)
 
 
 def import_into(
@@ -156,32 +102,26 @@ def import_into(
     kind: str,
     path: Path,
     map_options: Sequence[str] = (),
-    *,
-    source_label: str | None = None,
-    batch_lines: int = JSONL_BATCH_LINES,
-    preset: str | None = None,
-    currency: str | None = None,
-    one_order_per_line: bool = False,
-    replace: bool = False,
-    dates: DateOptions | None = None,
-    accept_partial: bool = False,
-    max_quarantined_share: float | None = None,
+    **options: Unpack[ImportOptions],
 ) -> ImportReport:
     """Import ``path`` within the caller's transaction on ``con``.
 
     Raises :class:`~audience.errors.QuarantineLimitError` (the caller rolls back) when more
-    than ``max_quarantined_share`` of the rows are quarantined, unless ``accept_partial``.
+    than the allowed share of the rows are quarantined, unless ``accept_partial``.
     """
     if kind not in KINDS:
         raise InputError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
-    preset = get_preset(preset).name if preset else None
-    currency = _currency(currency) if currency else workspace.config.currency
+    named = options.get("preset")
+    preset = get_preset(named).name if named else None
+    stated_currency = options.get("currency")
+    currency = _currency(stated_currency) if stated_currency else workspace.config.currency
     started = time.perf_counter()
     file = inspect(path)
     explicit = parse_map_options(map_options)
     configured = workspace.config.mappings.get(kind, {})
     now = workspace.clock.now()
-    label = source_label or path.stem
+    label = options.get("source_label") or path.stem
+    replace = options.get("replace", False)
     replaced = [u.import_id for u in replace_source(con, kind, label, now)] if replace else []
     batch_no = int(scalar(con, "SELECT coalesce(max(batch_no), 0) + 1 FROM imports"))
     report = ImportReport(
@@ -196,7 +136,7 @@ def import_into(
         currency=currency,
         batch_no=batch_no,
         source=label,
-        one_order_per_line=one_order_per_line,
+        one_order_per_line=options.get("one_order_per_line", False),
         replaced=replaced,
     )
     context = LoadContext(
@@ -211,7 +151,9 @@ def import_into(
     )
     counts = Counts()
     timezone = workspace.config.timezone
-    reading = _DateRead(dates or DateOptions(), workspace_date_order(workspace.config))
+    reading = _DateRead(
+        options.get("dates") or DateOptions(), workspace_date_order(workspace.config)
+    )
     if kind == "orders" and not scalar(con, "SELECT count(*) FROM (FROM customers LIMIT 1)"):
         report.warnings.append(
             f"{path}: no customers imported yet, so the orders' customer ids are not checked; "
@@ -219,25 +161,11 @@ def import_into(
         )
     if file.format == "jsonl":
         keys = jsonl_keys(file)
-        found = match_preset(preset, kind, list(keys), explicit)
-        report.mapping = resolve_mapping(
-            kind,
-            list(keys),
-            explicit,
-            configured,
-            preset=found.mapping if found else None,
-            reserved=found.reserved if found else (),
-        )
-        _understood(con, report, file, list(keys))
-        ctx = with_fields(
-            context,
-            raw_sql="_src._text",
-            mapped=frozenset(report.mapping),
-            consents=found.consent_meanings(report.mapping) if found else {},
-        )
-        report.consents = dict(ctx.consents)
+        ctx = _understood(con, report, file, list(keys), explicit, configured, context)
+        ctx = with_fields(ctx, raw_sql="_src._text")
         # Only events come in batches: other kinds compare rows across the whole file.
-        for _ in jsonl_batches(con, file, keys, batch_lines if kind == "events" else None):
+        lines = options.get("batch_lines", JSONL_BATCH_LINES)
+        for _ in jsonl_batches(con, file, keys, lines if kind == "events" else None):
             counts += _quarantine_bad_lines(con, ctx)
             counts += _load_batch(
                 con, ctx, kind, keys, report.mapping, timezone, reading, report.traits
@@ -247,23 +175,9 @@ def import_into(
     else:
         with utf8_copy(file, workspace.root) as readable:
             source = _scan(con, file, readable)
-            found = match_preset(preset, kind, list(source.columns), explicit)
-            report.mapping = resolve_mapping(
-                kind,
-                list(source.columns),
-                explicit,
-                configured,
-                preset=found.mapping if found else None,
-                reserved=found.reserved if found else (),
-            )
-            _understood(con, report, file, list(source.columns))
-            ctx = with_fields(
-                context,
-                raw_sql=raw_record(source.columns),
-                mapped=frozenset(report.mapping),
-                consents=found.consent_meanings(report.mapping) if found else {},
-            )
-            report.consents = dict(ctx.consents)
+            columns = list(source.columns)
+            ctx = _understood(con, report, file, columns, explicit, configured, context)
+            ctx = with_fields(ctx, raw_sql=raw_record(source.columns))
             counts += _quarantine_rejects(con, ctx, source)
             counts += _load_batch(
                 con, ctx, kind, source.columns, report.mapping, timezone, reading, report.traits
@@ -280,17 +194,15 @@ def import_into(
         f"UPDATE quarantine SET code = {code_sql('reason')} WHERE sha256 = ? AND code IS NULL",
         [file.sha256],
     )
-    report.quarantine_reasons = _reason_counts(con, file.sha256)
+    report.quarantine_reasons = reason_counts(con, file.sha256)
     report.date_formats = report_lines(reading.readings)
-    limit = (
-        workspace.config.imports.max_quarantined_share
-        if max_quarantined_share is None
-        else max_quarantined_share
-    )
-    if not accept_partial and report.rows_quarantined > limit * report.rows_read:
-        raise QuarantineLimitError(_too_many_quarantined(con, report, file.sha256, limit))
+    limit = options.get("max_quarantined_share")
+    if limit is None:
+        limit = workspace.config.imports.max_quarantined_share
+    if not options.get("accept_partial") and report.rows_quarantined > limit * report.rows_read:
+        raise QuarantineLimitError(too_many_quarantined(con, report, file.sha256, limit))
     report.seconds = round(time.perf_counter() - started, 3)
-    _record_import(con, report, file, now, workspace.clock.now())
+    record_import(con, report, file, now, workspace.clock.now())
     return report
 
 
@@ -309,14 +221,33 @@ def _currencies(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def _understood(
-    con: duckdb.DuckDBPyConnection, report: ImportReport, file: SourceFile, columns: list[str]
-) -> None:
-    """Record what the mapping makes of the columns; refuse what cannot be read safely."""
-    use = column_use(report.kind, columns, report.mapping)  # type: ignore[arg-type]
-    report.ignored = use.ignored
-    if report.kind == "orders":
+    con: duckdb.DuckDBPyConnection,
+    report: ImportReport,
+    file: SourceFile,
+    columns: list[str],
+    explicit: dict[str, str],
+    configured: dict[str, str],
+    context: LoadContext,
+) -> LoadContext:
+    """Map the columns (``--map`` > preset > configuration > names), record what the mapping
+    makes of them, and refuse what cannot be read safely; the load context for that mapping."""
+    kind: Kind = context.kind  # type: ignore[assignment]
+    found = match_preset(report.preset, kind, columns, explicit)
+    report.mapping = resolve_mapping(
+        kind,
+        columns,
+        explicit,
+        configured,
+        preset=found.mapping if found else None,
+        reserved=found.reserved if found else (),
+    )
+    report.ignored = column_use(kind, columns, report.mapping).ignored
+    if kind == "orders":
         require_order_id(report.file, columns, report.mapping, report.one_order_per_line)
-    refuse_same_file_other_keys(con, report.kind, report.file, file.sha256, report.mapping)
+    refuse_same_file_other_keys(con, kind, report.file, file.sha256, report.mapping)
+    consents = found.consent_meanings(report.mapping) if found else {}
+    report.consents = dict(consents)
+    return with_fields(context, mapped=frozenset(report.mapping), consents=consents)
 
 
 @dataclass
@@ -402,83 +333,3 @@ def _quarantine_bad_lines(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> C
         [ctx.import_id, ctx.kind, ctx.source_file, ctx.sha256, ctx.now],
     )
     return Counts(quarantined=int(scalar(con, "SELECT count(*) FROM _bad_lines")))
-
-
-def _reason_counts(con: duckdb.DuckDBPyConnection, sha256: str) -> dict[str, int]:
-    rows = con.execute(
-        """SELECT code, count(*) FROM quarantine WHERE sha256 = ?
-           GROUP BY code ORDER BY count(*) DESC, code""",
-        [sha256],
-    ).fetchall()
-    return {str(code): int(n) for code, n in rows}
-
-
-def _too_many_quarantined(
-    con: duckdb.DuckDBPyConnection, report: ImportReport, sha256: str, limit: float
-) -> str:
-    """What a file that is mostly set aside gets back: the top reasons, an example of each,
-    and the ways out."""
-    examples = con.execute(
-        """SELECT code, count(*), arg_min(line, line), arg_min(raw, line), arg_min(reason, line)
-           FROM quarantine WHERE sha256 = ? GROUP BY code ORDER BY count(*) DESC, code LIMIT 5""",
-        [sha256],
-    ).fetchall()
-    good = report.rows_read - report.rows_quarantined
-    lines = [
-        f"{report.file}: {report.rows_quarantined:,} of {report.rows_read:,} rows "
-        f"({report.rows_quarantined / report.rows_read:.0%}) would be quarantined, more than "
-        f"the {limit:.0%} allowed (imports.max_quarantined_share in audience.yaml); nothing "
-        "was imported. Top reasons, with the first row of each:"
-    ]
-    for code, n, line, raw, reason in examples:
-        shown = raw if len(raw) <= 200 else raw[:200] + "..."
-        lines += [f"  {code}: {n:,} row(s); line {line}: {shown}", f"    {reason}"]
-    lines.append(
-        "Fix the file (or map its columns with --map FIELD=COLUMN) and import it again; or "
-        f"pass --accept-partial to load the {good:,} good row(s) and keep the rest in the "
-        "quarantine; or raise the limit with --max-quarantined SHARE."
-    )
-    return "\n".join(lines)
-
-
-def _record_import(
-    con: duckdb.DuckDBPyConnection,
-    report: ImportReport,
-    file: SourceFile,
-    started: datetime,
-    finished: datetime,
-) -> None:
-    con.execute(
-        """INSERT INTO imports (import_id, kind, source_file, sha256, format, encoding,
-                                delimiter, rows_read, rows_new, rows_updated, rows_unchanged,
-                                rows_quarantined, started_at, finished_at, mapping, preset,
-                                currency, batch_no, source, status, ignored, traits,
-                                one_order_per_line, replaced)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                   'loaded', ?, ?, ?, ?)""",
-        [
-            report.import_id,
-            report.kind,
-            report.file,
-            file.sha256,
-            file.format,
-            file.encoding,
-            file.delimiter,
-            report.rows_read,
-            report.rows_new,
-            report.rows_updated,
-            report.rows_unchanged,
-            report.rows_quarantined,
-            started,
-            finished,
-            json.dumps(report.mapping),
-            report.preset,
-            report.currency,
-            report.batch_no,
-            report.source,
-            json.dumps(report.ignored),
-            json.dumps(report.traits),
-            report.one_order_per_line,
-            json.dumps(report.replaced),
-        ],
-    )

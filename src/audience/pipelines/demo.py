@@ -19,7 +19,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from audience.errors import ConfigError
 from audience.ingest.demo.generate import GeneratedFiles, generate
-from audience.ingest.importer import ImportReport, import_file
+from audience.ingest.import_report import ImportReport
+from audience.ingest.importer import import_file
 from audience.model.progress import Progress
 from audience.model.runs import SegmentRun
 from audience.pipelines.run_report import write_run_report
