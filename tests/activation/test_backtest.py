@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ from typer.testing import CliRunner, Result
 
 from audience.cli import activation
 from audience.config import FeatureSettings
+from audience.config.activation import ActivationSettings
 from audience.features.behaviour import compute_features
 from audience.ingest.importer import import_file
 from audience.pipelines.backtest import backtest
 from audience.rules.evaluate import evaluate
 from audience.rules.history import members
-from audience.rules.loading import load_activation
+from audience.rules.loading import load_activation, plan_from_settings
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace
 from tests.conftest import write
@@ -220,3 +221,34 @@ def test_the_past_is_only_ever_a_dry_run(
     unreadable = _cli(ws, "evaluate", "--as-of", "June 1st", "--dry-run")
     assert unreadable.exit_code != 0 and "not a date" in unreadable.stderr
     assert _snapshot(ws) == before
+
+
+def test_stored_segments_are_read_as_they_stood_at_the_date(
+    shop: tuple[Workspace, dict[str, set[str]], dict[str, set[str]]],
+) -> None:
+    # A band segment of another method: A was in it around D, B joined after D.
+    ws, _, _ = shop
+    with ws.warehouse() as warehouse, warehouse.transaction() as con:
+        con.execute(
+            "INSERT INTO segment_runs (run_id, created_at, method, params, features, "
+            "preprocessing, metrics, selection, model, n_customers) "
+            "VALUES ('bands-1', ?, 'churn', '{}', '[]', '{}', '{}', '[]', '{}', 5)",
+            [D - timedelta(days=10)],
+        )
+        con.execute(
+            "INSERT INTO segments (segment_id, run_id, label, name, description, size, profile) "
+            "VALUES ('churn:high', 'bands-1', 0, 'High churn risk', '', 1, '{}')"
+        )
+        con.execute(
+            "INSERT INTO memberships (customer_id, segment_id, run_id, score, valid_from, "
+            "valid_to) VALUES ('A', 'churn:high', 'bands-1', NULL, ?, ?), "
+            "('B', 'churn:high', 'bands-1', NULL, ?, NULL)",
+            [D - timedelta(days=10), D + timedelta(days=10), D + timedelta(days=5)],
+        )
+    settings = {"segments": [{"name": "at_risk", "when": {"in_segment": "High churn risk"}}]}
+    plan = plan_from_settings(ActivationSettings.model_validate(settings))
+    with ws.warehouse() as warehouse:
+        then = backtest(warehouse, plan, ws.config, D)
+        now = backtest(warehouse, plan, ws.config, LATER)
+    assert then.segments[0].members == ["A"]
+    assert now.segments[0].members == ["B"]
