@@ -100,8 +100,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Re-evaluate every rule segment now: people enter and exit, history is kept.
 
-        --dry-run reports without recording; --as-of DATE --dry-run is a backtest: features
-        and rule segments recomputed from the orders and events up to that date.
+        Backtest: --as-of DATE --dry-run (from the orders and events up to DATE).
         """
         if as_of is not None:
             _backtest(as_of, now, dry_run, out, workspace, json_)
