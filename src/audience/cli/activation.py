@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from audience.cli import evaluation
 from audience.cli.terminal import (
     Group,
     JsonOption,
@@ -16,70 +16,19 @@ from audience.cli.terminal import (
     handle_errors,
     open_workspace,
     print_json,
-    step,
 )
 from audience.errors import InputError
-
-if TYPE_CHECKING:
-    from audience.rules.evaluate import Evaluation
-    from audience.store.clock import Clock
 
 CONSENT_PURPOSES = ("email", "sms", "push", "advertising", "profiling", "analytics")
 CONSENT_STATUSES = ("granted", "denied", "withdrawn")
 """For the help text: ``audience.privacy.consent.PURPOSES`` and ``STATUSES`` (a test checks),
 written out here because that module imports DuckDB."""
 
-NowOption = Annotated[
-    str | None,
-    typer.Option("--now", help="Evaluate as of this UTC time (ISO); default: the current time."),
-]
-
-
-def _now(text: str | None, clock: Clock) -> datetime:
-    from audience.store.clock import to_utc_naive
-
-    if text is None:
-        return clock.now()
-    try:
-        return to_utc_naive(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError as exc:
-        raise InputError(f"--now {text!r} is not an ISO date or date-time") from exc
-
-
-def _print_evaluation(result: Evaluation) -> None:
-    table = Table(
-        title=f"Rule segments at {result.now:%Y-%m-%d %H:%M} UTC ({result.n_people:,} people)"
-    )
-    for column in ("segment", "members", "entered", "exited"):
-        table.add_column(column, justify="left" if column == "segment" else "right")
-    for sid, size in result.sizes.items():
-        table.add_row(
-            sid, f"{size:,}", f"{result.entered.get(sid, 0):,}", f"{result.exited.get(sid, 0):,}"
-        )
-    console.print(table)
-
-
-def _print_workflows(rows: list[dict[str, Any]], dry_run: bool) -> None:
-    verb = "would send" if dry_run else "delivered"
-    for row in rows:
-        suppressed = ", ".join(f"{k} {n:,}" for k, n in row.get("suppressed", {}).items())
-        line = f"{row['segment']} → {row['destination']} ({row['type']}): "
-        if row["type"] == "webhook":
-            sent = row["held"] if dry_run else row["delivered"]
-            line += f"{verb} {sent:,}, dead-lettered {row['dead_lettered']:,}"
-            if not dry_run and row["held"]:
-                line += f", pending {row['held']:,}"
-            if row.get("endpoint_disabled"):
-                line += f" [red]endpoint disabled: {row['endpoint_disabled']}[/]"
-        else:
-            line += f"{row['rows']:,} rows" + (f" → {row['path']}" if row.get("path") else "")
-        console.print(line + (f"; suppressed: {suppressed}" if suppressed else ""))
-
 
 def register(app: typer.Typer) -> None:
     """Add ``evaluate``, ``activate``, ``members``, ``why``, ``overlap``, ``deliveries`` and
     ``consent`` to the application."""
-    _register_activation(app)
+    evaluation.register(app)
     _register_members(app)
     _register_explanations(app)
     _register_overlap(app)
@@ -90,61 +39,6 @@ def register(app: typer.Typer) -> None:
     _register_deliveries(deliveries)
     _register_replay(deliveries)
     _register_consent(app)
-
-
-def _register_activation(app: typer.Typer) -> None:
-    @app.command("evaluate")
-    @handle_errors
-    def evaluate_(
-        now: NowOption = None, workspace: WorkspaceOption = None, json_: JsonOption = False
-    ) -> None:
-        """Re-evaluate every rule segment now: people enter and exit, history is kept."""
-        from audience.rules.evaluate import evaluate
-        from audience.rules.loading import load_activation
-
-        ws = open_workspace(workspace)
-        plan = load_activation(ws.root)
-        with (
-            ws.warehouse() as warehouse,
-            step("Evaluating rule segments", quiet=json_),
-            warehouse.transaction() as con,
-        ):
-            result = evaluate(con, plan, _now(now, ws.clock))
-        print_json(result.to_dict()) if json_ else _print_evaluation(result)
-
-    @app.command("activate")
-    @handle_errors
-    def activate_(
-        segment: Annotated[
-            str | None, typer.Argument(help="Only this segment's workflows.")
-        ] = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, send nothing.")] = False,
-        now: NowOption = None,
-        workspace: WorkspaceOption = None,
-        json_: JsonOption = False,
-    ) -> None:
-        """Evaluate the rule segments, then deliver webhooks and write exports."""
-        from audience.pipelines.activate import activate
-        from audience.rules.loading import load_activation
-
-        ws = open_workspace(workspace)
-        plan = load_activation(ws.root)
-        with ws.warehouse() as warehouse, step("Activating", quiet=json_):
-            report = activate(
-                warehouse,
-                plan,
-                ws.root,
-                segment=segment,
-                dry_run=dry_run,
-                clock=ws.clock,
-                as_of=_now(now, ws.clock),
-            )
-        data = report.to_dict()
-        if json_:
-            print_json(data)
-            return
-        _print_evaluation(report.evaluation)
-        _print_workflows(data["workflows"], dry_run)
 
 
 def _register_members(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ from audience.features.context import (
     context_ctes,
 )
 from audience.model.fields import FEATURES
+from audience.store.sql import ident
 from audience.store.warehouse import scalar
 
 # Pseudo-events at the population's mobile share added to everyone's own: with two events, a
@@ -80,13 +81,20 @@ def compute_features(
     taxonomy: Sequence[str] = (),
     *,
     now: datetime,
+    as_of: datetime | None = None,
+    into: str | None = None,
 ) -> FeatureSummary:
     """Replace the ``features`` table with one row per customer as of the chosen date.
 
     ``timezone`` places the evening of ``evening_share``; ``taxonomy`` names the categories
-    whose share of spend becomes a ``category_<name>`` feature.
+    whose share of spend becomes a ``category_<name>`` feature. ``as_of`` overrides the
+    configured date; ``into`` names a temporary table to write instead, leaving ``features``
+    and its catalogue as they are: a backtest computes the past beside the present, and
+    leaves out the people not known yet at ``as_of`` (signed up later, no order or event).
     """
-    as_of = datetime.fromisoformat(settings.as_of) if settings.as_of else data_as_of(con)
+    if as_of is None and settings.as_of:
+        as_of = datetime.fromisoformat(settings.as_of)
+    as_of = as_of or data_as_of(con)
     if as_of is None:
         raise InputError(
             "no orders and no events in the warehouse; import some with "
@@ -102,8 +110,12 @@ def compute_features(
     sums = functools.partial(
         _EVENT_SUMS.format, decay=decay, as_of=at, offset=f"INTERVAL ({offset_hours}) HOUR"
     )
+    target = f"TEMP TABLE {ident(into)}" if into else "TABLE features"
+    # least() skips NULLs: only a sign-up after the date, with nothing else, is unknown then.
+    first_seen = "least(c.signup_at, o.first_order, e.first_event)"
+    known = f"\n        WHERE coalesce({first_seen} <= {at}, true)" if into else ""
     con.execute(
-        f"""CREATE OR REPLACE TABLE features AS
+        f"""CREATE OR REPLACE {target} AS
         WITH by_user AS ({sums(key="user_id", where="user_id IS NOT NULL")}
         ), by_anonymous AS ({sums(key="anonymous_id", where="user_id IS NULL")}
         ), seen_with AS (
@@ -184,9 +196,12 @@ def compute_features(
         CROSS JOIN o_at
         LEFT JOIN people c USING (customer_id)
         LEFT JOIN ord_agg o USING (customer_id)
-        LEFT JOIN ev_agg e USING (customer_id){CONTEXT_JOINS}"""
+        LEFT JOIN ev_agg e USING (customer_id){CONTEXT_JOINS}{known}"""
     )
     catalog = {**FEATURES, **context_catalog(taxonomy)}
+    if into:
+        n = int(scalar(con, f"SELECT count(*) FROM {ident(into)}"))
+        return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
     con.execute("DELETE FROM feature_catalog")
     con.executemany(
         "INSERT INTO feature_catalog VALUES (?, ?, ?)",

@@ -12,6 +12,9 @@ One evaluation is one ``segment_runs`` row of method ``rules``. Against the time
 Nothing but the clock may change between two evaluations and people still exit: a
 ``within_last`` or event window slides with ``now``. Segments that disappeared from the
 configuration have their memberships closed.
+
+:func:`match` is step 2 alone, over any features relation and stored memberships: who
+matches, with nothing recorded (a backtest runs it on features computed as of a past date).
 """
 
 from __future__ import annotations
@@ -109,6 +112,49 @@ def check_traits(con: duckdb.DuckDBPyConnection, rules: SqlRules) -> None:
             )
 
 
+@dataclass
+class Matches:
+    """Who matches each rule segment at ``now``, computed and not recorded."""
+
+    now: datetime
+    n_people: int
+    members: dict[str, list[str]]
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {sid: len(ids) for sid, ids in self.members.items()}
+
+
+def match(
+    con: duckdb.DuckDBPyConnection,
+    plan: ActivationPlan,
+    now: datetime,
+    *,
+    features: str = "features",
+    keys: str = CURRENT_KEYS,
+) -> Matches:
+    """Every rule segment's members at ``now``, over the ``features`` relation and the stored
+    memberships ``keys`` (:func:`audience.store.person_relation.keys_at` for a past date).
+
+    Writes no run, segment or membership, and no history check applies: any date may be
+    asked, the past included. Member ids are sorted.
+    """
+    now = to_utc_naive(now)
+    rules = SqlRules(plan.definitions, now)
+    check_references(con, rules, plan)
+    check_traits(con, rules)
+    _hits(con, plan, rules, features, keys)
+    n_people = int(scalar(con, "SELECT count(*) FROM _rule_input"))
+    found: dict[str, list[str]] = {d.segment_id: [] for d in plan.definitions}
+    for segment_id, customer_id in con.execute(
+        "SELECT segment_id, customer_id FROM _rule_hits ORDER BY ALL"
+    ).fetchall():
+        found[str(segment_id)].append(str(customer_id))
+    for table in ("_rule_input", "_rule_hits"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return Matches(now=now, n_people=n_people, members=found)
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime) -> Evaluation:
     """Evaluate every rule segment at ``now`` (the caller's clock) and store changes.
 
@@ -123,7 +169,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime
     if last is not None and now < last:
         raise InputError(
             f"evaluation time {now} is before the last evaluation ({last}); "
-            "history only moves forward"
+            "history only moves forward; to see the segments as of a past date, run "
+            "'audience evaluate --as-of DATE --dry-run'"
         )
     rules = SqlRules(plan.definitions, now)
     check_references(con, rules, plan)
@@ -139,12 +186,18 @@ def evaluate(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime
     return result
 
 
-def _hits(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, rules: SqlRules) -> None:
+def _hits(
+    con: duckdb.DuckDBPyConnection,
+    plan: ActivationPlan,
+    rules: SqlRules,
+    features: str = "features",
+    keys: str = CURRENT_KEYS,
+) -> None:
     """``_rule_input`` (the input relation) and ``_rule_hits`` (customer_id, segment_id)."""
-    people = people_sql(con, rules.fields)
+    people = people_sql(con, rules.fields, features)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _rule_input AS "
-        f"{rules.input_query(people, 'person_events', f'({CURRENT_KEYS})')}"
+        f"{rules.input_query(people, 'person_events', f'({keys})')}"
     )
     if not plan.definitions:
         con.execute(

@@ -9,12 +9,13 @@ engine).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import duckdb
 
 from audience.errors import InputError
 from audience.model.fields import FIELDS, TRAIT_PREFIX
-from audience.store.sql import ident
+from audience.store.sql import ident, literal
 from audience.store.trait_types import known_traits, trait_types, trait_value_sql
 from audience.store.warehouse import scalar
 
@@ -41,20 +42,31 @@ _DERIVED = {
     ),
 }
 
-CURRENT_KEYS = f"""
+
+def _stored_keys(open_: str) -> str:
+    """Every id and name of a stored (non-rule) segment whose membership passes ``open_``."""
+    stored = f"m.run_id NOT IN (SELECT run_id FROM segment_runs WHERE method = '{RULES_METHOD}')"
+    return f"""
     SELECT m.customer_id, m.segment_id AS key FROM memberships m
-    WHERE m.valid_to IS NULL
-      AND m.run_id NOT IN (SELECT run_id FROM segment_runs WHERE method = '{RULES_METHOD}')
+    WHERE {open_} AND {stored}
     UNION ALL
     SELECT m.customer_id, s.name FROM memberships m JOIN segments s USING (segment_id)
-    WHERE m.valid_to IS NULL
-      AND m.run_id NOT IN (SELECT run_id FROM segment_runs WHERE method = '{RULES_METHOD}')"""
+    WHERE {open_} AND {stored}"""
+
+
+CURRENT_KEYS = _stored_keys("m.valid_to IS NULL")
 """Every id and name of a stored (non-rule) segment each person is currently in."""
 
 
-def feature_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+def keys_at(at: datetime) -> str:
+    """:data:`CURRENT_KEYS` as they stood at ``at``: the memberships open at that instant."""
+    then = literal(at)
+    return _stored_keys(f"m.valid_from <= {then} AND (m.valid_to IS NULL OR m.valid_to > {then})")
+
+
+def feature_columns(con: duckdb.DuckDBPyConnection, table: str = "features") -> set[str]:
     rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'features'"
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
     ).fetchall()
     return {str(r[0]) for r in rows}
 
@@ -64,8 +76,11 @@ def number_column(expr: str, name: str) -> str:
     return f"nullif(({expr})::DOUBLE, 'NaN'::DOUBLE) AS {ident(name)}"
 
 
-def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
-    """SELECT customer_id and ``fields`` (catalogue names), one row per person.
+def people_sql(
+    con: duckdb.DuckDBPyConnection, fields: Iterable[str], features: str = "features"
+) -> str:
+    """SELECT customer_id and ``fields`` (catalogue names), one row per person of ``features``
+    (the features table, or a relation of the same columns computed as of another date).
 
     Raises
     ------
@@ -73,7 +88,7 @@ def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
         When the features a field needs have not been computed yet.
     """
     wanted = list(dict.fromkeys(fields))
-    available = feature_columns(con)
+    available = feature_columns(con, features)
     columns = ["f.customer_id"]
     families = set()
     customs = [n for n in wanted if n.startswith(TRAIT_PREFIX)]
@@ -109,7 +124,7 @@ def people_sql(con: duckdb.DuckDBPyConnection, fields: Iterable[str]) -> str:
         joins.append(f"LEFT JOIN ({_TRAITS}) t ON t.customer_id = f.customer_id")
     if "prediction" in families:
         joins.append("LEFT JOIN customer_predictions cp ON cp.customer_id = f.customer_id")
-    return f"SELECT {', '.join(columns)} FROM features f {' '.join(joins)}"
+    return f"SELECT {', '.join(columns)} FROM {ident(features)} f {' '.join(joins)}"
 
 
 def person_of(con: duckdb.DuckDBPyConnection, customer_id: str) -> str:
