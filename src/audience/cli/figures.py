@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 
+from audience.config.kpis import KPIS
+
 MISSING = "—"
 
-MONEY_KPIS = frozenset({"average_order_value", "revenue"})
-PERCENT_KPIS = frozenset({"share", "conversion_rate", "revenue_share", "email_click_rate"})
-COUNT_KPIS = frozenset({"size"})
+MONEY_KPIS = frozenset(name for name, info in KPIS.items() if info.unit == "money")
+PERCENT_KPIS = frozenset(name for name, info in KPIS.items() if info.unit == "share")
+COUNT_KPIS = frozenset(name for name, info in KPIS.items() if info.unit == "count")
 
 MONEY_FEATURES = frozenset(
     {"monetary", "avg_basket", "revenue_90d", "revenue_365d", "avg_order_value"}
