@@ -9,13 +9,7 @@ from __future__ import annotations
 
 import math
 
-from audience.config.kpis import KPIS
-
 MISSING = "—"
-
-MONEY_KPIS = frozenset(name for name, info in KPIS.items() if info.unit == "money")
-PERCENT_KPIS = frozenset(name for name, info in KPIS.items() if info.unit == "share")
-COUNT_KPIS = frozenset(name for name, info in KPIS.items() if info.unit == "count")
 
 MONEY_FEATURES = frozenset(
     {"monetary", "avg_basket", "revenue_90d", "revenue_365d", "avg_order_value"}
@@ -69,13 +63,22 @@ def number(value: float | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def kpi_unit(name: str) -> str:
+    """The unit of a segment KPI: count, share, money, days or number."""
+    # Imported here: the configuration package loads pydantic, which no command needs to start.
+    from audience.config.kpis import KPIS
+
+    return KPIS[name].unit
+
+
 def kpi(name: str, value: float | None, currency: str) -> str:
     """A segment KPI (``audience.yaml`` ``kpis``) in the unit it is measured in."""
-    if name in PERCENT_KPIS:
+    unit = kpi_unit(name)
+    if unit == "share":
         return share(value)
-    if name in COUNT_KPIS:
+    if unit == "count":
         return count(value)
-    if name in MONEY_KPIS:
+    if unit == "money":
         return money(value, currency)
     return number(value)
 

@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from audience.cli import figures
-from audience.cli.figures import MONEY_KPIS
 from audience.cli.populations import SEGMENTED, print_population
 from audience.cli.tables import Col, fitted_table
 from audience.cli.terminal import (
@@ -26,7 +25,6 @@ from audience.cli.terminal import (
     step,
     writable_file,
 )
-from audience.config.kpis import KPIS
 from audience.errors import InputError
 
 if TYPE_CHECKING:
@@ -74,9 +72,12 @@ UNAVAILABLE = "n/a"
 
 def segments_table(run: SegmentRun, kpis: Sequence[str], currency: str) -> Table:
     """One row per segment, one column per KPI; money KPIs carry the currency in the header."""
+    from audience.config.kpis import KPIS
+
     columns = [Col("segment", numeric=False)]
     for kpi in kpis:
-        header = KPIS[kpi].label + (f" ({currency})" if kpi in MONEY_KPIS else "")
+        money = figures.kpi_unit(kpi) == "money"
+        header = KPIS[kpi].label + (f" ({currency})" if money else "")
         drop = len(KPI_DROP_ORDER) - KPI_DROP_ORDER.index(kpi) if kpi in KPI_DROP_ORDER else 0
         columns.append(Col(header, drop=drop))
     rows = [
@@ -90,13 +91,15 @@ def segments_table(run: SegmentRun, kpis: Sequence[str], currency: str) -> Table
 def _kpi_cell(run: SegmentRun, kpi: str, value: float | None, currency: str) -> str:
     if kpi in run.kpis_unavailable:
         return UNAVAILABLE
-    if kpi in MONEY_KPIS:
+    if figures.kpi_unit(kpi) == "money":
         return figures.amount(value)
     return figures.kpi(kpi, value, currency)
 
 
 def unavailable_kpis_lines(run: SegmentRun, kpis: Sequence[str]) -> list[str]:
     """One line per missing prediction run: ``n/a (run `audience predict clv`): mean CLV``."""
+    from audience.config.kpis import KPIS
+
     by_text: dict[str, list[str]] = {}
     for kpi in kpis:
         if kpi in run.kpis_unavailable:

@@ -41,7 +41,7 @@ KPIS: dict[str, KpiInfo] = {
     "repeat_purchase_rate": KpiInfo(
         "repeat-purchase rate",
         "share",
-        "share of the members who ordered that ordered twice or more",
+        "among members who ordered, the share who ordered twice or more",
     ),
     "churn_risk_share": KpiInfo(
         "churn-risk share",

@@ -72,7 +72,7 @@ WITH high_churn AS (
 ), first_orders AS (
     SELECT o.customer_id, min(o.ordered_at) AS first_order
     FROM person_order_lines o
-    WHERE o.ordered_at <= (SELECT max(as_of) FROM features)
+    WHERE o.ordered_at <= (SELECT max(as_of) FROM features) AND {{first_orders}}
     GROUP BY o.customer_id
 )
 SELECT m.segment_id, f.*, p.p_alive, p.clv, h.customer_id IS NOT NULL AS high_churn,
@@ -124,7 +124,9 @@ def segment_kpis(con: duckdb.DuckDBPyConnection, run_id: str, kpis: list[str]) -
     missing = missing_runs(con)
     unavailable = {k: unavailable_text(NEEDS_RUN[k]) for k in kpis if NEEDS_RUN.get(k) in missing}
     computed = [k for k in kpis if k not in unavailable]
-    con.execute(_MEMBERS, [run_id])
+    # Only days_to_first_order reads every order line again; otherwise that scan is skipped.
+    first_orders = "true" if "days_to_first_order" in computed else "false"
+    con.execute(_MEMBERS.format(first_orders=first_orders), [run_id])
     columns = "".join(f", ({KPI_SQL[k]})::DOUBLE AS {k}" for k in computed)
     rows = con.execute(f"SELECT segment_id{columns} FROM _members GROUP BY segment_id").fetchall()
     values: dict[str, dict[str, float | None]] = {}
