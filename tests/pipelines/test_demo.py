@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from audience.cli import app
-from audience.config import DEFAULT_SEGMENT_NAMES
+from audience.config import DEFAULT_SEGMENT_NAMES, OBJECTIVE_KPIS
 
 pytestmark = pytest.mark.slow
 
@@ -31,16 +31,11 @@ def test_demo_recovers_the_planted_personas(tmp_path: Path) -> None:
     assert len(names & catalogue) >= 5
     assert all(r["reconciled"] for r in demo["imports"])
     html = Path(demo["report"]).read_text()
-    assert "conversion rate" in html
+    assert "repeat-purchase rate" in html
     assert "data:image/png;base64," in html
     for segment in demo["run"]["segments"]:
         assert segment["name"] in html
-        assert {
-            "conversion_rate",
-            "average_order_value",
-            "purchase_frequency",
-            "revenue_share",
-        } <= set(segment["kpis"])
+        assert set(OBJECTIVE_KPIS["retention"]) <= set(segment["kpis"])
 
 
 def test_demo_refuses_to_overwrite_a_foreign_directory(tmp_path: Path) -> None:

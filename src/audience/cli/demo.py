@@ -9,7 +9,7 @@ import typer
 
 from audience.cli.imports import print_import
 from audience.cli.quality import print_clean
-from audience.cli.segment import print_segmented, segments_table
+from audience.cli.segment import print_segmented, print_segments_table
 from audience.cli.terminal import (
     JsonOption,
     console,
@@ -52,21 +52,8 @@ def register(app: typer.Typer) -> None:
         for report in result.imports:
             print_import(report)
         print_clean(result.cleaning)
-        kpis = [
-            k
-            for k in (
-                "size",
-                "share",
-                "conversion_rate",
-                "average_order_value",
-                "purchase_frequency",
-                "revenue_share",
-            )
-            if k in ("size", "share") or k in result.run.segments[0].kpis
-        ]
-        console.print(
-            segments_table(result.run, kpis, open_workspace(result.workspace).config.currency)
-        )
+        config = open_workspace(result.workspace).config
+        print_segments_table(result.run, config.kpis, config.currency)
         print_segmented(result.run, result.population)
         print_warnings(result.cleaning.warnings)
         console.print(

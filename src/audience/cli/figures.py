@@ -11,10 +11,6 @@ import math
 
 MISSING = "—"
 
-MONEY_KPIS = frozenset({"average_order_value", "revenue"})
-PERCENT_KPIS = frozenset({"share", "conversion_rate", "revenue_share", "email_click_rate"})
-COUNT_KPIS = frozenset({"size"})
-
 MONEY_FEATURES = frozenset(
     {"monetary", "avg_basket", "revenue_90d", "revenue_365d", "avg_order_value"}
 )
@@ -67,13 +63,22 @@ def number(value: float | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def kpi_unit(name: str) -> str:
+    """The unit of a segment KPI: count, share, money, days or number."""
+    # Imported here: the configuration package loads pydantic, which no command needs to start.
+    from audience.config.kpis import KPIS
+
+    return KPIS[name].unit
+
+
 def kpi(name: str, value: float | None, currency: str) -> str:
     """A segment KPI (``audience.yaml`` ``kpis``) in the unit it is measured in."""
-    if name in PERCENT_KPIS:
+    unit = kpi_unit(name)
+    if unit == "share":
         return share(value)
-    if name in COUNT_KPIS:
+    if unit == "count":
         return count(value)
-    if name in MONEY_KPIS:
+    if unit == "money":
         return money(value, currency)
     return number(value)
 

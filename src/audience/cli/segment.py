@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from audience.cli import figures
-from audience.cli.figures import MONEY_KPIS
 from audience.cli.populations import SEGMENTED, print_population
 from audience.cli.tables import Col, fitted_table
 from audience.cli.terminal import (
@@ -60,31 +59,59 @@ KPI_DROP_ORDER = (
     "revenue",
     "purchase_frequency",
     "conversion_rate",
+    "total_clv",
+    "days_to_first_order",
+    "average_order_value",
+    "revenue_share",
 )
 """KPIs left out first when the terminal is narrow (size and share, never)."""
+
+UNAVAILABLE = "n/a"
+"""A KPI whose prediction run is missing; the line under the table says which command makes it."""
 
 
 def segments_table(run: SegmentRun, kpis: Sequence[str], currency: str) -> Table:
     """One row per segment, one column per KPI; money KPIs carry the currency in the header."""
+    from audience.config.kpis import KPIS
+
     columns = [Col("segment", numeric=False)]
     for kpi in kpis:
-        header = kpi.replace("_", " ") + (f" ({currency})" if kpi in MONEY_KPIS else "")
+        money = figures.kpi_unit(kpi) == "money"
+        header = KPIS[kpi].label + (f" ({currency})" if money else "")
         drop = len(KPI_DROP_ORDER) - KPI_DROP_ORDER.index(kpi) if kpi in KPI_DROP_ORDER else 0
         columns.append(Col(header, drop=drop))
     rows = [
-        [
-            segment.name,
-            *(
-                figures.amount(segment.kpis.get(k))
-                if k in MONEY_KPIS
-                else figures.kpi(k, segment.kpis.get(k), currency)
-                for k in kpis
-            ),
-        ]
+        [segment.name, *(_kpi_cell(run, k, segment.kpis.get(k), currency) for k in kpis)]
         for segment in run.segments
     ]
     title = f"{run.k} segments of {figures.count(run.n_customers)} persons ({run.run_id})"
     return fitted_table(title, columns, rows)
+
+
+def _kpi_cell(run: SegmentRun, kpi: str, value: float | None, currency: str) -> str:
+    if kpi in run.kpis_unavailable:
+        return UNAVAILABLE
+    if figures.kpi_unit(kpi) == "money":
+        return figures.amount(value)
+    return figures.kpi(kpi, value, currency)
+
+
+def unavailable_kpis_lines(run: SegmentRun, kpis: Sequence[str]) -> list[str]:
+    """One line per missing prediction run: ``n/a (run `audience predict clv`): mean CLV``."""
+    from audience.config.kpis import KPIS
+
+    by_text: dict[str, list[str]] = {}
+    for kpi in kpis:
+        if kpi in run.kpis_unavailable:
+            by_text.setdefault(run.kpis_unavailable[kpi], []).append(KPIS[kpi].label)
+    return [f"{text}: {', '.join(labels)}" for text, labels in by_text.items()]
+
+
+def print_segments_table(run: SegmentRun, kpis: Sequence[str], currency: str) -> None:
+    """The segments table, then what the n/a cells need."""
+    console.print(segments_table(run, kpis, currency))
+    for line in unavailable_kpis_lines(run, kpis):
+        console.print(line, markup=False, highlight=False)
 
 
 def print_segmented(run: SegmentRun, population: Population) -> None:
@@ -149,7 +176,7 @@ def register(app: typer.Typer) -> None:
         if json_:
             print_json({**run.to_dict(), "report": str(report)})
             return
-        console.print(segments_table(run, ws.config.kpis, ws.config.currency))
+        print_segments_table(run, ws.config.kpis, ws.config.currency)
         print_segmented(run, population)
         console.print(
             f"silhouette {run.metrics['silhouette']:.3f} · Davies–Bouldin "

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from audience.config.activation import ActivationSettings
 from audience.config.imports import ImportSettings
+from audience.config.kpis import KPI_NAMES, KPIS, OBJECTIVE_KPIS, KpiInfo, unknown_kpis_message
 from audience.config.predictive import PredictiveSettings
 from audience.config.quality import DEFAULT_TAXONOMY, DedupeSettings, QualitySettings
 from audience.config.segmentation import (
@@ -34,13 +35,16 @@ Objective = Literal["retention", "acquisition", "value"]
 __all__ = [
     "DEFAULT_SEGMENT_NAMES",
     "DEFAULT_TAXONOMY",
+    "KPIS",
     "KPI_NAMES",
     "OBJECTIVE_FEATURES",
+    "OBJECTIVE_KPIS",
     "ActivationSettings",
     "DedupeSettings",
     "Direction",
     "FeatureSettings",
     "ImportSettings",
+    "KpiInfo",
     "Objective",
     "PredictiveSettings",
     "QualitySettings",
@@ -49,18 +53,6 @@ __all__ = [
     "SegmentationSettings",
     "WorkspaceConfig",
 ]
-
-KPI_NAMES = (
-    "size",
-    "share",
-    "conversion_rate",
-    "average_order_value",
-    "purchase_frequency",
-    "revenue",
-    "revenue_share",
-    "average_recency_days",
-    "email_click_rate",
-)
 
 
 # Features clustered by default for each objective. They are all computed by
@@ -94,14 +86,8 @@ class WorkspaceConfig(Strict):
         "(mdy for US, dmy for FR).",
     )
     kpis: list[str] = Field(
-        default_factory=lambda: [
-            "size",
-            "share",
-            "conversion_rate",
-            "average_order_value",
-            "purchase_frequency",
-            "revenue_share",
-        ]
+        default_factory=list,
+        description="KPIs shown per segment; default: the objective's (see config/kpis.py).",
     )
     mappings: dict[Literal["customers", "orders", "events"], dict[str, str]] = Field(
         default_factory=dict,
@@ -118,10 +104,17 @@ class WorkspaceConfig(Strict):
     @field_validator("kpis")
     @classmethod
     def _known_kpis(cls, value: list[str]) -> list[str]:
-        unknown = [k for k in value if k not in KPI_NAMES]
-        if unknown:
-            raise ValueError(f"unknown KPI {unknown}; known: {', '.join(KPI_NAMES)}")
+        problem = unknown_kpis_message(value)
+        if problem:
+            raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _objective_kpis(self) -> WorkspaceConfig:
+        # Written out rather than left empty, so that audience.yaml shows what to edit.
+        if not self.kpis:
+            self.kpis = list(OBJECTIVE_KPIS[self.objective])
+        return self
 
     @model_validator(mode="after")
     def _k_within_bounds(self) -> WorkspaceConfig:

@@ -57,6 +57,8 @@ class SegmentRun:
     warnings: list[str]
     explanation: dict[str, Any] = field(default_factory=dict)
     bias: list[dict[str, Any]] = field(default_factory=list)
+    kpis_unavailable: dict[str, str] = field(default_factory=dict)
+    """KPI whose prediction run is missing -> what to show: ``n/a (run `audience predict clv`)``."""
     space: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
     """Customers in the clustering space (rows aligned with ``labels``), for maps; not stored."""
     labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
@@ -80,6 +82,7 @@ class SegmentRun:
             "explanation": self.explanation,
             "bias": self.bias,
             "warnings": self.warnings,
+            "kpis_unavailable": self.kpis_unavailable,
             "segments": [
                 {"segment_id": self.segment_id(s.label), **s.to_dict()} for s in self.segments
             ],

@@ -19,19 +19,21 @@ import numpy as np
 
 from audience import __version__
 from audience.config import WorkspaceConfig
+from audience.config.kpis import KPIS
 from audience.model.runs import SegmentRun
 from audience.plotting import signature_chart, sizes_chart
-
-_PERCENT_KPIS = {"share", "conversion_rate", "revenue_share", "email_click_rate"}
 
 
 def format_kpi(name: str, value: float | None) -> str:
     if value is None:
         return "—"
-    if name in _PERCENT_KPIS:
+    unit = KPIS[name].unit
+    if unit == "share":
         return f"{100 * value:.1f}%"
-    if name == "size":
+    if unit == "count":
         return f"{int(value):,}"
+    if unit == "days":
+        return f"{value:,.1f}"
     return f"{value:,.2f}"
 
 
@@ -81,6 +83,9 @@ def write_report(
         workspace=config.name,
         objective=config.objective,
         kpis=config.kpis,
+        kpi_info=KPIS,
+        unavailable=run.kpis_unavailable,
+        currency=config.currency,
         fmt=format_kpi,
         num=_number,
         charts=images,

@@ -1,46 +1,139 @@
-"""Marketing KPIs per segment, computed in the warehouse from memberships and features."""
+"""Marketing KPIs per segment, computed in the warehouse from memberships, features and scores.
+
+Every row is a person: a membership of the run joined to her ``features`` row, her current
+predictions (``customer_predictions``: latest CLV and churn runs), whether she is in the highest
+band of the latest churn bands, and her sign-up and first order. A KPI that needs a prediction
+run the warehouse does not hold is not computed: it is reported unavailable, with the command
+that makes it, instead of a figure that would read as zero.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import duckdb
+
+from audience.config.kpis import unknown_kpis_message
+from audience.errors import ConfigError
+from audience.store.warehouse import scalar
 
 KPI_SQL: dict[str, str] = {
     "size": "count(*)",
     "share": "count(*) / (SELECT count(*) FROM _members)",
-    "conversion_rate": "avg(CASE WHEN f.orders_90d > 0 THEN 1.0 ELSE 0.0 END)",
-    "average_order_value": "sum(f.monetary) / nullif(sum(f.frequency), 0)",
-    "purchase_frequency": "avg(f.frequency)",
-    "revenue": "sum(f.monetary)",
-    "revenue_share": "sum(f.monetary) / nullif((SELECT sum(monetary) FROM features), 0)",
-    "average_recency_days": "avg(f.recency_days)",
-    "email_click_rate": "sum(f.email_clicks) / nullif(sum(f.email_opens), 0)",
+    "revenue": "sum(monetary)",
+    "revenue_share": "sum(monetary) / nullif((SELECT sum(monetary) FROM _members), 0)",
+    "conversion_rate": "avg(CASE WHEN orders_90d > 0 THEN 1.0 ELSE 0.0 END)",
+    "average_order_value": "sum(monetary) / nullif(sum(frequency), 0)",
+    "purchase_frequency": "avg(frequency)",
+    "average_recency_days": "avg(recency_days)",
+    "email_click_rate": "sum(email_clicks) / nullif(sum(email_opens), 0)",
+    "repeat_purchase_rate": "avg((frequency >= 2)::DOUBLE) FILTER (WHERE frequency >= 1)",
+    "churn_risk_share": "avg(high_churn::DOUBLE)",
+    "mean_p_alive": "avg(p_alive)",
+    "mean_clv": "avg(clv)",
+    "total_clv": "sum(clv)",
+    "clv_share": "sum(clv) / nullif((SELECT sum(clv) FROM _members), 0)",
+    "first_order_conversion": "avg((frequency >= 1)::DOUBLE)",
+    # greatest() skips NULLs, hence the filter: a member without an order has no delay.
+    "days_to_first_order": "median(greatest(date_diff('second', signup_at, first_order), 0)"
+    " / 86400.0) FILTER (WHERE signup_at IS NOT NULL AND first_order IS NOT NULL)",
 }
-"""How each KPI is computed over a segment's members ``f`` (rows of ``features``).
+"""How each KPI is aggregated over the rows of a segment's members (table ``_members``).
 
-conversion_rate is the share of members who ordered in the 90 days before the as-of date;
-average_order_value is revenue over orders; purchase_frequency is orders per member.
+repeat_purchase_rate counts among members who ordered at all; days_to_first_order among
+members with both a sign-up date and an order.
 """
 
+NEEDS_RUN: dict[str, str] = {
+    "churn_risk_share": "churn",
+    "mean_p_alive": "clv",
+    "mean_clv": "clv",
+    "total_clv": "clv",
+    "clv_share": "clv",
+}
+"""KPIs computed from a prediction run, and the kind of run (``audience predict KIND``)."""
 
-def segment_kpis(
-    con: duckdb.DuckDBPyConnection, run_id: str, kpis: list[str]
-) -> dict[str, dict[str, float | None]]:
-    """KPIs of every segment of ``run_id``, keyed by segment id."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _members AS "
-        "SELECT customer_id, segment_id FROM memberships WHERE run_id = ? AND valid_to IS NULL",
-        [run_id],
-    )
-    columns = ", ".join(f"({KPI_SQL[k]})::DOUBLE AS {k}" for k in kpis)
-    rows = con.execute(
-        f"""SELECT m.segment_id, {columns}
-            FROM _members m JOIN features f USING (customer_id)
-            GROUP BY m.segment_id"""
-    ).fetchall()
-    return {
-        str(row[0]): {
-            k: (None if v is None else round(float(v), 4))
-            for k, v in zip(kpis, row[1:], strict=True)
+# The current churn bands: open memberships of the latest churn_bands run; label 0 is the
+# band with the highest lower bound (predictive/bands.py).
+_LATEST_CHURN_BANDS = """(SELECT run_id FROM segment_runs WHERE method = 'churn_bands'
+                          ORDER BY created_at DESC LIMIT 1)"""
+
+_MEMBERS = f"""
+CREATE OR REPLACE TEMP TABLE _members AS
+WITH high_churn AS (
+    SELECT customer_id FROM memberships
+    WHERE valid_to IS NULL AND run_id = {_LATEST_CHURN_BANDS}
+      AND segment_id = run_id || ':0'
+), people AS (
+    -- The rule of the features query: profiles after `audience clean`, else imported records.
+    SELECT profile_id AS customer_id, signup_at FROM profiles
+    UNION ALL
+    SELECT customer_id, signup_at FROM customers WHERE NOT EXISTS (SELECT 1 FROM profiles)
+), first_orders AS (
+    SELECT o.customer_id, min(o.ordered_at) AS first_order
+    FROM person_order_lines o
+    WHERE o.ordered_at <= (SELECT max(as_of) FROM features) AND {{first_orders}}
+    GROUP BY o.customer_id
+)
+SELECT m.segment_id, f.*, p.p_alive, p.clv, h.customer_id IS NOT NULL AS high_churn,
+       c.signup_at, o.first_order
+FROM memberships m
+JOIN features f USING (customer_id)
+LEFT JOIN customer_predictions p USING (customer_id)
+LEFT JOIN high_churn h USING (customer_id)
+LEFT JOIN people c USING (customer_id)
+LEFT JOIN first_orders o USING (customer_id)
+WHERE m.run_id = ? AND m.valid_to IS NULL"""
+
+
+@dataclass
+class SegmentKpis:
+    """KPI values per segment id, and the KPIs left out for want of a prediction run."""
+
+    values: dict[str, dict[str, float | None]]
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """KPI name -> what to show instead, e.g. ``n/a (run `audience predict clv`)``."""
+
+
+def unavailable_text(kind: str) -> str:
+    return f"n/a (run `audience predict {kind}`)"
+
+
+def missing_runs(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Kinds of prediction run the KPIs need that the warehouse does not hold."""
+    missing = set()
+    if not scalar(con, "SELECT count(*) > 0 FROM prediction_runs WHERE kind = 'clv' AND scored"):
+        missing.add("clv")
+    if not scalar(
+        con,
+        f"SELECT count(*) > 0 FROM memberships "
+        f"WHERE valid_to IS NULL AND run_id = {_LATEST_CHURN_BANDS}",
+    ):
+        missing.add("churn")
+    return missing
+
+
+def segment_kpis(con: duckdb.DuckDBPyConnection, run_id: str, kpis: list[str]) -> SegmentKpis:
+    """KPIs of every segment of ``run_id``, keyed by segment id.
+
+    Raises :class:`ConfigError` for a name that is no KPI (listing the known ones).
+    """
+    problem = unknown_kpis_message(kpis)
+    if problem:
+        raise ConfigError(f"audience.yaml: kpis: {problem}")
+    missing = missing_runs(con)
+    unavailable = {k: unavailable_text(NEEDS_RUN[k]) for k in kpis if NEEDS_RUN.get(k) in missing}
+    computed = [k for k in kpis if k not in unavailable]
+    # Only days_to_first_order reads every order line again; otherwise that scan is skipped.
+    first_orders = "true" if "days_to_first_order" in computed else "false"
+    con.execute(_MEMBERS.format(first_orders=first_orders), [run_id])
+    columns = "".join(f", ({KPI_SQL[k]})::DOUBLE AS {k}" for k in computed)
+    rows = con.execute(f"SELECT segment_id{columns} FROM _members GROUP BY segment_id").fetchall()
+    values: dict[str, dict[str, float | None]] = {}
+    for row in rows:
+        found = dict(zip(computed, row[1:], strict=True))
+        values[str(row[0])] = {
+            k: None if found.get(k) is None else round(float(found[k]), 4) for k in kpis
         }
-        for row in rows
-    }
+    con.execute("DROP TABLE _members")
+    return SegmentKpis(values=values, unavailable=unavailable)

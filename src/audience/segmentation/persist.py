@@ -75,9 +75,10 @@ def store_run(
     )
     con.unregister("_new_members")
     # The segments are written once, with the KPIs their members give.
-    values = segment_kpis(con, run.run_id, kpis)
+    computed = segment_kpis(con, run.run_id, kpis)
+    run.kpis_unavailable = computed.unavailable
     for profile in run.segments:
-        profile.kpis = values.get(run.segment_id(profile.label), {})
+        profile.kpis = computed.values.get(run.segment_id(profile.label), {})
     con.executemany(
         "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
