@@ -20,6 +20,8 @@ from audience.model.rule_segment import RULE_PREFIX
 from audience.plotting import PALETTE, data_uri, new_figure
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+MIN_BOX = 5
+"""Scored members a segment needs for a box in the CLV chart; fewer make no distribution."""
 
 
 @dataclass
@@ -141,7 +143,7 @@ def _clv_row(name: str, values: np.ndarray | None) -> SegmentClv:
 
 def _clv_chart(names: Sequence[str], values: dict[int, np.ndarray]) -> str | None:
     """Box plots of CLV by segment (whiskers at the 5th and 95th centiles, no outliers)."""
-    labels = [label for label in range(len(names)) if len(values.get(label, ())) > 0]
+    labels = [label for label in range(len(names)) if len(values.get(label, ())) >= MIN_BOX]
     if not labels:
         return None
     figure, axis = new_figure(7, 0.45 * len(labels) + 1.2)
@@ -151,6 +153,7 @@ def _clv_chart(names: Sequence[str], values: dict[int, np.ndarray]) -> str | Non
         whis=(5, 95),
         showfliers=False,
         patch_artist=True,
+        medianprops={"color": "black"},
     )
     for label, patch in zip(labels, boxes["boxes"], strict=True):
         patch.set_facecolor(PALETTE(label % 10))
