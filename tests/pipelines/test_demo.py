@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -36,6 +37,69 @@ def test_demo_recovers_the_planted_personas(tmp_path: Path) -> None:
     for segment in demo["run"]["segments"]:
         assert segment["name"] in html
         assert set(OBJECTIVE_KPIS["retention"]) <= set(segment["kpis"])
+    _assert_the_whole_case(demo, html, out)
+
+
+RULES = {
+    "High-value at risk",
+    "Loyal e-mail readers",
+    "Likely to buy again soon",
+    "Lapsed one-time buyers",
+    "Paris-region newcomers",
+}
+
+
+def _assert_the_whole_case(demo: dict[str, Any], html: str, out: Path) -> None:
+    """CLV tiers, churn bands, rule segments and exports, all in the one report."""
+    assert demo["failures"] == []
+    assert demo["clv"]["scored"] and len(demo["clv"]["tiers"]["segments"]) == 4
+    assert demo["churn"]["bands_written"]
+    sizes = {
+        sid.removeprefix("rule:"): v["size"]
+        for sid, v in demo["activation"]["evaluation"]["segments"].items()
+    }
+    assert set(sizes) == RULES and all(n > 0 for n in sizes.values())
+    assert not demo["activation"]["dry_run"]  # files only: nothing is sent anywhere
+    exports = [w for w in demo["activation"]["workflows"] if w.get("path")]
+    assert len(exports) == 3
+    for export in exports:
+        written = Path(export["path"])
+        assert written.is_relative_to(out / "exports")
+        assert len(written.read_text().splitlines()) == export["rows"] + 1  # the header
+    assert "Customer lifetime value per segment" in html
+    assert "Churn risk per segment" in html
+    assert "CLV distribution per segment" in html
+    for rule in RULES:
+        assert f"<td>{rule}</td>" in html.replace("&#39;", "'")
+    assert "Acquisition cohorts" in html
+
+
+def test_a_spend_model_that_cannot_be_fitted_does_not_end_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audience.errors import ModelError
+    from audience.pipelines import demo_case
+
+    cause = "Gamma-Gamma: p ran to its bound. Likely cause: spend hardly varies"
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise ModelError(cause)
+
+    monkeypatch.setattr(demo_case, "run_clv", fail)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--customers", "1500", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    demo = json.loads(result.stdout)
+    assert demo["clv"] is None
+    assert f"CLV not computed: {cause}" in demo["failures"]
+    # The rule that needs the Top CLV tier is left out, with the reason; the others run.
+    assert any("'High-value at risk' left out" in f for f in demo["failures"])
+    evaluated = {s.removeprefix("rule:") for s in demo["activation"]["evaluation"]["segments"]}
+    assert evaluated == RULES - {"High-value at risk"}
+    html = Path(demo["report"]).read_text()
+    assert "CLV not computed: Gamma-Gamma: p ran to its bound" in html
+    assert "Churn risk per segment" in html
+    assert "Customer lifetime value per segment" not in html
 
 
 def test_demo_refuses_to_overwrite_a_foreign_directory(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +21,9 @@ from audience.cli.terminal import (
     step,
 )
 
+if TYPE_CHECKING:
+    from audience.pipelines.demo_case import CaseStudy
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -32,10 +36,14 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Random seed of the generated data.")] = 42,
         json_: JsonOption = False,
     ) -> None:
-        """Generate data, import, clean, segment and report: the whole pipeline, end to end."""
+        """The whole e-commerce case on generated data: import, clean, segment, CLV and churn,
+        rule segments, exports, one HTML report."""
         from audience.pipelines.demo import run_demo
 
+        started = time.perf_counter()
         result = run_demo(out, customers, lambda d: step(d, quiet=json_), seed=seed)
+        seconds = time.perf_counter() - started
+        case = result.case
         if json_:
             print_json(
                 {
@@ -46,6 +54,11 @@ def register(app: typer.Typer) -> None:
                     "report": str(result.report),
                     "quality_report": str(result.quality_report),
                     "persona_ari": result.persona_ari,
+                    "clv": case.clv.to_dict() if case.clv else None,
+                    "churn": case.churn.to_dict() if case.churn else None,
+                    "activation": case.activation.to_dict() if case.activation else None,
+                    "failures": case.failures,
+                    "seconds": round(seconds, 1),
                 }
             )
             return
@@ -56,9 +69,35 @@ def register(app: typer.Typer) -> None:
         print_segments_table(result.run, config.kpis, config.currency)
         print_segmented(result.run, result.population)
         print_warnings(result.cleaning.warnings)
+        _print_case(case)
         console.print(
             f"Planted personas recovered with adjusted Rand index "
             f"[bold]{result.persona_ari:.2f}[/] (1 = perfect, 0 = chance).\n"
             f"Report: [bold]{result.report}[/]  ·  data quality: {result.quality_report}\n"
-            f"Workspace: {result.workspace}"
+            f"Exports: {result.workspace / 'exports'}  ·  workspace: {result.workspace}\n"
+            f"Demo played in {seconds:.0f} s.",
+            highlight=False,
         )
+
+
+def _print_case(case: CaseStudy) -> None:
+    """CLV tiers, churn bands, rule segments and exports, then whatever could not run."""
+    from audience.cli import figures
+    from audience.cli.evaluation import print_evaluation, print_workflows
+    from audience.cli.predict import print_bands
+
+    if case.clv is not None:
+        print_bands(case.clv.tiers, "CLV", figures.amount)
+    if case.churn is not None:
+        m = case.churn.metrics
+        console.print(
+            f"churn within {case.churn.horizon_days:.0f} days: hold-out AUC {m['auc']:.3f}, "
+            f"Brier {m['brier']:.3f} (base rate {m['brier_base_rate']:.3f})",
+            highlight=False,
+        )
+        print_bands(case.churn.bands, "probability", figures.share)
+    if case.activation is not None:
+        print_evaluation(case.activation.evaluation)
+        print_workflows([w.to_dict() for w in case.activation.workflows], case.activation.dry_run)
+    for failure in case.failures:
+        console.print(f"[yellow]⚠ {failure}[/]", highlight=False)

@@ -43,7 +43,7 @@ def _now(text: str | None, clock: Clock) -> datetime:
         raise InputError(f"--now {text!r} is not an ISO date or date-time") from exc
 
 
-def _print_evaluation(result: Evaluation) -> None:
+def print_evaluation(result: Evaluation) -> None:
     table = Table(
         title=f"Rule segments at {result.now:%Y-%m-%d %H:%M} UTC ({result.n_people:,} people)"
     )
@@ -56,7 +56,7 @@ def _print_evaluation(result: Evaluation) -> None:
     console.print(table)
 
 
-def _print_workflows(rows: list[dict[str, Any]], dry_run: bool) -> None:
+def print_workflows(rows: list[dict[str, Any]], dry_run: bool) -> None:
     verb = "would send" if dry_run else "delivered"
     for row in rows:
         suppressed = ", ".join(f"{k} {n:,}" for k, n in row.get("suppressed", {}).items())
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         if json_:
             print_json(result.to_dict() | {"dry_run": dry_run})
             return
-        _print_evaluation(result)
+        print_evaluation(result)
         if dry_run:
             console.print("Dry run: nothing recorded.")
 
@@ -152,8 +152,8 @@ def register(app: typer.Typer) -> None:
         if json_:
             print_json(data)
             return
-        _print_evaluation(report.evaluation)
-        _print_workflows(data["workflows"], dry_run)
+        print_evaluation(report.evaluation)
+        print_workflows(data["workflows"], dry_run)
 
 
 def _backtest(

@@ -186,7 +186,7 @@ def _register_churn(predict: typer.Typer) -> None:
             highlight=False,
         )
         print_population("scored for churn", run.population_definition, population)
-        _print_bands(run.bands, "probability", figures.share)
+        print_bands(run.bands, "probability", figures.share)
         print_warnings(run.warnings)
 
 
@@ -255,11 +255,11 @@ def _print_clv(result: dict[str, Any], currency: str, population: Population | N
         )
     if population is not None:
         print_population("persons scored for CLV", result["population_definition"], population)
-    _print_bands(result["tiers"], f"CLV ({currency})", figures.number)
+    print_bands(result["tiers"], f"CLV ({currency})", figures.number)
     print_warnings(result["warnings"])
 
 
-def _print_bands(
+def print_bands(
     bands: dict[str, Any] | None, measure: str, value: Callable[[float | None], str]
 ) -> None:
     """Customers per band; ``measure`` names what the bounds and means are (a probability,

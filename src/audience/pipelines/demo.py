@@ -1,6 +1,8 @@
-"""The main job, ``audience demo``: generate -> import -> clean -> segment -> report.
+"""The main job, ``audience demo``: the whole e-commerce case on generated data.
 
-It runs on a fresh workspace built from generated data, so it needs nothing but the package.
+generate -> import -> clean -> segment -> CLV tiers and churn bands -> rule segments ->
+exports (:mod:`audience.pipelines.demo_case`) -> one HTML report. It runs on a fresh
+workspace built from generated data, so it needs nothing but the package.
 Afterwards it scores the segments against the personas planted in the data (the ground truth
 file, which no step of the pipeline reads) so a newcomer sees at once whether it works.
 """
@@ -23,6 +25,12 @@ from audience.ingest.import_report import ImportReport
 from audience.ingest.importer import import_file
 from audience.model.progress import Progress
 from audience.model.runs import SegmentRun
+from audience.pipelines.demo_case import (
+    CaseStudy,
+    install_case_study,
+    play_activation,
+    play_predictions,
+)
 from audience.pipelines.run_report import write_run_report
 from audience.pipelines.segment_run import run_segmentation
 from audience.quality.clean import CleanReport, clean_workspace
@@ -48,6 +56,8 @@ class DemoResult:
     report: Path
     quality_report: Path
     persona_ari: float
+    case: CaseStudy
+    """CLV, churn, rule segments and exports, and the steps that could not run."""
 
 
 def prepare_demo_workspace(out: Path) -> Workspace:
@@ -69,6 +79,7 @@ def prepare_demo_workspace(out: Path) -> Workspace:
     # selection rule choose among every method.
     workspace.config.quality.imputation = {"age": "knn"}
     workspace.config.segmentation.method = "auto"
+    install_case_study(out, workspace.config)
     workspace.config.dump(out / CONFIG_FILE)
     return Workspace.open(out)
 
@@ -114,23 +125,31 @@ def _play(
             workspace.reports_dir,
             workspace.config.name,
         )
+    case = play_predictions(workspace, step)
+    with workspace.warehouse() as warehouse:
         with (
             step("Computing features and segmenting") as progress,
             warehouse.transaction() as con,
         ):
             run = run_segmentation(con, workspace.config, clock=workspace.clock, progress=progress)
             population = features_population(con)
-        with step("Writing the report"):
-            report = write_run_report(
-                warehouse.con, run, workspace.config, workspace.reports_dir, workspace.clock
-            )
         # Every imported record carries the segment of the person it was resolved into.
         assigned = warehouse.con.execute(
             """SELECT p.record_id, m.segment_id FROM memberships m
                JOIN profile_members p ON p.profile_id = m.customer_id WHERE m.run_id = ?""",
             [run.run_id],
         ).df()
+    play_activation(workspace, step, case)
+    with workspace.warehouse() as warehouse, step("Writing the report"):
+        report = write_run_report(
+            warehouse.con,
+            run,
+            workspace.config,
+            workspace.reports_dir,
+            workspace.clock,
+            failures=case.failures,
+        )
     truth = pd.read_csv(files.ground_truth, usecols=["customer_ref", "persona"])
     scored = truth.merge(assigned, left_on="customer_ref", right_on="record_id")
     ari = float(adjusted_rand_score(scored["persona"], scored["segment_id"]))
-    return DemoResult(out, files, imports, cleaning, run, population, report, quality, ari)
+    return DemoResult(out, files, imports, cleaning, run, population, report, quality, ari, case)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ from audience.model.runs import SegmentRun
 from audience.predictive.charts import cohort_heatmap
 from audience.predictive.cohorts import cohort_table
 from audience.report.html import RunCharts, write_report
+from audience.report.predictions import predictive_sections
 from audience.segmentation.maps import segment_map
 from audience.segmentation.selection_rule import SELECTION_RULE
 from audience.store.clock import SYSTEM_CLOCK, Clock
@@ -23,8 +25,13 @@ def write_run_report(
     config: WorkspaceConfig,
     reports_dir: Path,
     clock: Clock = SYSTEM_CLOCK,
+    failures: Sequence[str] = (),
 ) -> Path:
-    """Draw the run's maps and the cohorts, then write ``reports/<run_id>.html``."""
+    """Draw the run's maps and the cohorts, then write ``reports/<run_id>.html``.
+
+    The latest CLV and churn runs and the current rule segments are shown when present;
+    ``failures`` are the steps that could not run, each with its cause, shown in their place.
+    """
     names = [s.name for s in run.segments]
     pca = segment_map(
         run.space,
@@ -41,6 +48,7 @@ def write_run_report(
         criterion=SELECTION_RULE,
         cohorts=cohort_heatmap(cohort_table(con, config.timezone)) if has_orders else None,
         other_maps=_other_maps(run, config, reports_dir),
+        predictive=predictive_sections(con, run.run_id, names, failures),
     )
     return write_report(con, run, config, reports_dir, charts, clock.now())
 

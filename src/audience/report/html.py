@@ -22,6 +22,7 @@ from audience.config import WorkspaceConfig
 from audience.config.kpis import KPIS
 from audience.model.runs import SegmentRun
 from audience.plotting import signature_chart, sizes_chart
+from audience.report.predictions import QUANTILES, PredictiveSections
 
 
 def format_kpi(name: str, value: float | None) -> str:
@@ -48,6 +49,8 @@ class RunCharts:
     cohorts: str | None = None
     other_maps: list[dict[str, str]] = field(default_factory=list)
     """``{"method": "tsne", "uri": ...}`` for each configured map besides PCA."""
+    predictive: PredictiveSections = field(default_factory=PredictiveSections)
+    """CLV and churn per segment and rule segment sizes, when those runs exist."""
 
 
 def write_report(
@@ -93,6 +96,8 @@ def write_report(
         map_points=charts.map_points,
         criterion=charts.criterion,
         maps=charts.other_maps,
+        predictive=charts.predictive,
+        quantiles=[f"p{round(100 * q)}" for q in QUANTILES],
         imports=imports,
         version=__version__,
         generated_at=f"{generated_at:%Y-%m-%d %H:%M}",
