@@ -114,12 +114,12 @@ def _traits(con: duckdb.DuckDBPyConnection, cleaned: bool) -> dict[str, dict[str
     return out
 
 
-def _consents(con: duckdb.DuckDBPyConnection, cleaned: bool) -> dict[str, dict[str, ConsentState]]:
+def _consents(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, ConsentState]]:
+    """The current status per person and purpose, as batch activation reads it."""
     out: dict[str, dict[str, ConsentState]] = defaultdict(dict)
     rows = con.execute(
-        f"""SELECT person, purpose, arg_max(status, changed_at), max(changed_at)
-            FROM (SELECT {_person_of(cleaned)} AS person, * FROM consents x)
-            GROUP BY person, purpose ORDER BY person, purpose"""
+        """SELECT customer_id, purpose, status, changed_at FROM current_consents
+           ORDER BY customer_id, purpose"""
     ).fetchall()
     for person, purpose, status, changed_at in rows:
         out[str(person)][str(purpose)] = {
@@ -197,7 +197,7 @@ def read_states(con: duckdb.DuckDBPyConnection) -> list[PersonState]:
     cleaned = _cleaned(con)
     persons = _persons(con, cleaned)
     keys = _keys(con, persons)
-    traits, consents, rfm = _traits(con, cleaned), _consents(con, cleaned), _rfm(con)
+    traits, consents, rfm = _traits(con, cleaned), _consents(con), _rfm(con)
     features, as_of = _features(con)
     segments, scores = _segments(con), _scores(con)
     empty: Rfm = {
