@@ -126,8 +126,6 @@ def load_deployed(workspace: Workspace) -> tuple[ModelAssigner | None, ClusterNa
     the log, rather than not starting.
     """
     try:
-        from audience.segmentation.assign import SegmentAssigner
-
         with workspace.warehouse(read_only=True) as warehouse:
             rows = warehouse.con.execute(
                 """SELECT run_id, model FROM segment_runs
@@ -141,6 +139,8 @@ def load_deployed(workspace: Workspace) -> tuple[ModelAssigner | None, ClusterNa
             ).fetchall()
         model: Any = json.loads(rows[0][1]) if rows else None
         if isinstance(model, dict) and "space" in model and "model" in model:
+            from audience.segmentation.assign import SegmentAssigner  # slow: only when needed
+
             names = ClusterNames(run_id, {int(lb): (str(s), str(n)) for lb, s, n in named})
             return SegmentAssigner.from_json(model), names
     except (ImportError, AudienceError, KeyError, ValueError) as exc:

@@ -22,6 +22,7 @@ import orjson
 
 from audience.config.settings import Settings
 from audience.errors import AudienceError
+from audience.model.live_records import PersonState
 from audience.pipelines.live import live_consumer
 from audience.realtime.batch_state import read_states
 from audience.realtime.runtime import realtime_dir
@@ -59,8 +60,20 @@ async def publish_live_profiles(ws: Workspace, settings: Settings) -> PublishRep
     stamp = _warehouse_stamp(ws)
     with ws.warehouse(read_only=True) as warehouse:
         states = read_states(warehouse.con)
+    report = PublishReport(persons=len(states), at=ws.clock.now().isoformat())
+    if states:
+        await _write(ws, settings, states, report)
+    record = {"warehouse_mtime_ns": stamp, **report.to_dict()}
+    last_publish_path(ws).parent.mkdir(parents=True, exist_ok=True)
+    last_publish_path(ws).write_bytes(orjson.dumps(record))
+    return report
+
+
+async def _write(
+    ws: Workspace, settings: Settings, states: list[PersonState], report: PublishReport
+) -> None:
+    """Write the states in chunks, each chunk one transaction of the embedded store."""
     consumer = live_consumer(ws, settings)
-    report = PublishReport(persons=len(states), at=consumer.engine.now().isoformat())
     await consumer.store.start()
     try:
         for start in range(0, len(states), CHUNK_PERSONS):
@@ -71,10 +84,6 @@ async def publish_live_profiles(ws: Workspace, settings: Settings) -> PublishRep
             report.unchanged += sum(o.status == "unchanged" for o in outcomes)
     finally:
         await consumer.store.close()
-    record = {"warehouse_mtime_ns": stamp, **report.to_dict()}
-    last_publish_path(ws).parent.mkdir(parents=True, exist_ok=True)
-    last_publish_path(ws).write_bytes(orjson.dumps(record))
-    return report
 
 
 def publish_is_stale(ws: Workspace) -> bool:
