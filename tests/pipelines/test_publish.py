@@ -19,7 +19,7 @@ from audience.cli import app
 from audience.ingest.demo.generate import generate
 from audience.model.live_records import Event, Profile
 from audience.pipelines.live import WebhookChanges, live_consumer
-from audience.pipelines.publish import publish_is_stale, publish_live_profiles
+from audience.pipelines.publish import publish_if_stale, publish_is_stale, publish_live_profiles
 from audience.realtime.consumer import Consumer
 from audience.realtime.events import iso
 from audience.realtime.stores import Outcome
@@ -160,6 +160,7 @@ def test_publish_twice_writes_nothing_the_second_time(batch: Batch, tmp_path: Pa
     assert first["persons"] == first["written"] and first["written"] >= len(batch.clusters)
     assert first["unchanged"] == 0
     assert not publish_is_stale(ws)
+    assert publish_if_stale(ws, ws.settings) is None  # serve / worker start: nothing to do
     second = publish(ws)
     assert second["written"] == 0 and second["unchanged"] == first["persons"]
     # The command says the same, and its default action is publishing.

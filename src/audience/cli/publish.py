@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--rebuild",
-                help="Clear the live profile store and replay every logged event into it.",
+                help="Clear the live store, replay every logged event into it, then publish.",
             ),
         ] = False,
         workspace: WorkspaceOption = None,
