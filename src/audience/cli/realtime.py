@@ -44,6 +44,7 @@ def _serve(
     from audience.cli.services import check_services
     from audience.config.settings import check_server_secrets
     from audience.pipelines.live import live_consumer
+    from audience.pipelines.publish import publish_if_stale
     from audience.realtime.runtime import Collector
 
     ws = open_workspace(workspace)
@@ -59,6 +60,12 @@ def _serve(
             "AUDIENCE_QUEUE__URL or run one worker"
         )
     check_services(settings)  # a broker or Redis that is down: one line, exit 75
+    published = publish_if_stale(ws, settings)  # the warehouse changed since: live catches up
+    if published is not None:
+        err_console.print(
+            f"published the warehouse: {published.written:,} live profile(s) written, "
+            f"{published.unchanged:,} unchanged"
+        )
     queue = "RabbitMQ" if settings.queue.url else "embedded queue (consumer in-process)"
     err_console.print(f"collector on http://{server.host}:{server.port} — {queue}")
     options: dict[str, Any] = {
@@ -86,11 +93,13 @@ def _worker(workspace: WorkspaceOption = None) -> None:
     import asyncio
 
     from audience.pipelines.live import live_consumer
+    from audience.pipelines.publish import publish_if_stale
     from audience.realtime.runtime import run_worker
 
     ws = open_workspace(workspace)
     settings = ws.settings
     _mask_logs(settings)
+    publish_if_stale(ws, settings)  # the warehouse changed since the last publish
     consumer = live_consumer(ws, settings)
 
     async def main() -> None:

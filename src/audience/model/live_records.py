@@ -122,6 +122,47 @@ class Profile(TypedDict):
     updated_at: str | None
     features: NotRequired[dict[str, float | None]]
     """In a view only: the batch features this profile gives, as of the view's now."""
+    published: NotRequired[Published]
+    """The warehouse state ``audience publish`` wrote last (absent: never published)."""
+    scores: NotRequired[dict[str, Any]]
+    """In a view only: the published CLV and churn scores."""
+
+
+class PublishedSegment(TypedDict):
+    name: str
+    run_id: str | None
+
+
+class PersonState(TypedDict):
+    """One person's warehouse state, as ``audience publish`` writes it into the live store."""
+
+    customer_id: str
+    keys: list[str]
+    """Identity keys the live path resolves: ``user_id:<id>`` (person, records, user ids),
+    ``anonymous_id:<id>``; the first is the profile id of a person new to the live store."""
+    as_of: str | None
+    """When the warehouse data ends (the features' as_of)."""
+    traits: JsonObject
+    consents: dict[str, ConsentState]
+    rfm: Rfm
+    features: dict[str, float | None]
+    segments: dict[str, PublishedSegment]
+    scores: dict[str, Any]
+    hash: str
+
+
+class Published(TypedDict):
+    """What a live profile keeps of the state published into it: the baseline that live
+    increments are counted from, and the hash that makes publishing again a no-op."""
+
+    hash: str
+    customer_id: str
+    as_of: str | None
+    at: str
+    rfm: Rfm
+    features: dict[str, float | None]
+    segments: dict[str, PublishedSegment]
+    scores: dict[str, Any]
 
 
 class SegmentChange(TypedDict):

@@ -28,6 +28,7 @@ from audience.model.activation_plan import ActivationPlan
 from audience.realtime.consumer import Consumer
 from audience.realtime.eventlog import events_dir
 from audience.realtime.live_segments import ChangeSink, JsonlChangeSink, ModelAssigner
+from audience.realtime.published import ClusterNames
 from audience.realtime.queue.embedded import hold_consumer_lock
 from audience.realtime.rebuild import RebuildReport, new_claim, rebuild
 from audience.realtime.runtime import build_consumer, build_engine, changes_path, queue_path
@@ -54,6 +55,7 @@ class RuleSegments:
 
     def __init__(self, evaluator: LiveEvaluator) -> None:
         self.evaluator = evaluator
+        self.segment_ids = frozenset(d.segment_id for d in evaluator.rules.definitions)
 
     def evaluate(self, profile: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         traces = self.evaluator.evaluate(live_fields(profile), now)
@@ -111,36 +113,49 @@ class WebhookChanges:
 
 
 def load_assigner(workspace: Workspace) -> ModelAssigner | None:
-    """The deployed clustering model (latest run saved as a SegmentAssigner), if any.
+    """The deployed clustering model (latest run saved as a SegmentAssigner), if any."""
+    return load_deployed(workspace)[0]
+
+
+def load_deployed(workspace: Workspace) -> tuple[ModelAssigner | None, ClusterNames | None]:
+    """The deployed clustering model (latest run saved as a SegmentAssigner), if any, with
+    its run's segment ids and names.
 
     Read once at start from the warehouse, opened read-only; a warehouse busy with a batch
     command or a run saved in an older form leaves the live path without a model, said in
     the log, rather than not starting.
     """
     try:
-        from audience.segmentation.assign import SegmentAssigner
-
         with workspace.warehouse(read_only=True) as warehouse:
             rows = warehouse.con.execute(
-                """SELECT model FROM segment_runs
+                """SELECT run_id, model FROM segment_runs
                    WHERE method IN ('kmeans', 'minibatch', 'hierarchical', 'dbscan', 'hdbscan',
                                     'gmm')
                    ORDER BY created_at DESC LIMIT 1"""
             ).fetchall()
-        model: Any = json.loads(rows[0][0]) if rows else None
+            run_id = str(rows[0][0]) if rows else None
+            named = warehouse.con.execute(
+                "SELECT label, segment_id, name FROM segments WHERE run_id = ?", [run_id]
+            ).fetchall()
+        model: Any = json.loads(rows[0][1]) if rows else None
         if isinstance(model, dict) and "space" in model and "model" in model:
-            return SegmentAssigner.from_json(model)
+            from audience.segmentation.assign import SegmentAssigner  # slow: only when needed
+
+            names = ClusterNames(run_id, {int(lb): (str(s), str(n)) for lb, s, n in named})
+            return SegmentAssigner.from_json(model), names
     except (ImportError, AudienceError, KeyError, ValueError) as exc:
         log.warning("no deployed clustering model for the live path: %s", exc)
-    return None
+    return None, None
 
 
 def live_consumer(ws: Workspace, settings: Settings) -> Consumer:
     """The consumer with the workspace's rule segments, deployed model and destinations, and
     the settings' merge policy."""
     plan = load_activation(ws.root)
-    engine = build_engine(ws, rule_segments(plan), load_assigner(ws))
+    assigner, clusters = load_deployed(ws)
+    engine = build_engine(ws, rule_segments(plan), assigner)
     engine.merge_policy = settings.profiles.merge_policy
+    engine.clusters = clusters
     return build_consumer(ws, settings, engine=engine, sink=live_sink(ws, plan))
 
 

@@ -29,7 +29,6 @@ import orjson
 from audience.model.live_records import EVENT_TYPES, Event, Profile
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog
-from audience.realtime.live_profile import view as profile_view
 from audience.realtime.live_segments import ChangeSink
 from audience.realtime.queue import DeadLetter, QueueConsumer, QueueStatus, sleep_unless
 from audience.realtime.rebuild import ensure_generation
@@ -166,7 +165,7 @@ class Consumer:
     async def view(self, identifier: str, now: datetime) -> Profile | None:
         """A profile as of ``now``, for the API."""
         profile = await self.store.get(identifier)
-        return None if profile is None else profile_view(profile, now, self.engine.rules)
+        return None if profile is None else self.engine.view(profile, now)
 
 
 async def run_consumer(

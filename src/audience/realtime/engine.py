@@ -27,10 +27,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from audience.errors import MergeRefusedError
-from audience.model.live_records import Event, Membership, Profile, SegmentChange
+from audience.model.live_records import Event, Membership, PersonState, Profile, SegmentChange
 from audience.realtime.events import iso
 from audience.realtime.live_profile import ProfileRules, apply_event, merge, new_profile, view
 from audience.realtime.live_segments import ModelAssigner, PredicateEvaluator, SegmentEvaluator
+from audience.realtime.published import ClusterNames, merged_features, publish_into, sticky_segments
 from audience.store.clock import SYSTEM_CLOCK, Clock
 
 CLUSTER_PREFIX = "cluster:"
@@ -66,6 +67,8 @@ class Plan:
     removed: list[str] = field(default_factory=list)
     identities: dict[str, str] = field(default_factory=dict)
     changes: list[SegmentChange] = field(default_factory=list)
+    unchanged: bool = False
+    """A publish of the state the profile already holds: nothing to write."""
 
     @property
     def profile_id(self) -> str:
@@ -88,6 +91,9 @@ class LiveEngine:
     merge_policy:
         ``refuse``: an alias joining two profiles that each have a userId raises
         :class:`~audience.errors.MergeRefusedError`; ``allow``: it merges them.
+    clusters:
+        The deployed model's run and its segments' ids and names: a live assignment is a
+        membership of the run's segment (``cluster:<label>`` when the run is not known).
     """
 
     def __init__(
@@ -97,12 +103,14 @@ class LiveEngine:
         assigner: ModelAssigner | None = None,
         clock: Clock = SYSTEM_CLOCK,
         merge_policy: MergePolicy = "refuse",
+        clusters: ClusterNames | None = None,
     ) -> None:
         self.rules = rules or ProfileRules()
         self.clock = clock
         self.evaluator: SegmentEvaluator = evaluator or PredicateEvaluator()
         self.assigner = assigner
         self.merge_policy = merge_policy
+        self.clusters = clusters
 
     def now(self) -> datetime:
         """The clock's time, aware (profiles hold aware ISO times)."""
@@ -153,6 +161,64 @@ class LiveEngine:
             change["consents"] = consents
         return plan
 
+    def plan_publish(
+        self,
+        state: PersonState,
+        resolved: Mapping[str, str | None],
+        profiles: Mapping[str, Profile | None],
+        now: datetime,
+    ) -> Plan:
+        """The outcome of publishing a person's warehouse state (``audience publish``).
+
+        The state goes into the profile one of its identities already resolves to (a new one
+        keyed by its first identity otherwise); other live profiles of the same person, as
+        the warehouse resolved her, are merged into it. Segment changes are computed but
+        the stores do not queue them: batch activation delivers batch memberships.
+        """
+        keys = state["keys"]
+        target = next((resolved[k] for k in keys if resolved.get(k)), None) or keys[0]
+        current = profiles.get(target)
+        others = list(dict.fromkeys(p for k in keys if (p := resolved.get(k)) and p != target))
+        published = current.get("published") if current else None
+        if not others and published is not None and published["hash"] == state["hash"]:
+            return Plan(_copy(current), unchanged=True) if current else Plan(new_profile(target))
+        profile = new_profile(target) if current is None else _copy(current)
+        before = dict(profile["segments"])
+        plan = Plan(profile)
+        for other_id in others:
+            other = profiles.get(other_id)
+            if other is not None:
+                merge(profile, other, self.rules)
+                plan.removed.append(other_id)
+        publish_into(profile, state, now, self.rules)
+        for key in keys:
+            if resolved.get(key) != target:
+                plan.identities[key] = target
+        for kind in ("user_id", "anonymous_id"):
+            for value in profile["identities"][kind]:
+                key = f"{kind}:{value}"
+                if plan.removed and key not in plan.identities:
+                    plan.identities[key] = target
+        profile["segments"] = self._segments(profile, before, now)
+        profile["updated_at"] = iso(now)
+        plan.changes = self._diff(
+            target, before, profile["segments"], _publish_event(state, now), now
+        )
+        return plan
+
+    def view(self, profile: Profile, now: datetime) -> Profile:
+        """The profile as of ``now``, its features merged with the published ones."""
+        current = view(profile, now, self.rules)
+        current["features"] = merged_features(current, now, self.rules)
+        published = current.get("published")
+        if published:
+            current["scores"] = dict(published["scores"])
+            current["features"] = {
+                **{k: v for k, v in published["scores"].items() if isinstance(v, int | float)},
+                **current["features"],
+            }
+        return current
+
     def _merged(
         self,
         event: Event,
@@ -195,11 +261,15 @@ class LiveEngine:
     def _segments(
         self, profile: Profile, before: Mapping[str, Membership], now: datetime
     ) -> dict[str, Membership]:
-        current = view(profile, now, self.rules)
+        current = self.view(profile, now)
         inside = dict(self.evaluator.evaluate(current, now))
         if self.assigner is not None:
-            label = self.assigner.predict_one(current.get("features", {}))
-            inside[f"{CLUSTER_PREFIX}{label}"] = {"model": "deployed clustering", "label": label}
+            label = int(self.assigner.predict_one(current.get("features", {})))
+            named = self.clusters.segments.get(label) if self.clusters else None
+            sid, name = named or (f"{CLUSTER_PREFIX}{label}", None)
+            inside[sid] = {"model": "deployed clustering", "label": label, "name": name}
+        evaluated = getattr(self.evaluator, "segment_ids", None)
+        inside = sticky_segments(profile, inside, evaluated, self.clusters)
         return {
             sid: {"since": before[sid]["since"] if sid in before else iso(now), "why": why}
             for sid, why in inside.items()
@@ -252,6 +322,16 @@ def _change(
         "at": iso(now),
         "message_id": event["messageId"],
         "received_at": event.get("receivedAt"),
+    }
+
+
+def _publish_event(state: PersonState, now: datetime) -> Event:
+    """What a change caused by a publish names as its cause (its id is stable per state)."""
+    return {
+        "type": "identify",
+        "messageId": f"publish:{state['customer_id']}:{state['hash']}",
+        "timestamp": iso(now),
+        "receivedAt": iso(now),
     }
 
 

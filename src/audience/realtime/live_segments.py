@@ -62,6 +62,11 @@ class PredicateEvaluator:
     def __init__(self, rules: Sequence[PredicateRule] = ()) -> None:
         self.rules = list(rules)
 
+    @property
+    def segment_ids(self) -> frozenset[str]:
+        """The segments this evaluator decides (a published membership of one is not sticky)."""
+        return frozenset(rule.segment_id for rule in self.rules)
+
     def evaluate(self, profile: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         matched: dict[str, Any] = {}
         for rule in self.rules:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from audience.errors import PoisonEventError
-from audience.model.live_records import Event, Profile, SegmentChange
+from audience.model.live_records import Event, PersonState, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine
 
 
@@ -26,7 +26,7 @@ from audience.realtime.engine import LiveEngine
 class Outcome:
     """What became of one event: applied, a duplicate, or rejected with a reason."""
 
-    status: Literal["applied", "duplicate", "rejected"]
+    status: Literal["applied", "duplicate", "rejected", "unchanged"]
     reason: str = ""
     changes: list[SegmentChange] = field(default_factory=list)
 
@@ -46,6 +46,12 @@ class ProfileStore(Protocol):
         ``record_changes=False`` (a rebuild) updates profiles without queueing the segment
         changes for emission: they were emitted when the events first arrived.
         """
+        ...
+
+    async def publish(self, states: Sequence[PersonState], engine: LiveEngine) -> list[Outcome]:
+        """Write persons' warehouse states (``audience publish``), each in one atomic step
+        with its identities; a person whose published hash is unchanged is not written
+        (``unchanged``). Segment changes are not queued for emission."""
         ...
 
     async def generation(self) -> str | None:

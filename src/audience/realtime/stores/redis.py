@@ -28,7 +28,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from audience.errors import TransientError
 from audience.masking import mask, url_secrets
-from audience.model.live_records import Event, Profile, SegmentChange
+from audience.model.live_records import Event, PersonState, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
 
@@ -198,6 +198,47 @@ class RedisProfileStore:
             if result == b"dup":
                 return Outcome("duplicate")
         raise TransientError(f"event {event['messageId']}: too many concurrent writes; retry")
+
+    async def publish(self, states: Sequence[PersonState], engine: LiveEngine) -> list[Outcome]:
+        try:
+            return [await self._publish_one(state, engine) for state in states]
+        except RedisError as exc:
+            raise TransientError(
+                mask(f"Redis failed while publishing ({exc}); retry", url_secrets(self.url))
+            ) from exc
+
+    async def _publish_one(self, state: PersonState, engine: LiveEngine) -> Outcome:
+        """Read, plan and compare-and-set as for an event; the state's hash is its message
+        id (a publish of the same state finds it), the profile's hash the lasting check."""
+        msg_key = f"{self.prefix}:published:{state['customer_id']}:{state['hash']}"
+        keys = state["keys"]
+        for attempt in range(MAX_CONFLICTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))
+            reply = await self._read(
+                keys=[msg_key, *(self._id(k) for k in keys)], args=[self._profile(""), keys[0]]
+            )
+            if reply[0]:
+                return Outcome("unchanged")
+            first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
+            pids = [p.decode() for p in rest[: len(rest) // 2]]
+            raw = rest[len(rest) // 2 :]
+            resolved = {k: (v.decode() or None) for k, v in zip(keys, first, strict=True)}
+            profiles = {p: (orjson.loads(r) if r else None) for p, r in zip(pids, raw, strict=True)}
+            plan = engine.plan_publish(state, resolved, profiles, engine.now())
+            if plan.unchanged:
+                return Outcome("unchanged")
+            watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
+            sets = {self._profile(plan.profile_id): orjson.dumps(plan.profile)}
+            sets.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
+            dels = [self._profile(p) for p in plan.removed]
+            result = await self._commit(
+                keys=[msg_key, self.changes_key, *watched, *sets, *dels],
+                args=[len(watched), len(sets), len(dels), self.ttl, *first, *raw, *sets.values()],
+            )
+            if result in (b"ok", b"dup"):
+                return Outcome("applied" if result == b"ok" else "unchanged", changes=plan.changes)
+        raise TransientError(f"publishing {state['customer_id']}: too many concurrent writes")
 
     async def get(self, identifier: str) -> Profile | None:
         try:

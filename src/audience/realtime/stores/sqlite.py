@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from audience.errors import TransientError
-from audience.model.live_records import Event, Profile, SegmentChange
-from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
+from audience.model.live_records import Event, PersonState, Profile, SegmentChange
+from audience.realtime.engine import LiveEngine, Plan, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
 
 _SCHEMA = """
@@ -129,6 +129,17 @@ class SqliteProfileStore:
             plan = engine.plan(event, resolved, profiles, engine.now())
         except Exception as exc:  # a bad event must not stop the stream: dead-letter it
             return rejected(exc)
+        self._write(con, plan)
+        con.execute("INSERT INTO processed VALUES (?, ?)", (event["messageId"], time.time()))
+        if self._record_changes:
+            con.executemany(
+                "INSERT INTO changes (body) VALUES (?)",
+                [(orjson.dumps(c),) for c in plan.changes],
+            )
+        return Outcome("applied", changes=plan.changes)
+
+    @staticmethod
+    def _write(con: sqlite3.Connection, plan: Plan) -> None:
         con.execute(
             "INSERT OR REPLACE INTO profiles VALUES (?, ?)",
             (plan.profile_id, orjson.dumps(plan.profile)),
@@ -137,13 +148,35 @@ class SqliteProfileStore:
             "INSERT OR REPLACE INTO identities VALUES (?, ?)", list(plan.identities.items())
         )
         con.executemany("DELETE FROM profiles WHERE profile_id = ?", [(p,) for p in plan.removed])
-        con.execute("INSERT INTO processed VALUES (?, ?)", (event["messageId"], time.time()))
-        if self._record_changes:
-            con.executemany(
-                "INSERT INTO changes (body) VALUES (?)",
-                [(orjson.dumps(c),) for c in plan.changes],
-            )
-        return Outcome("applied", changes=plan.changes)
+
+    async def publish(self, states: Sequence[PersonState], engine: LiveEngine) -> list[Outcome]:
+        try:
+            result: list[Outcome] = await self._run(self._publish, states, engine)
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"profile store {self.path} failed ({exc}); retry") from exc
+        return result
+
+    def _publish(self, states: Sequence[PersonState], engine: LiveEngine) -> list[Outcome]:
+        con = self.con
+        now = engine.now()
+        outcomes = []
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for state in states:
+                resolved = {k: self._resolve(con, k) for k in state["keys"]}
+                pids = dict.fromkeys([*filter(None, resolved.values()), state["keys"][0]])
+                profiles = {p: self._load(con, p) for p in pids}
+                plan = engine.plan_publish(state, resolved, profiles, now)
+                if plan.unchanged:
+                    outcomes.append(Outcome("unchanged"))
+                    continue
+                self._write(con, plan)
+                outcomes.append(Outcome("applied", changes=plan.changes))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return outcomes
 
     @staticmethod
     def _resolve(con: sqlite3.Connection, key: str) -> str | None:
