@@ -20,6 +20,7 @@ file loaded twice (a crash between import and move) changes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import socket
@@ -187,7 +188,9 @@ def mark_loaded(path: Path) -> Path:
     """Move a loaded file to ``loaded/`` beside it (kept for audits; delete at will)."""
     target = path.parent / "loaded" / path.name
     target.parent.mkdir(exist_ok=True)
-    path.rename(target)
+    # Another loader (a sync beside the server's) that loaded the same file may have moved it.
+    with contextlib.suppress(FileNotFoundError):
+        path.rename(target)
     return target
 
 
