@@ -3,7 +3,9 @@
 DuckDB lets one process write a database file, and batch commands hold it while they run.
 So the consumer never opens the warehouse: it appends every event it accepts to JSON Lines
 files in ``<workspace>/realtime/events/`` (Segment's field names, the format ``audience
-import events`` reads), and ``audience sync`` loads them::
+import events`` reads); the server's background loader (:mod:`audience.pipelines.live_loader`)
+seals the current file and loads the sealed ones every few seconds, and ``audience sync``
+loads them by hand::
 
     events-<UTC time>-<host>-<pid>.jsonl.part    being written (its writer holds a lock on it)
     events-<UTC time>-<host>-<pid>.jsonl         sealed: complete, ready to load
