@@ -1,8 +1,10 @@
 """``audience serve``, ``audience worker`` and ``audience sync``: the real-time path.
 
 ``serve`` runs the collector (and, with no broker configured, the consumer in-process);
-``worker`` consumes RabbitMQ; ``sync`` loads the events the consumer logged into the
-warehouse, which the server never opens itself (DuckDB allows one writing process).
+``worker`` consumes RabbitMQ. The consumer logs the events it accepts, and a background loader
+(:mod:`audience.pipelines.live_loader`) loads them into the warehouse every few seconds, a
+short transaction each time, so that other commands keep using it; ``sync`` does the same by
+hand (the loader disabled, or events logged while nothing ran).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def _serve(
     from audience.cli.services import check_services
     from audience.config.settings import check_server_secrets
     from audience.pipelines.live import live_consumer
+    from audience.pipelines.live_loader import warehouse_loaders
     from audience.pipelines.publish import publish_if_stale
     from audience.realtime.runtime import Collector
 
@@ -84,7 +87,13 @@ def _serve(
         return
     # Embedded mode: the consumer runs in this process.
     consumer = None if settings.queue.url else live_consumer(ws, settings)
-    collector = Collector(ws, settings, consumer)
+    loaders = [] if consumer is None else warehouse_loaders(ws, settings, consumer)
+    if loaders:
+        err_console.print(
+            f"live events load into the warehouse every "
+            f"{settings.queue.warehouse_load_seconds:g}s (AUDIENCE_QUEUE__WAREHOUSE_LOAD_SECONDS)"
+        )
+    collector = Collector(ws, settings, consumer, loaders)
     uvicorn.run(create_app(collector), **options)
 
 
@@ -93,6 +102,7 @@ def _worker(workspace: WorkspaceOption = None) -> None:
     import asyncio
 
     from audience.pipelines.live import live_consumer
+    from audience.pipelines.live_loader import warehouse_loaders
     from audience.pipelines.publish import publish_if_stale
     from audience.realtime.runtime import run_worker
 
@@ -107,7 +117,7 @@ def _worker(workspace: WorkspaceOption = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(ws, settings, stop, consumer)
+        await run_worker(ws, settings, stop, consumer, warehouse_loaders(ws, settings, consumer))
 
     queue = "RabbitMQ" if settings.queue.url else "the embedded queue"
     err_console.print(f"worker consuming {queue}; Ctrl-C stops after the current batch")

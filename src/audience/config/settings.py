@@ -73,6 +73,14 @@ class QueueSettings(BaseModel):
         description="Most events the collector coalesces into one queue message when "
         "concurrent requests arrive together (one confirm then covers them all).",
     )
+    warehouse_load_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="While 'audience serve' (embedded consumer) or 'audience worker' runs, "
+        "the events it logged are loaded into the warehouse every this many seconds "
+        "(idempotent on messageId; retried later while another command holds the "
+        "warehouse). 0 disables: load them with 'audience sync'.",
+    )
 
 
 class ProfileStoreSettings(BaseModel):

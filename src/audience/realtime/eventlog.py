@@ -3,7 +3,9 @@
 DuckDB lets one process write a database file, and batch commands hold it while they run.
 So the consumer never opens the warehouse: it appends every event it accepts to JSON Lines
 files in ``<workspace>/realtime/events/`` (Segment's field names, the format ``audience
-import events`` reads), and ``audience sync`` loads them::
+import events`` reads); the server's background loader (:mod:`audience.pipelines.live_loader`)
+seals the current file and loads the sealed ones every few seconds, and ``audience sync``
+loads them by hand::
 
     events-<UTC time>-<host>-<pid>.jsonl.part    being written (its writer holds a lock on it)
     events-<UTC time>-<host>-<pid>.jsonl         sealed: complete, ready to load
@@ -20,6 +22,7 @@ file loaded twice (a crash between import and move) changes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import socket
@@ -187,7 +190,9 @@ def mark_loaded(path: Path) -> Path:
     """Move a loaded file to ``loaded/`` beside it (kept for audits; delete at will)."""
     target = path.parent / "loaded" / path.name
     target.parent.mkdir(exist_ok=True)
-    path.rename(target)
+    # Another loader (a sync beside the server's) that loaded the same file may have moved it.
+    with contextlib.suppress(FileNotFoundError):
+        path.rename(target)
     return target
 
 

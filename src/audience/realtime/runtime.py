@@ -1,6 +1,8 @@
 """Wiring: the queue, store, engine and sink a workspace and its settings call for.
 
 ``audience serve`` builds a :class:`Collector`; ``audience worker`` calls :func:`run_worker`.
+Both run, beside the consumer, the :data:`Background` tasks they are given (the warehouse
+loader, which :mod:`audience.pipelines` wires, since it chains this stage to the import).
 With no ``AUDIENCE_QUEUE__URL`` the collector also runs the consumer in-process on the
 embedded queue, so a lone ``audience serve`` is a complete real-time path. Everything the
 embedded mode keeps lives in ``<workspace>/realtime/``.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -42,6 +45,10 @@ from audience.realtime.stores.sqlite import SqliteProfileStore
 from audience.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+Background = Callable[[asyncio.Event], Coroutine[object, object, None]]
+"""A task run beside the consumer until its event is set, which happens once the consumer
+has stopped and sealed its event log (so that a last round sees every logged event)."""
 
 
 def realtime_dir(workspace: Workspace) -> Path:
@@ -123,24 +130,45 @@ def build_consumer(
 
 
 async def run_worker(
-    workspace: Workspace, settings: Settings, stop: asyncio.Event, consumer: Consumer
+    workspace: Workspace,
+    settings: Settings,
+    stop: asyncio.Event,
+    consumer: Consumer,
+    background: Sequence[Background] = (),
 ) -> None:
-    """``audience worker``: consume until ``stop`` is set."""
+    """``audience worker``: consume until ``stop`` is set, ``background`` beside."""
     queue = build_queue_consumer(workspace, settings)
     await consumer.start()
+    consumed = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(task(consumed)) for task in background]
     try:
         await run_consumer(queue, consumer, stop)
     finally:
+        consumed.set()
+        await _finish(tasks)
         if consumer.event_log is not None:
             await consumer.event_log.close()
         await consumer.store.close()
+
+
+async def _finish(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Wait for background tasks to end; one that failed is logged, never raised."""
+    for task in tasks:
+        try:
+            await task
+        except Exception:
+            log.exception("a background task failed")
 
 
 class Collector:
     """What the HTTP app needs: a publisher, a store to read profiles, maybe a consumer."""
 
     def __init__(
-        self, workspace: Workspace, settings: Settings, consumer: Consumer | None = None
+        self,
+        workspace: Workspace,
+        settings: Settings,
+        consumer: Consumer | None = None,
+        background: Sequence[Background] = (),
     ) -> None:
         self.workspace = workspace
         self.settings = settings
@@ -150,6 +178,9 @@ class Collector:
         self.store = self.consumer.store
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._background = background
+        self._consumed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self.consumer_down: str | None = None
         """Why the in-process consumer is not running (it is being restarted), if so."""
 
@@ -158,6 +189,7 @@ class Collector:
         if self.embedded:
             await self.consumer.start()
             self._task = asyncio.create_task(self._supervise())
+            self._tasks = [asyncio.create_task(task(self._consumed)) for task in self._background]
         else:
             await self.store.start()
 
@@ -218,6 +250,8 @@ class Collector:
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await self._task
+        self._consumed.set()
+        await _finish(self._tasks)
         if self.consumer.event_log is not None:
             await self.consumer.event_log.close()
         await self.store.close()

@@ -1,0 +1,117 @@
+"""The background loader: events accepted live reach the warehouse while the server runs.
+
+The consumer never holds the warehouse (DuckDB lets one process write it, and batch commands
+need it): it logs every event it accepts (:mod:`audience.realtime.eventlog`). Every
+``queue.warehouse_load_seconds`` this loader seals the log file being written, if it holds
+anything, and loads every sealed file with :func:`~audience.pipelines.sync.sync_events`,
+which opens the warehouse for one short transaction per file and closes it. So:
+
+* an accepted event is in the warehouse within about one interval, with no manual step;
+* other commands use the warehouse between loads; when one holds it, the load waits and is
+  tried again with a growing delay (up to :data:`MAX_DELAY`), and the files wait on disk;
+* nothing is lost or doubled: a file is moved to ``loaded/`` only after its import
+  committed, and the import is idempotent on ``messageId`` (a crash between the two, or
+  ``audience sync`` run alongside, only finds the file's events already there).
+
+Without this loop (interval 0) the files are sealed every minute and at stop, for
+``audience sync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from audience.config.settings import Settings
+from audience.errors import TransientError
+from audience.pipelines.sync import SyncReport, sync_events
+from audience.realtime.consumer import Consumer
+from audience.realtime.eventlog import EventLog
+from audience.realtime.queue import Backoff, sleep_unless
+from audience.realtime.runtime import Background
+from audience.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_DELAY = 60.0
+"""Longest wait between two tries while another process holds the warehouse."""
+
+
+@dataclass
+class LoaderStats:
+    """What the loader did since it started (for logs and tests)."""
+
+    rounds: int = 0
+    files: int = 0
+    rows_new: int = 0
+    waits: int = 0
+    """Rounds that found the warehouse held by another process."""
+    last_error: str | None = None
+
+
+class WarehouseLoader:
+    """A :data:`~audience.realtime.runtime.Background` task loading the event log."""
+
+    def __init__(self, workspace: Workspace, event_log: EventLog | None, every: float) -> None:
+        self.workspace = workspace
+        self.event_log = event_log
+        self.every = every
+        self.stats = LoaderStats()
+
+    async def __call__(self, stop: asyncio.Event) -> None:
+        """Load every interval until ``stop``; then once more, for what was logged last."""
+        backoff = Backoff(first=self.every, cap=max(MAX_DELAY, self.every))
+        delay = self.every
+        while not stop.is_set():
+            await sleep_unless(stop, delay)
+            if stop.is_set():
+                break
+            if await self.load():
+                backoff.attempt, delay = 0, self.every
+            else:
+                delay = backoff.next()
+        await self.load()
+
+    async def load(self) -> bool:
+        """One round: seal the current log file, load the sealed ones; False if it must wait."""
+        self.stats.rounds += 1
+        if self.event_log is not None:
+            await self.event_log.seal()
+        started = time.monotonic()
+        try:
+            report = await asyncio.to_thread(sync_events, self.workspace)
+        except TransientError as exc:  # a batch command holds the warehouse: later
+            self.stats.waits += 1
+            self.stats.last_error = str(exc)
+            log.info("warehouse load postponed: %s", exc)
+            return False
+        except Exception as exc:  # the loop must outlive any one bad round; files stay
+            self.stats.last_error = str(exc)
+            log.exception("warehouse load failed; the event files wait for the next round")
+            return False
+        self._count(report, time.monotonic() - started)
+        return True
+
+    def _count(self, report: SyncReport, seconds: float) -> None:
+        self.stats.files += len(report.files)
+        self.stats.rows_new += report.rows_new
+        self.stats.last_error = None
+        if report.files:
+            log.info(
+                "loaded %d live event(s) into the warehouse (%d file(s), %.2fs)",
+                report.rows_new,
+                len(report.files),
+                seconds,
+            )
+
+
+def warehouse_loaders(
+    workspace: Workspace, settings: Settings, consumer: Consumer
+) -> list[Background]:
+    """The background loader for ``consumer``'s event log, or none when disabled (0 s)."""
+    every = settings.queue.warehouse_load_seconds
+    if every <= 0 or consumer.event_log is None:
+        return []
+    return [WarehouseLoader(workspace, consumer.event_log, every)]
