@@ -328,12 +328,30 @@ CURRENCY_CODES = (
 _CODE = "(" + "|".join(CURRENCY_CODES) + ")"
 
 
+PLAIN_NUMBER = "'[0-9]+([.,][0-9]+)?'"
+"""Regular expression of an amount written as bare digits, maybe a decimal comma or dot: most
+amounts of a file, read by a plain cast without the currency and separator logic."""
+
+
+def is_plain_number(text: str) -> str:
+    """SQL: whether ``text`` is bare digits with maybe one decimal comma or dot (``1234,50``)."""
+    return f"regexp_full_match({text}, {PLAIN_NUMBER})"
+
+
 def parse_decimal(text: str) -> str:
     """Text -> DECIMAL(18, 4), decimal comma or dot, thousands separators removed.
 
     A currency sign or code before or after the number is decoration (``12,50 EUR``,
     ``€12.50``, ``1 234,50 €``): :func:`amount_currency` says which currency it names.
     """
+    # The general reading below gives a plain number the same value; it costs three times as
+    # much, so only the other values take it.
+    plain = f"TRY_CAST(replace({text}, ',', '.') AS DECIMAL(18, 4))"
+    return f"CASE WHEN {is_plain_number(text)} THEN {plain} ELSE {_decorated_decimal(text)} END"
+
+
+def _decorated_decimal(text: str) -> str:
+    """SQL: the amount of a text with signs, codes, thousands separators (or none)."""
     signs = "".join(CURRENCY_SIGNS)
     # One pass drops the code at either end, the signs and the spaces.
     bare = (
@@ -358,8 +376,10 @@ def amount_currency(text: str) -> str:
     )
     before = f"regexp_extract({text}, '(?i)^\\s*{_CODE}', 1)"
     after = f"regexp_extract({text}, '(?i){_CODE}\\s*$', 1)"
+    # Only a value holding something else than digits and separators can name a currency.
     return (
-        f"CASE {signs} WHEN regexp_matches({text}, '[A-Za-z]') "
+        f"CASE WHEN NOT regexp_matches({text}, '[^0-9.,]') THEN NULL {signs} "
+        f"WHEN regexp_matches({text}, '[A-Za-z]') "
         f"THEN upper(coalesce(nullif({before}, ''), nullif({after}, ''))) END"
     )
 
@@ -367,7 +387,12 @@ def amount_currency(text: str) -> str:
 def parse_integer(text: str) -> str:
     """Text -> BIGINT; '2,0' is 2, '2,5' is not an integer."""
     value = parse_decimal(text)
-    return f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS BIGINT) END"
+    general = f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS BIGINT) END"
+    # Up to 14 bare digits (what DECIMAL(18, 4) holds, so the same value) are cast directly.
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,14}}') THEN CAST({text} AS BIGINT) "
+        f"ELSE {general} END"
+    )
 
 
 def parse_bool(text: str) -> str:

@@ -148,11 +148,10 @@ def typed_select(
         source_type = columns[column]
         raw_text = parsing.clean_text(ident(column))
         texts.append(f"{raw_text} AS {ident('t_' + spec.name)}")
-        if spec.type == "decimal":  # the currency an amount names by sign or code
-            amount_text = parsing.clean_text(ident(column))
-            texts.append(f"{parsing.amount_currency(amount_text)} AS {ident('c_' + spec.name)}")
         texts.append(f"{ident(column)} AS {ident('n_' + spec.name)}")
         text, value = ident("t_" + spec.name), ident(spec.name)
+        if spec.type == "decimal":  # the currency an amount names by sign or code
+            quicks.append(f"{parsing.amount_currency(text)} AS {ident('c_' + spec.name)}")
         reading = (dates or {}).get(spec.name) or DateReading(column, "dmy")
         as_text = spec.type in ("date", "timestamp") and _is_text(source_type)
         if as_text and reading.strptime is None:

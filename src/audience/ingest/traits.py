@@ -25,6 +25,7 @@ null. Every decision goes to ``trait_catalog`` and to the import report.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import duckdb
@@ -144,33 +145,48 @@ def _typed_value(v: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class TypedTraits:
+    """The trait columns of an import, their decided types, and how to write them typed."""
+
+    names: list[str]
+    types: list[TraitType]
+
+    @property
+    def sql(self) -> str:
+        """SQL over a relation holding :data:`TEXTS`: the JSON object of typed traits.
+
+        Uses the parameters :attr:`params` (names and types as parameters: a literal list of
+        10,000 strings takes long to parse).
+        """
+        if not self.names:
+            return "NULL::JSON"
+        values = f"list_transform(list_zip({TEXTS}, $trait_types), lambda p: {_typed_value('p')})"
+        return f"to_json(map($trait_names, {values}))"
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {"trait_names": self.names, "trait_types": self.types} if self.names else {}
+
+    def by_name(self) -> dict[str, TraitType]:
+        return dict(zip(self.names, self.types, strict=True))
+
+
 def type_traits(
     con: duckdb.DuckDBPyConnection, columns: Sequence[str], import_id: str
-) -> dict[str, TraitType]:
-    """Decide the type of every trait column, catalogue it, and store the traits typed.
+) -> TypedTraits:
+    """Decide the type of every trait column and catalogue it.
 
-    ``_typed`` holds :data:`TEXTS`, the cells of ``columns``; it ends with ``traits`` (a JSON
-    object of typed values by trait name) instead. Returns trait name -> type.
+    ``_typed`` holds :data:`TEXTS`, the cells of ``columns``. The values are written typed
+    (:attr:`TypedTraits.sql`) by the statement that selects the rows to load, not by a copy of
+    the staged table here.
     """
     names = trait_names(columns)
     if not names:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _typed AS "
-            f"SELECT * EXCLUDE ({TEXTS}), NULL::JSON AS traits FROM _typed"
-        )
-        return {}
+        return TypedTraits([], [])
     _decide(con, columns, names, import_id)
     rows = con.execute(
         "SELECT name, type FROM trait_catalog WHERE import_id = ?", [import_id]
     ).fetchall()
     types: dict[str, TraitType] = {str(n): t for n, t in rows}
-    ordered = [types[n] for n in names]
-    # Names and types as parameters: a literal list of 10,000 strings takes long to parse.
-    values = f"list_transform(list_zip({TEXTS}, $types), lambda p: {_typed_value('p')})"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _typed AS
-            SELECT * EXCLUDE ({TEXTS}), to_json(map($names, {values})) AS traits
-            FROM _typed""",
-        {"names": names, "types": ordered},
-    )
-    return {n: types[n] for n in names}
+    return TypedTraits(names, [types[n] for n in names])
