@@ -80,7 +80,13 @@ def texts_select(columns: Sequence[str]) -> str:
 
 
 def _is_number(v: str) -> str:
-    return f"({parsing.parse_decimal(v)} IS NOT NULL AND NOT regexp_matches({v}, '^[+-]?0[0-9]'))"
+    # Four letters in a row are no amount (a currency code has three): most values of a text
+    # column skip the costly parse.
+    return (
+        f"CASE WHEN regexp_matches({v}, '[A-Za-z]{{4}}') THEN false "
+        f"ELSE {parsing.parse_decimal(v)} IS NOT NULL "
+        f"AND NOT regexp_matches({v}, '^[+-]?0[0-9]') END"
+    )
 
 
 def _is_bare_number(v: str) -> str:
