@@ -13,9 +13,9 @@ than the wall clock on a machine others use), and a fingerprint of what was load
 quarantined rows, trait catalogue) so that two states of this checkout can be checked to load
 the same thing.
 
-``--src`` runs another checkout's code as well, side by side (``git worktree add /tmp/base
-4aef4d1``, then ``--src /tmp/base/src``: the state before typed traits and currency-aware
-amounts, which ignores the trait columns).
+``--src`` runs another checkout's code as well, side by side, named by its commit (``git
+worktree add /tmp/base 4aef4d1``, then ``--src /tmp/base/src``: the state before typed traits
+and currency-aware amounts, which ignores the trait columns); it may be repeated.
 """
 
 from __future__ import annotations
@@ -130,11 +130,28 @@ def run_once(src: Path, files: dict[str, Path]) -> dict[str, object]:
     return result
 
 
+def _label(src: Path) -> str:
+    """A baseline's name: its checkout's commit, else its folder."""
+    done = subprocess.run(
+        ["git", "-C", str(src), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else str(src)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=20_000, help="demo customers")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--src", type=Path, help="another checkout's src/ (the baseline)")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout's src/ (a baseline); may be repeated",
+    )
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated, in order")
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument("--json", action="store_true")
@@ -144,9 +161,8 @@ def main() -> None:
         parser.error(f"unknown kinds {sorted(unknown)}; expected some of {', '.join(KINDS)}")
     sys.path.insert(0, str(HERE.parent / "src"))
     files = {k: p for k, p in demo_files(args.customers, args.out).items() if k in kinds}
-    checkouts = {"this checkout": HERE.parent / "src"}
-    if args.src:
-        checkouts = {"baseline": args.src.resolve(), **checkouts}
+    checkouts = {_label(src): src.resolve() for src in args.src}
+    checkouts["this checkout"] = HERE.parent / "src"
     runs: dict[str, list[dict[str, object]]] = {name: [] for name in checkouts}
     for _ in range(args.repeat):  # interleaved, so that a busy moment hurts both alike
         for name, src in checkouts.items():
