@@ -287,9 +287,9 @@ def parse_timestamp(
 def parse_date(text: str, order: DateOrder = "dmy", this_year: int = 2000) -> str:
     """Text -> DATE, as one expression (see :func:`parse_timestamp`).
 
-    ``25/11/2026`` and ``2026-11-25`` (any of ``-/.`` between) are read by ``strptime``, five
-    times faster than the general grammar and the same day: both refuse a day off the
-    calendar.
+    ``25/11/2026`` and ``2026-11-25`` (any of ``-/.`` between) are read by ``strptime``,
+    several times faster than the general grammar and the same day: both refuse a day off the
+    calendar (a year 0 takes the general path, which refuses it).
     """
     fields = _once(date_match(text), "_m", date_fields("_m", order, this_year))
     general = _once(fields, "_f", date_of(text, "_f"))
@@ -341,14 +341,14 @@ CURRENCY_CODES = (
 _CODE = "(" + "|".join(CURRENCY_CODES) + ")"
 
 
-PLAIN_NUMBER = "'[0-9]+([.,][0-9]+)?'"
+_PLAIN_NUMBER = "'[0-9]+([.,][0-9]+)?'"
 """Regular expression of an amount written as bare digits, maybe a decimal comma or dot: most
 amounts of a file, read by a plain cast without the currency and separator logic."""
 
 
-def is_plain_number(text: str) -> str:
+def _is_plain_number(text: str) -> str:
     """SQL: whether ``text`` is bare digits with maybe one decimal comma or dot (``1234,50``)."""
-    return f"regexp_full_match({text}, {PLAIN_NUMBER})"
+    return f"regexp_full_match({text}, {_PLAIN_NUMBER})"
 
 
 def parse_decimal(text: str) -> str:
@@ -357,10 +357,10 @@ def parse_decimal(text: str) -> str:
     A currency sign or code before or after the number is decoration (``12,50 EUR``,
     ``€12.50``, ``1 234,50 €``): :func:`amount_currency` says which currency it names.
     """
-    # The general reading below gives a plain number the same value; it costs three times as
-    # much, so only the other values take it.
+    # The general reading gives a plain number the same value, at the price of a regular
+    # expression replace and several searches: only the other values take it.
     plain = f"TRY_CAST(replace({text}, ',', '.') AS DECIMAL(18, 4))"
-    return f"CASE WHEN {is_plain_number(text)} THEN {plain} ELSE {_decorated_decimal(text)} END"
+    return f"CASE WHEN {_is_plain_number(text)} THEN {plain} ELSE {_decorated_decimal(text)} END"
 
 
 def _decorated_decimal(text: str) -> str:

@@ -3,9 +3,9 @@
 The source relation has ``_line`` (physical line or row number) and the file's columns. The
 typed relation has ``_line``, one column per canonical field, ``_reasons`` (a list, empty when
 the row is good) and, for customers, ``_trait_texts`` (the cells of every unmapped column,
-typed into ``traits`` by :mod:`audience.ingest.traits` once the whole import is staged). The
-raw record is not carried along: the few rows that end in quarantine get it back from the
-source by line.
+typed by :mod:`audience.ingest.traits` from the whole import, then written typed as the rows
+are loaded). The raw record is not carried along: the few rows that end in quarantine get it
+back from the source by line.
 """
 
 from __future__ import annotations
