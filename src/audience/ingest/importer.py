@@ -292,11 +292,11 @@ def _load_batch(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
         + typed_select(kind, "_src", columns, mapping, timezone, bounds, dates.readings)
     )
-    if kind == "customers":
-        traits.update(type_traits(con, trait_columns(list(columns), mapping), ctx.import_id))
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
-        counts = load_customers(con, ctx)
+        typed = type_traits(con, trait_columns(list(columns), mapping), ctx.import_id)
+        traits.update(typed.by_name())
+        counts = load_customers(con, ctx, typed)
     elif kind == "orders":
         counts = load_orders(con, ctx)
     else:

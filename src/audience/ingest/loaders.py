@@ -20,6 +20,7 @@ import duckdb
 from audience.ingest.overlap import refuse_lines_loaded_under_other_keys
 from audience.ingest.presets import ConsentMeaning
 from audience.ingest.schemas import CUSTOMER_FIELDS
+from audience.ingest.traits import TEXTS, TypedTraits
 from audience.store.sql import sql_literal
 from audience.store.warehouse import scalar
 
@@ -209,12 +210,18 @@ _CUSTOMER_COLUMNS = [
 _CONSENT_PURPOSES = [s.name.removeprefix("consent_") for s in CUSTOMER_FIELDS if s.type == "bool"]
 
 
-def load_customers(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
-    """Upsert customers by ``customer_id``; record consent changes in ``consents``."""
+def load_customers(con: duckdb.DuckDBPyConnection, ctx: LoadContext, traits: TypedTraits) -> Counts:
+    """Upsert customers by ``customer_id``; record consent changes in ``consents``.
+
+    The trait cells of ``_typed`` are written typed as ``traits`` on the way (only the good
+    rows, in the one copy the upsert needs anyway).
+    """
     counts = Counts(quarantined=_quarantine_reasons(con, ctx))
     # A table, as load_orders makes it: one connection may load both kinds (a retry).
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _keyed AS SELECT * FROM _typed WHERE len(_reasons) = 0"
+        f"CREATE OR REPLACE TEMP TABLE _keyed AS SELECT * EXCLUDE ({TEXTS}), "
+        f"{traits.sql} AS traits FROM _typed WHERE len(_reasons) = 0",
+        traits.params,
     )
     counts += upsert(
         con,

@@ -285,9 +285,22 @@ def parse_timestamp(
 
 
 def parse_date(text: str, order: DateOrder = "dmy", this_year: int = 2000) -> str:
-    """Text -> DATE, as one expression (see :func:`parse_timestamp`)."""
+    """Text -> DATE, as one expression (see :func:`parse_timestamp`).
+
+    ``25/11/2026`` and ``2026-11-25`` (any of ``-/.`` between) are read by ``strptime``,
+    several times faster than the general grammar and the same day: both refuse a day off the
+    calendar (a year 0 takes the general path, which refuses it).
+    """
     fields = _once(date_match(text), "_m", date_fields("_m", order, this_year))
-    return _once(fields, "_f", date_of(text, "_f"))
+    general = _once(fields, "_f", date_of(text, "_f"))
+    year_last = "%m/%d/%Y" if order == "mdy" else "%d/%m/%Y"
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[0-9]{{2}}[-/.][0-9]{{2}}[-/.][1-9][0-9]{{3}}') "
+        f"THEN CAST(try_strptime(translate({text}, '-.', '//'), '{year_last}') AS DATE) "
+        f"WHEN regexp_full_match({text}, '[1-9][0-9]{{3}}[-/.][0-9]{{2}}[-/.][0-9]{{2}}') "
+        f"THEN CAST(try_strptime(translate({text}, '/.', '--'), '%Y-%m-%d') AS DATE) "
+        f"ELSE {general} END"
+    )
 
 
 def calendar_error(text: str, fields: str, order: DateOrder = "dmy") -> str:
@@ -328,12 +341,30 @@ CURRENCY_CODES = (
 _CODE = "(" + "|".join(CURRENCY_CODES) + ")"
 
 
+_PLAIN_NUMBER = "'[0-9]+([.,][0-9]+)?'"
+"""Regular expression of an amount written as bare digits, maybe a decimal comma or dot: most
+amounts of a file, read by a plain cast without the currency and separator logic."""
+
+
+def _is_plain_number(text: str) -> str:
+    """SQL: whether ``text`` is bare digits with maybe one decimal comma or dot (``1234,50``)."""
+    return f"regexp_full_match({text}, {_PLAIN_NUMBER})"
+
+
 def parse_decimal(text: str) -> str:
     """Text -> DECIMAL(18, 4), decimal comma or dot, thousands separators removed.
 
     A currency sign or code before or after the number is decoration (``12,50 EUR``,
     ``€12.50``, ``1 234,50 €``): :func:`amount_currency` says which currency it names.
     """
+    # The general reading gives a plain number the same value, at the price of a regular
+    # expression replace and several searches: only the other values take it.
+    plain = f"TRY_CAST(replace({text}, ',', '.') AS DECIMAL(18, 4))"
+    return f"CASE WHEN {_is_plain_number(text)} THEN {plain} ELSE {_decorated_decimal(text)} END"
+
+
+def _decorated_decimal(text: str) -> str:
+    """SQL: the amount of a text with signs, codes, thousands separators (or none)."""
     signs = "".join(CURRENCY_SIGNS)
     # One pass drops the code at either end, the signs and the spaces.
     bare = (
@@ -358,8 +389,10 @@ def amount_currency(text: str) -> str:
     )
     before = f"regexp_extract({text}, '(?i)^\\s*{_CODE}', 1)"
     after = f"regexp_extract({text}, '(?i){_CODE}\\s*$', 1)"
+    # Only a value holding something else than digits and separators can name a currency.
     return (
-        f"CASE {signs} WHEN regexp_matches({text}, '[A-Za-z]') "
+        f"CASE WHEN NOT regexp_matches({text}, '[^0-9.,]') THEN NULL {signs} "
+        f"WHEN regexp_matches({text}, '[A-Za-z]') "
         f"THEN upper(coalesce(nullif({before}, ''), nullif({after}, ''))) END"
     )
 
@@ -367,7 +400,12 @@ def amount_currency(text: str) -> str:
 def parse_integer(text: str) -> str:
     """Text -> BIGINT; '2,0' is 2, '2,5' is not an integer."""
     value = parse_decimal(text)
-    return f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS BIGINT) END"
+    general = f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS BIGINT) END"
+    # Up to 14 bare digits (what DECIMAL(18, 4) holds, so the same value) are cast directly.
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,14}}') THEN CAST({text} AS BIGINT) "
+        f"ELSE {general} END"
+    )
 
 
 def parse_bool(text: str) -> str:

@@ -3,9 +3,9 @@
 The source relation has ``_line`` (physical line or row number) and the file's columns. The
 typed relation has ``_line``, one column per canonical field, ``_reasons`` (a list, empty when
 the row is good) and, for customers, ``_trait_texts`` (the cells of every unmapped column,
-typed into ``traits`` by :mod:`audience.ingest.traits` once the whole import is staged). The
-raw record is not carried along: the few rows that end in quarantine get it back from the
-source by line.
+typed by :mod:`audience.ingest.traits` from the whole import, then written typed as the rows
+are loaded). The raw record is not carried along: the few rows that end in quarantine get it
+back from the source by line.
 """
 
 from __future__ import annotations
@@ -148,11 +148,10 @@ def typed_select(
         source_type = columns[column]
         raw_text = parsing.clean_text(ident(column))
         texts.append(f"{raw_text} AS {ident('t_' + spec.name)}")
-        if spec.type == "decimal":  # the currency an amount names by sign or code
-            amount_text = parsing.clean_text(ident(column))
-            texts.append(f"{parsing.amount_currency(amount_text)} AS {ident('c_' + spec.name)}")
         texts.append(f"{ident(column)} AS {ident('n_' + spec.name)}")
         text, value = ident("t_" + spec.name), ident(spec.name)
+        if spec.type == "decimal":  # the currency an amount names by sign or code
+            quicks.append(f"{parsing.amount_currency(text)} AS {ident('c_' + spec.name)}")
         reading = (dates or {}).get(spec.name) or DateReading(column, "dmy")
         as_text = spec.type in ("date", "timestamp") and _is_text(source_type)
         if as_text and reading.strptime is None:

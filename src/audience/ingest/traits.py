@@ -25,6 +25,7 @@ null. Every decision goes to ``trait_catalog`` and to the import report.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import duckdb
@@ -39,6 +40,12 @@ MAX_CATEGORIES = 50
 
 TEXTS = "_trait_texts"
 """Column of the staged relation holding the trait cells, trimmed, '' as NULL, in order."""
+
+
+FEW_TRAITS = 100
+"""Up to this many trait columns, each is read and typed by expressions of its own (up to three
+times faster than one lambda over all cells, but the optimiser's time grows with the square of
+the number of expressions)."""
 
 
 def trait_columns(columns: Sequence[str], mapping: Mapping[str, str]) -> list[str]:
@@ -74,12 +81,21 @@ def texts_select(columns: Sequence[str]) -> str:
     """
     if not columns:
         return f"[]::VARCHAR[] AS {TEXTS}"
+    if len(columns) <= FEW_TRAITS:  # a third of the time of the lambda, for few columns
+        trimmed = ", ".join(parsing.clean_text(ident(c)) for c in columns)
+        return f"[{trimmed}] AS {TEXTS}"
     cells = "[" + ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in columns) + "]"
     return f"list_transform({cells}, lambda v: nullif(trim(v), '')) AS {TEXTS}"
 
 
 def _is_number(v: str) -> str:
-    return f"({parsing.parse_decimal(v)} IS NOT NULL AND NOT regexp_matches({v}, '^[+-]?0[0-9]'))"
+    # Four letters in a row are no amount (a currency code has three): most values of a text
+    # column skip the costly parse.
+    return (
+        f"CASE WHEN regexp_matches({v}, '[A-Za-z]{{4}}') THEN false "
+        f"ELSE {parsing.parse_decimal(v)} IS NOT NULL "
+        f"AND NOT regexp_matches({v}, '^[+-]?0[0-9]') END"
+    )
 
 
 def _is_bare_number(v: str) -> str:
@@ -133,44 +149,75 @@ def _decide(
     )
 
 
+def _as_json(text: str, kind: TraitType) -> str:
+    """SQL: the JSON value of the cell ``text`` read as ``kind``."""
+    if kind == "number":
+        return f"to_json(CAST({parsing.parse_decimal(text)} AS DOUBLE))"
+    if kind == "boolean":
+        return f"to_json({parsing.parse_bool(text)})"
+    if kind == "date":
+        return f"to_json(strftime({parsing.parse_date(text)}, '%Y-%m-%d'))"
+    return f"to_json({text})"
+
+
 def _typed_value(v: str) -> str:
     """SQL: the JSON value of cell ``v[1]`` read as type ``v[2]`` (a list_zip pair)."""
     text, kind = f"{v}[1]", f"{v}[2]"
-    return (
-        f"CASE {kind} WHEN 'number' THEN to_json(CAST({parsing.parse_decimal(text)} AS DOUBLE)) "
-        f"WHEN 'boolean' THEN to_json({parsing.parse_bool(text)}) "
-        f"WHEN 'date' THEN to_json(strftime({parsing.parse_date(text)}, '%Y-%m-%d')) "
-        f"ELSE to_json({text}) END"
-    )
+    kinds: tuple[TraitType, ...] = ("number", "boolean", "date")
+    cases = " ".join(f"WHEN {sql_literal(k)} THEN {_as_json(text, k)}" for k in kinds)
+    return f"CASE {kind} {cases} ELSE {_as_json(text, 'text')} END"
+
+
+@dataclass(frozen=True)
+class TypedTraits:
+    """The trait columns of an import, their decided types, and how to write them typed."""
+
+    names: list[str]
+    types: list[TraitType]
+
+    @property
+    def sql(self) -> str:
+        """SQL over a relation holding :data:`TEXTS`: the JSON object of typed traits, by name.
+
+        Needs the parameters :attr:`params`.
+        """
+        if not self.names:
+            return "NULL::JSON"
+        if len(self.names) <= FEW_TRAITS:
+            pairs = (
+                f"{sql_literal(name)}, {_as_json(f'{TEXTS}[{i}]', kind)}"
+                for i, (name, kind) in enumerate(zip(self.names, self.types, strict=True), 1)
+            )
+            return f"json_object({', '.join(pairs)})"
+        values = f"list_transform(list_zip({TEXTS}, $trait_types), lambda p: {_typed_value('p')})"
+        return f"to_json(map($trait_names, {values}))"
+
+    @property
+    def params(self) -> dict[str, object]:
+        """Names and types as parameters: a literal list of 10,000 strings takes long to parse."""
+        if len(self.names) <= FEW_TRAITS:
+            return {}
+        return {"trait_names": self.names, "trait_types": self.types}
+
+    def by_name(self) -> dict[str, TraitType]:
+        return dict(zip(self.names, self.types, strict=True))
 
 
 def type_traits(
     con: duckdb.DuckDBPyConnection, columns: Sequence[str], import_id: str
-) -> dict[str, TraitType]:
-    """Decide the type of every trait column, catalogue it, and store the traits typed.
+) -> TypedTraits:
+    """Decide the type of every trait column and catalogue it.
 
-    ``_typed`` holds :data:`TEXTS`, the cells of ``columns``; it ends with ``traits`` (a JSON
-    object of typed values by trait name) instead. Returns trait name -> type.
+    ``_typed`` holds :data:`TEXTS`, the cells of ``columns``. The values are written typed
+    (:attr:`TypedTraits.sql`) by the statement that selects the rows to load, not by a copy of
+    the staged table here.
     """
     names = trait_names(columns)
     if not names:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _typed AS "
-            f"SELECT * EXCLUDE ({TEXTS}), NULL::JSON AS traits FROM _typed"
-        )
-        return {}
+        return TypedTraits([], [])
     _decide(con, columns, names, import_id)
     rows = con.execute(
         "SELECT name, type FROM trait_catalog WHERE import_id = ?", [import_id]
     ).fetchall()
     types: dict[str, TraitType] = {str(n): t for n, t in rows}
-    ordered = [types[n] for n in names]
-    # Names and types as parameters: a literal list of 10,000 strings takes long to parse.
-    values = f"list_transform(list_zip({TEXTS}, $types), lambda p: {_typed_value('p')})"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _typed AS
-            SELECT * EXCLUDE ({TEXTS}), to_json(map($names, {values})) AS traits
-            FROM _typed""",
-        {"names": names, "types": ordered},
-    )
-    return {n: types[n] for n in names}
+    return TypedTraits(names, [types[n] for n in names])
