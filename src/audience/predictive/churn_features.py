@@ -72,14 +72,8 @@ e AS (
              AS email_clicks_90d
     FROM ev WHERE day <= $c GROUP BY customer_id
 ),
-people AS (
-    -- After `audience clean`, one row per profile; before, one per imported record.
-    SELECT profile_id AS customer_id, signup_at FROM profiles
-    UNION ALL
-    SELECT customer_id, signup_at FROM customers WHERE NOT EXISTS (SELECT 1 FROM profiles)
-),
 known AS (
-    SELECT customer_id, {signup_day} AS first_seen FROM people
+    SELECT customer_id, {signup_day} AS first_seen FROM persons
     UNION ALL SELECT customer_id, first_order FROM o
     UNION ALL SELECT customer_id, first_event FROM e
 ),

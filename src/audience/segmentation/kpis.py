@@ -64,11 +64,6 @@ WITH high_churn AS (
     SELECT customer_id FROM memberships
     WHERE valid_to IS NULL AND run_id = {_LATEST_CHURN_BANDS}
       AND segment_id = run_id || ':0'
-), people AS (
-    -- The rule of the features query: profiles after `audience clean`, else imported records.
-    SELECT profile_id AS customer_id, signup_at FROM profiles
-    UNION ALL
-    SELECT customer_id, signup_at FROM customers WHERE NOT EXISTS (SELECT 1 FROM profiles)
 ), first_orders AS (
     SELECT o.customer_id, min(o.ordered_at) AS first_order
     FROM person_order_lines o
@@ -81,7 +76,7 @@ FROM memberships m
 JOIN features f USING (customer_id)
 LEFT JOIN customer_predictions p USING (customer_id)
 LEFT JOIN high_churn h USING (customer_id)
-LEFT JOIN people c USING (customer_id)
+LEFT JOIN persons c USING (customer_id)
 LEFT JOIN first_orders o USING (customer_id)
 WHERE m.run_id = ? AND m.valid_to IS NULL"""
 

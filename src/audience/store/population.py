@@ -16,9 +16,7 @@ import duckdb
 
 from audience.store.warehouse import scalar
 
-_PERSONS = """
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM profiles) THEN (SELECT count(*) FROM profiles)
-                ELSE (SELECT count(DISTINCT customer_id) FROM customers) END"""
+_PERSONS = "SELECT count(*) FROM persons"  # the view: profiles, else customer records
 
 
 @dataclass(frozen=True)
@@ -67,11 +65,6 @@ def _population(
 ) -> Population:
     row = con.execute(
         f"""WITH ids AS ({ids_sql}),
-                 persons AS (
-                    SELECT profile_id AS customer_id FROM profiles
-                    UNION ALL
-                    SELECT DISTINCT customer_id FROM customers
-                    WHERE NOT EXISTS (SELECT 1 FROM profiles)),
                  merged AS (
                     SELECT record_id FROM profile_members WHERE record_id <> profile_id
                     EXCEPT SELECT customer_id FROM persons)

@@ -22,10 +22,7 @@ DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _JSON_NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
 
 
-PEOPLE_TRAITS = """
-    SELECT profile_id AS customer_id, traits FROM profiles
-    UNION ALL
-    SELECT customer_id, traits FROM customers WHERE NOT EXISTS (SELECT 1 FROM profiles)"""
+PEOPLE_TRAITS = "SELECT customer_id, traits FROM persons"
 """Custom traits per person: of her profile after ``audience clean``, else of her record."""
 
 
