@@ -149,6 +149,15 @@ def _rfm(con: duckdb.DuckDBPyConnection) -> dict[str, Rfm]:
     }
 
 
+def _event_order_ids(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Per person, her orders the warehouse holds from loaded 'Order Completed' events."""
+    rows = con.execute(
+        """SELECT customer_id, list(order_id ORDER BY order_id) FROM person_orders
+           WHERE order_id IN (SELECT order_id FROM event_orders) GROUP BY customer_id"""
+    ).fetchall()
+    return {str(pid): [str(o) for o in ids] for pid, ids in rows}
+
+
 def _features(
     con: duckdb.DuckDBPyConnection,
 ) -> tuple[dict[str, dict[str, float | None]], dict[str, str]]:
@@ -198,6 +207,7 @@ def read_states(con: duckdb.DuckDBPyConnection) -> list[PersonState]:
     persons = _persons(con, cleaned)
     keys = _keys(con, persons)
     traits, consents, rfm = _traits(con, cleaned), _consents(con), _rfm(con)
+    order_ids = _event_order_ids(con)
     features, as_of = _features(con)
     segments, scores = _segments(con), _scores(con)
     empty: Rfm = {
@@ -217,6 +227,7 @@ def read_states(con: duckdb.DuckDBPyConnection) -> list[PersonState]:
             "traits": traits.get(pid, {}),
             "consents": consents.get(pid, {}),
             "rfm": rfm.get(pid, empty),
+            "order_ids": order_ids.get(pid, []),
             "features": features.get(pid, {}),
             "segments": segments.get(pid, {}),
             "scores": scores.get(pid, {}),
