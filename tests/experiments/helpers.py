@@ -76,3 +76,29 @@ def gb_cuped(v: VariantStats):  # type: ignore[no-untyped-def]
         post_pre_sum_of_products=v.pre_cross_sum,
         theta=0,
     )
+
+
+def ratio_cuped_stats(
+    name: str, m: np.ndarray, d: np.ndarray, m_pre: np.ndarray, d_pre: np.ndarray
+) -> VariantStats:
+    def dot(x: np.ndarray, y: np.ndarray) -> float:
+        return float((x * y).sum())
+
+    return VariantStats(
+        name,
+        len(m),
+        float(m.sum()),
+        dot(m, m),
+        denominator_sum=float(d.sum()),
+        denominator_sum_squares=dot(d, d),
+        cross_sum=dot(m, d),
+        pre_sum=float(m_pre.sum()),
+        pre_sum_squares=dot(m_pre, m_pre),
+        pre_cross_sum=dot(m, m_pre),
+        pre_denominator_sum=float(d_pre.sum()),
+        pre_denominator_sum_squares=dot(d_pre, d_pre),
+        pre_denominator_cross_sum=dot(d, d_pre),
+        pre_ratio_cross_sum=dot(m_pre, d_pre),
+        numerator_pre_denominator_sum=dot(m, d_pre),
+        denominator_pre_numerator_sum=dot(d, m_pre),
+    )
