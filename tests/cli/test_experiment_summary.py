@@ -88,6 +88,17 @@ def test_bayesian_absolute_with_another_control(tmp_path: Path) -> None:
     assert any("Bayesian prior: improper" in note for note in doc["notes"])
 
 
+def test_a_proper_prior_is_stated_and_pulls_the_lift(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "variant,n,conversions\nA,5000,500\nB,5000,560\n")
+    base = ("experiment", "analyze-summary", path, "--engine", "bayesian", "--json")
+    flat = json.loads(run(*base)[1])
+    code, out, err = run(*base, "--prior-mean", "0", "--prior-variance", "0.001")
+    assert code == 0, err
+    proper = json.loads(out)
+    assert 0 < proper["variants"][1]["lift"] < flat["variants"][1]["lift"]
+    assert any("normal on the relative lift, mean 0, variance 0.001" in n for n in proper["notes"])
+
+
 def test_table_on_the_terminal_with_sequential_and_srm(tmp_path: Path) -> None:
     path = _csv(tmp_path, "variant,n,conversions\nA,5000,500\nB,5600,600\n")
     code, out, err = run("experiment", "analyze-summary", path, "--sequential")
@@ -113,6 +124,16 @@ def test_table_on_the_terminal_with_sequential_and_srm(tmp_path: Path) -> None:
         ),
         ("variant,n,conversions\na,10,5\nb,10,6\n", ("--engine", "magic"), "--engine 'magic'"),
         ("variant,n,conversions\na,10,5\nb,10,6\n", ("--weights", "1,x"), "--weights '1,x'"),
+        (
+            "variant,n,conversions\na,10,5\nb,10,6\n",
+            ("--weights", "50,30,20"),
+            "3 expected weights for 2 variants",
+        ),
+        (
+            "variant,n,conversions\na,10,5\nb,10,6\n",
+            ("--engine", "bayesian", "--prior-variance", "0"),
+            "the prior variance is 0",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
