@@ -220,3 +220,43 @@ def test_a_variance_of_zero_off_by_rounding_is_accepted() -> None:
     )
     assert both_constant.variants[1].p_value is None
     assert "b: no variance in either arm, nothing to test" in both_constant.notes
+
+
+def test_cuped_on_a_proportion_agrees_with_gbstats() -> None:
+    from gbstats.models.statistics import ProportionStatistic, RegressionAdjustedStatistic
+
+    rng = np.random.default_rng(12)
+    stats_ = []
+    for name, n, lift in (("c", 4000, 0.0), ("t", 4000, 0.03)):
+        before = rng.random(n) < 0.2
+        after = rng.random(n) < np.where(before, 0.5, 0.1) + lift
+        stats_.append(
+            VariantStats(
+                name,
+                n,
+                float(after.sum()),
+                float(after.sum()),
+                proportion=True,
+                pre_sum=float(before.sum()),
+                pre_sum_squares=float(before.sum()),
+                pre_cross_sum=float((after & before).sum()),
+            )
+        )
+
+    def gb(v: VariantStats) -> RegressionAdjustedStatistic:
+        assert v.pre_sum is not None
+        assert v.pre_cross_sum is not None
+        return RegressionAdjustedStatistic(
+            n=v.n,
+            post_statistic=ProportionStatistic(n=v.n, sum=v.sum),
+            pre_statistic=ProportionStatistic(n=v.n, sum=v.pre_sum),
+            post_pre_sum_of_products=v.pre_cross_sum,
+            theta=0,
+        )
+
+    row = analyze("conversion", stats_, AnalysisOptions(cuped=True)).variants[1]
+    expected = TwoSidedTTest(gb(stats_[0]), gb(stats_[1])).compute_result()
+    assert row.lift == pytest.approx(expected.expected, rel=TIGHT)
+    # The normal (z) interval against gbstats' t with ~8,000 degrees of freedom.
+    assert [row.ci_low, row.ci_high] == pytest.approx(expected.ci, rel=1e-3)
+    assert row.p_value == pytest.approx(expected.p_value, rel=1e-2)
