@@ -22,6 +22,7 @@ import orjson
 
 from audience.model.live_records import ConsentState, PersonState, PublishedSegment, Rfm
 from audience.realtime.events import iso
+from audience.realtime.live_orders import no_orders
 from audience.store.warehouse import scalar
 
 _TRAIT_COLUMNS = (
@@ -210,14 +211,6 @@ def read_states(con: duckdb.DuckDBPyConnection) -> list[PersonState]:
     order_ids = _event_order_ids(con)
     features, as_of = _features(con)
     segments, scores = _segments(con), _scores(con)
-    empty: Rfm = {
-        "frequency": 0,
-        "monetary": 0.0,
-        "discount": 0.0,
-        "gross": 0.0,
-        "first_order_at": None,
-        "last_order_at": None,
-    }
     states: list[PersonState] = []
     for pid in persons:
         state: PersonState = {
@@ -226,7 +219,7 @@ def read_states(con: duckdb.DuckDBPyConnection) -> list[PersonState]:
             "as_of": as_of.get(pid),
             "traits": traits.get(pid, {}),
             "consents": consents.get(pid, {}),
-            "rfm": rfm.get(pid, empty),
+            "rfm": rfm.get(pid) or no_orders(),
             "order_ids": order_ids.get(pid, []),
             "features": features.get(pid, {}),
             "segments": segments.get(pid, {}),

@@ -116,9 +116,9 @@ def merge_orders(into: Profile, other: Profile) -> None:
     _bound(mine)
 
 
-def pending_sums(profile: Profile) -> Rfm:
-    """The orders counted live that the warehouse did not hold at the last publish."""
-    sums: Rfm = {
+def no_orders() -> Rfm:
+    """The sums of no order."""
+    return {
         "frequency": 0,
         "monetary": 0.0,
         "discount": 0.0,
@@ -126,6 +126,11 @@ def pending_sums(profile: Profile) -> Rfm:
         "first_order_at": None,
         "last_order_at": None,
     }
+
+
+def pending_sums(profile: Profile) -> Rfm:
+    """The orders counted live that the warehouse did not hold at the last publish."""
+    sums = no_orders()
     for order in profile.get("live_orders", {}).values():
         _fold(sums, order)
     return sums

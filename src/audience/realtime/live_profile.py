@@ -42,7 +42,14 @@ from typing import Any
 
 from audience.model.live_records import Engagement, Event, JsonObject, Profile, RecentEvent
 from audience.realtime.events import iso
-from audience.realtime.live_orders import ORDER_EVENT, count_order, earliest, latest, merge_orders
+from audience.realtime.live_orders import (
+    ORDER_EVENT,
+    count_order,
+    earliest,
+    latest,
+    merge_orders,
+    no_orders,
+)
 
 MAX_RECENT = 1_000
 ENGAGEMENT_EVENTS = {
@@ -87,14 +94,7 @@ def new_profile(profile_id: str) -> Profile:
         "events_total": 0,
         "first_seen": None,
         "last_seen": None,
-        "rfm": {
-            "frequency": 0,
-            "monetary": 0.0,
-            "discount": 0.0,
-            "gross": 0.0,
-            "first_order_at": None,
-            "last_order_at": None,
-        },
+        "rfm": no_orders(),
         "engagement": _engagement(None, (0.0,) * len(_DECAYED)),
         "device": {"mobile": 0, "total": 0},
         "consents": {},
