@@ -9,7 +9,12 @@ runs, recalibration) add their names below.
 from __future__ import annotations
 
 from audience.mlops.drift import DatasetDrift, FeatureDriftResult, check_features, compare
-from audience.mlops.drift_store import load_sketches, record_check, store_sketches
+from audience.mlops.drift_store import (
+    keep_reference,
+    load_sketches,
+    record_check,
+    store_sketches,
+)
 from audience.mlops.sketches import (
     CategorySketch,
     FeatureSketch,
@@ -29,6 +34,7 @@ __all__ = [
     "check_features",
     "compare",
     "grid_counts",
+    "keep_reference",
     "load_sketches",
     "record_check",
     "sketch_features",

@@ -14,8 +14,52 @@ from typing import Any
 
 import duckdb
 
+from audience.config.drift import DriftSettings
 from audience.errors import InputError
-from audience.mlops.sketches import FeatureSketch, sketch_from_json, sketch_to_json
+from audience.mlops.sketches import (
+    FeatureSketch,
+    column_kinds,
+    sketch_features,
+    sketch_from_json,
+    sketch_to_json,
+)
+from audience.store.sql import ident
+
+REFERENCE = "_drift_reference"
+
+
+def keep_reference(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    features: list[str],
+    settings: DriftSettings,
+    source: str = "features",
+) -> list[str]:
+    """Sketch the run's features from ``source`` and store them; returns those sketched.
+
+    Cells the quality step imputed (``<feature>_imputed``) are left out, as the current
+    side of a check has none. Features that are not columns of ``source`` (custom traits)
+    are not sketched.
+    """
+    kinds = column_kinds(con, source)
+    chosen = [f for f in features if f in kinds]
+    if not chosen:
+        return []
+    columns = ", ".join(
+        f"CASE WHEN {ident(f + '_imputed')} THEN NULL ELSE {ident(f)} END AS {ident(f)}"
+        if f + "_imputed" in kinds
+        else ident(f)
+        for f in chosen
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {REFERENCE} AS SELECT {columns} FROM {ident(source)}")
+    try:
+        sketches = sketch_features(
+            con, REFERENCE, chosen, bins=settings.bins, small_reference=settings.small_reference
+        )
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {REFERENCE}")
+    store_sketches(con, run_id, sketches)
+    return chosen
 
 
 def store_sketches(

@@ -20,6 +20,7 @@ import pandas as pd
 
 from audience.config import WorkspaceConfig
 from audience.features.behaviour import compute_features
+from audience.mlops.drift_store import keep_reference
 from audience.model.progress import Progress, no_progress
 from audience.model.runs import SegmentRun
 from audience.quality.impute import impute_features
@@ -112,6 +113,8 @@ def run_segmentation(
         **seg.model_dump(exclude={"names"}),
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
+    # The reference drift is tested against, kept now: the features change with the next run.
+    keep_reference(con, run.run_id, names, config.drift)
     progress(3 + fits[0], 3 + fits[0])
     return run
 

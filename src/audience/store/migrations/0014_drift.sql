@@ -11,7 +11,7 @@ CREATE TABLE run_sketches (
 CREATE TABLE drift_checks (
     check_id      VARCHAR PRIMARY KEY,
     run_id        VARCHAR NOT NULL,
-    at            TIMESTAMP NOT NULL,
+    checked_at    TIMESTAMP NOT NULL,
     dataset_drift BOOLEAN NOT NULL,
     share         DOUBLE NOT NULL,              -- share of drifted features
     results       JSON NOT NULL                 -- the whole report, as `audience drift --json`
