@@ -261,7 +261,7 @@ def _numeric(
         value = t.wasserstein_binned(sketch, counted)
     elif method == "jensenshannon":
         r, c = t.grid_shares(sketch, counted)
-        value = float(t.jensenshannon(r, c))
+        value = t.js_shares(r, c)
     else:
         value = t.psi_binned(sketch, counted)
     return _result(
@@ -302,5 +302,5 @@ def _exact(
         edges = np.histogram_bin_edges(np.concatenate([reference, current]), bins="sturges")
         r = np.histogram(reference, edges)[0].astype(float)
         c = np.histogram(current, edges)[0].astype(float)
-        value = float(t.jensenshannon(r / r.sum(), c / c.sum()))
+        value = t.js_shares(r / r.sum(), c / c.sum())
     return _result(name, "numeric", method, value, None, settings, n_ref, n_cur, False)

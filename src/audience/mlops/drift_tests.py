@@ -72,6 +72,11 @@ def chisquare_counts(
     return statistic, float(stats.chi2.sf(statistic, len(keys) - 1))
 
 
+def js_shares(reference: NDArray[np.float64], current: NDArray[np.float64]) -> float:
+    """Jensen-Shannon distance (natural log) of two share vectors over the same cells."""
+    return float(jensenshannon(reference, current))
+
+
 def jensenshannon_counts(reference: Mapping[str, int], current: Mapping[str, int]) -> float:
     keys = sorted(set(reference) | set(current))
     p = np.array([reference.get(k, 0) for k in keys], dtype=float)
@@ -274,8 +279,8 @@ def psi_binned(ref: NumericSketch, cur: GridCounts) -> float:
     r, c = grid_shares(ref, cur)
     group = np.minimum((np.cumsum(r) - r / 2) * PSI_GROUPS, PSI_GROUPS - 1).astype(int)
     group[0], group[-1] = 0, PSI_GROUPS - 1  # outside the grid: with the nearest group
-    r_groups = np.bincount(group, weights=r, minlength=PSI_GROUPS)
-    c_groups = np.bincount(group, weights=c, minlength=PSI_GROUPS)
+    r_groups = np.bincount(group, weights=r, minlength=PSI_GROUPS).astype(np.float64)
+    c_groups = np.bincount(group, weights=c, minlength=PSI_GROUPS).astype(np.float64)
     return psi_shares(r_groups, c_groups)
 
 
@@ -284,6 +289,7 @@ def psi_exact(reference: NDArray[np.float64], current: NDArray[np.float64]) -> f
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, PSI_GROUPS + 1))[1:-1])
     r = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
     c = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
+    r, c = r.astype(np.float64), c.astype(np.float64)
     return psi_shares(r / max(r.sum(), 1), c / max(c.sum(), 1))
 
 

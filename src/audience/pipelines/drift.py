@@ -120,7 +120,7 @@ class DriftReport:
             "reference_rows": d.reference_rows,
             "current_rows": d.current_rows,
             "dataset_drift": d.dataset_drift,
-            "drift_share": round(d.drift_share, 6),
+            "drift_share": d.drift_share,
             "threshold": d.threshold,
             "features": [f.to_dict() for f in d.features],
             "segment_sizes": [s.to_dict() for s in self.segment_sizes],
