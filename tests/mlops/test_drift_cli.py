@@ -23,14 +23,29 @@ def test_json_carries_the_verdict_beside_each_feature(ws_root: Path) -> None:
     code, out, _ = invoke("drift", "--json", "--workspace", str(ws_root))
     assert code == 0
     data = json.loads(out)
-    assert {"run_id", "reference_rows", "current_rows", "dataset_drift", "drift_share",
-            "threshold", "features", "segment_sizes", "transitions"} <= set(data)
+    assert {
+        "run_id",
+        "reference_rows",
+        "current_rows",
+        "dataset_drift",
+        "drift_share",
+        "threshold",
+        "features",
+        "segment_sizes",
+        "transitions",
+    } <= set(data)
     assert data["dataset_drift"] is False and data["threshold"] == 0.5
     assert data["reference_rows"] == data["current_rows"] == 3_000
     features = {f["feature"]: f for f in data["features"]}
     assert {f for f, r in features.items() if r["drifted"]} == AMOUNT_FEATURES
-    assert set(features["monetary"]) >= {"feature", "type", "method", "statistic",
-                                         "threshold", "drifted"}
+    assert set(features["monetary"]) >= {
+        "feature",
+        "type",
+        "method",
+        "statistic",
+        "threshold",
+        "drifted",
+    }
     assert "p_value" not in features["monetary"]  # a distance has none
     assert data["drift_share"] == len(AMOUNT_FEATURES) / len(features)
     assert len(data["transitions"]["rows"]) == len(data["segment_sizes"]) + 1

@@ -27,7 +27,7 @@ from audience.mlops.sketches import (
     sketch_to_json,
 )
 
-N = 60_000
+N = 100_000  # above GRID_SAMPLE: the grid comes from a sample, the counts stay exact
 rng = np.random.default_rng(20261130)
 
 
@@ -114,7 +114,9 @@ def test_sketch_moments_are_the_data_s(sketched: dict[str, NumericSketch]) -> No
     assert sketch.mean == pytest.approx(ref.mean(), rel=1e-9)
     assert sketch.var == pytest.approx(ref.var(), rel=1e-9)
     assert sum(sketch.atoms) + sum(sketch.between) == N
-    assert sketch.quantiles["0.5"] == pytest.approx(np.quantile(ref, 0.5), rel=1e-9)
+    assert sketch.quantiles["0.5"] == pytest.approx(np.quantile(ref, 0.5), rel=0.02)
+    assert max(sketch.between) / N < 0.02  # about 1% of the values per interval
+    assert (sketch.min, sketch.max) == (ref.min(), ref.max())
     assert sketch.sample is None  # large: no values kept
     assert sketch_from_json(sketch_to_json(sketch)) == sketch
 

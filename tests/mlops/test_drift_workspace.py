@@ -68,7 +68,9 @@ def test_a_planted_shift_drifts_the_shifted_features_only(ws_root: Path) -> None
 
     # Each verdict is SciPy's normed Wasserstein verdict on the same numbers.
     with ws.warehouse() as warehouse:
-        compute_features(warehouse.con, ws.config.features, ws.config.timezone, now=ws.clock.now(), into="after")
+        compute_features(
+            warehouse.con, ws.config.features, ws.config.timezone, now=ws.clock.now(), into="after"
+        )
         after = warehouse.con.execute("SELECT * FROM after ORDER BY customer_id").df()
     for result in report.drift.features:
         ref = before[result.feature].dropna().to_numpy(float)
@@ -101,7 +103,7 @@ def test_dataset_drift_sends_a_signed_drift_detected(ws_root: Path, receiver: Re
     report = drift_report(Workspace.open(ws_root))
     assert report.drift.dataset_drift is True
     assert [(n.destination, n.status) for n in report.notified] == [("ops", "delivered")]
-    (headers, body), = receiver.requests
+    ((headers, body),) = receiver.requests
     message = Webhook(SECRET).verify(body, headers)
     assert message["type"] == "drift.detected"
     assert message["data"]["run_id"] == report.run_id
@@ -114,8 +116,14 @@ def test_no_event_without_dataset_drift(ws_root: Path, receiver: Receiver) -> No
         ws_root,
         activation={
             "destinations": [
-                {"name": "ops", "type": "webhook", "purpose": "email", "url": receiver.url,
-                 "secret": SECRET, "allow_networks": ["loopback"]}
+                {
+                    "name": "ops",
+                    "type": "webhook",
+                    "purpose": "email",
+                    "url": receiver.url,
+                    "secret": SECRET,
+                    "allow_networks": ["loopback"],
+                }
             ]
         },
     )

@@ -204,7 +204,7 @@ def _numeric(
     settings: DriftSettings,
 ) -> FeatureDriftResult:
     small = sketch.sample is not None
-    few = sketch.distinct <= settings.few_values and len(sketch.edges) == sketch.distinct
+    few = sketch.distinct is not None and sketch.distinct <= settings.few_values
     if few and settings.method_for(name) in ("auto", *CATEGORY_METHODS):
         method = _method(name, True, small, settings)
         values = counted if counted is not None else _counted_sample(con, source, name, sketch)
