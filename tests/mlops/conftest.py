@@ -40,9 +40,8 @@ def segmented_template(
         ("events", demo_files.events),
     ):
         import_file(ws, kind, path)
-    with threadpool_limits(limits=1), ws.warehouse() as warehouse:
-        with warehouse.transaction() as con:
-            run_segmentation(con, ws.config, k=4, clock=ws.clock)
+    with threadpool_limits(limits=1), ws.warehouse() as warehouse, warehouse.transaction() as con:
+        run_segmentation(con, ws.config, k=4, clock=ws.clock)
     return root
 
 

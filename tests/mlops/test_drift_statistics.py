@@ -203,3 +203,40 @@ def test_large_reference_picks_distances(
         if result[shape].type == "numeric":
             exact = stats.wasserstein_distance(ref, cur) / np.std(ref)
             assert result[shape].drifted == (exact >= 0.1), shape
+
+
+def test_settings_choose_per_feature_and_refuse_unknown_methods() -> None:
+    from pydantic import ValidationError
+
+    settings = DriftSettings.model_validate(
+        {"thresholds": {"wasserstein": 0.2}, "features": {"x": {"method": "psi"}}}
+    )
+    assert settings.threshold("wasserstein", "y") == 0.2
+    assert settings.threshold("ks", "y") == 0.05  # the other defaults stay
+    assert settings.method_for("x") == "psi" and settings.method_for("y") == "auto"
+    with pytest.raises(ValidationError, match="unknown drift method"):
+        DriftSettings.model_validate({"thresholds": {"kolmogorov": 0.1}})
+
+
+def test_a_category_cannot_take_a_numeric_test(con: duckdb.DuckDBPyConnection) -> None:
+    from audience.errors import ConfigError
+
+    frame = pd.DataFrame({"g": rng.choice(["a", "b"], 3_000)})
+    con.register("cats", frame)
+    sketches = sketch_features(con, "cats", ["g"])
+    settings = DriftSettings.model_validate({"features": {"g": {"method": "ks"}}})
+    with pytest.raises(ConfigError, match="'ks' cannot test the categorical feature 'g'"):
+        compare(con, "cats", sketches, settings)
+
+
+def test_dataset_verdict_follows_the_share(
+    con: duckdb.DuckDBPyConnection, sketched: dict[str, NumericSketch]
+) -> None:
+    result = compare(con, "cur", sketched, DriftSettings())
+    drifted = sum(f.drifted for f in result.features)
+    assert result.drift_share == drifted / len(SHAPES)
+    assert 0 < drifted < len(SHAPES)
+    at_share = compare(con, "cur", sketched, DriftSettings(share=result.drift_share))
+    assert at_share.dataset_drift is True  # the share reaches the threshold
+    above = compare(con, "cur", sketched, DriftSettings(share=min(1.0, result.drift_share + 0.01)))
+    assert above.dataset_drift is False

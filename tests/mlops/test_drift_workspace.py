@@ -175,5 +175,5 @@ def test_features_that_differ_are_listed(ws_root: Path) -> None:
 def test_a_run_without_sketches_says_how_to_get_them(ws_root: Path) -> None:
     with Workspace.open(ws_root).warehouse() as warehouse:
         warehouse.con.execute("DELETE FROM run_sketches")
-    with pytest.raises(InputError, match="no reference sketches.*audience segment"):
+    with pytest.raises(InputError, match=r"no reference sketches.*audience segment"):
         drift_report(Workspace.open(ws_root))

@@ -5,14 +5,15 @@ means there: for a reference of at most ``small_reference`` rows, Kolmogorov-Smi
 numbers and chi-square for categories (and numbers with few values), drift when p < 0.05;
 beyond, the normed Wasserstein distance for numbers and the Jensen-Shannon distance for
 categories, drift when the distance is at least 0.1. The dataset drifts when the share of
-drifted features reaches ``share``.
+drifted features reaches ``share``. Where Evidently takes a Z-test (a small reference and a
+column of two values), chi-square is used: both test the same shares.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from audience.config.strict import Strict
 
@@ -74,6 +75,19 @@ class DriftSettings(Strict):
         default=True,
         description="Send drift.detected to the activation's webhook destinations on drift.",
     )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_methods(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DEFAULT_THRESHOLDS))
+        if unknown:
+            raise ValueError(
+                f"unknown drift method(s) {', '.join(unknown)}; known: "
+                f"{', '.join(DEFAULT_THRESHOLDS)}"
+            )
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("drift thresholds must be positive")
+        return {**DEFAULT_THRESHOLDS, **value}
 
     def threshold(self, method: str, feature: str) -> float:
         """The threshold of ``method`` for ``feature``: the feature's own, else the section's."""
