@@ -177,3 +177,19 @@ def test_a_run_without_sketches_says_how_to_get_them(ws_root: Path) -> None:
         warehouse.con.execute("DELETE FROM run_sketches")
     with pytest.raises(InputError, match=r"no reference sketches.*audience segment"):
         drift_report(Workspace.open(ws_root))
+
+
+def test_an_rfm_run_is_tested_on_its_features_without_transitions(ws_root: Path) -> None:
+    from audience.pipelines.segment_run import run_segmentation
+
+    ws = Workspace.open(ws_root)
+    with ws.warehouse() as warehouse, warehouse.transaction() as con:
+        rfm = run_segmentation(con, ws.config, method="rfm", clock=ws.clock)
+    plant_price_shift(ws_root)
+    report = drift_report(ws, rfm.run_id)
+    results = {f.feature: f.drifted for f in report.drift.features}
+    assert results == {"recency_days": False, "frequency": False, "monetary": True}
+    assert report.transitions is None and report.segment_sizes == []
+    assert "keeps no assignable model" in report.notes[0]
+    # the champion is still the clustering run the live path loads
+    assert drift_report(ws).run_id != rfm.run_id

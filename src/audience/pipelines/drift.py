@@ -1,8 +1,9 @@
 """``audience drift``: today's features against a run's reference, and what it does to segments.
 
 The current features are computed as the run computed them (same settings, into a temporary
-table, so ``features`` stays as the last run left it) and tested feature by feature against
-the sketches the run kept (:mod:`audience.mlops`). Imputed cells are left out on both sides:
+table, so ``features`` stays as the last run left it; as of ``features.as_of`` when set, else
+the latest order or event) and tested feature by feature against the sketches the run kept
+(:mod:`audience.mlops`). Imputed cells are left out on both sides:
 the run's sketches skip them, and the temporary table has none.
 
 For a clustering run, its stored model assigns today's customers: segment sizes at training
