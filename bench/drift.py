@@ -74,7 +74,7 @@ def make_frame(n: int, seed: int, shifted: bool) -> Any:
 
     region_p = np.linspace(1, 2, 13) + s * np.linspace(0, 0.2, 13)  # mild: no drift
     band_p = np.array([1, 2, 2, 2, 1.5, 1]) + s * np.array([1.5, 1, 0, -0.5, -0.5, -0.3])
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "recency_days": with_missing(rng.exponential(60, n), 0.3),
             "frequency": rng.poisson(2, n) + 1.0,
@@ -93,7 +93,6 @@ def make_frame(n: int, seed: int, shifted: bool) -> Any:
             "channel": rng.choice(["web", "app", "store"], n, p=[0.5, 0.3, 0.2]),
         }
     )
-    return frame
 
 
 # -- workers (each in its own process) ----------------------------------------------------------
