@@ -240,3 +240,29 @@ def test_dataset_verdict_follows_the_share(
     assert at_share.dataset_drift is True  # the share reaches the threshold
     above = compare(con, "cur", sketched, DriftSettings(share=min(1.0, result.drift_share + 0.01)))
     assert above.dataset_drift is False
+
+
+def test_the_reference_leaves_imputed_cells_out() -> None:
+    """The run's sketch skips what the quality step imputed: the current side has no
+    imputation, so both compare observed values."""
+    from audience.mlops import keep_reference, load_sketches
+    from audience.store.warehouse import Warehouse
+
+    with Warehouse(":memory:") as warehouse:
+        warehouse.migrate()
+        con = warehouse.con
+        con.execute(
+            """CREATE TEMP TABLE feats AS SELECT i::VARCHAR AS customer_id, i * 1.0 AS x,
+                      i % 4 = 0 AS x_imputed, 'g' || (i % 3) AS region, 7 AS y
+               FROM range(2000) t(i)"""
+        )
+        kept = keep_reference(
+            con, "run-1", ["x", "region", "traits.tier"], DriftSettings(), "feats"
+        )
+        sketches = load_sketches(con, "run-1")
+    assert kept == ["x", "region"]  # a custom trait is not a column of features
+    x = sketches["x"]
+    assert isinstance(x, NumericSketch)
+    assert (x.count, x.missing) == (1500, 500)
+    assert x.mean == pytest.approx(np.mean([i for i in range(2000) if i % 4]))
+    assert sketches["region"].kind == "categorical"

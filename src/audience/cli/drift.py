@@ -60,7 +60,7 @@ def _render(data: dict[str, Any]) -> None:
         ]
         console.print(
             fitted_table(
-                "Segment sizes (the run's model, at training and now)",
+                "Segment sizes, at training and now",
                 [Col("segment", numeric=False), Col("training"), Col("now"), Col("share Δ")],
                 size_rows,
             )
@@ -70,7 +70,7 @@ def _render(data: dict[str, Any]) -> None:
         console.print(
             fitted_table(
                 f"Transitions (rows: at training; columns: now); "
-                f"{t['stayed_share']:.0%} kept their segment",
+                f"{t['stayed_share']:.1%} kept their segment",
                 [Col("from \\ to", numeric=False), *(Col(c) for c in t["columns"])],
                 [
                     [r, *(f"{n:,}" for n in row)]

@@ -256,7 +256,8 @@ def wasserstein_binned(ref: NumericSketch, cur: GridCounts) -> float:
         # the signed integral already subtracted it once
         minor = np.where(a0 + a1 > 0, np.minimum(a0, a1) ** 2 / (2 * (a0 + a1)), 0.0)
     area = np.abs(signed) + np.where(d0 * d1 < 0, 2 * minor * width[segment], 0.0)
-    return float(area.sum()) / max(math.sqrt(ref.var), MIN_STD)
+    # Rounded where sums of shares leave only floating-point noise (identical data).
+    return round(float(area.sum()) / max(math.sqrt(ref.var), MIN_STD), 12)
 
 
 def grid_shares(ref: NumericSketch, cur: GridCounts) -> tuple[NDArray[np.float64], ...]:
