@@ -184,6 +184,11 @@ def drift_report(
             report = DriftReport(
                 run_id, f"drift-{at:%Y%m%d%H%M%S}-{secrets.token_hex(3)}", at, result
             )
+            untested = sorted(set(sketches) - {f.feature for f in result.features})
+            if untested:
+                report.notes.append(
+                    f"not tested, no value in the run's reference: {', '.join(untested)}"
+                )
             _segments(con, report, method, model)
         finally:
             con.execute(f"DROP TABLE IF EXISTS {ident(CURRENT)}")
