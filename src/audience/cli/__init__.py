@@ -22,10 +22,12 @@ from audience.cli import (
     demo,
     explore,
     imports,
+    models,
     predict,
     publish,
     quality,
     realtime,
+    recalibrate,
     segment,
     workspace,
 )
@@ -69,6 +71,8 @@ demo.register(app)
 realtime.register(app)
 deadletters.register(app)
 publish.register(app)
+models.register(app)
+recalibrate.register(app)
 
 
 def main() -> None:

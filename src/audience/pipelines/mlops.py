@@ -1,0 +1,341 @@
+"""Tracking and the registry, composed: runs logged to MLflow, champions promoted and rolled
+back, and batch and live assignment by the champion.
+
+The warehouse keeps its own champion (:mod:`audience.mlops.registry`); with MLflow
+configured, the ``champion`` alias of ``models:/<name>@champion`` is moved with it, and the
+live path loads the model through that alias. Promoting a clustering run also re-assigns
+every customer with it (open memberships), which is what batch activation and ``publish``
+read.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from audience.errors import RegistryError
+from audience.mlops import registry
+from audience.mlops.registry import SEGMENTS_MODEL, ChampionEntry, RunRef
+from audience.mlops.tracking import (
+    ModelLog,
+    RunLog,
+    TrackedRun,
+    TrackingTarget,
+    champion_run_id,
+    load_champion,
+    log_run,
+    model_version_of,
+    set_alias,
+    tracking_target,
+)
+from audience.segmentation.assign import SegmentAssigner, confidence
+from audience.segmentation.labels import NOISE
+from audience.segmentation.maps import NOISE_NAME
+from audience.segmentation.matrix import load_matrix
+from audience.segmentation.persist import write_memberships
+from audience.segmentation.stored_runs import load_run
+from audience.store.workspace import Workspace
+
+INPUT_EXAMPLE_ROWS = 5
+
+
+def tracking_for(ws: Workspace) -> TrackingTarget | None:
+    """Where the workspace's runs are logged, or None (MLflow absent or tracking off)."""
+    return tracking_target(ws.settings.mlflow, ws.root)
+
+
+def _numbers(values: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """The finite numbers of a metrics document (MLflow metrics are floats)."""
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if np.isfinite(value):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+def track_segment_run(
+    ws: Workspace,
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    report: Path | None = None,
+    tags: dict[str, str] | None = None,
+) -> TrackedRun | None:
+    """Log a stored segmentation run to MLflow: parameters, metrics (silhouette,
+    Davies-Bouldin, Calinski-Harabasz, stability, per-segment Jaccard), profiles, maps and
+    report, and its model as a pyfunc (feature frame -> segment). None without tracking."""
+    target = tracking_for(ws)
+    if target is None:
+        return None
+    stored = load_run(con, run_id)
+    row = con.execute("SELECT params FROM segment_runs WHERE run_id = ?", [run_id]).fetchone()
+    params = json.loads(row[0]) if row else {}
+    metrics = _numbers(stored.metrics)
+    jaccards = [s["stability"]["jaccard"] for s in stored.segments if s.get("stability")]
+    jaccards = [j for j in jaccards if j is not None]
+    for segment in stored.segments:
+        value = (segment.get("stability") or {}).get("jaccard")
+        if value is not None:
+            metrics[f"jaccard_segment_{segment['label']}"] = float(value)
+    if jaccards:
+        metrics["jaccard_min"] = float(min(jaccards))
+    with tempfile.TemporaryDirectory(prefix="audience-mlflow-") as tmp:
+        folder = Path(tmp)
+        profiles = folder / "profiles.json"
+        profiles.write_text(json.dumps(stored.segments, indent=1, default=str), encoding="utf-8")
+        artifacts = [profiles, *sorted(ws.reports_dir.glob(f"{run_id}-*.png"))]
+        if report is not None:
+            artifacts.append(report)
+        model = _segments_model(
+            con, stored.run_id, stored.method, stored.model, stored.segments, folder
+        )
+        log = RunLog(
+            run_id=run_id,
+            params={"method": stored.method, **params},
+            metrics=metrics,
+            tags={
+                "audience.kind": "segmentation",
+                "audience.method": stored.method,
+                **(tags or {}),
+            },
+            artifacts=artifacts,
+            model=model,
+        )
+        return log_run(target, log)
+
+
+def _segments_model(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    method: str,
+    model: dict[str, Any],
+    segments: list[dict[str, Any]],
+    folder: Path,
+) -> ModelLog | None:
+    """The pyfunc of a clustering run: its JSON document and the code that rebuilds it."""
+    if method == "rfm" or "space" not in model:
+        return None  # RFM assigns by quintiles of the whole base, not one customer at a time
+    from audience.pipelines.pyfunc_models import ENTRY_CODE, SegmentsModel, segments_document
+
+    document = folder / "segments_model.json"
+    named = [
+        {"label": s["label"], "segment_id": s["segment_id"], "name": s["name"]} for s in segments
+    ]
+    document.write_text(segments_document(run_id, model, named), encoding="utf-8")
+    code = folder / "segments_pyfunc.py"
+    code.write_text(ENTRY_CODE, encoding="utf-8")
+    _, raw = load_matrix(con, list(model["inputs"]))
+    example = raw.reindex(columns=model["features"], fill_value=0.0).head(INPUT_EXAMPLE_ROWS)
+    example = example.astype(float).reset_index(drop=True)
+    pyfunc = SegmentsModel()
+    pyfunc.load_document(json.loads(document.read_text(encoding="utf-8")))
+    return ModelLog(
+        registered_name=registry.model_name(method),
+        code=code,
+        artifacts={"run": document},
+        input_example=example,
+        output_example=pyfunc.predict(None, example),
+    )
+
+
+def track_prediction_run(
+    ws: Workspace, con: duckdb.DuckDBPyConnection, run_id: str
+) -> TrackedRun | None:
+    """Log a CLV or churn run: parameters, metrics (AUC, Brier, log-likelihoods...) and its
+    fitted parameters as an artefact. None without tracking."""
+    target = tracking_for(ws)
+    if target is None:
+        return None
+    row = con.execute(
+        "SELECT kind, params, model, metrics FROM prediction_runs WHERE run_id = ?", [run_id]
+    ).fetchone()
+    if row is None:
+        return None
+    kind, params, model, metrics = row
+    with tempfile.TemporaryDirectory(prefix="audience-mlflow-") as tmp:
+        fitted = Path(tmp) / f"{kind}_model.json"
+        fitted.write_text(model, encoding="utf-8")
+        flat = _flatten(json.loads(metrics))
+        log = RunLog(
+            run_id=run_id,
+            params={"kind": kind, **json.loads(params)},
+            metrics=_numbers(flat),
+            tags={"audience.kind": str(kind)},
+            artifacts=[fitted],
+        )
+        return log_run(target, log)
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A champion set: the run, and the MLflow model version aliased (None without MLflow)."""
+
+    run: RunRef
+    mlflow_version: str | None
+    reassigned: int
+    """Customers re-assigned by the new champion (0 for models other than clustering)."""
+
+
+def promote_run(
+    ws: Workspace,
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    reason: str = "",
+    action: registry.Action = "promote",
+) -> Promotion:
+    """Make ``run_id`` its model's champion in MLflow (when configured) and the warehouse,
+    then re-assign the customers with it. A run that does not exist is a
+    :class:`~audience.errors.RegistryError`, and MLflow is asked before anything changes."""
+    run = registry.find_run(con, run_id)
+    version = _alias_in_mlflow(ws, con, run)
+    registry.promote(con, run.run_id, ws.clock.now(), action, reason, version)
+    return Promotion(run, version, assign_with(con, run, ws.clock.now()))
+
+
+def _alias_in_mlflow(ws: Workspace, con: duckdb.DuckDBPyConnection, run: RunRef) -> str | None:
+    target = tracking_for(ws)
+    if target is None or run.model != SEGMENTS_MODEL:
+        return None
+    version = model_version_of(target, run.model, run.run_id)
+    if version is None:  # made before tracking was on: logged now
+        tracked = track_segment_run(ws, con, run.run_id)
+        version = tracked.model_version if tracked else None
+    if version is not None:
+        set_alias(target, run.model, version, run.run_id)
+    return version
+
+
+def rollback_model(
+    ws: Workspace, con: duckdb.DuckDBPyConnection, model: str = SEGMENTS_MODEL, reason: str = ""
+) -> ChampionEntry:
+    """Return the model to its previous champion, in MLflow and the warehouse."""
+    entry = registry.rollback(con, model, ws.clock.now(), reason)
+    target = tracking_for(ws)
+    if target is not None and entry.mlflow_version is not None:
+        set_alias(target, model, entry.mlflow_version, entry.run_id)
+    assign_with(con, registry.find_run(con, entry.run_id), ws.clock.now())
+    return entry
+
+
+def assign_with(con: duckdb.DuckDBPyConnection, run: RunRef, now: datetime) -> int:
+    """Batch assignment by a clustering run's stored model: every customer's open membership
+    becomes the run's segment for today's features. Returns the customers assigned."""
+    if run.model != SEGMENTS_MODEL or "space" not in run.model_json:
+        return 0
+    assigner = SegmentAssigner.from_json(run.model_json)
+    ids, raw = load_matrix(con, list(run.model_json["inputs"]))
+    frame = raw.reindex(columns=run.model_json["features"], fill_value=0.0)
+    labels = assigner.predict(frame)
+    noise = con.execute(
+        "SELECT label FROM segments WHERE run_id = ? AND name = ?", [run.run_id, NOISE_NAME]
+    ).fetchone()
+    if noise is not None:
+        labels = np.where(labels == NOISE, int(noise[0]), labels)
+    scores = confidence(assigner.model, assigner.space.transform(frame))
+    write_memberships(con, run.run_id, run.kind, ids, labels, scores, now)
+    return len(labels)
+
+
+def champion_assigner(
+    ws: Workspace, con: duckdb.DuckDBPyConnection | None
+) -> tuple[SegmentAssigner, str] | None:
+    """The clustering champion's assigner and run id: loaded from
+    ``models:/audience-segments@champion`` when MLflow is configured and has the alias,
+    else from the warehouse's champion (or latest run). None when there is no model."""
+    target = tracking_for(ws)
+    if target is not None and champion_run_id(target, SEGMENTS_MODEL) is not None:
+        model = load_champion(target, SEGMENTS_MODEL).unwrap_python_model()
+        return model.assigner, model.run_id
+    if con is None:
+        return None
+    run = registry.champion_run(con, SEGMENTS_MODEL)
+    if run is None or "space" not in run.model_json:
+        return None
+    return SegmentAssigner.from_json(run.model_json), run.run_id
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """A run in ``audience model list``."""
+
+    run_id: str
+    model: str
+    kind: str
+    created_at: datetime
+    metrics: dict[str, float]
+    champion: bool
+
+
+def list_models(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[ModelRow]:
+    """Recent runs that can be champions, newest first, champions flagged."""
+    rows = con.execute(
+        f"""SELECT run_id FROM (
+                SELECT run_id, created_at FROM segment_runs
+                WHERE method NOT IN ({", ".join("?" for _ in registry.NOT_MODELS)})
+                UNION ALL SELECT run_id, created_at FROM prediction_runs)
+            ORDER BY created_at DESC LIMIT ?""",
+        [*registry.NOT_MODELS, limit],
+    ).fetchall()
+    runs = [registry.find_run(con, str(r[0])) for r in rows]
+    champions = {
+        name: getattr(registry.champion_run(con, name), "run_id", None)
+        for name in {r.model for r in runs}
+    }
+    return [
+        ModelRow(
+            r.run_id,
+            r.model,
+            r.kind,
+            r.created_at,
+            _numbers(_flatten(r.metrics)),
+            champions.get(r.model) == r.run_id,
+        )
+        for r in runs
+    ]
+
+
+def show_model(con: duckdb.DuckDBPyConnection, name_or_run: str) -> dict[str, Any]:
+    """A run (by id) or a model's champion (by model name, or ``champion``) and its history."""
+    model = SEGMENTS_MODEL if name_or_run == "champion" else name_or_run
+    if model in {SEGMENTS_MODEL, *registry.MODEL_NAMES.values()}:
+        run = registry.champion_run(con, model)
+        if run is None:
+            raise RegistryError(f"model {model!r} has no run yet; run 'audience segment' first")
+    else:
+        run = registry.find_run(con, name_or_run)
+    return {
+        "run_id": run.run_id,
+        "model": run.model,
+        "kind": run.kind,
+        "created_at": run.created_at.isoformat(),
+        "metrics": run.metrics,
+        "champion": getattr(registry.champion_run(con, run.model), "run_id", None) == run.run_id,
+        "history": [
+            {
+                "run_id": e.run_id,
+                "at": e.promoted_at.isoformat(),
+                "action": e.action,
+                "reason": e.reason,
+                "mlflow_version": e.mlflow_version,
+            }
+            for e in registry.history(con, run.model)
+        ],
+    }

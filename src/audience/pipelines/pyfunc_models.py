@@ -1,0 +1,68 @@
+"""Runs as MLflow pyfunc models, rebuilt from the run's stored JSON (never a pickle).
+
+A segmentation run is logged with its JSON document (the fitted feature space and model,
+its segments' ids and names) as an artefact, and with a three-line code file (MLflow's
+"models from code") that hands :class:`SegmentsModel` to ``mlflow.models.set_model``. Loading
+``models:/audience-segments@champion`` reads the JSON and rebuilds the same
+:class:`~audience.segmentation.assign.SegmentAssigner` the warehouse run uses, so MLflow,
+batch and live assign alike, whatever scikit-learn version loads it.
+
+MLflow is imported by this module: import it only where MLflow is installed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow.pyfunc.model import PythonModel
+
+from audience.segmentation.assign import SegmentAssigner
+
+RUN_ARTIFACT = "run"
+"""Key of the run's JSON document among the pyfunc's artefacts."""
+
+ENTRY_CODE = """\
+from mlflow.models import set_model
+
+from audience.pipelines.pyfunc_models import SegmentsModel
+
+set_model(SegmentsModel())
+"""
+"""The models-from-code file logged with every segmentation model."""
+
+
+def segments_document(run_id: str, model: dict[str, Any], segments: list[dict[str, Any]]) -> str:
+    """The JSON a :class:`SegmentsModel` loads: the run's model and its segments' names."""
+    return json.dumps({"run_id": run_id, "model": model, "segments": segments})
+
+
+class SegmentsModel(PythonModel):
+    """Feature frame (raw features by name) -> segment label, id and name per row."""
+
+    def load_context(self, context: Any) -> None:
+        document = json.loads(Path(context.artifacts[RUN_ARTIFACT]).read_text(encoding="utf-8"))
+        self.load_document(document)
+
+    def load_document(self, document: dict[str, Any]) -> None:
+        self.run_id = str(document["run_id"])
+        self.assigner = SegmentAssigner.from_json(document["model"])
+        self.segments = {
+            int(s["label"]): (str(s["segment_id"]), str(s["name"])) for s in document["segments"]
+        }
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        frame = pd.DataFrame(model_input).reindex(columns=self.assigner.features)
+        labels = self.assigner.predict(frame.astype(float))
+        named = [self.segments.get(int(label), ("", "")) for label in labels]
+        return pd.DataFrame(
+            {
+                "segment_label": labels,
+                "segment_id": [segment_id for segment_id, _ in named],
+                "segment": [name for _, name in named],
+            }
+        )
