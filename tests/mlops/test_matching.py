@@ -25,7 +25,9 @@ def test_hungarian_recovers_a_permutation_of_labels() -> None:
     flip = rng.random(2_000) < 0.05  # a few customers move
     new[flip] = rng.integers(0, 4, size=int(flip.sum()))
     matches = match_segments(contingency(old, new))
-    assert {(m.old_label, m.new_label) for m in matches} == {(i, int(p)) for i, p in enumerate(permutation)}
+    assert {(m.old_label, m.new_label) for m in matches} == {
+        (i, int(p)) for i, p in enumerate(permutation)
+    }
     assert all(m.jaccard > 0.85 for m in matches)
 
 
@@ -64,10 +66,10 @@ def test_refit_keeps_renamed_segments_and_their_stable_ids(ws_root: Path) -> Non
     champion = first_run(ws)
     with ws.warehouse() as warehouse, warehouse.transaction() as con:
         # A marketer renamed one segment; the refit must keep her name on the same members.
-        con.execute(
-            "UPDATE segments SET name = 'Our VIPs' WHERE segment_id = ?", [f"{champion}:1"]
+        con.execute("UPDATE segments SET name = 'Our VIPs' WHERE segment_id = ?", [f"{champion}:1"])
+        old = dict(
+            con.execute("SELECT label, name FROM segments WHERE run_id = ?", [champion]).fetchall()
         )
-        old = dict(con.execute("SELECT label, name FROM segments WHERE run_id = ?", [champion]).fetchall())
         run = run_segmentation(con, ws.config, k=4, method="kmeans", clock=ws.clock)
         ids = {
             s: json.loads(p)
@@ -86,3 +88,21 @@ def test_refit_keeps_renamed_segments_and_their_stable_ids(ws_root: Path) -> Non
     # Nobody's data changed: each champion segment goes whole into one refit segment.
     assert moves.counts.sum() == 3_000
     assert moves.counts.max(axis=1).sum() >= 0.98 * moves.counts.sum()
+
+
+def test_the_report_shows_stability_transitions_and_history(ws_root: Path) -> None:
+    from audience.pipelines.recalibrate import recalibrate
+    from audience.pipelines.run_report import write_run_report
+
+    ws = open_ws(ws_root)
+    champion = first_run(ws)
+    decision = recalibrate(ws)  # a refit, not promoted: its reason goes to the history
+    with ws.warehouse() as warehouse, warehouse.transaction() as con:
+        run = run_segmentation(con, ws.config, k=4, method="kmeans", clock=ws.clock)
+        path = write_run_report(con, run, ws.config, ws.reports_dir, ws.clock)
+    html = path.read_text(encoding="utf-8")
+    assert 'id="stability"' in html and "bootstrap Jaccard" in html
+    assert f"Where the customers of <code>{champion}</code> went" in html
+    assert html.count("<code>run-") >= 3  # the history lists the three runs
+    assert decision.candidate_run in html and "not promoted: " in html
+    assert "stable</td>" in html

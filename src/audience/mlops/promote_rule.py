@@ -171,8 +171,9 @@ class _Parser:
             return Negative(self.unary())
         if token == "(":
             node = self.logical("or")
-            if self.take() != ")":
+            if self.peek() != ")":
                 raise self.error("a '(' is not closed")
+            self.take()
             return node
         if token[0].isdigit() or token[0] == ".":
             return Number(float(token))

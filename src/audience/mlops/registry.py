@@ -102,7 +102,7 @@ def history(con: duckdb.DuckDBPyConnection, model: str | None = None) -> list[Ch
     try:
         rows = con.execute(
             """SELECT model, run_id, promoted_at, action, reason, mlflow_version
-               FROM model_champions WHERE ? IS NULL OR model = ? ORDER BY promoted_at, rowid""",
+               FROM model_champions WHERE ? IS NULL OR model = ? ORDER BY seq""",
             [model, model],
         ).fetchall()
     except duckdb.CatalogException:
@@ -121,6 +121,22 @@ def _stack(entries: list[ChampionEntry]) -> list[ChampionEntry]:
         else:
             stack.append(entry)
     return stack
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    run_id: str,
+    now: datetime,
+    action: str,
+    reason: str,
+    mlflow_version: str | None,
+) -> None:
+    con.execute(
+        """INSERT INTO model_champions
+           SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ? FROM model_champions""",
+        [model, run_id, now, action, reason, mlflow_version],
+    )
 
 
 def champion(con: duckdb.DuckDBPyConnection, model: str) -> ChampionEntry | None:
@@ -146,10 +162,7 @@ def promote(
 ) -> RunRef:
     """Make a run its model's champion; returns the run."""
     run = find_run(con, run_id)
-    con.execute(
-        "INSERT INTO model_champions VALUES (?, ?, ?, ?, ?, ?)",
-        [run.model, run.run_id, now, action, reason, mlflow_version],
-    )
+    _record(con, run.model, run.run_id, now, action, reason, mlflow_version)
     return run
 
 
@@ -164,10 +177,7 @@ def rollback(
             "'audience model promote RUN'"
         )
     previous = stack[-2]
-    con.execute(
-        "INSERT INTO model_champions VALUES (?, ?, ?, 'rollback', ?, ?)",
-        [model, previous.run_id, now, reason, previous.mlflow_version],
-    )
+    _record(con, model, previous.run_id, now, "rollback", reason, previous.mlflow_version)
     entry = champion(con, model)
     assert entry is not None  # the rollback row just written
     return entry

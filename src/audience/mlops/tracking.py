@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import logging
 import os
 import warnings
@@ -112,12 +113,14 @@ class TrackedRun:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_mlflow() -> Iterator[None]:
+    """MLflow's calls without its warnings, INFO logs, progress bars and HTTP retries."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    with warnings.catch_warnings():
+    # MLflow prints "Successfully registered model..." on stderr itself, not through logging.
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
 
@@ -171,7 +174,7 @@ def log_run(target: TrackingTarget, log: RunLog) -> TrackedRun:
     :class:`TrackingUnavailableError` naming the run kept in the warehouse."""
     check_reachable(target, log.run_id)
     try:
-        with _quiet():
+        with quiet_mlflow():
             return _log(target, log)
     except TrackingUnavailableError:
         raise
@@ -216,7 +219,7 @@ def _param(value: Any) -> Any:
 def model_version_of(target: TrackingTarget, name: str, run_id: str) -> str | None:
     """The registered version of ``name`` logged for the warehouse run ``run_id``, if any."""
     try:
-        with _quiet():
+        with quiet_mlflow():
             client = _connect(target)
             versions = client.search_model_versions(f"name = '{name}'")
             found = [v for v in versions if (v.tags or {}).get(RUN_TAG) == run_id]
@@ -228,7 +231,7 @@ def model_version_of(target: TrackingTarget, name: str, run_id: str) -> str | No
 def set_alias(target: TrackingTarget, name: str, version: str, run_id: str) -> None:
     """Point ``models:/<name>@champion`` at ``version``."""
     try:
-        with _quiet():
+        with quiet_mlflow():
             _connect(target).set_registered_model_alias(name, CHAMPION, version)
     except Exception as exc:
         raise unavailable(target, run_id, exc) from exc
@@ -237,7 +240,7 @@ def set_alias(target: TrackingTarget, name: str, version: str, run_id: str) -> N
 def champion_run_id(target: TrackingTarget, name: str) -> str | None:
     """The warehouse run id behind ``models:/<name>@champion``, or None without that alias."""
     try:
-        with _quiet():
+        with quiet_mlflow():
             version = _connect(target).get_model_version_by_alias(name, CHAMPION)
     except Exception:  # no such model or alias: the warehouse decides
         return None
@@ -248,7 +251,7 @@ def champion_run_id(target: TrackingTarget, name: str) -> str | None:
 def load_champion(target: TrackingTarget, name: str) -> Any:
     """``mlflow.pyfunc.load_model("models:/<name>@champion")``."""
     try:
-        with _quiet():
+        with quiet_mlflow():
             import mlflow
 
             _connect(target)

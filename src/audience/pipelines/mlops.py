@@ -32,6 +32,7 @@ from audience.mlops.tracking import (
     load_champion,
     log_run,
     model_version_of,
+    quiet_mlflow,
     set_alias,
     tracking_target,
 )
@@ -123,7 +124,12 @@ def _segments_model(
     """The pyfunc of a clustering run: its JSON document and the code that rebuilds it."""
     if method == "rfm" or "space" not in model:
         return None  # RFM assigns by quintiles of the whole base, not one customer at a time
-    from audience.pipelines.pyfunc_models import ENTRY_CODE, SegmentsModel, segments_document
+    with quiet_mlflow():  # importing MLflow's pyfunc warns about its own type hints
+        from audience.pipelines.pyfunc_models import (
+            ENTRY_CODE,
+            SegmentsModel,
+            segments_document,
+        )
 
     document = folder / "segments_model.json"
     named = [

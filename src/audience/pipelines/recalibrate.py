@@ -107,6 +107,19 @@ def compare(con: Any, champion: RunRef, candidate: SegmentRun) -> dict[str, floa
     return {k: round(v, 6) if not math.isnan(v) else v for k, v in values.items()}
 
 
+def _specification(con: Any, champion: RunRef) -> tuple[int | None, tuple[int, int] | None]:
+    """The champion's own k (or range of k): a recalibration refits the same model on
+    today's data, it does not choose another one."""
+    row = con.execute("SELECT params FROM segment_runs WHERE run_id = ?", [champion.run_id])
+    params = json.loads(row.fetchone()[0])
+    k = params.get("k")
+    k_range = params.get("k_range")
+    return (
+        int(k) if k else None,
+        (int(k_range[0]), int(k_range[1])) if k_range and not k else None,
+    )
+
+
 def drift_says_refit(ws: Workspace) -> str | None:
     """None when the champion's data drifted (refit), else why not to refit.
 
@@ -142,7 +155,10 @@ def recalibrate(ws: Workspace, rule: str = DEFAULT_RULE, if_drift: bool = False)
                     "no clustering champion to recalibrate; run 'audience segment' (and "
                     "'audience model promote RUN') first"
                 )
-            candidate = run_segmentation(con, ws.config, method=champion.kind, clock=ws.clock)
+            k, k_range = _specification(con, champion)
+            candidate = run_segmentation(
+                con, ws.config, k=k, method=champion.kind, k_range=k_range, clock=ws.clock
+            )
             comparison = compare(con, champion, candidate)
             verdict = evaluate_rule(rule, comparison)
             reason = verdict.explain()

@@ -110,11 +110,12 @@ def run_segmentation(
     # Names and stable ids of the champion's segments carry over to the ones they continue.
     carry_over(con, run, ids, seg.match_min_jaccard)
     params = {
+        **seg.model_dump(exclude={"names"}),
+        # What this run was asked for, over the workspace's defaults of the same names.
         "method": method,
         "k": k or seg.k,
         "k_range": list(k_range or seg.k_range),
         "objective": config.objective,
-        **seg.model_dump(exclude={"names"}),
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
     progress(3 + fits[0], 3 + fits[0])

@@ -2,6 +2,7 @@
 -- (the latest row per model is the champion; a rollback appends the one before), and every
 -- recalibration with the comparison that decided it.
 CREATE TABLE model_champions (
+    seq          BIGINT NOT NULL,      -- order of the decisions (times may tie)
     model        VARCHAR NOT NULL,
     run_id       VARCHAR NOT NULL,
     promoted_at  TIMESTAMP NOT NULL,
