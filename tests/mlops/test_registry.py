@@ -73,6 +73,13 @@ def test_promote_rollback_and_the_live_path_follow_the_champion(ws_root: Path) -
     listed = runner.invoke(app, ["model", "list", "-w", str(ws_root), "--json"])
     rows = json.loads(listed.stdout)
     assert [r["run_id"] for r in rows if r["champion"]] == [first]
+    shown = runner.invoke(app, ["model", "show", "-w", str(ws_root)])
+    assert shown.exit_code == 0, shown.stderr
+    assert f"{first}: audience-segments (kmeans) (champion)" in shown.stdout
+    text = " ".join(shown.stdout.split())  # the terminal may wrap long lines
+    assert "rollback" in text and "k=4 reads better" in text
+    table = runner.invoke(app, ["model", "list", "-w", str(ws_root)])
+    assert table.exit_code == 0 and "★" in table.stdout
 
 
 def test_the_champion_loaded_by_alias_assigns_like_the_model_in_process(ws_root: Path) -> None:

@@ -104,3 +104,32 @@ def test_a_tracking_server_that_does_not_answer(
             "SELECT count(*) FROM segment_runs WHERE run_id = ?", [new_run]
         ).fetchone()
     assert stored == (1,)
+
+
+def test_segment_and_predict_commands_log_their_runs(
+    ws_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIENCE_MLFLOW__ENABLED", "true")
+    result = runner.invoke(
+        app, ["segment", "--k", "3", "--method", "kmeans", "-w", str(ws_root), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    done = json.loads(result.stdout)
+    assert done["mlflow_run_id"] is not None
+    assert "Successfully registered" not in result.stderr  # MLflow's chatter stays out
+    client = _client(ws_root)
+    assert client.get_run(done["mlflow_run_id"]).data.tags[RUN_TAG] == done["run_id"]
+    result = runner.invoke(
+        app, ["predict", "churn", "--horizon", "90d", "--force", "-w", str(ws_root), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    churn_run = json.loads(result.stdout)["run_id"]
+    runs = client.search_runs(
+        [client.get_experiment_by_name("audience").experiment_id],
+        filter_string=f"tags.`{RUN_TAG}` = '{churn_run}'",
+    )
+    assert len(runs) == 1
+    metrics = runs[0].data.metrics
+    assert {"auc", "brier"} <= set(metrics)
+    assert 0.5 < metrics["auc"] <= 1
+    assert runs[0].data.tags["audience.kind"] == "churn"

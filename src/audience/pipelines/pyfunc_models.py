@@ -16,10 +16,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
 from audience.segmentation.assign import SegmentAssigner
+from audience.segmentation.labels import NOISE
+from audience.segmentation.maps import NOISE_NAME
 
 RUN_ARTIFACT = "run"
 """Key of the run's JSON document among the pyfunc's artefacts."""
@@ -52,12 +55,16 @@ class SegmentsModel(PythonModel):
         self.segments = {
             int(s["label"]): (str(s["segment_id"]), str(s["name"])) for s in document["segments"]
         }
+        # A density model's noise (-1) is stored as the run's last segment, named so.
+        noise = [label for label, (_, name) in self.segments.items() if name == NOISE_NAME]
+        self.noise_label = noise[0] if noise else NOISE
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         frame = pd.DataFrame(model_input).reindex(columns=self.assigner.features)
         labels = self.assigner.predict(frame.astype(float))
+        labels = np.where(labels == NOISE, self.noise_label, labels)
         named = [self.segments.get(int(label), ("", "")) for label in labels]
         return pd.DataFrame(
             {
