@@ -133,3 +133,48 @@ def test_segment_and_predict_commands_log_their_runs(
     assert {"auc", "brier"} <= set(metrics)
     assert 0.5 < metrics["auc"] <= 1
     assert runs[0].data.tags["audience.kind"] == "churn"
+
+
+def test_a_clv_run_is_logged_with_a_model_that_scores_like_the_run(ws_root: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from audience.pipelines.mlops import promote_run, track_prediction_run
+    from audience.predictive.clv import ClvOptions, run_clv
+    from audience.predictive.purchases import customer_summary
+
+    ws = open_ws(ws_root, tracking=True)
+    with ws.warehouse() as warehouse:
+        with warehouse.transaction() as con:
+            options = ClvOptions.from_settings(ws.config.predictive)
+            run = run_clv(con, ws.config, options, ws.clock.now())
+        con = warehouse.con
+        tracked = track_prediction_run(ws, con, run.run_id)
+        with warehouse.transaction() as tx:
+            done = promote_run(ws, tx, run.run_id)
+        summary = customer_summary(con, ws.config.timezone, options.time_unit)
+        stored = dict(
+            con.execute(
+                "SELECT customer_id, clv FROM predictions WHERE run_id = ?", [run.run_id]
+            ).fetchall()
+        )
+    assert tracked is not None and done.mlflow_version == tracked.model_version == "1"
+    logged = _client(ws_root).get_run(tracked.mlflow_run_id).data
+    assert "log_likelihood" in logged.metrics and logged.params["time_unit"] == options.time_unit
+
+    import mlflow
+
+    model = mlflow.pyfunc.load_model("models:/audience-clv@champion")
+    X = summary.X
+    frame = pd.DataFrame(
+        {
+            "frequency": X[:, 0],
+            "recency": X[:, 1],
+            "T": X[:, 2],
+            "mean_spend": summary.mean_spend,
+            "spend_frequency": summary.spend_frequency,
+        }
+    )
+    scores = model.predict(frame)["clv"].to_numpy()
+    expected = np.array([stored[str(c)] for c in summary.customer_ids.to_pylist()], dtype=float)
+    np.testing.assert_allclose(scores, expected, rtol=1e-9)

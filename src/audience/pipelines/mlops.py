@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from audience.errors import RegistryError
 from audience.mlops import registry
@@ -170,14 +171,69 @@ def track_prediction_run(
         fitted = Path(tmp) / f"{kind}_model.json"
         fitted.write_text(model, encoding="utf-8")
         flat = _flatten(json.loads(metrics))
+        options = json.loads(params)
         log = RunLog(
             run_id=run_id,
-            params={"kind": kind, **json.loads(params)},
+            params={"kind": kind, **options},
             metrics=_numbers(flat),
             tags={"audience.kind": str(kind)},
             artifacts=[fitted],
+            model=(
+                _clv_model(ws, con, run_id, json.loads(model), options, Path(tmp))
+                if kind == "clv"
+                else None  # churn: a calibrated scikit-learn ensemble, not stored as JSON
+            ),
         )
         return log_run(target, log)
+
+
+def _clv_model(
+    ws: Workspace,
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    model: dict[str, Any],
+    options: dict[str, Any],
+    folder: Path,
+) -> ModelLog:
+    """The pyfunc of a CLV run (purchase summaries -> CLV), rebuilt from its parameters."""
+    from datetime import date
+
+    from audience.predictive.purchases import customer_summary
+
+    with quiet_mlflow():
+        from audience.pipelines.pyfunc_models import CLV_ENTRY_CODE, ClvModel
+
+    document = {"run_id": run_id, "model": model, "options": options}
+    path = folder / "clv_model.json"
+    path.write_text(json.dumps(document, default=str), encoding="utf-8")
+    code = folder / "clv_pyfunc.py"
+    code.write_text(CLV_ENTRY_CODE, encoding="utf-8")
+    end = options.get("calibration_end")
+    summary = customer_summary(
+        con,
+        ws.config.timezone,
+        str(options["time_unit"]),
+        date.fromisoformat(end) if end else None,
+    )
+    X = summary.X[:INPUT_EXAMPLE_ROWS]
+    example = pd.DataFrame(
+        {
+            "frequency": X[:, 0],
+            "recency": X[:, 1],
+            "T": X[:, 2],
+            "mean_spend": summary.mean_spend[:INPUT_EXAMPLE_ROWS],
+            "spend_frequency": summary.spend_frequency[:INPUT_EXAMPLE_ROWS],
+        }
+    ).astype(float)
+    pyfunc = ClvModel()
+    pyfunc.load_document(document)
+    return ModelLog(
+        registered_name=registry.model_name("clv"),
+        code=code,
+        artifacts={"run": path},
+        input_example=example,
+        output_example=pyfunc.predict(None, example),
+    )
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -218,11 +274,15 @@ def promote_run(
 
 def _alias_in_mlflow(ws: Workspace, con: duckdb.DuckDBPyConnection, run: RunRef) -> str | None:
     target = tracking_for(ws)
-    if target is None or run.model != SEGMENTS_MODEL:
-        return None
+    if target is None or run.kind in ("rfm", "churn"):
+        return None  # models logged without a pyfunc: the warehouse's champion only
     version = model_version_of(target, run.model, run.run_id)
     if version is None:  # made before tracking was on: logged now
-        tracked = track_segment_run(ws, con, run.run_id)
+        tracked = (
+            track_segment_run(ws, con, run.run_id)
+            if run.model == SEGMENTS_MODEL
+            else track_prediction_run(ws, con, run.run_id)
+        )
         version = tracked.model_version if tracked else None
     if version is not None:
         set_alias(target, run.model, version, run.run_id)

@@ -73,3 +73,79 @@ class SegmentsModel(PythonModel):
                 "segment": [name for _, name in named],
             }
         )
+
+
+CLV_ENTRY_CODE = """\
+from mlflow.models import set_model
+
+from audience.pipelines.pyfunc_models import ClvModel
+
+set_model(ClvModel())
+"""
+"""The models-from-code file logged with every CLV model."""
+
+CLV_INPUTS = ("frequency", "recency", "T", "mean_spend", "spend_frequency")
+"""A customer's purchase summary in the model's time unit: repeat purchases, time from the
+first to the last, age, mean spend of the repeat purchases and how many of them had a
+positive amount (``audience.predictive.purchases.customer_summary``)."""
+
+
+class ClvModel(PythonModel):
+    """Customer frame (purchase summaries) -> probability alive, expected order value, CLV.
+
+    Rebuilt from the run's stored parameters (their point estimates are exactly the fitted
+    ones); the CLV interval, which needs the parameters' covariance, is left to the run.
+    """
+
+    def load_context(self, context: Any) -> None:
+        document = json.loads(Path(context.artifacts[RUN_ARTIFACT]).read_text(encoding="utf-8"))
+        self.load_document(document)
+
+    def load_document(self, document: dict[str, Any]) -> None:
+        from audience.config.predictive import TIME_UNIT_DAYS
+        from audience.predictive.bgnbd import BetaGeoModel
+        from audience.predictive.gamma_gamma import GammaGammaModel
+        from audience.predictive.pnbd import ParetoNBDModel
+        from audience.predictive.scoring import Horizon
+
+        self.run_id = str(document["run_id"])
+        transactions, spend, options = (
+            document["model"]["transactions"],
+            document["model"]["spend"],
+            document["options"],
+        )
+        kind = BetaGeoModel if transactions["model"] == BetaGeoModel.label else ParetoNBDModel
+        self.transactions = _with_estimates(kind(), transactions)
+        self.spend = _with_estimates(GammaGammaModel(), spend)
+        self.horizon = Horizon.from_days(
+            float(options["horizon_days"]),
+            TIME_UNIT_DAYS[options["time_unit"]],
+            float(options["discount_rate"]),
+        )
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        from audience.predictive.scoring import discounted_if_alive
+
+        frame = pd.DataFrame(model_input)
+        X = frame[["frequency", "recency", "T"]].to_numpy(dtype=float)
+        spend_x = (
+            frame["spend_frequency"].to_numpy(dtype=float)
+            if "spend_frequency" in frame
+            else X[:, 0]
+        )
+        p_alive = self.transactions.p_alive(X)
+        value = self.spend.conditional_expected_value(
+            spend_x, frame["mean_spend"].to_numpy(dtype=float)
+        )
+        discounted = discounted_if_alive(self.transactions, X[:, 0], X[:, 2], self.horizon)
+        return pd.DataFrame(
+            {"p_alive": p_alive, "expected_order_value": value, "clv": p_alive * discounted * value}
+        )
+
+
+def _with_estimates(model: Any, summary: dict[str, Any]) -> Any:
+    """A CLV model set to stored point estimates (the log-parameters it is fitted as)."""
+    model.log_params_ = np.log([summary["parameters"][n]["estimate"] for n in model.names])
+    return model
