@@ -138,7 +138,9 @@ def test_every_runs_on_an_injected_sleep() -> None:
 def test_cron_prints_the_crontab_line(tmp_path: Path) -> None:
     line = crontab_line("0 3 1 * *", tmp_path / "my ws", "ari >= 0.6", if_drift=True)
     assert line.startswith("0 3 1 * * ")
-    assert "-m audience recalibrate --workspace" in line
+    assert (
+        "audience recalibrate --workspace" in line or "audience.cli recalibrate --workspace" in line
+    )
     assert f"'{tmp_path / 'my ws'}'" in line and "'ari >= 0.6'" in line and "--if-drift" in line
     with pytest.raises(InputError, match="5 fields"):
         crontab_line("0 3 1 *", tmp_path, "ari >= 0.6")
@@ -153,3 +155,13 @@ def test_if_drift_without_drift_detection_refits_nothing(
     assert result.candidate_run is None
     with open_ws(ws_root).warehouse(read_only=True) as warehouse:
         assert warehouse.con.execute("SELECT count(*) FROM segment_runs").fetchone() == (1,)
+
+
+def test_recalibration_pins_an_implicit_champion(ws_root: Path) -> None:
+    ws = open_ws(ws_root)
+    deployed = first_run(ws)  # never promoted: deployed as the latest run
+    result = recalibrate(ws, "ari < 0")  # never holds
+    with ws.warehouse(read_only=True) as warehouse:
+        assert registry.champion_run(warehouse.con).run_id == deployed != result.candidate_run
+        listed = [e.reason for e in registry.history(warehouse.con)]
+    assert listed == ["deployed when recalibration started"]

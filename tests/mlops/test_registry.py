@@ -122,3 +122,18 @@ def test_the_champion_loaded_by_alias_assigns_like_the_model_in_process(ws_root:
     assert live is not None and live[1] == run_id  # the live path took the alias
     one = frame.iloc[7].to_dict()
     assert live[0].predict_one(one) == in_process[7]
+
+
+def test_a_new_run_waits_for_promotion_once_a_champion_exists(ws_root: Path) -> None:
+    first = first_run(open_ws(ws_root))
+    assert runner.invoke(app, ["model", "promote", first, "-w", str(ws_root)]).exit_code == 0
+    result = runner.invoke(
+        app, ["segment", "--k", "3", "--method", "kmeans", "-w", str(ws_root), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    done = json.loads(result.stdout)
+    assert done["champion"] == first != done["run_id"]
+    assert _open_run(ws_root) == {first}
+    assert load_deployed(open_ws(ws_root))[1].run_id == first
+    human = runner.invoke(app, ["segment", "--k", "3", "--method", "kmeans", "-w", str(ws_root)])
+    assert f"the champion {first} still assigns customers" in " ".join(human.stdout.split())

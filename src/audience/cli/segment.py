@@ -164,6 +164,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Compute features, segment the customers, name the segments, write the report."""
+        from audience.pipelines.mlops import keep_champion
         from audience.pipelines.run_report import write_run_report
         from audience.pipelines.segment_run import run_segmentation
         from audience.store.population import features_population
@@ -189,6 +190,7 @@ def register(app: typer.Typer) -> None:
                     progress=progress,
                 )
                 population = features_population(con)
+                champion = keep_champion(con, run.run_id, ws.clock.now())
             with step("Writing the report", quiet=json_):
                 report = write_run_report(warehouse.con, run, ws.config, ws.reports_dir, ws.clock)
             if assignments:
@@ -197,7 +199,8 @@ def register(app: typer.Typer) -> None:
                 export_assignments(warehouse.con, run.run_id, assignments)
             tracked, untracked = track_run(ws, warehouse.con, run.run_id, report, json_)
         if json_:
-            print_json({**run.to_dict(), "report": str(report), "mlflow_run_id": tracked})
+            document = {**run.to_dict(), "report": str(report), "mlflow_run_id": tracked}
+            print_json({**document, "champion": champion or run.run_id})
             if untracked is not None:
                 raise untracked
             return
@@ -207,5 +210,11 @@ def register(app: typer.Typer) -> None:
             f"silhouette {run.metrics['silhouette']:.3f} · Davies–Bouldin "
             f"{run.metrics['davies_bouldin']:.3f} · report: {report}"
         )
+        if champion is not None:
+            console.print(
+                f"the champion {champion} still assigns customers; deploy this run with "
+                f"'audience model promote {run.run_id}'",
+                highlight=False,
+            )
         if untracked is not None:
             raise untracked  # after the results: the run is stored, only tracking failed

@@ -320,6 +320,19 @@ def assign_with(con: duckdb.DuckDBPyConnection, run: RunRef, now: datetime) -> i
     return len(labels)
 
 
+def keep_champion(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> str | None:
+    """After a new run is stored: when its model has a promoted champion other than it, the
+    champion keeps assigning (its memberships are written again) and its id is returned; the
+    new run waits for ``audience model promote``. None when the new run is the one in use
+    (no run was ever promoted: the latest run is deployed, as before registries)."""
+    run = registry.find_run(con, run_id)
+    entry = registry.champion(con, run.model)
+    if entry is None or entry.run_id == run_id:
+        return None
+    assign_with(con, registry.find_run(con, entry.run_id), now)
+    return entry.run_id
+
+
 def champion_assigner(
     ws: Workspace, con: duckdb.DuckDBPyConnection | None
 ) -> tuple[SegmentAssigner, str] | None:

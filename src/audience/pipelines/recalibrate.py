@@ -155,6 +155,12 @@ def recalibrate(ws: Workspace, rule: str = DEFAULT_RULE, if_drift: bool = False)
                     "no clustering champion to recalibrate; run 'audience segment' (and "
                     "'audience model promote RUN') first"
                 )
+            if registry.champion(con, SEGMENTS_MODEL) is None:
+                # The latest run was deployed implicitly; pinned, so the refit (now the latest
+                # run) does not replace it unless the rule says so.
+                registry.promote(
+                    con, champion.run_id, now, reason="deployed when recalibration started"
+                )
             k, k_range = _specification(con, champion)
             candidate = run_segmentation(
                 con, ws.config, k=k, method=champion.kind, k_range=k_range, clock=ws.clock
@@ -244,6 +250,12 @@ def run_every(
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z]+$")
 
 
+def _audience_command() -> list[str]:
+    """The ``audience`` console script beside this interpreter, else ``python -m``."""
+    script = Path(sys.executable).with_name("audience")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "audience.cli"]
+
+
 def crontab_line(schedule: str, root: Path, rule: str, if_drift: bool = False) -> str:
     """The crontab line that runs ``audience recalibrate`` on ``schedule`` (5 fields)."""
     fields = schedule.split()
@@ -253,9 +265,7 @@ def crontab_line(schedule: str, root: Path, rule: str, if_drift: bool = False) -
             "e.g. '0 3 1 * *' for 03:00 on the first of each month"
         )
     command = [
-        sys.executable,
-        "-m",
-        "audience",
+        *_audience_command(),
         "recalibrate",
         "--workspace",
         str(root),
