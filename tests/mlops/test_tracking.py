@@ -41,7 +41,7 @@ def test_a_segmentation_run_is_logged_whole(ws_root: Path) -> None:
     assert logged.data.tags[RUN_TAG] == run_id
     assert logged.data.params["method"] == "kmeans"
     assert logged.data.params["k"] == "4"
-    for metric in ("silhouette", "davies_bouldin", "calinski_harabasz", "jaccard_min"):
+    for metric in ("silhouette", "davies_bouldin", "calinski_harabasz", "stability", "jaccard_min"):
         assert metric in logged.data.metrics
     files = {a.path for a in client.list_artifacts(tracked.mlflow_run_id)}
     assert {"profiles.json", f"{run_id}.html"} <= files
