@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Recent runs of every model; the champions are marked."""
-        from audience.pipelines.mlops import list_models
+        from audience.pipelines.model_listing import list_models
 
         ws = open_workspace(workspace)
         with ws.warehouse(read_only=True) as warehouse:
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """A run or a model's champion: metrics and the champions' history."""
-        from audience.pipelines.mlops import show_model
+        from audience.pipelines.model_listing import show_model
 
         ws = open_workspace(workspace)
         with ws.warehouse(read_only=True) as warehouse:

@@ -21,7 +21,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from audience.errors import RegistryError
 from audience.mlops import registry
 from audience.mlops.registry import SEGMENTS_MODEL, ChampionEntry, RunRef
 from audience.mlops.tracking import (
@@ -53,7 +52,7 @@ def tracking_for(ws: Workspace) -> TrackingTarget | None:
     return tracking_target(ws.settings.mlflow, ws.root)
 
 
-def _numbers(values: dict[str, Any], prefix: str = "") -> dict[str, float]:
+def numbers(values: dict[str, Any], prefix: str = "") -> dict[str, float]:
     """The finite numbers of a metrics document (MLflow metrics are floats)."""
     out: dict[str, float] = {}
     for key, value in values.items():
@@ -80,7 +79,7 @@ def track_segment_run(
     stored = load_run(con, run_id)
     row = con.execute("SELECT params FROM segment_runs WHERE run_id = ?", [run_id]).fetchone()
     params = json.loads(row[0]) if row else {}
-    metrics = _numbers(stored.metrics)
+    metrics = numbers(stored.metrics)
     jaccards = [s["stability"]["jaccard"] for s in stored.segments if s.get("stability")]
     jaccards = [j for j in jaccards if j is not None]
     for segment in stored.segments:
@@ -170,12 +169,12 @@ def track_prediction_run(
     with tempfile.TemporaryDirectory(prefix="audience-mlflow-") as tmp:
         fitted = Path(tmp) / f"{kind}_model.json"
         fitted.write_text(model, encoding="utf-8")
-        flat = _flatten(json.loads(metrics))
+        flat = flatten(json.loads(metrics))
         options = json.loads(params)
         log = RunLog(
             run_id=run_id,
             params={"kind": kind, **options},
-            metrics=_numbers(flat),
+            metrics=numbers(flat),
             tags={"audience.kind": str(kind)},
             artifacts=[fitted],
             model=(
@@ -236,11 +235,11 @@ def _clv_model(
     )
 
 
-def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
+            out.update(flatten(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out
@@ -349,72 +348,3 @@ def champion_assigner(
     if run is None or "space" not in run.model_json:
         return None
     return SegmentAssigner.from_json(run.model_json), run.run_id
-
-
-@dataclass(frozen=True)
-class ModelRow:
-    """A run in ``audience model list``."""
-
-    run_id: str
-    model: str
-    kind: str
-    created_at: datetime
-    metrics: dict[str, float]
-    champion: bool
-
-
-def list_models(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[ModelRow]:
-    """Recent runs that can be champions, newest first, champions flagged."""
-    rows = con.execute(
-        f"""SELECT run_id FROM (
-                SELECT run_id, created_at FROM segment_runs
-                WHERE method NOT IN ({", ".join("?" for _ in registry.NOT_MODELS)})
-                UNION ALL SELECT run_id, created_at FROM prediction_runs)
-            ORDER BY created_at DESC LIMIT ?""",
-        [*registry.NOT_MODELS, limit],
-    ).fetchall()
-    runs = [registry.find_run(con, str(r[0])) for r in rows]
-    champions = {
-        name: getattr(registry.champion_run(con, name), "run_id", None)
-        for name in {r.model for r in runs}
-    }
-    return [
-        ModelRow(
-            r.run_id,
-            r.model,
-            r.kind,
-            r.created_at,
-            _numbers(_flatten(r.metrics)),
-            champions.get(r.model) == r.run_id,
-        )
-        for r in runs
-    ]
-
-
-def show_model(con: duckdb.DuckDBPyConnection, name_or_run: str) -> dict[str, Any]:
-    """A run (by id) or a model's champion (by model name, or ``champion``) and its history."""
-    model = SEGMENTS_MODEL if name_or_run == "champion" else name_or_run
-    if model in {SEGMENTS_MODEL, *registry.MODEL_NAMES.values()}:
-        run = registry.champion_run(con, model)
-        if run is None:
-            raise RegistryError(f"model {model!r} has no run yet; run 'audience segment' first")
-    else:
-        run = registry.find_run(con, name_or_run)
-    return {
-        "run_id": run.run_id,
-        "model": run.model,
-        "kind": run.kind,
-        "created_at": run.created_at.isoformat(),
-        "metrics": run.metrics,
-        "champion": getattr(registry.champion_run(con, run.model), "run_id", None) == run.run_id,
-        "history": [
-            {
-                "run_id": e.run_id,
-                "at": e.promoted_at.isoformat(),
-                "action": e.action,
-                "reason": e.reason,
-                "mlflow_version": e.mlflow_version,
-            }
-            for e in registry.history(con, run.model)
-        ],
-    }
