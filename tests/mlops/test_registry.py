@@ -137,3 +137,23 @@ def test_a_new_run_waits_for_promotion_once_a_champion_exists(ws_root: Path) -> 
     assert load_deployed(open_ws(ws_root))[1].run_id == first
     human = runner.invoke(app, ["segment", "--k", "3", "--method", "kmeans", "-w", str(ws_root)])
     assert f"the champion {first} still assigns customers" in " ".join(human.stdout.split())
+
+
+def test_an_alias_from_another_workspace_on_a_shared_server_is_not_loaded(
+    segmented_template: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(segmented_template, a)
+    shutil.copytree(segmented_template, b)
+    second = _second_run(a)
+    ws_a = open_ws(a, tracking=True, uri=shared)
+    with ws_a.warehouse() as warehouse, warehouse.transaction() as con:
+        assert promote_run(ws_a, con, second).mlflow_version is not None
+    ws_b = open_ws(b, tracking=True, uri=shared)
+    with ws_b.warehouse(read_only=True) as warehouse:
+        found = champion_assigner(ws_b, warehouse.con)
+    assert found is not None and found[1] == first_run(ws_b) != second
+    assert (a / "mlruns").is_dir()  # artefacts in the workspace, not the current directory

@@ -67,11 +67,15 @@ def tracking_target(settings: MlflowSettings, workspace_root: Path) -> TrackingT
             "AUDIENCE_MLFLOW__ENABLED is true but MLflow is not installed; run "
             "pip install 'audience[mlops]' or unset AUDIENCE_MLFLOW__ENABLED"
         )
-    if settings.tracking_uri:
-        return TrackingTarget(
-            settings.tracking_uri, settings.experiment, None, settings.timeout_seconds
-        )
     root = workspace_root.resolve()
+    if settings.tracking_uri:
+        # A server keeps artefacts where it was told; a database URI given here would put
+        # them under the current directory (MLflow's default), so they go to the workspace.
+        served = settings.tracking_uri.startswith(("http://", "https://", "databricks"))
+        artifacts = None if served else (root / "mlruns").as_uri()
+        return TrackingTarget(
+            settings.tracking_uri, settings.experiment, artifacts, settings.timeout_seconds
+        )
     return TrackingTarget(
         f"sqlite:///{root / 'mlflow.db'}",
         settings.experiment,

@@ -333,18 +333,24 @@ def keep_champion(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) ->
 
 
 def champion_assigner(
-    ws: Workspace, con: duckdb.DuckDBPyConnection | None
+    ws: Workspace, con: duckdb.DuckDBPyConnection
 ) -> tuple[SegmentAssigner, str] | None:
     """The clustering champion's assigner and run id: loaded from
-    ``models:/audience-segments@champion`` when MLflow is configured and has the alias,
-    else from the warehouse's champion (or latest run). None when there is no model."""
+    ``models:/audience-segments@champion`` when MLflow is configured and the alias names a
+    run of this workspace (a tracking server may serve several), else from the warehouse's
+    champion (or latest run). None when there is no model."""
     target = tracking_for(ws)
-    if target is not None and champion_run_id(target, SEGMENTS_MODEL) is not None:
+    aliased = champion_run_id(target, SEGMENTS_MODEL) if target is not None else None
+    if target is not None and aliased is not None and _stored(con, aliased):
         model = load_champion(target, SEGMENTS_MODEL).unwrap_python_model()
         return model.assigner, model.run_id
-    if con is None:
-        return None
     run = registry.champion_run(con, SEGMENTS_MODEL)
     if run is None or "space" not in run.model_json:
         return None
     return SegmentAssigner.from_json(run.model_json), run.run_id
+
+
+def _stored(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM segment_runs WHERE run_id = ?", [run_id]
+    ).fetchone() == (1,)
