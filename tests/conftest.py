@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Tag this run: the controller (or a lone pytest) picks the id, xdist workers inherit it."""
     if not hasattr(config, "workerinput"):
         os.environ[procs.RUN_VAR] = uuid.uuid4().hex
+    # MLflow is a dev dependency, so tracking would be on for every 'audience segment' a test
+    # runs (seconds to create a store each time); tests of tracking turn it on themselves.
+    os.environ.setdefault("AUDIENCE_MLFLOW__ENABLED", "false")
 
 
 def _report(found: list[procs.Process], where: str) -> str:

@@ -53,9 +53,11 @@ __all__ = [
     "QuarantineLimitError",
     "QueueUnavailableError",
     "RFMSegmenter",
+    "RegistryError",
     "RequestRejectedError",
     "SegmentRun",
     "SystemClock",
+    "TrackingUnavailableError",
     "TransientError",
     "UnauthorizedError",
     "UnknownSourceError",
@@ -141,6 +143,8 @@ _ORIGIN = {
     "ModelError": "errors",
     "TransientError": "errors",
     "QueueUnavailableError": "errors",
+    "RegistryError": "errors",
+    "TrackingUnavailableError": "errors",
 }
 
 

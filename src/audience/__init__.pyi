@@ -20,7 +20,9 @@ from audience.errors import PayloadTooLargeError as PayloadTooLargeError
 from audience.errors import PoisonEventError as PoisonEventError
 from audience.errors import QuarantineLimitError as QuarantineLimitError
 from audience.errors import QueueUnavailableError as QueueUnavailableError
+from audience.errors import RegistryError as RegistryError
 from audience.errors import RequestRejectedError as RequestRejectedError
+from audience.errors import TrackingUnavailableError as TrackingUnavailableError
 from audience.errors import TransientError as TransientError
 from audience.errors import UnauthorizedError as UnauthorizedError
 from audience.errors import UnknownSourceError as UnknownSourceError

@@ -24,8 +24,10 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     ├── WarehouseError              the warehouse refused an operation       (terminal)
     │   └── MigrationError          schema migration failed or is unknown
     ├── ModelError                  a model cannot be fitted on this data    (terminal)
+    │   └── RegistryError               no such run to promote, no champion to roll back
     └── TransientError              worth retrying: a service is down, a lock is held
-        └── QueueUnavailableError   the broker or the embedded queue refuses (503)
+        ├── QueueUnavailableError   the broker or the embedded queue refuses (503)
+        └── TrackingUnavailableError    the MLflow tracking server does not answer
 """
 
 from __future__ import annotations
@@ -141,3 +143,14 @@ class QueueUnavailableError(TransientError):
 class MergeRefusedError(PoisonEventError):
     """An ``alias`` would join two profiles that each have a userId, and the merge policy is
     ``refuse``: the event is dead-lettered, no profile changes."""
+
+
+class RegistryError(ModelError):
+    """A registry operation names a run that does not exist or cannot be promoted, or there
+    is no earlier champion to roll back to."""
+
+    exit_code = 2
+
+
+class TrackingUnavailableError(TransientError):
+    """The MLflow tracking store does not answer; the run itself is kept in the warehouse."""

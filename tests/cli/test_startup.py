@@ -36,6 +36,7 @@ HEAVY = (
     "httpx",
     "jinja2",
     "yaml",
+    "mlflow",
     "pydantic",  # Typer uses it to coerce values: a command's run pays for it, not --help
 )
 

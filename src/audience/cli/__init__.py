@@ -24,10 +24,12 @@ from audience.cli import (
     experiments,
     explore,
     imports,
+    models,
     predict,
     publish,
     quality,
     realtime,
+    recalibrate,
     segment,
     workspace,
 )
@@ -73,6 +75,8 @@ deadletters.register(app)
 publish.register(app)
 experiments.register(app)
 drift.register(app)
+models.register(app)
+recalibrate.register(app)
 
 
 def main() -> None:

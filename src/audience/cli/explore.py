@@ -131,6 +131,13 @@ def register(app: typer.Typer) -> None:
             title = f"{s['name']} ({figures.count(s['size'])} persons)"
             console.print(fitted_table(title, columns, rows))
             console.print(f"rule: {s.get('rule') or '—'}", highlight=False)
+            stability = s.get("stability") or {}
+            if stability.get("jaccard") is not None:
+                console.print(
+                    f"stability: bootstrap Jaccard {stability['jaccard']:.2f} "
+                    f"({stability['band']}; Hennig: < 0.6 dissolved, > 0.85 stable)",
+                    highlight=False,
+                )
         if fidelity is not None:
             console.print(
                 f"The rules agree with the segments on {figures.share(fidelity)} of held-out "

@@ -26,7 +26,9 @@ from audience.cli.terminal import (
 )
 
 if TYPE_CHECKING:
+    from audience.errors import AudienceError
     from audience.store.population import Population
+    from audience.store.workspace import Workspace
 
 ModelOption = Annotated[
     str | None, typer.Option("--model", help="bgnbd or pnbd (default: audience.yaml, bgnbd).")
@@ -49,6 +51,22 @@ def _write_png(uri: str, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png_bytes(uri))
+
+
+def _track(ws: Workspace, run_id: str, quiet: bool) -> AudienceError | None:
+    """Log a stored prediction run to MLflow when tracking is on; the error of a tracking
+    store that does not answer is returned, to raise once the results are shown."""
+    from audience.errors import TrackingUnavailableError
+    from audience.pipelines.mlops import track_prediction_run, tracking_for
+
+    if tracking_for(ws) is None:
+        return None
+    try:
+        with step("Logging the run to MLflow", quiet=quiet), ws.warehouse() as warehouse:
+            track_prediction_run(ws, warehouse.con, run_id)
+    except TrackingUnavailableError as exc:
+        return exc
+    return None
 
 
 def register(app: typer.Typer) -> None:
@@ -129,6 +147,7 @@ def _register_clv(predict: typer.Typer) -> None:
         ):
             run = run_clv(con, ws.config, options, ws.clock.now(), progress)
             population = scored_population(con, run.run_id) if run.scored else None
+        untracked = _track(ws, run.run_id, json_)
         result = run.to_dict()
         if plot is not None and run.tracking is not None:
             from audience.predictive.charts import tracking_chart
@@ -137,8 +156,10 @@ def _register_clv(predict: typer.Typer) -> None:
             result["plot"] = str(plot)
         if json_:
             print_json(result)
-            return
-        _print_clv(result, ws.config.currency, population)
+        else:
+            _print_clv(result, ws.config.currency, population)
+        if untracked is not None:
+            raise untracked
 
 
 def _register_churn(predict: typer.Typer) -> None:
@@ -175,8 +196,11 @@ def _register_churn(predict: typer.Typer) -> None:
                 con, ws.config, horizon, now=ws.clock.now(), progress=progress, force=force
             )
             population = scored_population(con, run.run_id)
+        untracked = _track(ws, run.run_id, json_)
         if json_:
             print_json(run.to_dict())
+            if untracked is not None:
+                raise untracked
             return
         m = run.metrics
         console.print(
@@ -188,6 +212,8 @@ def _register_churn(predict: typer.Typer) -> None:
         print_population("scored for churn", run.population_definition, population)
         print_bands(run.bands, "probability", figures.share)
         print_warnings(run.warnings)
+        if untracked is not None:
+            raise untracked
 
 
 def _register_cohorts(app: typer.Typer) -> None:

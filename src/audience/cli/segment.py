@@ -25,11 +25,14 @@ from audience.cli.terminal import (
     step,
     writable_file,
 )
-from audience.errors import InputError
+from audience.errors import AudienceError, InputError
 
 if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
     from audience.model.runs import SegmentRun
     from audience.store.population import Population
+    from audience.store.workspace import Workspace
 
 
 class MethodChoice(StrEnum):
@@ -120,6 +123,25 @@ def print_segmented(run: SegmentRun, population: Population) -> None:
     print_warnings(run.warnings)
 
 
+def track_run(
+    ws: Workspace, con: DuckDBPyConnection, run_id: str, report: Path | None, quiet: bool
+) -> tuple[str | None, AudienceError | None]:
+    """Log a stored run to MLflow when tracking is on: (MLflow run id, None), or
+    (None, the error) when the tracking store does not answer, raised once the results are
+    shown, since the run itself is safe in the warehouse."""
+    from audience.errors import TrackingUnavailableError
+    from audience.pipelines.mlops import track_segment_run, tracking_for
+
+    if tracking_for(ws) is None:
+        return None, None
+    try:
+        with step("Logging the run to MLflow", quiet=quiet):
+            tracked = track_segment_run(ws, con, run_id, report)
+    except TrackingUnavailableError as exc:
+        return None, exc
+    return (tracked.mlflow_run_id if tracked else None), None
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
@@ -142,6 +164,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Compute features, segment the customers, name the segments, write the report."""
+        from audience.pipelines.mlops import keep_champion
         from audience.pipelines.run_report import write_run_report
         from audience.pipelines.segment_run import run_segmentation
         from audience.store.population import features_population
@@ -167,14 +190,19 @@ def register(app: typer.Typer) -> None:
                     progress=progress,
                 )
                 population = features_population(con)
+                champion = keep_champion(con, run.run_id, ws.clock.now())
             with step("Writing the report", quiet=json_):
                 report = write_run_report(warehouse.con, run, ws.config, ws.reports_dir, ws.clock)
             if assignments:
                 from audience.segmentation.stored_runs import export_assignments
 
                 export_assignments(warehouse.con, run.run_id, assignments)
+            tracked, untracked = track_run(ws, warehouse.con, run.run_id, report, json_)
         if json_:
-            print_json({**run.to_dict(), "report": str(report)})
+            document = {**run.to_dict(), "report": str(report), "mlflow_run_id": tracked}
+            print_json({**document, "champion": champion or run.run_id})
+            if untracked is not None:
+                raise untracked
             return
         print_segments_table(run, ws.config.kpis, ws.config.currency)
         print_segmented(run, population)
@@ -182,3 +210,11 @@ def register(app: typer.Typer) -> None:
             f"silhouette {run.metrics['silhouette']:.3f} · Davies–Bouldin "
             f"{run.metrics['davies_bouldin']:.3f} · report: {report}"
         )
+        if champion is not None:
+            console.print(
+                f"the champion {champion} still assigns customers; deploy this run with "
+                f"'audience model promote {run.run_id}'",
+                highlight=False,
+            )
+        if untracked is not None:
+            raise untracked  # after the results: the run is stored, only tracking failed

@@ -172,6 +172,18 @@ class SegmentationSettings(Strict):
         default=3, ge=2, description="Refits on sub-samples to measure stability."
     )
     stability_size: int = Field(default=5_000, ge=500, description="Customers refits draw from.")
+    jaccard_bootstraps: int = Field(
+        default=20,
+        ge=0,
+        description="Bootstrap rounds of each segment's Jaccard stability (Hennig); 0 skips it.",
+    )
+    match_min_jaccard: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Member overlap (Jaccard) from which a segment of a refit continues a "
+        "segment of the champion, taking its name and stable id.",
+    )
     winsorize: float = Field(
         default=0.01, ge=0, lt=0.5, description="Share clipped in each tail of every feature."
     )

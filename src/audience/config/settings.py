@@ -241,6 +241,29 @@ class WarehouseSettings(BaseModel):
     )
 
 
+class MlflowSettings(BaseModel):
+    """Run tracking and the model registry (MLflow, the ``mlops`` extra)."""
+
+    enabled: bool | None = Field(
+        default=None,
+        description="Log runs to MLflow: None (default) when the mlflow package is installed "
+        "('pip install audience[mlops]'), false never, true always (an error without it).",
+    )
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI (http://mlflow:5000, sqlite:///...). Unset: a SQLite "
+        "store in the workspace (<workspace>/mlflow.db, artefacts in <workspace>/mlruns), "
+        "which also holds the registry.",
+    )
+    experiment: str = Field(default="audience", description="Experiment every run is logged under.")
+    timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a tracking server may take to answer before the run is kept "
+        "in the warehouse only, with an error saying so.",
+    )
+
+
 class Settings(BaseSettings):
     """All runtime settings, one class.
 
@@ -275,6 +298,9 @@ class Settings(BaseSettings):
     )
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="Collector: keys, limits, inbound webhooks."
+    )
+    mlflow: MlflowSettings = Field(
+        default_factory=MlflowSettings, description="Run tracking and model registry (MLflow)."
     )
 
 
@@ -350,4 +376,5 @@ def secret_values(settings: Settings) -> list[str]:
     values = [*server.write_keys, *server.read_keys]
     values += [source.secret for source in server.webhooks.values()]
     values += url_secrets(settings.queue.url) + url_secrets(settings.profiles.url)
+    values += url_secrets(settings.mlflow.tracking_uri)
     return [value for value in dict.fromkeys(values) if value.strip()]

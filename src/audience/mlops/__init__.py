@@ -1,9 +1,15 @@
-"""Keeping segments true over time: drift of the features a run was made on.
+"""Keeping segments true over time: drift, run tracking, the champion registry, segments
+matched across runs, the promotion rule of recalibration.
 
-Drift (issue 15, part A): reference sketches kept with each run (:mod:`.sketches`), the
-per-feature tests (:mod:`.drift_tests`), the dataset verdict (:mod:`.drift`) and where they
-are stored (:mod:`.drift_store`). Tracking, the registry, stability across runs and
-recalibration add their names below.
+Drift: reference sketches kept with each run (:mod:`.sketches`), the per-feature tests
+(:mod:`.drift_tests`), the dataset verdict (:mod:`.drift`) and where they are stored
+(:mod:`.drift_store`). Tracking in MLflow (:mod:`.tracking`), the champion per model
+(:mod:`.registry`), the Hungarian matching of segments between runs (:mod:`.matching`) and
+the rule a refit must pass to be promoted (:mod:`.promote_rule`).
+
+A stage like the others: it imports only the core. What needs another stage's code (the
+pyfunc model that rebuilds a segmentation run's assigner, a recalibration that refits) lives
+in :mod:`audience.pipelines`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ if TYPE_CHECKING:
         record_check,
         store_sketches,
     )
+    from audience.mlops.matching import match_segments
+    from audience.mlops.promote_rule import evaluate_rule
+    from audience.mlops.registry import champion_run, promote, rollback
     from audience.mlops.sketches import (
         CategorySketch,
         FeatureSketch,
@@ -28,6 +37,7 @@ if TYPE_CHECKING:
         grid_counts,
         sketch_features,
     )
+    from audience.mlops.tracking import log_run
 
 __all__ = [
     "CategorySketch",
@@ -36,12 +46,18 @@ __all__ = [
     "FeatureSketch",
     "GridCounts",
     "NumericSketch",
+    "champion_run",
     "check_features",
     "compare",
+    "evaluate_rule",
     "grid_counts",
     "keep_reference",
     "load_sketches",
+    "log_run",
+    "match_segments",
+    "promote",
     "record_check",
+    "rollback",
     "sketch_features",
     "store_sketches",
 ]
@@ -63,6 +79,12 @@ _ORIGIN = {
     "NumericSketch": "sketches",
     "grid_counts": "sketches",
     "sketch_features": "sketches",
+    "log_run": "tracking",
+    "champion_run": "registry",
+    "promote": "registry",
+    "rollback": "registry",
+    "match_segments": "matching",
+    "evaluate_rule": "promote_rule",
 }
 
 

@@ -22,6 +22,16 @@ class SegmentProfile:
     rule: str = ""
     """Plain rule from the surrogate tree, e.g. 'recency ≤ 21 days and orders ≥ 6'."""
     kpis: dict[str, float | None] = field(default_factory=dict)
+    jaccard: float | None = None
+    """Mean bootstrap Jaccard (Hennig): would this segment come out again on other customers."""
+    stability_band: str | None = None
+    """Hennig's band of ``jaccard``: dissolved < 0.6 <= doubtful < 0.75 <= patterns < 0.85 <=
+    stable."""
+    stable_id: str = ""
+    """Id that persists through refits: the segment id of the first run this segment was
+    found in (matched run to run on members); empty until stored."""
+    matched_from: str | None = None
+    """The earlier run's segment this one continues (its members overlap most), if any."""
 
     def signature(self) -> dict[str, float]:
         return {f: float(v["z"] or 0.0) for f, v in self.features.items()}
@@ -36,6 +46,9 @@ class SegmentProfile:
             "size": self.size,
             "share": self.share,
             "kpis": self.kpis,
+            "stability": {"jaccard": self.jaccard, "band": self.stability_band},
+            "stable_id": self.stable_id,
+            "matched_from": self.matched_from,
             "profile": self.features,
         }
 

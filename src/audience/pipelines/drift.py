@@ -12,15 +12,14 @@ memberships) to the segment the same model gives today. The check is recorded in
 ``drift_checks``; a drifted data set sends ``drift.detected`` to the workspace's webhook
 destinations (:mod:`audience.pipelines.drift_notice`).
 
-"champion" is the deployed run: today the latest clustering run, the one the live path loads
-(:func:`audience.pipelines.live.load_deployed`). A model registry can name another one by
-replacing :data:`CHAMPION_RESOLVER`.
+"champion" is the deployed run, the one batch assignment and the live path use
+(:func:`audience.pipelines.live.load_deployed`): the run ``audience model promote`` made
+champion (:func:`audience.mlops.registry.champion_run`), else the latest clustering run.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from audience.errors import InputError
 from audience.features.behaviour import compute_features
 from audience.mlops.drift import DatasetDrift, compare
 from audience.mlops.drift_store import load_sketches, record_check
+from audience.mlops.registry import SEGMENTS_MODEL, champion_run
 from audience.model.fields import CATEGORICAL, TRAIT_PREFIX
 from audience.pipelines.drift_notice import NoticeOutcome, notify_drift
 from audience.segmentation.algorithms import METHODS
@@ -56,8 +56,10 @@ def latest_clustering_run(con: duckdb.DuckDBPyConnection) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-CHAMPION_RESOLVER: Callable[[duckdb.DuckDBPyConnection], str | None] = latest_clustering_run
-"""How ``champion`` names a run; a registry (MLflow aliases) may set its own."""
+def champion_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The promoted champion, else the latest clustering run."""
+    promoted = champion_run(con, SEGMENTS_MODEL)
+    return promoted.run_id if promoted is not None else latest_clustering_run(con)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def resolve_run(con: duckdb.DuckDBPyConnection, against: str) -> tuple[str, str,
     """(run id, method, model) of ``champion`` or of the run named."""
     import json
 
-    run_id = CHAMPION_RESOLVER(con) if against == "champion" else against
+    run_id = champion_run_id(con) if against == "champion" else against
     if run_id is None:
         raise InputError(
             "no champion run to compare with: no clustering run yet; run 'audience segment' "

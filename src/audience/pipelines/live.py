@@ -12,7 +12,6 @@ whose live consent grants the destination's purpose, and appends every outcome t
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -113,36 +112,33 @@ class WebhookChanges:
 
 
 def load_assigner(workspace: Workspace) -> ModelAssigner | None:
-    """The deployed clustering model (latest run saved as a SegmentAssigner), if any."""
+    """The deployed clustering model (the champion saved as a SegmentAssigner), if any."""
     return load_deployed(workspace)[0]
 
 
 def load_deployed(workspace: Workspace) -> tuple[ModelAssigner | None, ClusterNames | None]:
-    """The deployed clustering model (latest run saved as a SegmentAssigner), if any, with
-    its run's segment ids and names.
+    """The deployed clustering model, if any, with its run's segment ids and names.
 
-    Read once at start from the warehouse, opened read-only; a warehouse busy with a batch
-    command or a run saved in an older form leaves the live path without a model, said in
-    the log, rather than not starting.
+    The deployed model is the champion: ``models:/audience-segments@champion`` when MLflow
+    is configured and holds the alias, else the warehouse's champion, else the latest
+    clustering run (:func:`audience.pipelines.mlops.champion_assigner`). Read once at start,
+    the warehouse opened read-only; a warehouse busy with a batch command, a tracking server
+    down or a run saved in an older form leaves the live path without a model, said in the
+    log, rather than not starting.
     """
     try:
+        from audience.pipelines.mlops import champion_assigner  # slow: only when needed
+
         with workspace.warehouse(read_only=True) as warehouse:
-            rows = warehouse.con.execute(
-                """SELECT run_id, model FROM segment_runs
-                   WHERE method IN ('kmeans', 'minibatch', 'hierarchical', 'dbscan', 'hdbscan',
-                                    'gmm')
-                   ORDER BY created_at DESC LIMIT 1"""
-            ).fetchall()
-            run_id = str(rows[0][0]) if rows else None
+            found = champion_assigner(workspace, warehouse.con)
+            if found is None:
+                return None, None
+            assigner, run_id = found
             named = warehouse.con.execute(
                 "SELECT label, segment_id, name FROM segments WHERE run_id = ?", [run_id]
             ).fetchall()
-        model: Any = json.loads(rows[0][1]) if rows else None
-        if isinstance(model, dict) and "space" in model and "model" in model:
-            from audience.segmentation.assign import SegmentAssigner  # slow: only when needed
-
-            names = ClusterNames(run_id, {int(lb): (str(s), str(n)) for lb, s, n in named})
-            return SegmentAssigner.from_json(model), names
+        names = ClusterNames(run_id, {int(lb): (str(s), str(n)) for lb, s, n in named})
+        return assigner, names
     except (ImportError, AudienceError, KeyError, ValueError) as exc:
         log.warning("no deployed clustering model for the live path: %s", exc)
     return None, None

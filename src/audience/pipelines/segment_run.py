@@ -23,6 +23,7 @@ from audience.features.behaviour import compute_features
 from audience.mlops.drift_store import keep_reference
 from audience.model.progress import Progress, no_progress
 from audience.model.runs import SegmentRun
+from audience.pipelines.segment_lineage import carry_over
 from audience.quality.impute import impute_features
 from audience.segmentation.assign import SegmentAssigner, confidence
 from audience.segmentation.bias import reference_bias, sample_bias
@@ -39,6 +40,7 @@ from audience.segmentation.rfm_fold import fold_small_cells
 from audience.segmentation.screening import drop_near_constant
 from audience.segmentation.selection import AutoSegmenter, selection_sample
 from audience.segmentation.space import FeatureSpace
+from audience.segmentation.stability import jaccard_band, segment_jaccard
 from audience.store.clock import SYSTEM_CLOCK, Clock
 
 METRIC_SAMPLE = 5_000
@@ -60,6 +62,7 @@ class _Fitted:
     model: dict[str, Any]
     confidence: np.ndarray
     segment_names: list[str] | None = None  # fixed names (RFM), else named from signatures
+    jaccard: np.ndarray | None = None  # per label, bootstrap Jaccard (Hennig); None for RFM
 
 
 def run_segmentation(
@@ -105,12 +108,15 @@ def run_segmentation(
     run.warnings = sorted({str(w.message) for w in records})
     run.as_of = summary.as_of.isoformat()
     run.preprocessing["imputed_by_model"] = imputed
+    # Names and stable ids of the champion's segments carry over to the ones they continue.
+    carry_over(con, run, ids, seg.match_min_jaccard)
     params = {
+        **seg.model_dump(exclude={"names"}),
+        # What this run was asked for, over the workspace's defaults of the same names.
         "method": method,
         "k": k or seg.k,
         "k_range": list(k_range or seg.k_range),
         "objective": config.objective,
-        **seg.model_dump(exclude={"names"}),
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
     # The reference drift is tested against, kept now: the features change with the next run.
@@ -150,6 +156,18 @@ def _fit_clusters(
         random_state=seg.random_state,
     ).fit(X, progress=progress)
     labels = np.asarray(model.labels_, dtype=np.int64)
+    jaccard = (
+        segment_jaccard(
+            model.model_,
+            X,
+            noise_as_group(labels),
+            n_boot=seg.jaccard_bootstraps,
+            sample_size=seg.stability_size,
+            random_state=seg.random_state,
+        )
+        if seg.jaccard_bootstraps
+        else None
+    )
     return _Fitted(
         method=model.method_,
         labels=noise_as_group(labels),
@@ -172,6 +190,7 @@ def _fit_clusters(
             **SegmentAssigner(space, model.model_).to_json(),
         },
         confidence=confidence(model.model_, X),
+        jaccard=jaccard,
     )
 
 
@@ -241,6 +260,12 @@ def _describe(
     )
     for profile in profiles:
         profile.rule = explanation.text(profile.label)
+        if fitted.jaccard is not None and profile.label < len(fitted.jaccard):
+            value = float(fitted.jaccard[profile.label])
+            profile.jaccard = None if np.isnan(value) else round(value, 4)
+            profile.stability_band = jaccard_band(profile.jaccard)
+    chosen = [row for row in fitted.selection if row.get("chosen")]
+    stability = {"stability": chosen[0]["stability"]} if chosen and "stability" in chosen[0] else {}
     n_real = len(profiles) - int(fitted.has_noise)
     return SegmentRun(
         run_id=f"run-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
@@ -251,6 +276,7 @@ def _describe(
         metrics={
             **_metrics(fitted.space, fitted.labels, seg.random_state),
             "explanation_fidelity": round(explanation.fidelity, 4),
+            **stability,
         },
         selection=fitted.selection,
         preprocessing=fitted.preprocessing,

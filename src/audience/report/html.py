@@ -51,6 +51,13 @@ class RunCharts:
     """``{"method": "tsne", "uri": ...}`` for each configured map besides PCA."""
     predictive: PredictiveSections = field(default_factory=PredictiveSections)
     """CLV and churn per segment and rule segment sizes, when those runs exist."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """Earlier runs of the model, newest first: metrics, champion, recalibration decision."""
+    transitions: dict[str, Any] | None = None
+    """Customers from the previous run's segments (``from``) to this run's (``to``):
+    ``counts`` and row ``shares``; None for a first run."""
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    """The latest ``audience drift`` checks, newest first, with their drifted features."""
 
 
 def write_report(
@@ -97,6 +104,9 @@ def write_report(
         criterion=charts.criterion,
         maps=charts.other_maps,
         predictive=charts.predictive,
+        history=charts.history,
+        transitions=charts.transitions,
+        drift=charts.drift,
         quantiles=[f"p{round(100 * q)}" for q in QUANTILES],
         imports=imports,
         version=__version__,

@@ -24,6 +24,44 @@ def family(method: str) -> list[str]:
     return ["rfm"] if method == "rfm" else list(METHODS)
 
 
+def write_memberships(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    method: str,
+    ids: pa.Array,
+    labels: np.ndarray,
+    confidence: np.ndarray,
+    now: datetime,
+) -> None:
+    """Open memberships of ``run_id``'s segments (label per customer), closing the open ones
+    of every run of its family: the run whose memberships are open is the one batch uses."""
+    methods = family(method)
+    con.execute(
+        f"""UPDATE memberships SET valid_to = ?
+            WHERE valid_to IS NULL AND run_id IN (
+                SELECT run_id FROM segment_runs
+                WHERE method IN ({", ".join("?" for _ in methods)}))""",
+        [now, *methods],
+    )
+    members = pa.table(
+        {
+            "customer_id": ids,
+            "label": pa.array(np.asarray(labels).astype(np.int32)),
+            "score": pa.array(np.round(confidence, 4)),
+        }
+    )
+    con.register("_new_members", members)
+    try:
+        con.execute(
+            """INSERT INTO memberships (customer_id, segment_id, run_id, score, valid_from,
+                                        valid_to)
+               SELECT customer_id, ? || ':' || label, ?, score, ?, NULL FROM _new_members""",
+            [run_id, run_id, now],
+        )
+    finally:
+        con.unregister("_new_members")
+
+
 def store_run(
     con: duckdb.DuckDBPyConnection,
     run: SegmentRun,
@@ -52,28 +90,7 @@ def store_run(
             json.dumps(run.bias, default=str),
         ],
     )
-    methods = family(run.method)
-    con.execute(
-        f"""UPDATE memberships SET valid_to = ?
-            WHERE valid_to IS NULL AND run_id <> ? AND run_id IN (
-                SELECT run_id FROM segment_runs
-                WHERE method IN ({", ".join("?" for _ in methods)}))""",
-        [now, run.run_id, *methods],
-    )
-    members = pa.table(
-        {
-            "customer_id": ids,
-            "label": pa.array(run.labels.astype(np.int32)),
-            "score": pa.array(np.round(confidence, 4)),
-        }
-    )
-    con.register("_new_members", members)
-    con.execute(
-        """INSERT INTO memberships (customer_id, segment_id, run_id, score, valid_from, valid_to)
-           SELECT customer_id, ? || ':' || label, ?, score, ?, NULL FROM _new_members""",
-        [run.run_id, run.run_id, now],
-    )
-    con.unregister("_new_members")
+    write_memberships(con, run.run_id, run.method, ids, run.labels, confidence, now)
     # The segments are written once, with the KPIs their members give.
     computed = segment_kpis(con, run.run_id, kpis)
     run.kpis_unavailable = computed.unavailable
