@@ -1,0 +1,233 @@
+"""Metrics from the warehouse, as sufficient statistics per variant (and per group with --by).
+
+One query per metric: each exposed person's value in the window after her first exposure and
+her value in the lookback before it (CUPED's covariate), then sums ``GROUP BY variant[,
+group]``. Only those sums leave the warehouse (:class:`~audience.experiments.records.
+VariantStats`), so the analysis costs the same for a thousand persons or ten million.
+
+Metrics:
+
+=================== ============ ====================================================
+``conversion``      proportion   ordered at least once in the window
+``revenue``         mean         revenue of her orders in the window (0 without any)
+``orders``          mean         number of orders in the window
+``revenue_per_order`` ratio      revenue / orders of the variant (delta method sums)
+``open``            proportion   an ``Email Opened`` event in the window
+``click``           proportion   an ``Email Link Clicked`` event in the window
+any other name      proportion   a track event of that name in the window
+=================== ============ ====================================================
+
+``--by`` splits by a segment (in it or not, now) or a trait (its value); two ``--by`` give
+their intersections. A dimension keeps its :data:`MAX_GROUPS` most frequent values, the rest
+is ``(other)``, as gbstats caps dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from audience.errors import ExperimentError
+from audience.experiments.records import VariantStats
+from audience.experiments.registry import Experiment, resolve_segment
+from audience.model.fields import FIELDS, TRAIT_PREFIX
+from audience.store.person_relation import people_sql
+from audience.store.sql import ident, literal
+from audience.store.warehouse import scalar
+
+ORDER_METRICS = ("conversion", "revenue", "orders", "revenue_per_order")
+EMAIL_EVENTS = {"open": "Email Opened", "click": "Email Link Clicked"}
+MAX_GROUPS = 20
+OTHER = "(other)"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Relations the metrics read; the benchmark points them at generated tables."""
+
+    exposures: str = "experiment_exposures"
+    """(experiment, customer_id, variant, exposed_at), one row per exposed person."""
+    orders: str = "person_orders"
+    events: str = "person_events"
+    group: str | None = None
+    """A column of ``exposures`` to split by as well (the benchmark's segment column)."""
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """A metric's sufficient statistics per variant (control first) in one group."""
+
+    metric: str
+    group: str | None
+    variants: tuple[VariantStats, ...]
+
+
+def metric_kind(metric: str) -> str:
+    if metric == "revenue_per_order":
+        return "ratio"
+    return "mean" if metric in ("revenue", "orders") else "proportion"
+
+
+def _values(metric: str, sources: Sources, window: int, lookback: int) -> str:
+    """Per exposed person: value (post), pre (lookback) and den (ratio denominator)."""
+    post = f"o.t >= x.exposed_at AND o.t < x.exposed_at + INTERVAL {window} DAY"
+    pre = f"o.t >= x.exposed_at - INTERVAL {lookback} DAY AND o.t < x.exposed_at"
+    if metric in ORDER_METRICS:
+        rows = f"SELECT customer_id, ordered_at AS t, total::DOUBLE AS amount FROM {sources.orders}"
+    else:
+        event = EMAIL_EVENTS.get(metric, metric)
+        rows = f"""SELECT customer_id, "timestamp" AS t, 0.0 AS amount FROM {sources.events}
+                   WHERE type = 'track' AND event = {literal(event)}"""
+    value = {
+        "conversion": "(count(*) FILTER (WHERE {w}) > 0)::DOUBLE",
+        "revenue": "coalesce(sum(o.amount) FILTER (WHERE {w}), 0)",
+        "orders": "count(*) FILTER (WHERE {w})::DOUBLE",
+        "revenue_per_order": "coalesce(sum(o.amount) FILTER (WHERE {w}), 0)",
+    }.get(metric, "(count(*) FILTER (WHERE {w}) > 0)::DOUBLE")
+    den = "count(*) FILTER (WHERE {w})::DOUBLE".format(w=post)
+    return f"""SELECT x.customer_id, {value.format(w=post)} AS value,
+                      {value.format(w=pre)} AS pre, {den} AS den
+               FROM x JOIN ({rows}) o ON o.customer_id = x.customer_id
+                 AND o.t >= x.exposed_at - INTERVAL {lookback} DAY
+                 AND o.t < x.exposed_at + INTERVAL {window} DAY
+               GROUP BY x.customer_id"""
+
+
+def _dimension(con: duckdb.DuckDBPyConnection, by: str, k: int) -> tuple[str, str]:
+    """(join, label expression) of one --by: a segment (in or not) or a trait's value."""
+    alias = f"d{k}"
+    try:
+        segment_id = resolve_segment(con, by)
+    except ExperimentError:
+        segment_id = None
+    if segment_id is not None:
+        join = f"""LEFT JOIN (SELECT DISTINCT customer_id, true AS inside FROM memberships
+                   WHERE segment_id = {literal(segment_id)} AND valid_to IS NULL) {alias}
+                   ON {alias}.customer_id = x.customer_id"""
+        label = f"CASE WHEN {alias}.inside THEN {literal(by)} ELSE {literal('not ' + by)} END"
+        return join, label
+    if by not in FIELDS and not by.startswith(TRAIT_PREFIX):
+        raise ExperimentError(
+            f"--by {by!r} is neither a segment nor a field; name a segment, a profile field "
+            "(gender, region...) or traits.<name>"
+        )
+    join = f"LEFT JOIN ({people_sql(con, [by])}) {alias} ON {alias}.customer_id = x.customer_id"
+    return join, f"coalesce({alias}.{ident(by)}::VARCHAR, '(none)')"
+
+
+def stats_sql(
+    con: duckdb.DuckDBPyConnection,
+    experiment: Experiment,
+    metric: str,
+    by: Sequence[str] = (),
+    sources: Sources = Sources(),
+) -> str:
+    """The query of every sum of ``metric``, per variant and group."""
+    d = experiment.definition
+    variants = ", ".join(literal(v) for v in experiment.variant_names)
+    joins, labels = [], []
+    if sources.group is not None:
+        labels.append(f"x.{ident(sources.group)}::VARCHAR")
+    for k, dimension in enumerate(by):
+        join, label = _dimension(con, dimension, k)
+        joins.append(join)
+        labels.append(label)
+    raw = "".join(f"{label} AS l{k}, " for k, label in enumerate(labels))
+    tops = "".join(
+        f""", top{k} AS (SELECT l{k} FROM v GROUP BY l{k}
+                         ORDER BY count(*) DESC, l{k} LIMIT {MAX_GROUPS})"""
+        for k in range(len(labels))
+    )
+    capped = [
+        f"CASE WHEN l{k} IN (SELECT l{k} FROM top{k}) THEN l{k} ELSE {literal(OTHER)} END"
+        for k in range(len(labels))
+    ]
+    group = " || ' × ' || ".join(capped) if capped else "NULL::VARCHAR"
+    extra = f", {ident(sources.group)}" if sources.group else ""
+    return f"""
+        WITH x AS (
+            SELECT customer_id, variant, exposed_at{extra} FROM {sources.exposures}
+            WHERE experiment = {literal(experiment.name)} AND variant IN ({variants})
+        ),
+        per_person AS ({_values(metric, sources, d.window_days, d.lookback_days)}),
+        v AS (
+            SELECT x.variant, {raw}
+                   coalesce(p.value, 0) AS value, coalesce(p.pre, 0) AS pre,
+                   coalesce(p.den, 0) AS den
+            FROM x LEFT JOIN per_person p ON p.customer_id = x.customer_id
+            {" ".join(joins)}
+        ){tops}
+        SELECT {group} AS grp, variant, count(*) AS n, sum(value), sum(value * value),
+               sum(pre), sum(pre * pre), sum(value * pre), sum(den), sum(den * den),
+               sum(value * den)
+        FROM v GROUP BY ALL ORDER BY grp NULLS FIRST, variant"""
+
+
+def check_data(
+    con: duckdb.DuckDBPyConnection, experiment: Experiment, metric: str, sources: Sources
+) -> None:
+    """Refuse an experiment nobody was exposed to, or a metric the warehouse has no data for."""
+    exposed = scalar(
+        con,
+        f"SELECT count(*) FROM {sources.exposures} WHERE experiment = ?",
+        [experiment.name],
+    )
+    if not exposed:
+        raise ExperimentError(
+            f"experiment {experiment.name!r} has no exposures yet; run "
+            f"'audience experiment assign {experiment.name}' (or expose persons over HTTP)"
+        )
+    if metric in ORDER_METRICS:
+        found, where = scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {sources.orders} LIMIT 1)"), "orders"
+    else:
+        event = EMAIL_EVENTS.get(metric, metric)
+        found = scalar(
+            con,
+            f"SELECT count(*) FROM (SELECT 1 FROM {sources.events} WHERE type = 'track' "
+            "AND event = ? LIMIT 1)",
+            [event],
+        )
+        where = f"track events named {event!r}"
+    if not found:
+        raise ExperimentError(
+            f"metric {metric!r} of experiment {experiment.name!r} has no data: the warehouse "
+            f"holds no {where}; import them, or choose conversion, revenue, orders, open or click"
+        )
+
+
+def metric_stats(
+    con: duckdb.DuckDBPyConnection,
+    experiment: Experiment,
+    metric: str,
+    by: Sequence[str] = (),
+    sources: Sources = Sources(),
+) -> list[GroupStats]:
+    """Sufficient statistics of ``metric`` per variant, overall or per group of ``by``."""
+    check_data(con, experiment, metric, sources)
+    rows = con.execute(stats_sql(con, experiment, metric, by, sources)).fetchall()
+    kind = metric_kind(metric)
+    grouped: dict[str | None, dict[str, VariantStats]] = {}
+    for grp, variant, n, s, ss, ps, pss, pcs, ds, dss, cs in rows:
+        grouped.setdefault(grp, {})[str(variant)] = VariantStats(
+            name=str(variant),
+            n=int(n),
+            sum=float(s),
+            sum_squares=float(ss),
+            proportion=kind == "proportion",
+            denominator_sum=float(ds) if kind == "ratio" else None,
+            denominator_sum_squares=float(dss) if kind == "ratio" else None,
+            cross_sum=float(cs) if kind == "ratio" else None,
+            pre_sum=float(ps) if kind != "ratio" else None,
+            pre_sum_squares=float(pss) if kind != "ratio" else None,
+            pre_cross_sum=float(pcs) if kind != "ratio" else None,
+        )
+    out = []
+    for grp, by_variant in grouped.items():
+        variants = tuple(
+            by_variant.get(v) or VariantStats(v, 0, 0.0, 0.0, kind == "proportion")
+            for v in experiment.variant_names
+        )
+        out.append(GroupStats(metric, None if grp is None else str(grp), variants))
+    return out
