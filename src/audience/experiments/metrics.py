@@ -40,6 +40,10 @@ from audience.store.warehouse import scalar
 ORDER_METRICS = ("conversion", "revenue", "orders", "revenue_per_order")
 EMAIL_EVENTS = {"open": "Email Opened", "click": "Email Link Clicked"}
 MAX_GROUPS = 20
+_CUSTOMER_COLUMNS = {
+    "email", "phone", "first_name", "last_name", "gender", "postcode", "city", "birth_date",
+    "signup_at",
+}
 OTHER = "(other)"
 
 
@@ -113,8 +117,27 @@ def _dimension(con: duckdb.DuckDBPyConnection, by: str, k: int) -> tuple[str, st
             f"--by {by!r} is neither a segment nor a field; name a segment, a profile field "
             "(gender, region...) or traits.<name>"
         )
-    join = f"LEFT JOIN ({people_sql(con, [by])}) {alias} ON {alias}.customer_id = x.customer_id"
+    relation = _trait_sql(by) if _is_trait(by) else people_sql(con, [by])
+    join = f"LEFT JOIN ({relation}) {alias} ON {alias}.customer_id = x.customer_id"
     return join, f"coalesce({alias}.{ident(by)}::VARCHAR, '(none)')"
+
+
+def _is_trait(name: str) -> bool:
+    return name.startswith(TRAIT_PREFIX) or FIELDS[name].family == "trait"
+
+
+def _trait_sql(name: str) -> str:
+    """A profile trait per person (after clean, else the imported record), without features:
+    an experiment may be split by trait before any segmentation computed them."""
+    if name.startswith(TRAIT_PREFIX):
+        key = literal(name.removeprefix(TRAIT_PREFIX))
+        return f"SELECT customer_id, traits->>{key} AS {ident(name)} FROM persons"
+    column = ident(name)
+    imported = column if name in _CUSTOMER_COLUMNS else "NULL"
+    return f"""SELECT profile_id AS customer_id, {column}::VARCHAR AS {column} FROM profiles
+               UNION ALL
+               SELECT customer_id, {imported}::VARCHAR FROM customers
+               WHERE NOT EXISTS (SELECT 1 FROM profiles)"""
 
 
 def stats_sql(
