@@ -172,6 +172,13 @@ class SegmentationSettings(Strict):
         default=3, ge=2, description="Refits on sub-samples to measure stability."
     )
     stability_size: int = Field(default=5_000, ge=500, description="Customers refits draw from.")
+    holdout: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=100.0,
+        description="Percent of each cluster segment's members kept from activation, to "
+        "measure its lift with 'audience lift' (0: none).",
+    )
     winsorize: float = Field(
         default=0.01, ge=0, lt=0.5, description="Share clipped in each tail of every feature."
     )

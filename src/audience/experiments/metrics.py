@@ -147,9 +147,26 @@ def stats_sql(
     by: Sequence[str] = (),
     sources: Sources = Sources(),
 ) -> str:
-    """The query of every sum of ``metric``, per variant and group."""
+    """The query of every sum of ``metric``, per variant and group of an experiment."""
     d = experiment.definition
     variants = ", ".join(literal(v) for v in experiment.variant_names)
+    extra = f", {ident(sources.group)}" if sources.group else ""
+    exposed = f"""SELECT customer_id, variant, exposed_at{extra} FROM {sources.exposures}
+                  WHERE experiment = {literal(experiment.name)} AND variant IN ({variants})"""
+    return sums_sql(con, exposed, metric, d.window_days, d.lookback_days, by, sources)
+
+
+def sums_sql(
+    con: duckdb.DuckDBPyConnection,
+    exposed: str,
+    metric: str,
+    window: int,
+    lookback: int,
+    by: Sequence[str] = (),
+    sources: Sources = Sources(),
+) -> str:
+    """Sums of ``metric`` per variant and group of ``exposed`` (customer_id, variant,
+    exposed_at): experiments and segment holdouts (``audience lift``) share it."""
     joins, labels = [], []
     if sources.group is not None:
         labels.append(f"x.{ident(sources.group)}::VARCHAR")
@@ -168,13 +185,9 @@ def stats_sql(
         for k in range(len(labels))
     ]
     group = " || ' × ' || ".join(capped) if capped else "NULL::VARCHAR"
-    extra = f", {ident(sources.group)}" if sources.group else ""
     return f"""
-        WITH x AS (
-            SELECT customer_id, variant, exposed_at{extra} FROM {sources.exposures}
-            WHERE experiment = {literal(experiment.name)} AND variant IN ({variants})
-        ),
-        per_person AS ({_values(metric, sources, d.window_days, d.lookback_days)}),
+        WITH x AS ({exposed}),
+        per_person AS ({_values(metric, sources, window, lookback)}),
         v AS (
             SELECT x.variant, {raw}
                    coalesce(p.value, 0) AS value, coalesce(p.pre, 0) AS pre,
@@ -229,7 +242,15 @@ def metric_stats(
 ) -> list[GroupStats]:
     """Sufficient statistics of ``metric`` per variant, overall or per group of ``by``."""
     check_data(con, experiment, metric, sources)
-    rows = con.execute(stats_sql(con, experiment, metric, by, sources)).fetchall()
+    sql = stats_sql(con, experiment, metric, by, sources)
+    return collect(con, sql, metric, experiment.variant_names)
+
+
+def collect(
+    con: duckdb.DuckDBPyConnection, sql: str, metric: str, arms: Sequence[str]
+) -> list[GroupStats]:
+    """Run a :func:`sums_sql` query; every arm gets a row per group, empty when no one."""
+    rows = con.execute(sql).fetchall()
     kind = metric_kind(metric)
     grouped: dict[str | None, dict[str, VariantStats]] = {}
     for grp, variant, n, s, ss, ps, pss, pcs, ds, dss, cs in rows:
@@ -249,8 +270,7 @@ def metric_stats(
     out = []
     for grp, by_variant in grouped.items():
         variants = tuple(
-            by_variant.get(v) or VariantStats(v, 0, 0.0, 0.0, kind == "proportion")
-            for v in experiment.variant_names
+            by_variant.get(v) or VariantStats(v, 0, 0.0, 0.0, kind == "proportion") for v in arms
         )
         out.append(GroupStats(metric, None if grp is None else str(grp), variants))
     return out

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from audience.config import WorkspaceConfig
+from audience.experiments.holdout import record_run_holdouts
 from audience.features.behaviour import compute_features
 from audience.model.progress import Progress, no_progress
 from audience.model.runs import SegmentRun
@@ -112,6 +113,7 @@ def run_segmentation(
         **seg.model_dump(exclude={"names"}),
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
+    record_run_holdouts(con, run.run_id, seg.holdout, now)
     progress(3 + fits[0], 3 + fits[0])
     return run
 
