@@ -20,6 +20,7 @@ from audience.cli import (
     activation,
     deadletters,
     demo,
+    experiments,
     explore,
     imports,
     predict,
@@ -69,6 +70,7 @@ demo.register(app)
 realtime.register(app)
 deadletters.register(app)
 publish.register(app)
+experiments.register(app)
 
 
 def main() -> None:
