@@ -15,7 +15,7 @@ from audience.experiments.definitions import definition
 from audience.experiments.registry import create_experiment, stop_experiment
 from audience.model.bucketing import HOLDOUT, Allocation, bucket, bucket_sql
 from audience.store.warehouse import Warehouse
-from tests.experiments.conftest import NOW, add_segment
+from tests.experiments.segment_data import NOW, add_segment, warehouse, workspace  # noqa: F401  (fixtures)
 
 
 def test_bucket_is_the_documented_sha256_prefix() -> None:

@@ -13,7 +13,7 @@ from audience.experiments.definitions import definition
 from audience.experiments.metrics import GroupStats, metric_stats
 from audience.experiments.registry import Experiment, create_experiment
 from audience.store.warehouse import Warehouse
-from tests.experiments.conftest import NOW
+from tests.experiments.segment_data import NOW, warehouse, workspace  # noqa: F401  (fixtures)
 
 WINDOW, LOOKBACK = 7, 10
 

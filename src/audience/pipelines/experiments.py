@@ -163,6 +163,34 @@ def lift(ws: Workspace, segment: str, options: AnalysisOptions) -> LiftReport:
     return LiftReport(segment, segment_id, holdout.percent, holdout.window_days, results)
 
 
+TRAFFIC_DAYS = 28
+"""Days of membership entries ``experiment size --segment`` averages the traffic over."""
+
+
+def daily_entries(ws: Workspace, segment: str) -> float:
+    """Persons entering ``segment`` per day, over the last :data:`TRAFFIC_DAYS` days."""
+    from audience.errors import ExperimentError
+    from audience.store.warehouse import scalar
+
+    now = ws.clock.now()
+    with ws.warehouse(read_only=True) as warehouse:
+        segment_id = resolve_segment(warehouse.con, segment)
+        entered = int(
+            scalar(
+                warehouse.con,
+                "SELECT count(DISTINCT customer_id) FROM memberships WHERE segment_id = ? "
+                f"AND valid_from > ? - INTERVAL {TRAFFIC_DAYS} DAY AND valid_from <= ?",
+                [segment_id, now, now],
+            )
+        )
+    if not entered:
+        raise ExperimentError(
+            f"segment {segment!r} had no one enter in the last {TRAFFIC_DAYS} days, so its "
+            "traffic cannot give a duration; run without --segment for the sample size"
+        )
+    return entered / TRAFFIC_DAYS
+
+
 def running_allocations(ws: Workspace) -> list[Allocation]:
     """The running experiments' allocations, for the live path and the HTTP endpoint.
 

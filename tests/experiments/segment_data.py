@@ -1,4 +1,5 @@
-"""A small warehouse for experiment tests, built row by row with a fixed seed.
+"""A small warehouse for experiment tests, built row by row with a fixed seed (fixtures
+imported by the test modules that use them, not a conftest: part A has its own tests here).
 
 ``Buyers`` (rule segment) holds persons p0..p{n-1}; ``VIP`` (a stored segment) a third of
 them; persons have orders and e-mail events around a fixed exposure time, a ``gender`` trait,
