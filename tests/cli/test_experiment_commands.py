@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 
 from audience.cli import app
 from audience.store.workspace import Workspace
-from tests.experiments.segment_data import NOW, workspace  # noqa: F401  (fixture)
+from tests.experiments.segment_data import NOW, make_workspace
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """The experiments' small warehouse (:mod:`tests.experiments.segment_data`)."""
+    return make_workspace(tmp_path / "ws")
+
 
 runner = CliRunner()
 
@@ -25,10 +32,21 @@ def invoke(ws: Workspace, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_create_assign_analyze_json(workspace: Workspace) -> None:  # noqa: F811
+def test_create_assign_analyze_json(workspace: Workspace) -> None:
     code, out, err = invoke(
-        workspace, "experiment", "create", "promo", "--segment", "Buyers", "--variants",
-        "control:50,treatment:50", "--metric", "revenue", "--guardrail", "click", "--json",
+        workspace,
+        "experiment",
+        "create",
+        "promo",
+        "--segment",
+        "Buyers",
+        "--variants",
+        "control:50,treatment:50",
+        "--metric",
+        "revenue",
+        "--guardrail",
+        "click",
+        "--json",
     )
     assert code == 0, err
     assert json.loads(out)[0]["segment_id"] == "rule:Buyers"
@@ -37,8 +55,18 @@ def test_create_assign_analyze_json(workspace: Workspace) -> None:  # noqa: F811
     assigned = json.loads(out)
     assert assigned["members"] == 2000 and assigned["new_exposures"] == 2000
     code, out, err = invoke(
-        workspace, "experiment", "analyze", "promo", "--cuped", "--by", "VIP", "--by", "gender",
-        "--correction", "bh", "--json",
+        workspace,
+        "experiment",
+        "analyze",
+        "promo",
+        "--cuped",
+        "--by",
+        "VIP",
+        "--by",
+        "gender",
+        "--correction",
+        "bh",
+        "--json",
     )
     assert code == 0, err
     result = json.loads(out)
@@ -73,21 +101,25 @@ def test_create_assign_analyze_json(workspace: Workspace) -> None:  # noqa: F811
     ],
 )
 def test_bad_definitions_exit_2_with_one_line(
-    workspace: Workspace, args: list[str], message: str  # noqa: F811
+    workspace: Workspace,
+    args: list[str],
+    message: str,
 ) -> None:
     code, _, err = invoke(workspace, "experiment", "create", "x", *args)
     assert code == 2
     assert message in err and "Traceback" not in err
 
 
-def test_metric_with_no_data_exits_2(workspace: Workspace) -> None:  # noqa: F811
-    invoke(workspace, "experiment", "create", "v", "--segment", "Buyers", "--metric", "Video Played")
+def test_metric_with_no_data_exits_2(workspace: Workspace) -> None:
+    invoke(
+        workspace, "experiment", "create", "v", "--segment", "Buyers", "--metric", "Video Played"
+    )
     invoke(workspace, "experiment", "assign", "v")
     code, _, err = invoke(workspace, "experiment", "analyze", "v")
     assert code == 2 and "has no data" in err
 
 
-def test_create_from_yaml(workspace: Workspace, tmp_path: Path) -> None:  # noqa: F811
+def test_create_from_yaml(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "exp.yaml"
     path.write_text(
         "experiments:\n"
@@ -104,6 +136,25 @@ def test_create_from_yaml(workspace: Workspace, tmp_path: Path) -> None:  # noqa
     assert b["window_days"] == 14 and b["holdout"] == 5.0
 
 
-def test_lift_without_holdout_is_refused(workspace: Workspace) -> None:  # noqa: F811
+def test_lift_without_holdout_is_refused(workspace: Workspace) -> None:
     code, _, err = invoke(workspace, "lift", "Buyers")
     assert code == 2 and "keeps no holdout" in err
+
+
+def test_lift_against_the_segment_holdout(workspace: Workspace) -> None:
+    from audience.experiments.holdout import SegmentHoldout, record_holdouts
+
+    with workspace.warehouse() as warehouse:
+        record_holdouts(
+            warehouse.con, {"rule:Buyers": SegmentHoldout("rule:Buyers", 10.0)}, NOW, "rule:"
+        )
+    code, out, err = invoke(workspace, "lift", "Buyers", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["control"] == "holdout" and report["holdout_percent"] == 10.0
+    assert [m["metric"] for m in report["metrics"]] == ["conversion", "revenue"]
+    for metric in report["metrics"]:
+        held, targeted = metric["variants"]
+        assert held["name"] == "holdout" and held["n"] + targeted["n"] == 2000
+        assert targeted["ci_low"] <= targeted["lift"] <= targeted["ci_high"]
+        assert metric["srm_p_value"] > 0.001  # the holdout is the 10 % asked for

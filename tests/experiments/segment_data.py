@@ -1,5 +1,5 @@
-"""A small warehouse for experiment tests, built row by row with a fixed seed (fixtures
-imported by the test modules that use them, not a conftest: part A has its own tests here).
+"""A small warehouse for experiment tests, built row by row with a fixed seed (the CLI, API and
+live tests build it too, through :func:`make_workspace`).
 
 ``Buyers`` (rule segment) holds persons p0..p{n-1}; ``VIP`` (a stored segment) a third of
 them; persons have orders and e-mail events around a fixed exposure time, a ``gender`` trait,
@@ -9,15 +9,12 @@ and treatment persons (after assignment) buy a little more, so lifts are not all
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from audience.store.clock import FixedClock
-from audience.store.warehouse import Warehouse
 from audience.store.workspace import Workspace
 
 NOW = datetime(2030, 3, 1, 12, 0, 0)
@@ -68,7 +65,7 @@ def build(con: object, n: int = 2000, seed: int = 7) -> list[str]:
     add_segment(con, "rule:Empty", "Empty", [])
     lines = []
     events = []
-    for i, person in enumerate(persons):
+    for person in persons:
         for _ in range(rng.poisson(1.2)):
             at = NOW + timedelta(hours=float(rng.uniform(-20 * 24, 20 * 24)))
             amount = round(float(rng.gamma(2.0, 30.0)), 2)
@@ -83,22 +80,16 @@ def build(con: object, n: int = 2000, seed: int = 7) -> list[str]:
         lines,
     )
     con.executemany(  # type: ignore[attr-defined]
-        "INSERT INTO events (message_id, type, event, user_id, \"timestamp\", properties, "
+        'INSERT INTO events (message_id, type, event, user_id, "timestamp", properties, '
         "import_id) VALUES (?, 'track', ?, ?, ?, ?, 'i3')",
         [(m, e, p, t, json.dumps({})) for m, e, p, t in events],
     )
     return persons
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    ws = Workspace.init(tmp_path / "ws")
+def make_workspace(root: Path) -> Workspace:
+    """A workspace holding :func:`build`'s data, its clock fixed at :data:`NOW`."""
+    ws = Workspace.init(root)
     with ws.warehouse() as warehouse, warehouse.transaction() as con:
         build(con)
     return Workspace.open(ws.root, clock=FixedClock(NOW))
-
-
-@pytest.fixture
-def warehouse(workspace: Workspace) -> Iterator[Warehouse]:
-    with workspace.warehouse() as warehouse:
-        yield warehouse

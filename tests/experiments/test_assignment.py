@@ -15,7 +15,7 @@ from audience.experiments.definitions import definition
 from audience.experiments.registry import create_experiment, stop_experiment
 from audience.model.bucketing import HOLDOUT, Allocation, bucket, bucket_sql
 from audience.store.warehouse import Warehouse
-from tests.experiments.segment_data import NOW, add_segment, warehouse, workspace  # noqa: F401  (fixtures)
+from tests.experiments.segment_data import NOW, add_segment
 
 
 def test_bucket_is_the_documented_sha256_prefix() -> None:
@@ -122,9 +122,7 @@ def test_namespaces_are_mutually_exclusive(warehouse: Warehouse) -> None:
 
 def test_holdout_is_not_exposed(warehouse: Warehouse) -> None:
     con = warehouse.con
-    experiment = create_experiment(
-        con, definition("h", "Buyers", "c:50,t:50", holdout="10%"), NOW
-    )
+    experiment = create_experiment(con, definition("h", "Buyers", "c:50,t:50", holdout="10%"), NOW)
     report = assign_members(con, experiment, NOW)
     assert 120 < report.holdout < 280
     assert report.new_exposures == 2000 - report.holdout

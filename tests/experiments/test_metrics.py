@@ -13,7 +13,7 @@ from audience.experiments.definitions import definition
 from audience.experiments.metrics import GroupStats, metric_stats
 from audience.experiments.registry import Experiment, create_experiment
 from audience.store.warehouse import Warehouse
-from tests.experiments.segment_data import NOW, warehouse, workspace  # noqa: F401  (fixtures)
+from tests.experiments.segment_data import NOW
 
 WINDOW, LOOKBACK = 7, 10
 
@@ -42,7 +42,7 @@ def _frames(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
         "SELECT customer_id, ordered_at AS t, amount::DOUBLE AS amount FROM order_lines"
     ).df()
     events = con.execute(
-        "SELECT user_id AS customer_id, event, \"timestamp\" AS t FROM events "
+        'SELECT user_id AS customer_id, event, "timestamp" AS t FROM events '
         "WHERE event <> 'Experiment Viewed'"
     ).df()
     return exposures, orders, events
@@ -72,8 +72,12 @@ def _expected(people: pd.DataFrame, value: str, pre: str, den: str | None = None
         people["d"] = people[den]
         people["dd"], people["vd"] = people.d**2, people.v * people.d
     return people.groupby("variant").agg(
-        n=("v", "size"), **{c: (c, "sum") for c in people.columns if c in
-                            ("v", "vv", "p", "pp", "vp", "d", "dd", "vd")}
+        n=("v", "size"),
+        **{
+            c: (c, "sum")
+            for c in people.columns
+            if c in ("v", "vv", "p", "pp", "vp", "d", "dd", "vd")
+        },
     )
 
 
@@ -90,7 +94,9 @@ def _check(stats: list[GroupStats], expected: pd.DataFrame, ratio: bool = False)
         assert _close(v.sum, row.v) and _close(v.sum_squares, row.vv)
         if ratio:
             assert v.denominator_sum is not None and _close(v.denominator_sum, row.d)
-            assert v.denominator_sum_squares is not None and _close(v.denominator_sum_squares, row.dd)
+            assert v.denominator_sum_squares is not None and _close(
+                v.denominator_sum_squares, row.dd
+            )
             assert v.cross_sum is not None and _close(v.cross_sum, row.vd)
         else:
             assert v.pre_sum is not None and _close(v.pre_sum, row.p)
@@ -119,7 +125,9 @@ def test_revenue_orders_conversion_and_ratio_match_pandas(
     )
 
 
-@pytest.mark.parametrize(("metric", "event"), [("open", "Email Opened"), ("click", "Email Link Clicked")])
+@pytest.mark.parametrize(
+    ("metric", "event"), [("open", "Email Opened"), ("click", "Email Link Clicked")]
+)
 def test_email_metrics_match_pandas(
     warehouse: Warehouse, experiment: Experiment, metric: str, event: str
 ) -> None:
@@ -137,9 +145,12 @@ def test_by_segment_and_trait_and_their_intersection_match_pandas(
     con = warehouse.con
     exposures, orders, _ = _frames(warehouse)
     people = _per_person(exposures, orders)
-    vip = {r[0] for r in con.execute(
-        "SELECT customer_id FROM memberships WHERE segment_id = 'rule:VIP'"
-    ).fetchall()}
+    vip = {
+        r[0]
+        for r in con.execute(
+            "SELECT customer_id FROM memberships WHERE segment_id = 'rule:VIP'"
+        ).fetchall()
+    }
     gender = dict(con.execute("SELECT customer_id, gender FROM customers").fetchall())
     people["seg"] = people.customer_id.map(lambda c: "VIP" if c in vip else "not VIP")
     people["gender"] = people.customer_id.map(gender)
@@ -163,7 +174,7 @@ def test_by_segment_and_trait_and_their_intersection_match_pandas(
 
 
 def test_metric_without_data_is_refused(warehouse: Warehouse, experiment: Experiment) -> None:
-    with pytest.raises(ExperimentError, match="metric 'Video Played' .* has no data"):
+    with pytest.raises(ExperimentError, match=r"metric 'Video Played' .* has no data"):
         metric_stats(warehouse.con, experiment, "Video Played")
 
 

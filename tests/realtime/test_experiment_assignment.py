@@ -4,9 +4,11 @@ the exposure recorded as an ``Experiment Viewed`` event through the queue."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from audience.api.app import create_app
 from audience.config.settings import Settings
@@ -17,14 +19,21 @@ from audience.pipelines.experiments import running_allocations
 from audience.realtime.live_segments import PredicateEvaluator, PredicateRule
 from audience.realtime.runtime import Collector, build_consumer, build_engine
 from audience.store.workspace import Workspace
-from tests.experiments.segment_data import NOW, workspace  # noqa: F401  (fixture)
+from tests.experiments.segment_data import NOW, make_workspace
 from tests.realtime.conftest import READ_KEY, WRITE_KEY, basic
 from tests.realtime.test_collector import settled
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """The experiments' small warehouse (:mod:`tests.experiments.segment_data`)."""
+    return make_workspace(tmp_path / "ws")
+
 
 VIP = PredicateRule("rule:VIP", lambda p: p["traits"].get("vip") is True, "vip trait")
 
 
-def test_assignment_over_http(workspace: Workspace) -> None:  # noqa: F811
+def test_assignment_over_http(workspace: Workspace) -> None:
     with workspace.warehouse() as warehouse:
         experiment = create_experiment(
             warehouse.con, definition("web", "VIP", "control:50,b:50", holdout=20), NOW

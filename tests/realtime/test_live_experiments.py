@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC
+from pathlib import Path
+
+import pytest
 
 from audience.experiments.assignment import assign_members
 from audience.experiments.definitions import definition
@@ -11,11 +15,18 @@ from audience.model.bucketing import HOLDOUT
 from audience.realtime.engine import LiveEngine
 from audience.realtime.live_segments import PredicateEvaluator, PredicateRule
 from audience.store.warehouse import Warehouse
-from tests.experiments.segment_data import NOW, warehouse, workspace  # noqa: F401  (fixtures)
+from tests.experiments.segment_data import NOW, make_workspace
 from tests.realtime.test_engine import Memory, event
 
 
-def test_live_profiles_carry_the_batch_variant(warehouse: Warehouse) -> None:  # noqa: F811
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
+    """The experiments' small warehouse (:mod:`tests.experiments.segment_data`)."""
+    with make_workspace(tmp_path / "ws").warehouse() as warehouse:
+        yield warehouse
+
+
+def test_live_profiles_carry_the_batch_variant(warehouse: Warehouse) -> None:
     con = warehouse.con
     experiment = create_experiment(
         con, definition("live", "VIP", "control:30,a:30,b:40", holdout=10), NOW

@@ -21,13 +21,14 @@ def suppression_sql(people: str, purpose: str) -> str:
     """``people`` (customer_id, segment_id) with ``suppressed``: NULL when she may be sent.
 
     ``suppressed`` is the reason a person may not be sent for ``purpose``: ``holdout`` (held
-    out of the segment), ``no_consent``, ``denied`` or ``withdrawn``. The purpose is checked against the known purposes so it can be
-    written as a literal.
+    out of the segment), ``no_consent``, ``denied`` or ``withdrawn``. The purpose is checked
+    against the known purposes so it can be written as a literal.
     """
     if purpose not in PURPOSES:
         raise InputError(f"unknown consent purpose {purpose!r}; use one of {', '.join(PURPOSES)}")
     held = segment_holdout_sql("p.segment_id", "p.customer_id", "h.percent / 100.0")
-    return f"""SELECT p.*, CASE WHEN h.segment_id IS NOT NULL AND {held} THEN 'holdout'
+    return f"""SELECT p.*, CASE WHEN h.segment_id IS NOT NULL AND {held}
+                                THEN 'holdout'
                                 WHEN cc.status IS NULL THEN 'no_consent'
                                 WHEN cc.status <> 'granted' THEN cc.status END AS suppressed
                FROM ({people}) p

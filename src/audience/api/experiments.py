@@ -50,7 +50,7 @@ class NotInSegmentError(RequestRejectedError):
     status = 409
 
 
-async def assignment_get(name: str, request: Request, userId: str = "") -> Response:  # noqa: N803
+async def assignment_get(name: str, request: Request, userId: str = "") -> Response:
     """The variant of ``userId`` in experiment ``name``."""
     c = collector(request)
     if not is_valid_key(
@@ -58,7 +58,9 @@ async def assignment_get(name: str, request: Request, userId: str = "") -> Respo
     ):
         raise UnauthorizedError("missing or wrong read key; send it as the HTTP Basic user name")
     if not userId:
-        raise RequestRejectedError("userId is missing; ask /v1/experiments/NAME/assignment?userId=ID")
+        raise RequestRejectedError(
+            "userId is missing; ask /v1/experiments/NAME/assignment?userId=ID"
+        )
     allocations = {a.name: a for a in c.consumer.engine.experiments}
     allocation = allocations.get(name)
     if allocation is None:

@@ -98,8 +98,17 @@ def register(experiment_app: typer.Typer) -> None:
         else:
             found = [
                 definition(
-                    name, segment, variants, metric, window, lookback, holdout, salt,
-                    namespace, traffic, guardrail or [],
+                    name,
+                    segment,
+                    variants,
+                    metric,
+                    window,
+                    lookback,
+                    holdout,
+                    salt,
+                    namespace,
+                    traffic,
+                    guardrail or [],
                 )
             ]
         created = create_experiments(ws, found)
@@ -135,7 +144,9 @@ def register(experiment_app: typer.Typer) -> None:
 
     @experiment_app.command("show")
     @handle_errors
-    def show(name: NameArgument, workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
+    def show(
+        name: NameArgument, workspace: WorkspaceOption = None, json_: JsonOption = False
+    ) -> None:
         """One experiment's definition, namespace range and status."""
         from audience.pipelines.experiments import show as show_experiment
 
@@ -148,7 +159,9 @@ def register(experiment_app: typer.Typer) -> None:
 
     @experiment_app.command("stop")
     @handle_errors
-    def stop(name: NameArgument, workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
+    def stop(
+        name: NameArgument, workspace: WorkspaceOption = None, json_: JsonOption = False
+    ) -> None:
         """Stop an experiment: no new assignment; its namespace range is free again."""
         from audience.pipelines.experiments import stop as stop_experiment
 
@@ -160,7 +173,9 @@ def register(experiment_app: typer.Typer) -> None:
 
     @experiment_app.command("assign")
     @handle_errors
-    def assign(name: NameArgument, workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
+    def assign(
+        name: NameArgument, workspace: WorkspaceOption = None, json_: JsonOption = False
+    ) -> None:
         """Assign the segment's current members; record an exposure event for each new one."""
         from audience.pipelines.experiments import assign as assign_experiment
 

@@ -91,7 +91,7 @@ def parse_variants(text: str | Mapping[str, Any]) -> tuple[Variant, ...]:
     variants = []
     for name, raw in items:
         try:
-            weight = float(str(raw).rstrip("%"))
+            share = float(str(raw).rstrip("%"))
         except ValueError:
             raise ExperimentError(
                 f"variant {name!r} has weight {raw!r}, not a number; write e.g. {name}:50"
@@ -101,9 +101,9 @@ def parse_variants(text: str | Mapping[str, Any]) -> tuple[Variant, ...]:
                 f"variant name {name!r} is not allowed; use letters, digits, '_', '-' or '.' "
                 f"(and not {HOLDOUT!r}, which names the holdout)"
             )
-        if not weight > 0:
-            raise ExperimentError(f"variant {name!r} has weight {weight:g}; give it more than 0")
-        variants.append(Variant(str(name), weight))
+        if not share > 0:
+            raise ExperimentError(f"variant {name!r} has weight {share:g}; give it more than 0")
+        variants.append(Variant(str(name), share))
     names = [v.name for v in variants]
     if len(variants) < 2:
         raise ExperimentError("an experiment needs two variants or more (the first is the control)")
@@ -112,9 +112,9 @@ def parse_variants(text: str | Mapping[str, Any]) -> tuple[Variant, ...]:
         raise ExperimentError(f"variant name(s) {', '.join(twice)} given twice; names are unique")
     total = sum(v.weight for v in variants)
     if abs(total - 100.0) > 1e-9:
+        given = ", ".join(f"{v.name}:{v.weight:g}" for v in variants)
         raise ExperimentError(
-            f"variant weights sum to {total:g}, not 100 ({', '.join(f'{v.name}:{v.weight:g}' for v in variants)}); "
-            "make them add up to 100"
+            f"variant weights sum to {total:g}, not 100 ({given}); make them add up to 100"
         )
     return tuple(variants)
 

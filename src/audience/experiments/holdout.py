@@ -20,7 +20,7 @@ from datetime import datetime
 import duckdb
 
 from audience.errors import ExperimentError
-from audience.experiments.metrics import GroupStats, Sources, collect, sums_sql
+from audience.experiments.metrics import WAREHOUSE, GroupStats, Sources, collect, sums_sql
 from audience.model.bucketing import HOLDOUT, segment_holdout_sql
 from audience.store.sql import literal
 
@@ -45,9 +45,7 @@ def record_holdouts(
 ) -> None:
     """Make ``segment_holdouts`` hold exactly ``holdouts`` among segment ids with ``prefix``
     (``rule:`` for rule segments): a holdout removed from a definition is removed here."""
-    con.execute(
-        "DELETE FROM segment_holdouts WHERE starts_with(segment_id, ?)", [prefix]
-    )
+    con.execute("DELETE FROM segment_holdouts WHERE starts_with(segment_id, ?)", [prefix])
     for h in holdouts.values():
         if h.percent > 0:
             con.execute(
@@ -85,7 +83,7 @@ def lift_stats(
     con: duckdb.DuckDBPyConnection,
     holdout: SegmentHoldout,
     metric: str,
-    sources: Sources = Sources(),
+    sources: Sources = WAREHOUSE,
 ) -> GroupStats:
     """Sums of ``metric`` for the held-out (first) and targeted current members."""
     held = segment_holdout_sql(
@@ -98,8 +96,12 @@ def lift_stats(
                   FROM memberships
                   WHERE segment_id = {literal(holdout.segment_id)} AND valid_to IS NULL"""
     window = holdout.window_days
-    found = collect(con, sums_sql(con, exposed, metric, window, window, (), sources), metric,
-                    (HOLDOUT, TARGETED))
+    found = collect(
+        con,
+        sums_sql(con, exposed, metric, window, window, (), sources),
+        metric,
+        (HOLDOUT, TARGETED),
+    )
     if not found or any(v.n < 2 for v in found[0].variants):
         counts = {v.name: v.n for v in found[0].variants} if found else {}
         raise ExperimentError(

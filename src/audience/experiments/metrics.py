@@ -41,7 +41,14 @@ ORDER_METRICS = ("conversion", "revenue", "orders", "revenue_per_order")
 EMAIL_EVENTS = {"open": "Email Opened", "click": "Email Link Clicked"}
 MAX_GROUPS = 20
 _CUSTOMER_COLUMNS = {
-    "email", "phone", "first_name", "last_name", "gender", "postcode", "city", "birth_date",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "gender",
+    "postcode",
+    "city",
+    "birth_date",
     "signup_at",
 }
 OTHER = "(other)"
@@ -57,6 +64,10 @@ class Sources:
     events: str = "person_events"
     group: str | None = None
     """A column of ``exposures`` to split by as well (the benchmark's segment column)."""
+
+
+WAREHOUSE = Sources()
+"""The workspace's own exposures, orders and events."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,7 @@ def _values(metric: str, sources: Sources, window: int, lookback: int) -> str:
         "orders": "count(*) FILTER (WHERE {w})::DOUBLE",
         "revenue_per_order": "coalesce(sum(o.amount) FILTER (WHERE {w}), 0)",
     }.get(metric, "(count(*) FILTER (WHERE {w}) > 0)::DOUBLE")
-    den = "count(*) FILTER (WHERE {w})::DOUBLE".format(w=post)
+    den = f"count(*) FILTER (WHERE {post})::DOUBLE"
     return f"""SELECT x.customer_id, {value.format(w=post)} AS value,
                       {value.format(w=pre)} AS pre, {den} AS den
                FROM x JOIN ({rows}) o ON o.customer_id = x.customer_id
@@ -145,7 +156,7 @@ def stats_sql(
     experiment: Experiment,
     metric: str,
     by: Sequence[str] = (),
-    sources: Sources = Sources(),
+    sources: Sources = WAREHOUSE,
 ) -> str:
     """The query of every sum of ``metric``, per variant and group of an experiment."""
     d = experiment.definition
@@ -163,7 +174,7 @@ def sums_sql(
     window: int,
     lookback: int,
     by: Sequence[str] = (),
-    sources: Sources = Sources(),
+    sources: Sources = WAREHOUSE,
 ) -> str:
     """Sums of ``metric`` per variant and group of ``exposed`` (customer_id, variant,
     exposed_at): experiments and segment holdouts (``audience lift``) share it."""
@@ -216,7 +227,10 @@ def check_data(
             f"'audience experiment assign {experiment.name}' (or expose persons over HTTP)"
         )
     if metric in ORDER_METRICS:
-        found, where = scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {sources.orders} LIMIT 1)"), "orders"
+        found, where = (
+            scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {sources.orders} LIMIT 1)"),
+            "orders",
+        )
     else:
         event = EMAIL_EVENTS.get(metric, metric)
         found = scalar(
@@ -238,7 +252,7 @@ def metric_stats(
     experiment: Experiment,
     metric: str,
     by: Sequence[str] = (),
-    sources: Sources = Sources(),
+    sources: Sources = WAREHOUSE,
 ) -> list[GroupStats]:
     """Sufficient statistics of ``metric`` per variant, overall or per group of ``by``."""
     check_data(con, experiment, metric, sources)

@@ -170,7 +170,7 @@ def create_experiment(
     )
     d = definition
     con.execute(
-        f"INSERT INTO experiments ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO experiments ({_COLUMNS}) VALUES ({', '.join(['?'] * 16)})",
         [
             d.name,
             segment_id,

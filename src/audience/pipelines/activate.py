@@ -97,7 +97,9 @@ def _dry_run(
     return report
 
 
-def record_rule_holdouts(con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime) -> None:
+def record_rule_holdouts(
+    con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime
+) -> None:
     """The rule segments' ``holdout:`` shares, as defined now, for the consent filter."""
     holdouts = {
         d.segment_id: SegmentHoldout(d.segment_id, d.holdout, d.holdout_window_days)

@@ -17,8 +17,8 @@ from typing import Any
 from audience.errors import AudienceError, InputError
 from audience.experiments.assignment import AssignmentReport, assign_members
 from audience.experiments.definitions import ExperimentDefinition
-from audience.experiments.holdout import HOLDOUT, LIFT_METRICS, lift_stats, segment_holdout
-from audience.experiments.metrics import Sources, metric_stats
+from audience.experiments.holdout import LIFT_METRICS, lift_stats, segment_holdout
+from audience.experiments.metrics import WAREHOUSE, Sources, metric_stats
 from audience.experiments.records import AnalysisOptions, AnalysisResult
 from audience.experiments.registry import (
     Experiment,
@@ -28,7 +28,7 @@ from audience.experiments.registry import (
     resolve_segment,
     stop_experiment,
 )
-from audience.model.bucketing import Allocation
+from audience.model.bucketing import HOLDOUT, Allocation
 from audience.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def analyze_experiment(
     name: str,
     options: AnalysisOptions,
     by: Sequence[str] = (),
-    sources: Sources = Sources(),
+    sources: Sources = WAREHOUSE,
 ) -> ExperimentReport:
     """The primary metric and guardrails overall; with ``by``, the primary per group, every
     group's p-values adjusted together (Holm or Benjamini-Hochberg)."""
@@ -200,7 +200,9 @@ def running_allocations(ws: Workspace) -> list[Allocation]:
     """
     try:
         with ws.warehouse(read_only=True) as warehouse:
-            return [e.allocation() for e in list_experiments(warehouse.con) if e.status == "running"]
+            return [
+                e.allocation() for e in list_experiments(warehouse.con) if e.status == "running"
+            ]
     except (AudienceError, ValueError) as exc:
         log.warning("no experiments for the live path: %s", exc)
         return []

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from audience.errors import MergeRefusedError
-from audience.model.live_records import Event, Membership, PersonState, Profile, SegmentChange
 from audience.model.bucketing import Allocation
+from audience.model.live_records import Event, Membership, PersonState, Profile, SegmentChange
 from audience.realtime.events import iso
 from audience.realtime.live_experiments import carry_assignments
 from audience.realtime.live_profile import ProfileRules, apply_event, merge, new_profile, view
