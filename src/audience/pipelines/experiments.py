@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from audience.errors import AudienceError, InputError
 from audience.experiments.assignment import AssignmentReport, assign_members
 from audience.experiments.definitions import ExperimentDefinition
@@ -29,6 +31,7 @@ from audience.experiments.registry import (
     stop_experiment,
 )
 from audience.model.bucketing import HOLDOUT, Allocation
+from audience.report.experiment_results import ExperimentSection, ExperimentVariantRow
 from audience.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -189,6 +192,29 @@ def daily_entries(ws: Workspace, segment: str) -> float:
             "traffic cannot give a duration; run without --segment for the sample size"
         )
     return entered / TRAFFIC_DAYS
+
+
+def report_sections(con: duckdb.DuckDBPyConnection) -> list[ExperimentSection]:
+    """Each experiment's primary metric for the HTML report (default options)."""
+    from audience.experiments.analysis import analyze
+
+    sections = []
+    for experiment in list_experiments(con):
+        d = experiment.definition
+        head = (experiment.name, d.segment, d.metric, experiment.status)
+        try:
+            stats = metric_stats(con, experiment, d.metric)
+            weights = tuple(v.weight / 100.0 for v in d.variants)
+            result = analyze(d.metric, stats[0].variants, AnalysisOptions(expected_weights=weights))
+        except InputError as exc:
+            sections.append(ExperimentSection(*head, unavailable=str(exc)))
+            continue
+        rows = tuple(
+            ExperimentVariantRow(r.name, r.n, r.mean, r.lift, r.ci_low, r.ci_high, r.p_value)
+            for r in result.variants
+        )
+        sections.append(ExperimentSection(*head, rows, result.srm_flagged, None, result.notes))
+    return sections
 
 
 def running_allocations(ws: Workspace) -> list[Allocation]:

@@ -9,6 +9,7 @@ import duckdb
 
 from audience.config import WorkspaceConfig
 from audience.model.runs import SegmentRun
+from audience.pipelines.experiments import report_sections
 from audience.predictive.charts import cohort_heatmap
 from audience.predictive.cohorts import cohort_table
 from audience.report.html import RunCharts, write_report
@@ -49,6 +50,7 @@ def write_run_report(
         cohorts=cohort_heatmap(cohort_table(con, config.timezone)) if has_orders else None,
         other_maps=_other_maps(run, config, reports_dir),
         predictive=predictive_sections(con, run.run_id, names, failures),
+        experiments=report_sections(con),
     )
     return write_report(con, run, config, reports_dir, charts, clock.now())
 

@@ -22,6 +22,7 @@ from audience.config import WorkspaceConfig
 from audience.config.kpis import KPIS
 from audience.model.runs import SegmentRun
 from audience.plotting import signature_chart, sizes_chart
+from audience.report.experiment_results import ExperimentSection
 from audience.report.predictions import QUANTILES, PredictiveSections
 
 
@@ -51,6 +52,8 @@ class RunCharts:
     """``{"method": "tsne", "uri": ...}`` for each configured map besides PCA."""
     predictive: PredictiveSections = field(default_factory=PredictiveSections)
     """CLV and churn per segment and rule segment sizes, when those runs exist."""
+    experiments: list[ExperimentSection] = field(default_factory=list)
+    """Each experiment's primary metric per variant (relative lift, frequentist)."""
 
 
 def write_report(
@@ -97,6 +100,7 @@ def write_report(
         criterion=charts.criterion,
         maps=charts.other_maps,
         predictive=charts.predictive,
+        experiments=charts.experiments,
         quantiles=[f"p{round(100 * q)}" for q in QUANTILES],
         imports=imports,
         version=__version__,
