@@ -16,6 +16,7 @@ from audience.experiments.definitions import (
 )
 from audience.experiments.registry import create_experiment, get_experiment
 from audience.store.warehouse import Warehouse
+from audience.store.workspace import Workspace
 from tests.experiments.segment_data import NOW
 
 
@@ -88,3 +89,22 @@ def test_empty_or_unknown_segment_and_duplicates(warehouse: Warehouse) -> None:
         create_experiment(con, definition("e", "Buyers", "a:50,b:50"), NOW)
     with pytest.raises(UnknownExperimentError, match="no experiment named 'f'; known: e"):
         get_experiment(con, "f")
+
+
+def test_daily_entries_from_the_segment_traffic(workspace: Workspace) -> None:
+    from datetime import timedelta
+
+    from audience.pipelines.experiments import daily_entries
+    from tests.experiments.segment_data import add_segment
+
+    with pytest.raises(ExperimentError, match="had no one enter in the last 28 days"):
+        daily_entries(workspace, "Buyers")  # everyone entered 30 days ago
+    with workspace.warehouse() as warehouse:
+        add_segment(
+            warehouse.con,
+            "rule:Buyers",
+            "Buyers",
+            [f"n{i}" for i in range(56)],
+            NOW - timedelta(days=3),
+        )
+    assert daily_entries(workspace, "Buyers") == 2.0

@@ -64,3 +64,20 @@ def test_lift_sums_split_holdout_and_targeted(warehouse: Warehouse) -> None:
     ).fetchone()
     assert revenue is not None
     assert abs(held.sum + targeted.sum - float(revenue[0])) < 1e-6
+
+
+def test_cluster_runs_keep_the_configured_holdout(warehouse: Warehouse) -> None:
+    from audience.experiments.holdout import record_run_holdouts
+    from tests.experiments.segment_data import add_segment
+
+    con = warehouse.con
+    record_holdouts(con, {"rule:VIP": SegmentHoldout("rule:VIP", 5.0)}, NOW, "rule:")
+    add_segment(con, "run-a:0", "Cluster A", ["p1", "p2"])
+    add_segment(con, "run-b:0", "Cluster B", ["p3"])
+    con.execute("UPDATE segments SET run_id = 'run-b' WHERE segment_id = 'run-b:0'")
+    record_run_holdouts(con, "run-run-a:0", 10.0, NOW)
+    rows = con.execute("SELECT segment_id, percent FROM segment_holdouts ORDER BY 1").fetchall()
+    assert rows == [("rule:VIP", 5.0), ("run-a:0", 10.0)]
+    record_run_holdouts(con, "run-b", 0.0, NOW)  # a new run without holdout: none for clusters
+    rows = con.execute("SELECT segment_id FROM segment_holdouts").fetchall()
+    assert rows == [("rule:VIP",)]
