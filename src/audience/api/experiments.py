@@ -11,10 +11,10 @@ Read with a *read* key, like profiles: the answer tells which segment a person i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from audience.api.http_io import ErrorBody, collector, json_response
@@ -50,17 +50,17 @@ class NotInSegmentError(RequestRejectedError):
     status = 409
 
 
-async def assignment_get(name: str, request: Request, userId: str = "") -> Response:
+async def assignment_get(
+    name: str,
+    request: Request,
+    userId: Annotated[str, Query(min_length=1, description="The person's user id.")],
+) -> Response:
     """The variant of ``userId`` in experiment ``name``."""
     c = collector(request)
     if not is_valid_key(
         basic_user(request.headers.get("authorization")), c.settings.server.read_keys
     ):
         raise UnauthorizedError("missing or wrong read key; send it as the HTTP Basic user name")
-    if not userId:
-        raise RequestRejectedError(
-            "userId is missing; ask /v1/experiments/NAME/assignment?userId=ID"
-        )
     allocations = {a.name: a for a in c.consumer.engine.experiments}
     allocation = allocations.get(name)
     if allocation is None:
@@ -119,7 +119,6 @@ def router() -> APIRouter:
         response_class=Response,
         responses={
             200: {"model": AssignmentBody, "description": "The variant (or the holdout)."},
-            400: {"model": ErrorBody, "description": "userId is missing."},
             401: {"model": ErrorBody, "description": "Missing or wrong read key."},
             404: {"model": ErrorBody, "description": "No running experiment of that name."},
             409: {"model": ErrorBody, "description": "The person is not in its segment."},
