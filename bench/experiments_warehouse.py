@@ -25,7 +25,6 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import duckdb
 import pandas as pd
@@ -119,13 +118,10 @@ def pandas_side(exposures: pd.DataFrame, orders: pd.DataFrame) -> list[GroupStat
     return groups
 
 
-def _timed(run: Callable[[], list[GroupStats]], repeats: int) -> tuple[list[float], Any]:
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return times, result
+def _timed(run: Callable[[], list[GroupStats]]) -> tuple[float, list[GroupStats]]:
+    started = time.perf_counter()
+    result = run()
+    return time.perf_counter() - started, result
 
 
 def _same(a: list[GroupStats], b: list[GroupStats]) -> None:
@@ -146,10 +142,16 @@ def run_warehouse(exposures: int = 10_000_000, repeats: int = 3) -> dict[str, fl
         f"generated {exposures:,} exposures x {len(VARIANTS)} variants x {SEGMENTS} segments, "
         f"{n_orders[0] if n_orders else 0:,} orders in {time.perf_counter() - started:.1f} s"
     )
-    ours, groups = _timed(lambda: audience_side(con), repeats)
     x = con.execute("SELECT customer_id, variant, exposed_at, segment FROM x_bench").df()
     o = con.execute("SELECT customer_id, ordered_at, total::DOUBLE AS total FROM o_bench").df()
-    theirs, baseline = _timed(lambda: pandas_side(x, o), repeats)
+    ours: list[float] = []
+    theirs: list[float] = []
+    # Alternated, so that a busy machine slows both sides alike.
+    for _ in range(repeats):
+        seconds, groups = _timed(lambda: audience_side(con))
+        ours.append(seconds)
+        seconds, baseline = _timed(lambda: pandas_side(x, o))
+        theirs.append(seconds)
     _same(groups, baseline)
     ours_m, theirs_m = statistics.median(ours), statistics.median(theirs)
     print(f"{'':24}{'median':>10}{'min':>10}{'max':>10}")

@@ -19,6 +19,7 @@ from audience.api import events, experiments, pixel, profiles, webhooks
 from audience.api.http_io import component_schemas, json_response
 from audience.config.settings import Settings, check_server_secrets
 from audience.errors import AudienceError, RequestRejectedError, UnauthorizedError
+from audience.pipelines.experiments import running_allocations
 from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
 from audience.realtime.runtime import Collector
 from audience.store.workspace import Workspace
@@ -129,4 +130,7 @@ def app_from_env() -> FastAPI:
     workspace = Workspace.open(None, Settings())
     settings = workspace.settings
     check_server_secrets(settings.server)
-    return create_app(Collector(workspace, settings))
+    collector = Collector(workspace, settings)
+    # The assignment endpoint answers from the running experiments, read once at start.
+    collector.consumer.engine.experiments = running_allocations(workspace)
+    return create_app(collector)
