@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audience.features.behaviour import compute_features
@@ -151,17 +151,10 @@ def test_live_engagement_and_tenure_equal_the_batch_features(
     assert mismatches(live, batch, (*EVENT_FEATURES, "tenure_days")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the warehouse counts orders from order files only, never from loaded "
-    "'Order Completed' events (realtime/published.py relies on it to add live orders on top "
-    "of the published ones); issue 13 point 1 leaves this to be decided",
-)
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
-    phases=[Phase.explicit, Phase.generate],  # an expected failure: no time spent shrinking
 )
 @given(stream=streams)
 def test_live_order_features_equal_the_batch_features(

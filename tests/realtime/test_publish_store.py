@@ -55,6 +55,7 @@ def state(orders: int, spend: float, **changes: Any) -> PersonState:
             "first_order_at": iso(T0 - timedelta(days=300)),
             "last_order_at": iso(T0 - timedelta(days=3)),
         },
+        "order_ids": [],
         "features": {"frequency": float(orders), "monetary": spend},
         "segments": {
             "rfm:champions": {"name": "Champions", "run_id": "r-rfm"},
@@ -111,6 +112,8 @@ def test_publish_merges_with_live_and_is_idempotent(make_store: StoreFactory) ->
         return store.get("C1")
 
     first, second = state(3, 300.0), state(5, 600.0)
+    # The loader has loaded the live order (event e1, no order id): the warehouse holds it.
+    loaded = state(6, 650.0, order_ids=["evt:e1"])
     out = run(
         make_store,
         # Before any publish: a visitor, and the same person under a merged record's id.
@@ -124,6 +127,8 @@ def test_publish_merges_with_live_and_is_idempotent(make_store: StoreFactory) ->
         apply(event("page", 2, userId="C1")),
         get,
         publish(second),
+        get,
+        publish(loaded),
         get,
     )
     published: Profile = out[3]
@@ -145,6 +150,10 @@ def test_publish_merges_with_live_and_is_idempotent(make_store: StoreFactory) ->
     final: Profile = out[8]
     assert final["rfm"]["frequency"] == 6 and final["rfm"]["monetary"] == 650.0
     assert final["published"]["scores"]["clv"] == 410.5
+    # Once the warehouse holds the order the live path counted, it is counted once.
+    settled: Profile = out[10]
+    assert settled["rfm"]["frequency"] == 6 and settled["rfm"]["monetary"] == 650.0
+    assert settled["live_orders"] == {}
 
 
 def test_a_live_consent_newer_than_the_warehouse_stands(make_store: StoreFactory) -> None:
@@ -158,3 +167,36 @@ def test_a_live_consent_newer_than_the_warehouse_stands(make_store: StoreFactory
         lambda store: store.get("C1"),
     )
     assert out[3]["consents"]["email"]["status"] == "withdrawn"
+
+
+def test_live_engagement_restarts_only_with_new_features(make_store: StoreFactory) -> None:
+    live = engine()
+    rescored = state(3, 300.0, scores={"clv": 999.0})
+    recomputed = state(3, 300.0, as_of=iso(T0))
+
+    def page(n: int) -> Callable[[ProfileStore], Any]:
+        return lambda store: store.apply([event("page", n, userId="C1")], live)
+
+    def publish(s: PersonState) -> Callable[[ProfileStore], Any]:
+        return lambda store: store.publish([s], live)
+
+    def visits(store: ProfileStore) -> Any:
+        async def read() -> float:
+            found = await store.get("C1")
+            assert found is not None
+            return found["engagement"]["visits"]
+
+        return read()
+
+    out = run(
+        make_store,
+        page(0),
+        publish(state(3, 300.0)),  # the page view is in the warehouse's features: restart
+        visits,
+        page(1),
+        publish(rescored),  # the same features, new scores: the live view stands
+        visits,
+        publish(recomputed),  # features computed anew hold it: restart
+        visits,
+    )
+    assert out[2] == 0 and out[5] == pytest.approx(1.0, rel=1e-3) and out[7] == 0

@@ -14,11 +14,12 @@ import httpx
 import pytest
 
 from audience.errors import TransientError
+from audience.ingest import import_file
 from audience.pipelines.sync import sync_events
 from audience.realtime.eventlog import events_dir
 from audience.store.warehouse import Warehouse
 from audience.store.workspace import Workspace
-from tests.realtime.conftest import WRITE_KEY, audience_server, basic
+from tests.realtime.conftest import READ_KEY, WRITE_KEY, audience_server, basic
 
 LOAD_SECONDS = "1"
 
@@ -95,3 +96,32 @@ def test_a_warehouse_held_by_another_command_delays_the_load_and_loses_nothing(
     for message_id in held:
         poll(workspace, message_id)
     assert [stored(workspace, m) for m in (first, *held)] == [1, 1, 1, 1]
+
+
+def test_a_batch_command_reaches_the_live_profiles_while_the_server_runs(
+    loading_server: str, workspace: Workspace, tmp_path: Path
+) -> None:
+    """Issue 13: publish after clean, segment, predict, imports — here a CRM import — with no
+    manual step: the loader publishes when a batch command changed the published state."""
+    crm = tmp_path / "crm.csv"
+    crm.write_text("customer_id,city,consent_email\nC9,Lyon,yes\n", encoding="utf-8")
+    deadline = time.monotonic() + 30
+    while True:  # the loader may hold the warehouse for a moment: a batch command retries
+        try:
+            import_file(workspace, "customers", crm)
+            break
+        except TransientError:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    started = time.monotonic()
+    while time.monotonic() - started < 30:
+        answer = httpx.get(f"{loading_server}/v1/profiles/C9", headers=basic(READ_KEY), timeout=10)
+        if answer.status_code == 200 and answer.json()["profile"]["traits"].get("city") == "Lyon":
+            break
+        time.sleep(0.3)
+    else:
+        pytest.fail("the CRM import never reached the live profile")
+    assert answer.json()["profile"]["consents"]["email"]["status"] == "granted"
+    loader = httpx.get(f"{loading_server}/health", timeout=10).json()["warehouse_loader"]
+    assert loader["publishes"] >= 1 and loader["last_publish_at"] is not None
+    assert loader["rounds"] >= 1 and loader["files_waiting"] == 0

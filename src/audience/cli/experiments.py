@@ -59,6 +59,15 @@ SrmOption = Annotated[
     float,
     typer.Option("--srm-threshold", min=0, max=1, help="Flag a sample ratio mismatch below it."),
 ]
+PriorMeanOption = Annotated[
+    float, typer.Option("--prior-mean", help="Bayesian prior mean of the relative lift.")
+]
+PriorVarianceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--prior-variance", help="Bayesian prior variance of the relative lift (default: flat)."
+    ),
+]
 WeightsOption = Annotated[
     str | None,
     typer.Option("--weights", help="Intended split, control first, e.g. 50,50 (default equal)."),
@@ -84,8 +93,14 @@ def analysis_options(
     srm_threshold: float,
     weights: str | None,
     cuped: bool = False,
+    prior_mean: float = 0.0,
+    prior_variance: float | None = None,
 ) -> AnalysisOptions:
-    """The engine's options from the command line's, each choice checked."""
+    """The engine's options from the command line's, each choice checked.
+
+    A prior variance makes the Bayesian prior proper (normal on the relative lift); without
+    one it is flat, as GrowthBook's default.
+    """
     from audience.experiments.records import AnalysisOptions
 
     _choice(engine, ("frequentist", "bayesian"), "--engine")
@@ -101,6 +116,9 @@ def analysis_options(
         correction=correction,  # type: ignore[arg-type]
         srm_threshold=srm_threshold,
         expected_weights=_weights(weights),
+        prior_mean=prior_mean,
+        prior_variance=1.0 if prior_variance is None else prior_variance,
+        prior_proper=prior_variance is not None,
     )
 
 
@@ -215,6 +233,8 @@ def analyze_summary(
     alpha: AlphaOption = 0.05,
     srm_threshold: SrmOption = 0.001,
     weights: WeightsOption = None,
+    prior_mean: PriorMeanOption = 0.0,
+    prior_variance: PriorVarianceOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Analyse results measured elsewhere (an e-mail or ad tool's export), one row per variant."""
@@ -222,7 +242,16 @@ def analyze_summary(
     from audience.experiments.summary_file import read_summary
 
     options = analysis_options(
-        engine, difference, alpha, sequential, tuning, correction, srm_threshold, weights
+        engine,
+        difference,
+        alpha,
+        sequential,
+        tuning,
+        correction,
+        srm_threshold,
+        weights,
+        prior_mean=prior_mean,
+        prior_variance=prior_variance,
     )
     summary = read_summary(file, control)
     result = analyze(summary.metric, summary.variants, options)

@@ -68,6 +68,15 @@ def print_import(report: ImportReport) -> None:
         lines = ", ".join(f"{code} {n:,}" for code, n in report.currencies.items())
         understood.append(f"currency where a line names none: {report.currency}")
         understood += [f"order lines per currency: {lines}"] if lines else []
+    if report.event_orders_replaced:
+        understood.append(
+            f"{report.event_orders_replaced:,} order(s) known from 'Order Completed' events "
+            "replaced by this file's lines"
+        )
+    if report.orders_from_events:
+        understood.append(
+            f"{report.orders_from_events:,} order(s) counted from 'Order Completed' events"
+        )
     if understood:
         console.print("  " + "; ".join(understood), highlight=False)
     if report.consents:

@@ -66,9 +66,14 @@ def analyze(
     for treatment in variants[1:]:
         a, b = control_estimate, estimate(treatment)
         if use_cuped:
-            slope = cuped.theta(control, treatment)
             plain = _effect(a, b, control, options)
-            a, b = cuped.adjusted(control, slope), cuped.adjusted(treatment, slope)
+            if control.denominator_sum is not None:
+                slope = cuped.ratio_theta(control, treatment)
+                a = cuped.ratio_adjusted(control, slope)
+                b = cuped.ratio_adjusted(treatment, slope)
+            else:
+                slope = cuped.theta(control, treatment)
+                a, b = cuped.adjusted(control, slope), cuped.adjusted(treatment, slope)
             lift = _effect(a, b, control, options)
             reduction = 1 - lift.variance / plain.variance if plain.variance > 0 else 0.0
             notes.append(

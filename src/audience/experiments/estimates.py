@@ -89,6 +89,20 @@ def check_variant(v: VariantStats) -> None:
         if v.pre_sum_squares is None or v.pre_cross_sum is None:
             raise InputError(f"{where}: CUPED needs pre_sum_squares and pre_cross_sum too")
         _check_squares(where, v.n, v.pre_sum, v.pre_sum_squares, "pre_sum", "pre_sum_squares")
+    if v.pre_denominator_sum is not None:
+        if v.pre_denominator_sum_squares is not None:
+            _check_squares(
+                where,
+                v.n,
+                v.pre_denominator_sum,
+                v.pre_denominator_sum_squares,
+                "pre_denominator_sum",
+                "pre_denominator_sum_squares",
+            )
+        if v.pre_denominator_sum == 0:
+            raise InputError(
+                f"{where}: the pre-period denominator sums to 0; CUPED on a ratio needs one"
+            )
 
 
 def _check_squares(where: str, n: int, total: float, squares: float, a: str, b: str) -> None:

@@ -26,6 +26,16 @@ class VariantStats:
     ``denominator_sum_squares``, and ``cross_sum`` is the sum of numerator × denominator.
     CUPED needs the pre-period covariate: ``pre_sum``, ``pre_sum_squares`` and
     ``pre_cross_sum`` (sum of metric × pre-period value).
+
+    CUPED on a ratio metric (as gbstats' ``RegressionAdjustedRatioStatistic``) uses the
+    pre-period ratio: ``pre_sum``/``pre_sum_squares`` for its numerator,
+    ``pre_denominator_sum``/``pre_denominator_sum_squares`` for its denominator, and the
+    sums of products of each pair of the four values: ``cross_sum`` (numerator ×
+    denominator), ``pre_cross_sum`` (numerator × pre numerator),
+    ``pre_denominator_cross_sum`` (denominator × pre denominator),
+    ``pre_ratio_cross_sum`` (pre numerator × pre denominator),
+    ``numerator_pre_denominator_sum`` (numerator × pre denominator) and
+    ``denominator_pre_numerator_sum`` (denominator × pre numerator).
     """
 
     name: str
@@ -39,6 +49,12 @@ class VariantStats:
     pre_sum: float | None = None
     pre_sum_squares: float | None = None
     pre_cross_sum: float | None = None
+    pre_denominator_sum: float | None = None
+    pre_denominator_sum_squares: float | None = None
+    pre_denominator_cross_sum: float | None = None
+    pre_ratio_cross_sum: float | None = None
+    numerator_pre_denominator_sum: float | None = None
+    denominator_pre_numerator_sum: float | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,11 @@ class ImportReport:
     category, text), see :mod:`audience.ingest.traits`."""
     date_formats: dict[str, str] = field(default_factory=dict)
     """Column -> how its dates were read (day or month first) and why."""
+    orders_from_events: int = 0
+    """Events: orders counted from new 'Order Completed' events (an order id new to the
+    warehouse, a buyer known by user id)."""
+    event_orders_replaced: int = 0
+    """Orders: orders counted from 'Order Completed' events that this file's lines replaced."""
 
     @property
     def reconciled(self) -> bool:

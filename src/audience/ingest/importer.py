@@ -188,6 +188,8 @@ def import_into(
     report.rows_unchanged, report.rows_quarantined = counts.unchanged, counts.quarantined
     report.rows_loaded = counts.loaded
     report.rows_read = counts.loaded + counts.quarantined
+    report.orders_from_events = counts.orders
+    report.event_orders_replaced = counts.replaced_event_orders
     if report.rows_read == 0:
         raise InputError(f"{path}: no rows to import")
     con.execute(

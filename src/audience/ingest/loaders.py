@@ -33,12 +33,18 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    orders: int = 0
+    """Events import: orders derived from new 'Order Completed' events."""
+    replaced_event_orders: int = 0
+    """Orders import: event-derived orders its lines replaced."""
 
     def __iadd__(self, other: Counts) -> Counts:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
+        self.orders += other.orders
+        self.replaced_event_orders += other.replaced_event_orders
         return self
 
     @property
@@ -324,6 +330,14 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
                   FROM _typed WHERE len(_reasons) = 0)"""
     )
     refuse_lines_loaded_under_other_keys(con, ctx.import_id, ctx.source_file)
+    # The order file is the system of record: its lines replace an order derived from an
+    # 'Order Completed' event of the same id (see load_events).
+    counts.replaced_event_orders = _count(
+        con,
+        """DELETE FROM order_lines WHERE line_no = 0
+             AND order_id IN (SELECT order_id FROM _keyed)
+             AND import_id IN (SELECT import_id FROM imports WHERE kind = 'events')""",
+    )
     counts += upsert(
         con,
         ctx,
@@ -392,4 +406,32 @@ def load_events(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
            GROUP BY ALL
            ON CONFLICT DO UPDATE SET first_seen = least(first_seen, excluded.first_seen)"""
     )
+    counts.orders = _derive_orders(con, ctx)
     return counts
+
+
+def _derive_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> int:
+    """An order line from each new ``Order Completed`` event whose order id is new.
+
+    So that batch counts the orders the live path counts, once per order id (view
+    ``event_orders``). The buyer is the event's user id, or the user its anonymous id was
+    seen with; an order of a buyer never identified stays an event only. An order file's
+    lines for the same id replace it (:func:`load_orders`).
+    """
+    return _count(
+        con,
+        """INSERT INTO order_lines (order_id, line_no, customer_id, ordered_at, quantity, amount,
+                                    discount, currency, channel, import_id)
+           SELECT order_id, 0, buyer, ordered_at, 1, amount, discount,
+                  coalesce(currency, ?), channel, import_id
+           FROM (SELECT e.*, coalesce(e.user_id, l.user_id) AS buyer,
+                        row_number() OVER (PARTITION BY e.order_id
+                                           ORDER BY e.ordered_at, e.message_id) AS nth
+                 FROM event_orders e
+                 LEFT JOIN (SELECT anonymous_id, min(user_id) AS user_id FROM anonymous_links
+                            GROUP BY anonymous_id) l ON l.anonymous_id = e.anonymous_id
+                 WHERE e.import_id = ?)
+           WHERE nth = 1 AND buyer IS NOT NULL
+             AND order_id NOT IN (SELECT order_id FROM order_lines)""",
+        [ctx.currency.upper(), ctx.import_id],
+    )

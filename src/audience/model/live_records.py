@@ -65,6 +65,14 @@ class Rfm(TypedDict):
     recency_days: NotRequired[float | None]
 
 
+class LiveOrder(TypedDict):
+    """An order counted live (see :mod:`audience.realtime.live_orders`)."""
+
+    amount: float
+    discount: float
+    at: str
+
+
 class Engagement(TypedDict):
     """Counts decayed by the workspace's half-life to ``as_of``."""
 
@@ -122,6 +130,8 @@ class Profile(TypedDict):
     updated_at: str | None
     features: NotRequired[dict[str, float | None]]
     """In a view only: the batch features this profile gives, as of the view's now."""
+    live_orders: NotRequired[dict[str, LiveOrder]]
+    """Orders counted live, by order id, that the warehouse did not hold at the last publish."""
     published: NotRequired[Published]
     """The warehouse state ``audience publish`` wrote last (absent: never published)."""
     scores: NotRequired[dict[str, Any]]
@@ -148,6 +158,9 @@ class PersonState(TypedDict):
     traits: JsonObject
     consents: dict[str, ConsentState]
     rfm: Rfm
+    order_ids: list[str]
+    """Ids of the person's orders the warehouse holds from ``Order Completed`` events: the
+    orders the live path may have counted already."""
     features: dict[str, float | None]
     segments: dict[str, PublishedSegment]
     scores: dict[str, Any]

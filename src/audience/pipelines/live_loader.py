@@ -13,6 +13,11 @@ which opens the warehouse for one short transaction per file and closes it. So:
   committed, and the import is idempotent on ``messageId`` (a crash between the two, or
   ``audience sync`` run alongside, only finds the file's events already there).
 
+After a round, when a batch command (``clean``, ``segment``, ``predict``, an import, a rule
+evaluation) changed what ``audience publish`` writes, the loader publishes it into the
+running store (:func:`~audience.pipelines.publish.publish_is_stale`), so that live profiles
+follow batch without a manual step. ``GET /health`` shows the loader's state.
+
 Without this loop (interval 0) the files are sealed every minute and at stop, for
 ``audience sync``.
 """
@@ -22,13 +27,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 
 from audience.config.settings import Settings
 from audience.errors import TransientError
+from audience.pipelines.publish import PublishReport, publish_is_stale, publish_live_profiles
 from audience.pipelines.sync import SyncReport, sync_events
 from audience.realtime.consumer import Consumer
-from audience.realtime.eventlog import EventLog
+from audience.realtime.eventlog import EventLog, events_dir, ready_files
 from audience.realtime.queue import Backoff, sleep_unless
 from audience.realtime.runtime import Background
 from audience.store.workspace import Workspace
@@ -49,16 +56,35 @@ class LoaderStats:
     waits: int = 0
     """Rounds that found the warehouse held by another process."""
     last_error: str | None = None
+    last_load_at: str | None = None
+    publishes: int = 0
+    """Publishes this loader made after a batch command changed the warehouse."""
+    last_publish_at: str | None = None
 
 
 class WarehouseLoader:
     """A :data:`~audience.realtime.runtime.Background` task loading the event log."""
 
-    def __init__(self, workspace: Workspace, event_log: EventLog | None, every: float) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        event_log: EventLog | None,
+        every: float,
+        publish: Callable[[], Awaitable[PublishReport | None]] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.event_log = event_log
         self.every = every
+        self.publish = publish
         self.stats = LoaderStats()
+
+    def health(self) -> dict[str, object]:
+        """For ``GET /health``: what the loader did, and the event files waiting to load."""
+        return {
+            "every_seconds": self.every,
+            "files_waiting": len(ready_files(events_dir(self.workspace))),
+            **asdict(self.stats),
+        }
 
     async def __call__(self, stop: asyncio.Event) -> None:
         """Load every interval until ``stop``; then once more, for what was logged last."""
@@ -92,12 +118,31 @@ class WarehouseLoader:
             log.exception("warehouse load failed; the event files wait for the next round")
             return False
         self._count(report, time.monotonic() - started)
+        if self.publish is not None:
+            await self._publish(self.publish)
         return True
+
+    async def _publish(self, publish: Callable[[], Awaitable[PublishReport | None]]) -> None:
+        try:
+            report = await publish()
+        except Exception as exc:  # the live profiles catch up at the next round
+            self.stats.last_error = f"publish: {exc}"
+            log.exception("publishing the warehouse into the live profiles failed")
+            return
+        if report is not None:
+            self.stats.publishes += 1
+            self.stats.last_publish_at = report.at
+            log.warning(
+                "published the warehouse into the live profiles: %d written, %d unchanged",
+                report.written,
+                report.unchanged,
+            )
 
     def _count(self, report: SyncReport, seconds: float) -> None:
         self.stats.files += len(report.files)
         self.stats.rows_new += report.rows_new
         self.stats.last_error = None
+        self.stats.last_load_at = self.workspace.clock.now().isoformat()
         if report.files:
             log.info(
                 "loaded %d live event(s) into the warehouse (%d file(s), %.2fs)",
@@ -114,4 +159,10 @@ def warehouse_loaders(
     every = settings.queue.warehouse_load_seconds
     if every <= 0 or consumer.event_log is None:
         return []
-    return [WarehouseLoader(workspace, consumer.event_log, every)]
+
+    async def publish() -> PublishReport | None:
+        if not await asyncio.to_thread(publish_is_stale, workspace):
+            return None
+        return await publish_live_profiles(workspace, settings, consumer.store)
+
+    return [WarehouseLoader(workspace, consumer.event_log, every, publish)]

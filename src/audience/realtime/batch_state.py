@@ -22,6 +22,7 @@ import orjson
 
 from audience.model.live_records import ConsentState, PersonState, PublishedSegment, Rfm
 from audience.realtime.events import iso
+from audience.realtime.live_orders import no_orders
 from audience.store.warehouse import scalar
 
 _TRAIT_COLUMNS = (
@@ -149,6 +150,15 @@ def _rfm(con: duckdb.DuckDBPyConnection) -> dict[str, Rfm]:
     }
 
 
+def _event_order_ids(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Per person, her orders the warehouse holds from loaded 'Order Completed' events."""
+    rows = con.execute(
+        """SELECT customer_id, list(order_id ORDER BY order_id) FROM person_orders
+           WHERE order_id IN (SELECT order_id FROM event_orders) GROUP BY customer_id"""
+    ).fetchall()
+    return {str(pid): [str(o) for o in ids] for pid, ids in rows}
+
+
 def _features(
     con: duckdb.DuckDBPyConnection,
 ) -> tuple[dict[str, dict[str, float | None]], dict[str, str]]:
@@ -198,16 +208,9 @@ def read_states(con: duckdb.DuckDBPyConnection) -> list[PersonState]:
     persons = _persons(con, cleaned)
     keys = _keys(con, persons)
     traits, consents, rfm = _traits(con, cleaned), _consents(con), _rfm(con)
+    order_ids = _event_order_ids(con)
     features, as_of = _features(con)
     segments, scores = _segments(con), _scores(con)
-    empty: Rfm = {
-        "frequency": 0,
-        "monetary": 0.0,
-        "discount": 0.0,
-        "gross": 0.0,
-        "first_order_at": None,
-        "last_order_at": None,
-    }
     states: list[PersonState] = []
     for pid in persons:
         state: PersonState = {
@@ -216,7 +219,8 @@ def read_states(con: duckdb.DuckDBPyConnection) -> list[PersonState]:
             "as_of": as_of.get(pid),
             "traits": traits.get(pid, {}),
             "consents": consents.get(pid, {}),
-            "rfm": rfm.get(pid, empty),
+            "rfm": rfm.get(pid) or no_orders(),
+            "order_ids": order_ids.get(pid, []),
             "features": features.get(pid, {}),
             "segments": segments.get(pid, {}),
             "scores": scores.get(pid, {}),

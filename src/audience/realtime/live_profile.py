@@ -9,7 +9,9 @@ segment evaluator and ``GET /v1/profiles/{id}`` both see, is::
     counters       {"<track event name>": n}        event_types {"track": n, "page": n, ...}
     events_total   every event applied              first_seen / last_seen  ISO UTC
     rfm            {frequency, monetary, discount, gross, first_order_at, last_order_at}
-                   ('Order Completed' events; + recency_days in the view, as of now)
+                   ('Order Completed' events, once per order id; + recency_days in the view)
+    live_orders    {"<order id>": {amount, discount, at}}: the orders counted live that the
+                   warehouse did not hold at the last publish (:mod:`.live_orders`)
     engagement     {as_of, score, visits, product_views, cart_adds, email_opens,
                     email_clicks}: counts decayed by the workspace's half-life to as_of
     device         {mobile, total}: events sent from a mobile device, of all
@@ -25,8 +27,8 @@ deployed clustering model reads, named as the batch features are.
 
 Every update is total: whatever an event holds, it is folded in or ignored, never an
 exception that would dead-letter it and every later event of the person. An amount that
-is not a number, not finite or beyond ±:data:`~audience.realtime.events.MAX_AMOUNT` counts
-as 0 (the collector refuses such numbers already), sums stay finite, and a profile stored
+is not a number, not finite or beyond ±:data:`~audience.realtime.input_checks.MAX_AMOUNT`
+counts as 0 (the collector refuses such numbers already), sums stay finite, and a profile stored
 before these rules (a sum that overflowed was stored as null) reads with 0 in its place.
 """
 
@@ -40,9 +42,15 @@ from typing import Any
 
 from audience.model.live_records import Engagement, Event, JsonObject, Profile, RecentEvent
 from audience.realtime.events import iso
-from audience.realtime.input_checks import MAX_AMOUNT
+from audience.realtime.live_orders import (
+    ORDER_EVENT,
+    count_order,
+    earliest,
+    latest,
+    merge_orders,
+    no_orders,
+)
 
-ORDER_EVENT = "Order Completed"
 MAX_RECENT = 1_000
 ENGAGEMENT_EVENTS = {
     "product_views": "Product Viewed",
@@ -86,14 +94,7 @@ def new_profile(profile_id: str) -> Profile:
         "events_total": 0,
         "first_seen": None,
         "last_seen": None,
-        "rfm": {
-            "frequency": 0,
-            "monetary": 0.0,
-            "discount": 0.0,
-            "gross": 0.0,
-            "first_order_at": None,
-            "last_order_at": None,
-        },
+        "rfm": no_orders(),
         "engagement": _engagement(None, (0.0,) * len(_DECAYED)),
         "device": {"mobile": 0, "total": 0},
         "consents": {},
@@ -101,6 +102,7 @@ def new_profile(profile_id: str) -> Profile:
         "segments": {},
         "recent": [],
         "updated_at": None,
+        "live_orders": {},
     }
 
 
@@ -110,28 +112,11 @@ def add_identity(profile: Profile, kind: str, value: str) -> None:
         known.append(value)
 
 
-def _amount(value: Any) -> float:
-    """An amount an event gives: 0 unless a finite number (or numeric text) within bounds."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return 0.0
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return 0.0
-    return number if math.isfinite(number) and abs(number) <= MAX_AMOUNT else 0.0
-
-
 def _stored(value: Any) -> float:
     """A number a stored profile holds: 0 for null (an old overflowed sum) or anything else."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
     return float(value) if math.isfinite(value) else 0.0
-
-
-def _add(total: float, amount: float) -> float:
-    """``total + amount``, or ``total`` when the sum would not be finite."""
-    summed = total + amount
-    return summed if math.isfinite(summed) else total
 
 
 def _get(obj: Any, *keys: str) -> Any:
@@ -163,14 +148,6 @@ def repaired(profile: Profile) -> Profile:
     out["rfm"] = profile["rfm"].copy()
     out["engagement"] = profile["engagement"].copy()
     return repair(out)
-
-
-def _min_time(a: str | None, b: str | None) -> str | None:
-    return b if a is None or (b is not None and parse_time(b) < parse_time(a)) else a
-
-
-def _max_time(a: str | None, b: str | None) -> str | None:
-    return b if a is None or (b is not None and parse_time(b) > parse_time(a)) else a
 
 
 def _counts(engagement: Engagement) -> tuple[float, ...]:
@@ -230,18 +207,6 @@ def _engage(profile: Profile, event: Event, at: datetime, rules: ProfileRules) -
     profile["engagement"] = engagement
 
 
-def _order(profile: Profile, props: Mapping[str, Any], when: str) -> None:
-    rfm = profile["rfm"]
-    amount = _amount(props.get("total", props.get("revenue", props.get("value"))))
-    discount = abs(_amount(props.get("discount")))
-    rfm["frequency"] += 1
-    rfm["monetary"] = _add(rfm["monetary"], amount)
-    rfm["discount"] = _add(rfm["discount"], discount)
-    rfm["gross"] = _add(rfm["gross"], amount + discount)
-    rfm["first_order_at"] = _min_time(rfm["first_order_at"], when)
-    rfm["last_order_at"] = _max_time(rfm["last_order_at"], when)
-
-
 def _consents(profile: Profile, event: Event, when: str) -> None:
     """Consent from Segment's consent context or identify traits ``consent_<purpose>``."""
     found: JsonObject = {}
@@ -278,20 +243,20 @@ def apply_event(profile: Profile, event: Event, rules: ProfileRules) -> None:
         add_identity(profile, "anonymous_id", event["anonymousId"])
     profile["events_total"] += 1
     profile["event_types"][kind] = profile["event_types"].get(kind, 0) + 1
-    profile["first_seen"] = _min_time(profile["first_seen"], when)
-    profile["last_seen"] = _max_time(profile["last_seen"], when)
+    profile["first_seen"] = earliest(profile["first_seen"], when)
+    profile["last_seen"] = latest(profile["last_seen"], when)
     traits = event.get("traits") or _get(event, "context", "traits")
     if kind == "identify" and isinstance(traits, Mapping):
         newer = profile["traits_at"] is None or at >= parse_time(profile["traits_at"])
         for key, value in traits.items():
             if newer or key not in profile["traits"]:
                 profile["traits"][key] = value
-        profile["traits_at"] = _max_time(profile["traits_at"], when)
+        profile["traits_at"] = latest(profile["traits_at"], when)
     if kind == "track":
         name = str(event["event"])
         profile["counters"][name] = profile["counters"].get(name, 0) + 1
         if name == ORDER_EVENT:
-            _order(profile, event.get("properties") or {}, when)
+            count_order(profile, event.get("properties") or {}, when, event["messageId"])
         if name in rules.event_names:
             recent: RecentEvent = {
                 "event": name,
@@ -324,7 +289,7 @@ def merge(into: Profile, other: Profile, rules: ProfileRules) -> None:
         if other_newer
         else {**other["traits"], **into["traits"]}
     )
-    into["traits_at"] = _max_time(into["traits_at"], other["traits_at"])
+    into["traits_at"] = latest(into["traits_at"], other["traits_at"])
     for mine_counts, theirs_counts in (
         (into["counters"], other["counters"]),
         (into["event_types"], other["event_types"]),
@@ -332,21 +297,15 @@ def merge(into: Profile, other: Profile, rules: ProfileRules) -> None:
         for key, n in theirs_counts.items():
             mine_counts[key] = mine_counts.get(key, 0) + n
     into["events_total"] += other["events_total"]
-    into["first_seen"] = _min_time(into["first_seen"], other["first_seen"])
-    into["last_seen"] = _max_time(into["last_seen"], other["last_seen"])
-    mine, theirs = into["rfm"], other["rfm"]
-    mine["frequency"] += theirs["frequency"]
-    mine["monetary"] = _add(mine["monetary"], theirs["monetary"])
-    mine["discount"] = _add(mine["discount"], theirs["discount"])
-    mine["gross"] = _add(mine["gross"], theirs["gross"])
-    mine["first_order_at"] = _min_time(mine["first_order_at"], theirs["first_order_at"])
-    mine["last_order_at"] = _max_time(mine["last_order_at"], theirs["last_order_at"])
+    into["first_seen"] = earliest(into["first_seen"], other["first_seen"])
+    into["last_seen"] = latest(into["last_seen"], other["last_seen"])
+    merge_orders(into, other)
     stamps = [e["as_of"] for e in (into["engagement"], other["engagement"]) if e["as_of"]]
     if stamps:
-        latest = max(parse_time(s) for s in stamps)
-        a, b = (decay_to(e, latest, rules) for e in (into["engagement"], other["engagement"]))
+        newest = max(parse_time(s) for s in stamps)
+        a, b = (decay_to(e, newest, rules) for e in (into["engagement"], other["engagement"]))
         summed = tuple(x + y for x, y in zip(_counts(a), _counts(b), strict=True))
-        into["engagement"] = _engagement(iso(latest), summed)
+        into["engagement"] = _engagement(iso(newest), summed)
     into["device"]["mobile"] += other["device"]["mobile"]
     into["device"]["total"] += other["device"]["total"]
     for purpose, consent in other["consents"].items():

@@ -4,14 +4,16 @@ Pure functions, no I/O, like :mod:`audience.realtime.live_profile`.
 
 How the two meet (the rules ``audience publish`` documents):
 
-* **RFM**: the published order count, spend and order dates replace the live ones; orders the
-  live path counted since the previous publish (the live sums minus the previous baseline)
-  are added on top, because the warehouse counts orders from order files only and never
-  from live ``Order Completed`` events.
+* **RFM**: the published order count, spend and order dates replace the live ones; the
+  orders the live path counted that the warehouse does not hold yet (an ``Order Completed``
+  event not loaded yet: :mod:`audience.realtime.live_orders`) are added on top. The
+  warehouse counts loaded ``Order Completed`` events as orders, once per order id, as the
+  live path does; an order file's lines replace an event's order of the same id.
 * **Features** the deployed model reads: the published feature row, with the live
   increments since the publish: orders (frequency, monetary, basket, recency), engagement
   (the published counts decayed to now plus the live counts since the publish, which restart
-  from zero at each publish, since the warehouse holds the events logged before it), and
+  from zero when a publish brings features computed anew — they hold the events loaded by
+  then —, not when it brings the same features with new scores or memberships), and
   time (recency and tenure grow with the clock). Features the live path cannot compute
   (category shares, context) keep their published value.
 * **Traits**: published traits win over live ``identify`` traits older than the warehouse
@@ -32,8 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from audience.model.live_records import PersonState, Profile, Rfm
+from audience.model.live_records import PersonState, Profile
 from audience.realtime.events import iso
+from audience.realtime.live_orders import earliest, latest, settle, unpublished
 from audience.realtime.live_profile import (
     ProfileRules,
     add_identity,
@@ -54,53 +57,23 @@ class ClusterNames:
     segments: Mapping[int, tuple[str, str]] = field(default_factory=dict)
 
 
-def _zero_rfm() -> Rfm:
-    return new_profile("")["rfm"]
-
-
-def _earliest(*times: str | None) -> str | None:
-    known = [t for t in times if t is not None]
-    return min(known, key=parse_time) if known else None
-
-
-def _latest(*times: str | None) -> str | None:
-    known = [t for t in times if t is not None]
-    return max(known, key=parse_time) if known else None
-
-
-def live_orders(profile: Profile) -> Rfm:
-    """Orders the live path counted (the live sums beyond the published warehouse orders)."""
-    rfm = profile["rfm"]
-    published = profile.get("published")
-    base = published["rfm"] if published else _zero_rfm()
-    n = max(0, rfm["frequency"] - base["frequency"])
-    return {
-        "frequency": n,
-        "monetary": rfm["monetary"] - base["monetary"] if n else 0.0,
-        "discount": rfm["discount"] - base["discount"] if n else 0.0,
-        "gross": rfm["gross"] - base["gross"] if n else 0.0,
-        "first_order_at": rfm["first_order_at"] if n else None,
-        "last_order_at": rfm["last_order_at"] if n else None,
-    }
-
-
 def publish_into(profile: Profile, state: PersonState, now: datetime, rules: ProfileRules) -> None:
     """Write ``state`` into ``profile`` (in place), keeping what the live path added since."""
     repair(profile)
-    live = live_orders(profile)
+    live = settle(profile, state["order_ids"])
     batch = state["rfm"]
     profile["rfm"] = {
         "frequency": batch["frequency"] + live["frequency"],
         "monetary": batch["monetary"] + live["monetary"],
         "discount": batch["discount"] + live["discount"],
         "gross": batch["gross"] + live["gross"],
-        "first_order_at": _earliest(batch["first_order_at"], live["first_order_at"]),
-        "last_order_at": _latest(batch["last_order_at"], live["last_order_at"]),
+        "first_order_at": earliest(batch["first_order_at"], live["first_order_at"]),
+        "last_order_at": latest(batch["last_order_at"], live["last_order_at"]),
     }
     for key in state["keys"]:
         kind, _, value = key.partition(":")
         add_identity(profile, kind, value)
-    profile["first_seen"] = _earliest(profile["first_seen"], batch["first_order_at"])
+    profile["first_seen"] = earliest(profile["first_seen"], batch["first_order_at"])
     as_of = state["as_of"]
     live_newer = (
         profile["traits_at"] is not None
@@ -118,9 +91,13 @@ def publish_into(profile: Profile, state: PersonState, now: datetime, rules: Pro
             current["changed_at"]
         ):
             profile["consents"][purpose] = consent
-    # The warehouse holds the events logged before now: live engagement counts restart.
-    profile["engagement"] = new_profile("")["engagement"]
-    profile["engagement"]["as_of"] = iso(now)
+    # New features hold the events loaded when they were computed: live engagement counts
+    # restart. The same features published again (after `predict`, an import...) leave the
+    # live counts since the previous publish standing: they are not in those features.
+    before = profile.get("published")
+    if before is None or before["as_of"] != as_of:
+        profile["engagement"] = new_profile("")["engagement"]
+        profile["engagement"]["as_of"] = iso(now)
     profile["published"] = {
         "hash": state["hash"],
         "customer_id": state["customer_id"],
@@ -146,7 +123,7 @@ def merged_features(view_: Profile, now: datetime, rules: ProfileRules) -> dict[
         value = merged.get(name)
         if value is not None and math.isfinite(value):
             merged[name] = value + elapsed
-    orders = live_orders(view_)
+    orders = unpublished(view_)
     if orders["frequency"]:
         n = (merged.get("frequency") or 0.0) + orders["frequency"]
         spend = (merged.get("monetary") or 0.0) + orders["monetary"]

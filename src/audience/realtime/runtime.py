@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, cast, runtime_checkable
 
 import orjson
 
@@ -49,6 +50,13 @@ log = logging.getLogger(__name__)
 Background = Callable[[asyncio.Event], Coroutine[object, object, None]]
 """A task run beside the consumer until its event is set, which happens once the consumer
 has stopped and sealed its event log (so that a last round sees every logged event)."""
+
+
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """A background task that says how it does in ``GET /health`` (the warehouse loader)."""
+
+    def health(self) -> dict[str, object]: ...
 
 
 def realtime_dir(workspace: Workspace) -> Path:
@@ -218,6 +226,10 @@ class Collector:
         if reason is None and status.paused is not None:
             reason = f"consumption paused: {status.paused}"
         stats = self.consumer.stats
+        # mypy does not narrow a Callable by a protocol check: the cast says what it proved.
+        reporting = [
+            cast(ReportsHealth, t) for t in self._background if isinstance(t, ReportsHealth)
+        ]
         return {
             "status": "degraded" if reason else "ok",
             **({"reason": reason} if reason else {}),
@@ -231,6 +243,7 @@ class Collector:
             }
             if self.embedded
             else None,
+            **({"warehouse_loader": reporting[0].health()} if reporting else {}),
         }
 
     async def accept(self, events: list[Event]) -> None:
