@@ -65,20 +65,26 @@ def _per_person(exposures: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     ].sum()
 
 
-def _expected(people: pd.DataFrame, value: str, pre: str, den: str | None = None) -> pd.DataFrame:
+def _expected(
+    people: pd.DataFrame, value: str, pre: str, den: str | None = None, pden: str | None = None
+) -> pd.DataFrame:
     people = people.assign(v=people[value], p=people[pre])
     people["vv"], people["pp"], people["vp"] = people.v**2, people.p**2, people.v * people.p
-    if den is not None:
-        people["d"] = people[den]
+    if den is not None and pden is not None:
+        people["d"], people["q"] = people[den], people[pden]
         people["dd"], people["vd"] = people.d**2, people.v * people.d
-    return people.groupby("variant").agg(
-        n=("v", "size"),
-        **{
-            c: (c, "sum")
-            for c in people.columns
-            if c in ("v", "vv", "p", "pp", "vp", "d", "dd", "vd")
-        },
-    )
+        people["qq"], people["dq"], people["pq"] = (
+            people.q**2,
+            people.d * people.q,
+            people.p * people.q,
+        )
+        people["vq"], people["dp"] = people.v * people.q, people.d * people.p
+    columns = [
+        c
+        for c in ("v", "vv", "p", "pp", "vp", "d", "dd", "vd", "q", "qq", "dq", "pq", "vq", "dp")
+        if c in people
+    ]
+    return people.groupby("variant").agg(n=("v", "size"), **{c: (c, "sum") for c in columns})
 
 
 def _close(a: float, b: float) -> bool:
@@ -93,11 +99,21 @@ def _check(stats: list[GroupStats], expected: pd.DataFrame, ratio: bool = False)
         assert v.n == row.n
         assert _close(v.sum, row.v) and _close(v.sum_squares, row.vv)
         if ratio:
-            assert v.denominator_sum is not None and _close(v.denominator_sum, row.d)
-            assert v.denominator_sum_squares is not None and _close(
-                v.denominator_sum_squares, row.dd
-            )
-            assert v.cross_sum is not None and _close(v.cross_sum, row.vd)
+            pairs = [
+                (v.denominator_sum, row.d),
+                (v.denominator_sum_squares, row.dd),
+                (v.cross_sum, row.vd),
+                (v.pre_sum, row.p),
+                (v.pre_sum_squares, row.pp),
+                (v.pre_cross_sum, row.vp),
+                (v.pre_denominator_sum, row.q),
+                (v.pre_denominator_sum_squares, row.qq),
+                (v.pre_denominator_cross_sum, row.dq),
+                (v.pre_ratio_cross_sum, row.pq),
+                (v.numerator_pre_denominator_sum, row.vq),
+                (v.denominator_pre_numerator_sum, row.dp),
+            ]
+            assert all(a is not None and _close(a, b) for a, b in pairs), pairs
         else:
             assert v.pre_sum is not None and _close(v.pre_sum, row.p)
             assert v.pre_sum_squares is not None and _close(v.pre_sum_squares, row.pp)
@@ -120,7 +136,7 @@ def test_revenue_orders_conversion_and_ratio_match_pandas(
     _check(conversion, _expected(people, "conv", "pre_conv"))
     _check(
         metric_stats(con, experiment, "revenue_per_order"),
-        _expected(people, "post_amount", "pre_amount", "post_n"),
+        _expected(people, "post_amount", "pre_amount", "post_n", "pre_n"),
         ratio=True,
     )
 

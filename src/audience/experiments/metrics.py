@@ -89,7 +89,8 @@ def _values(
     metric: str, sources: Sources, window: int, lookback: int, labels: Sequence[str]
 ) -> str:
     """Per exposed person with any row in her lookback or window: value (post), pre
-    (lookback) and den (ratio denominator), with her variant and group labels.
+    (lookback), den and pden (a ratio's denominator, post and pre), with her variant and
+    group labels.
 
     Persons without any row count only in ``n`` (their values are 0): leaving them out of the
     join is what keeps ten million exposures fast.
@@ -108,10 +109,11 @@ def _values(
         "orders": "count(*) FILTER (WHERE {w})::DOUBLE",
         "revenue_per_order": "coalesce(sum(o.amount) FILTER (WHERE {w}), 0)::DOUBLE",
     }.get(metric, "(count(*) FILTER (WHERE {w}) > 0)::DOUBLE")
-    den = f"count(*) FILTER (WHERE {post})::DOUBLE"
+    den = "count(*) FILTER (WHERE {w})::DOUBLE"
     carried = "".join(f"any_value(x.l{k}) AS l{k}, " for k in range(len(labels)))
     return f"""SELECT any_value(x.variant) AS variant, {carried}
-                      {value.format(w=post)} AS value, {value.format(w=pre)} AS pre, {den} AS den
+                      {value.format(w=post)} AS value, {value.format(w=pre)} AS pre,
+                      {den.format(w=post)} AS den, {den.format(w=pre)} AS pden
                FROM labelled x JOIN ({rows}) o ON o.customer_id = x.customer_id
                  AND o.t >= x.exposed_at - INTERVAL {lookback} DAY
                  AND o.t < x.exposed_at + INTERVAL {window} DAY
@@ -221,13 +223,17 @@ def sums_sql(
         sums AS MATERIALIZED (
             SELECT variant{keys}, sum(value) AS s, sum(value * value) AS ss, sum(pre) AS ps,
                    sum(pre * pre) AS pss, sum(value * pre) AS pcs, sum(den) AS ds,
-                   sum(den * den) AS dss, sum(value * den) AS cs
+                   sum(den * den) AS dss, sum(value * den) AS cs, sum(pden) AS pds,
+                   sum(pden * pden) AS pdss, sum(den * pden) AS pdcs, sum(pre * pden) AS prcs,
+                   sum(value * pden) AS npds, sum(den * pre) AS dpns
             FROM per_person GROUP BY ALL
         ){tops}
         SELECT {group} AS grp, c.variant, sum(c.n), coalesce(sum(s.s), 0),
                coalesce(sum(s.ss), 0), coalesce(sum(s.ps), 0), coalesce(sum(s.pss), 0),
                coalesce(sum(s.pcs), 0), coalesce(sum(s.ds), 0), coalesce(sum(s.dss), 0),
-               coalesce(sum(s.cs), 0)
+               coalesce(sum(s.cs), 0), coalesce(sum(s.pds), 0), coalesce(sum(s.pdss), 0),
+               coalesce(sum(s.pdcs), 0), coalesce(sum(s.prcs), 0), coalesce(sum(s.npds), 0),
+               coalesce(sum(s.dpns), 0)
         FROM counts c LEFT JOIN sums s ON s.variant = c.variant{same}
         GROUP BY ALL ORDER BY grp NULLS FIRST, c.variant"""
 
@@ -287,7 +293,10 @@ def collect(
     rows = con.execute(sql).fetchall()
     kind = metric_kind(metric)
     grouped: dict[str | None, dict[str, VariantStats]] = {}
-    for grp, variant, n, s, ss, ps, pss, pcs, ds, dss, cs in rows:
+    for grp, variant, n, s, ss, ps, pss, pcs, ds, dss, cs, *ratio_pre in rows:
+        # A ratio's CUPED covariate is the pre-period ratio: its denominator sums too.
+        extra: list[float | None] = [float(v) for v in ratio_pre] if kind == "ratio" else [None] * 6
+        pds, pdss, pdcs, prcs, npds, dpns = extra
         grouped.setdefault(grp, {})[str(variant)] = VariantStats(
             name=str(variant),
             n=int(n),
@@ -297,9 +306,15 @@ def collect(
             denominator_sum=float(ds) if kind == "ratio" else None,
             denominator_sum_squares=float(dss) if kind == "ratio" else None,
             cross_sum=float(cs) if kind == "ratio" else None,
-            pre_sum=float(ps) if kind != "ratio" else None,
-            pre_sum_squares=float(pss) if kind != "ratio" else None,
-            pre_cross_sum=float(pcs) if kind != "ratio" else None,
+            pre_sum=float(ps),
+            pre_sum_squares=float(pss),
+            pre_cross_sum=float(pcs),
+            pre_denominator_sum=pds,
+            pre_denominator_sum_squares=pdss,
+            pre_denominator_cross_sum=pdcs,
+            pre_ratio_cross_sum=prcs,
+            numerator_pre_denominator_sum=npds,
+            denominator_pre_numerator_sum=dpns,
         )
     out = []
     for grp, by_variant in grouped.items():
