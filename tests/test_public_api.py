@@ -33,6 +33,7 @@ STAGES = [
     "audience.realtime",
     "audience.privacy",
     "audience.report",
+    "audience.mlops",
 ]
 CORE = ["audience.store", "audience.model", "audience.config"]
 PUBLIC = ["audience", *STAGES, *CORE, "audience.pipelines"]

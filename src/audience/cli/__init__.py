@@ -20,6 +20,7 @@ from audience.cli import (
     activation,
     deadletters,
     demo,
+    drift,
     experiments,
     explore,
     imports,
@@ -71,6 +72,7 @@ realtime.register(app)
 deadletters.register(app)
 publish.register(app)
 experiments.register(app)
+drift.register(app)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from audience.config.activation import ActivationSettings
+from audience.config.drift import DriftSettings
 from audience.config.imports import ImportSettings
 from audience.config.kpis import KPI_NAMES, KPIS, OBJECTIVE_KPIS, KpiInfo, unknown_kpis_message
 from audience.config.predictive import PredictiveSettings
@@ -42,6 +43,7 @@ __all__ = [
     "ActivationSettings",
     "DedupeSettings",
     "Direction",
+    "DriftSettings",
     "FeatureSettings",
     "ImportSettings",
     "KpiInfo",
@@ -100,6 +102,7 @@ class WorkspaceConfig(Strict):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     predictive: PredictiveSettings = Field(default_factory=PredictiveSettings)
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
 
     @field_validator("kpis")
     @classmethod

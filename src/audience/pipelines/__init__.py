@@ -13,6 +13,7 @@ from audience.lazy_exports import lazy_exports
 if TYPE_CHECKING:
     from audience.pipelines.activate import ActivationReport
     from audience.pipelines.demo import DemoResult, run_demo
+    from audience.pipelines.drift import DriftReport, drift_report
     from audience.pipelines.run_report import write_run_report
     from audience.pipelines.segment_run import run_segmentation
     from audience.pipelines.sync import SyncReport, sync_events
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ActivationReport",
     "DemoResult",
+    "DriftReport",
     "SyncReport",
+    "drift_report",
     "run_demo",
     "run_segmentation",
     "sync_events",
@@ -33,6 +36,8 @@ _ORIGIN = {
     "ActivationReport": "activate",
     "DemoResult": "demo",
     "run_demo": "demo",
+    "DriftReport": "drift",
+    "drift_report": "drift",
     "write_run_report": "run_report",
     "run_segmentation": "segment_run",
     "SyncReport": "sync",

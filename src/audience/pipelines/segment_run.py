@@ -21,6 +21,7 @@ import pandas as pd
 from audience.config import WorkspaceConfig
 from audience.experiments.holdout import record_run_holdouts
 from audience.features.behaviour import compute_features
+from audience.mlops.drift_store import keep_reference
 from audience.model.progress import Progress, no_progress
 from audience.model.runs import SegmentRun
 from audience.quality.impute import impute_features
@@ -114,6 +115,8 @@ def run_segmentation(
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
     record_run_holdouts(con, run.run_id, seg.holdout, now)
+    # The reference drift is tested against, kept now: the features change with the next run.
+    keep_reference(con, run.run_id, names, config.drift)
     progress(3 + fits[0], 3 + fits[0])
     return run
 
