@@ -11,10 +11,11 @@
    0.05), the sequential one stays at or below alpha. A handful of (experiment, day) cells
    are re-analysed by the engine itself to prove the vectorised formulas are the engine's.
 2. **warehouse**: the analysis of 10 million exposures x 3 variants x 20 segments in the
-   warehouse against a pandas groupby baseline (added with the warehouse metrics).
+   warehouse against a pandas groupby baseline (``bench/experiments_warehouse.py``:
+   generated in DuckDB, SQL sums + engine versus the same sums by pandas groupby).
 
 Run: ``.venv/bin/python bench/experiments.py [--part aa|warehouse|all] [--experiments 2000]
-[--days 30] [--repeats 3] [--seed 14]``.
+[--days 30] [--repeats 3] [--seed 14] [--exposures 10000000]``.
 """
 
 from __future__ import annotations
@@ -139,8 +140,11 @@ def part_aa(args: argparse.Namespace) -> None:
 
 
 def part_warehouse(args: argparse.Namespace) -> None:
-    """Part 2: the warehouse analysis against pandas (comes with the warehouse metrics)."""
-    print("warehouse: not yet (added with the experiment metrics in the warehouse)")
+    """Part 2: the warehouse analysis against pandas (:mod:`experiments_warehouse`)."""
+    from experiments_warehouse import run_warehouse  # bench/ is the script's own folder
+
+    print(f"warehouse: {args.exposures:,} exposures, {args.repeats} repeats")
+    run_warehouse(args.exposures, args.repeats)
 
 
 def main() -> None:
@@ -154,6 +158,7 @@ def main() -> None:
     parser.add_argument("--tuning", type=float, default=5000.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--exposures", type=int, default=10_000_000, help="Part 2's size.")
     args = parser.parse_args()
     if args.part in ("aa", "all"):
         part_aa(args)

@@ -11,11 +11,13 @@ from audience.errors import AudienceError as AudienceError
 from audience.errors import ConfigError as ConfigError
 from audience.errors import EmptyInputError as EmptyInputError
 from audience.errors import EncodingError as EncodingError
+from audience.errors import ExperimentError as ExperimentError
 from audience.errors import InputError as InputError
 from audience.errors import MappingError as MappingError
 from audience.errors import MergeRefusedError as MergeRefusedError
 from audience.errors import MigrationError as MigrationError
 from audience.errors import ModelError as ModelError
+from audience.errors import NotInExperimentError as NotInExperimentError
 from audience.errors import PayloadTooLargeError as PayloadTooLargeError
 from audience.errors import PoisonEventError as PoisonEventError
 from audience.errors import QuarantineLimitError as QuarantineLimitError
@@ -25,6 +27,7 @@ from audience.errors import RequestRejectedError as RequestRejectedError
 from audience.errors import TrackingUnavailableError as TrackingUnavailableError
 from audience.errors import TransientError as TransientError
 from audience.errors import UnauthorizedError as UnauthorizedError
+from audience.errors import UnknownExperimentError as UnknownExperimentError
 from audience.errors import UnknownSourceError as UnknownSourceError
 from audience.errors import UnsupportedFormatError as UnsupportedFormatError
 from audience.errors import WarehouseError as WarehouseError

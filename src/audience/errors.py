@@ -19,8 +19,11 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     │   │   ├── UnauthorizedError       wrong or missing write key / signature (401)
     │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
     │   │   └── UnknownSourceError      no inbound webhook source of that name (404)
-    │   └── PoisonEventError        a queued event no retry can process (dead-lettered)
-    │       └── MergeRefusedError       an alias would join two known users (merge_policy)
+    │   ├── PoisonEventError        a queued event no retry can process (dead-lettered)
+    │   │   └── MergeRefusedError       an alias would join two known users (merge_policy)
+    │   └── ExperimentError         an experiment cannot be defined, assigned or measured
+    │       ├── UnknownExperimentError  no experiment of that name (HTTP 404)
+    │       └── NotInExperimentError    the person is outside the experiment's segment (409)
     ├── WarehouseError              the warehouse refused an operation       (terminal)
     │   └── MigrationError          schema migration failed or is unknown
     ├── ModelError                  a model cannot be fitted on this data    (terminal)
@@ -154,3 +157,16 @@ class RegistryError(ModelError):
 
 class TrackingUnavailableError(TransientError):
     """The MLflow tracking store does not answer; the run itself is kept in the warehouse."""
+
+
+class ExperimentError(InputError):
+    """An experiment cannot be defined, assigned or measured as asked (bad definition, empty
+    segment, a metric with no data)."""
+
+
+class UnknownExperimentError(ExperimentError):
+    """No experiment has this name."""
+
+
+class NotInExperimentError(ExperimentError):
+    """The person asking for an assignment is not in the experiment's segment (or range)."""

@@ -268,6 +268,7 @@ def test_openapi_publishes_stable_operation_ids(workspace: Workspace) -> None:
         "pixel_track",
         "webhook_receive",
         "profile_get",
+        "experiment_assignment_get",
         "health",
     }
     batch = schema["paths"]["/v1/batch"]["post"]

@@ -123,7 +123,7 @@ def test_schemathesis_every_check_and_phase_passes(embedded_server: str, tmp_pat
         "fuzzing": "success",
         "stateful": "success",
     }
-    assert report["operations"]["tested"] == report["operations"]["total"] == 11
+    assert report["operations"]["tested"] == report["operations"]["total"] == 12
     assert report["failures"] == [] and report["errors"] == []
     assert report["test_cases"]["generated"] > 1000
 

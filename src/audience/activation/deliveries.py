@@ -142,7 +142,7 @@ def suppress_without_consent(
     con: duckdb.DuckDBPyConnection, destination: str, purpose: str, now: datetime
 ) -> dict[str, int]:
     """Mark pending deliveries of people without a current grant ``suppressed``; count why."""
-    pending = f"""SELECT delivery_id, customer_id FROM deliveries
+    pending = f"""SELECT delivery_id, customer_id, segment_id FROM deliveries
                   WHERE destination = {literal(destination)} AND status = 'pending'"""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _suppressed AS
         SELECT delivery_id, suppressed FROM ({suppression_sql(pending, purpose)})
@@ -248,7 +248,7 @@ def suppress_dead_letters(
     con: duckdb.DuckDBPyConnection, destination: str, purpose: str, now: datetime
 ) -> dict[str, int]:
     """Before a replay: dead letters of people who no longer grant consent are closed."""
-    dead = f"""SELECT l.delivery_id, d.customer_id FROM dead_letters l
+    dead = f"""SELECT l.delivery_id, d.customer_id, d.segment_id FROM dead_letters l
                JOIN deliveries d USING (delivery_id)
                WHERE l.destination = {literal(destination)} AND l.resolved_at IS NULL"""
     rows = con.execute(f"""SELECT delivery_id, suppressed FROM ({suppression_sql(dead, purpose)})

@@ -15,10 +15,11 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from audience.api import events, pixel, profiles, webhooks
+from audience.api import events, experiments, pixel, profiles, webhooks
 from audience.api.http_io import component_schemas, json_response
 from audience.config.settings import Settings, check_server_secrets
 from audience.errors import AudienceError, RequestRejectedError, UnauthorizedError
+from audience.pipelines.experiments import running_allocations
 from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
 from audience.realtime.runtime import Collector
 from audience.store.workspace import Workspace
@@ -75,7 +76,7 @@ def create_app(collector: Collector) -> FastAPI:
     app.state.collector = collector
     app.add_exception_handler(RequestRejectedError, _rejected)
     app.add_exception_handler(AudienceError, _failed)
-    for module in (events, pixel, webhooks, profiles):
+    for module in (events, pixel, webhooks, profiles, experiments):
         app.include_router(module.router())
     app.add_api_route(
         "/health",
@@ -129,4 +130,7 @@ def app_from_env() -> FastAPI:
     workspace = Workspace.open(None, Settings())
     settings = workspace.settings
     check_server_secrets(settings.server)
-    return create_app(Collector(workspace, settings))
+    collector = Collector(workspace, settings)
+    # The assignment endpoint answers from the running experiments, read once at start.
+    collector.consumer.engine.experiments = running_allocations(workspace)
+    return create_app(collector)

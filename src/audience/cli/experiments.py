@@ -75,7 +75,11 @@ WeightsOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``experiment`` sub-app."""
+    """Add the ``experiment`` sub-app (with its warehouse commands) and ``audience lift``."""
+    from audience.cli import experiment_commands  # it imports this module's options
+
+    experiment_commands.register(experiment_app)
+    experiment_commands.register_lift(app)
     app.add_typer(experiment_app, name="experiment")
 
 
@@ -258,17 +262,11 @@ def analyze_summary(
 
 
 def segment_daily_units(workspace: Path | None, segment: str) -> float:
-    """Units per day that enter ``segment`` at its current traffic (for expected days).
+    """Units per day that enter ``segment`` at its current traffic (for expected days)."""
+    from audience.cli.terminal import open_workspace
+    from audience.pipelines.experiments import daily_entries
 
-    Part B of issue 14 implements it in the experiments pipeline; until then ``--segment``
-    says so instead of guessing.
-    """
-    from audience.errors import InputError
-
-    raise InputError(
-        f"experiment size --segment {segment}: expected days from a segment's traffic are "
-        "not available yet; run without --segment for the sample size"
-    )
+    return daily_entries(open_workspace(workspace), segment)
 
 
 @experiment_app.command("size")

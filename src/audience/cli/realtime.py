@@ -45,6 +45,7 @@ def _serve(
     from audience.api.app import create_app
     from audience.cli.services import check_services
     from audience.config.settings import check_server_secrets
+    from audience.pipelines.experiments import running_allocations
     from audience.pipelines.live import live_consumer
     from audience.pipelines.live_loader import warehouse_loaders
     from audience.pipelines.publish import publish_if_stale
@@ -94,6 +95,8 @@ def _serve(
             f"{settings.queue.warehouse_load_seconds:g}s (AUDIENCE_QUEUE__WAREHOUSE_LOAD_SECONDS)"
         )
     collector = Collector(ws, settings, consumer, loaders)
+    if consumer is None:  # a broker's worker consumes; this engine only answers assignments
+        collector.consumer.engine.experiments = running_allocations(ws)
     uvicorn.run(create_app(collector), **options)
 
 

@@ -48,6 +48,27 @@ class SegmentSpec(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     when: dict[str, Any] = Field(description="The condition tree (all / any / not / leaves).")
+    holdout: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=100.0,
+        description="Percent of the members kept from activation to measure the segment's "
+        "lift ('audience lift'); '5%' or 5.",
+    )
+    holdout_window_days: int = Field(
+        default=30, ge=1, description="Days after entering over which 'audience lift' counts."
+    )
+
+    @field_validator("holdout", mode="before")
+    @classmethod
+    def _percent(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip().removesuffix("%").strip()
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"holdout {value!r} is not a percent; write e.g. 5%") from None
+        return value
 
 
 class GroupSpec(_Strict):

@@ -184,6 +184,13 @@ class SegmentationSettings(Strict):
         description="Member overlap (Jaccard) from which a segment of a refit continues a "
         "segment of the champion, taking its name and stable id.",
     )
+    holdout: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=100.0,
+        description="Percent of each cluster segment's members kept from activation, to "
+        "measure its lift with 'audience lift' (0: none).",
+    )
     winsorize: float = Field(
         default=0.01, ge=0, lt=0.5, description="Share clipped in each tail of every feature."
     )

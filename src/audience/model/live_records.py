@@ -136,6 +136,9 @@ class Profile(TypedDict):
     """The warehouse state ``audience publish`` wrote last (absent: never published)."""
     scores: NotRequired[dict[str, Any]]
     """In a view only: the published CLV and churn scores."""
+    experiments: NotRequired[dict[str, str]]
+    """Experiment name -> variant (or ``holdout``), decided when she is first in its segment
+    (:mod:`audience.realtime.live_experiments`)."""
 
 
 class PublishedSegment(TypedDict):

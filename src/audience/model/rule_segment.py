@@ -38,6 +38,8 @@ class SegmentDefinition:
         The validated condition tree.
     group, rank:
         The exclusive group it belongs to, if any, and its rank there (0 = highest priority).
+    holdout:
+        Percent of the members held out of activation; 0 for none.
     """
 
     name: str
@@ -46,6 +48,9 @@ class SegmentDefinition:
     group: str | None = None
     rank: int = 0
     origin: Origin = field(default_factory=lambda: Origin("(built in code)"))
+    holdout: float = 0.0
+    """Percent of the members kept from activation (``holdout: 5%``), for ``audience lift``."""
+    holdout_window_days: int = 30
 
     @property
     def segment_id(self) -> str:

@@ -24,7 +24,9 @@ from audience.activation.workflows import (
     run_workflow,
     select_workflows,
 )
+from audience.experiments.holdout import SegmentHoldout, record_holdouts
 from audience.model.activation_plan import ActivationPlan
+from audience.model.rule_segment import RULE_PREFIX
 from audience.rules.evaluate import Evaluation, evaluate
 from audience.store.clock import SYSTEM_CLOCK, Clock
 from audience.store.warehouse import Warehouse
@@ -69,6 +71,7 @@ def activate(
     preflight(plan, workflows)
     with warehouse.transaction() as con:
         evaluation = evaluate(con, plan, now)
+        record_rule_holdouts(con, plan, now)
     report = ActivationReport(evaluation, dry_run=False)
     for selected in workflows:
         report.workflows.append(run_workflow(warehouse, plan, root, selected, clock, sender))
@@ -86,8 +89,21 @@ def _dry_run(
     con.execute("BEGIN TRANSACTION")
     try:
         report = ActivationReport(evaluate(con, plan, now), dry_run=True)
+        record_rule_holdouts(con, plan, now)
         for workflow, segment_id, name in select_workflows(con, plan, segment):
             report.workflows.append(dry_workflow(con, plan, root, workflow, segment_id, name, now))
     finally:
         con.execute("ROLLBACK")
     return report
+
+
+def record_rule_holdouts(
+    con: duckdb.DuckDBPyConnection, plan: ActivationPlan, now: datetime
+) -> None:
+    """The rule segments' ``holdout:`` shares, as defined now, for the consent filter."""
+    holdouts = {
+        d.segment_id: SegmentHoldout(d.segment_id, d.holdout, d.holdout_window_days)
+        for d in plan.definitions
+        if d.holdout > 0
+    }
+    record_holdouts(con, holdouts, now, RULE_PREFIX)

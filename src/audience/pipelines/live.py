@@ -24,6 +24,7 @@ from audience.activation.live_delivery import WebhookSink
 from audience.config.settings import Settings
 from audience.errors import AudienceError
 from audience.model.activation_plan import ActivationPlan
+from audience.pipelines.experiments import running_allocations
 from audience.realtime.consumer import Consumer
 from audience.realtime.eventlog import events_dir
 from audience.realtime.live_segments import ChangeSink, JsonlChangeSink, ModelAssigner
@@ -152,6 +153,7 @@ def live_consumer(ws: Workspace, settings: Settings) -> Consumer:
     engine = build_engine(ws, rule_segments(plan), assigner)
     engine.merge_policy = settings.profiles.merge_policy
     engine.clusters = clusters
+    engine.experiments = running_allocations(ws)
     return build_consumer(ws, settings, engine=engine, sink=live_sink(ws, plan))
 
 

@@ -9,6 +9,7 @@ import duckdb
 
 from audience.config import WorkspaceConfig
 from audience.model.runs import SegmentRun
+from audience.pipelines.experiments import report_sections
 from audience.pipelines.run_history import drift_history, run_history, run_transitions
 from audience.predictive.charts import cohort_heatmap
 from audience.predictive.cohorts import cohort_table
@@ -53,6 +54,7 @@ def write_run_report(
         history=run_history(con, run),
         transitions=run_transitions(con, run),
         drift=drift_history(con),
+        experiments=report_sections(con),
     )
     return write_report(con, run, config, reports_dir, charts, clock.now())
 

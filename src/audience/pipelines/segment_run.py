@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from audience.config import WorkspaceConfig
+from audience.experiments.holdout import record_run_holdouts
 from audience.features.behaviour import compute_features
 from audience.mlops.drift_store import keep_reference
 from audience.model.progress import Progress, no_progress
@@ -119,6 +120,7 @@ def run_segmentation(
         "objective": config.objective,
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
+    record_run_holdouts(con, run.run_id, seg.holdout, now)
     # The reference drift is tested against, kept now: the features change with the next run.
     keep_reference(con, run.run_id, names, config.drift)
     progress(3 + fits[0], 3 + fits[0])

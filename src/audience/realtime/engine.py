@@ -21,14 +21,16 @@ anonymous-only profile is always allowed. Policy ``allow`` merges as the Segment
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from audience.errors import MergeRefusedError
+from audience.model.bucketing import Allocation
 from audience.model.live_records import Event, Membership, PersonState, Profile, SegmentChange
 from audience.realtime.events import iso
+from audience.realtime.live_experiments import carry_assignments
 from audience.realtime.live_profile import ProfileRules, apply_event, merge, new_profile, view
 from audience.realtime.live_segments import ModelAssigner, PredicateEvaluator, SegmentEvaluator
 from audience.realtime.published import ClusterNames, merged_features, publish_into, sticky_segments
@@ -94,6 +96,8 @@ class LiveEngine:
     clusters:
         The deployed model's run and its segments' ids and names: a live assignment is a
         membership of the run's segment (``cluster:<label>`` when the run is not known).
+    experiments:
+        The running experiments: a profile in one's segment carries its variant.
     """
 
     def __init__(
@@ -104,6 +108,7 @@ class LiveEngine:
         clock: Clock = SYSTEM_CLOCK,
         merge_policy: MergePolicy = "refuse",
         clusters: ClusterNames | None = None,
+        experiments: Sequence[Allocation] = (),
     ) -> None:
         self.rules = rules or ProfileRules()
         self.clock = clock
@@ -111,6 +116,7 @@ class LiveEngine:
         self.assigner = assigner
         self.merge_policy = merge_policy
         self.clusters = clusters
+        self.experiments: Sequence[Allocation] = experiments
 
     def now(self) -> datetime:
         """The clock's time, aware (profiles hold aware ISO times)."""
@@ -154,6 +160,7 @@ class LiveEngine:
                 if plan.removed or (key in resolved and resolved[key] != target):
                     plan.identities[key] = target
         profile["segments"] = self._segments(profile, before, now)
+        carry_assignments(profile, self.experiments)
         profile["updated_at"] = iso(now)
         plan.changes += self._diff(target, before, profile["segments"], event, now)
         consents = self.consents_of(profile)
@@ -200,6 +207,7 @@ class LiveEngine:
                 if plan.removed and key not in plan.identities:
                     plan.identities[key] = target
         profile["segments"] = self._segments(profile, before, now)
+        carry_assignments(profile, self.experiments)
         profile["updated_at"] = iso(now)
         plan.changes = self._diff(
             target, before, profile["segments"], _publish_event(state, now), now

@@ -22,6 +22,7 @@ from audience.config import WorkspaceConfig
 from audience.config.kpis import KPIS
 from audience.model.runs import SegmentRun
 from audience.plotting import signature_chart, sizes_chart
+from audience.report.experiment_results import ExperimentSection
 from audience.report.predictions import QUANTILES, PredictiveSections
 
 
@@ -58,6 +59,8 @@ class RunCharts:
     ``counts`` and row ``shares``; None for a first run."""
     drift: list[dict[str, Any]] = field(default_factory=list)
     """The latest ``audience drift`` checks, newest first, with their drifted features."""
+    experiments: list[ExperimentSection] = field(default_factory=list)
+    """Each experiment's primary metric per variant (relative lift, frequentist)."""
 
 
 def write_report(
@@ -107,6 +110,7 @@ def write_report(
         history=charts.history,
         transitions=charts.transitions,
         drift=charts.drift,
+        experiments=charts.experiments,
         quantiles=[f"p{round(100 * q)}" for q in QUANTILES],
         imports=imports,
         version=__version__,

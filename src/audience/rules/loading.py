@@ -151,6 +151,8 @@ def _build(
             group=group,
             rank=rank,
             origin=Origin(source.file, source.marked.line_of(path) if source.marked else None),
+            holdout=spec.holdout,
+            holdout_window_days=spec.holdout_window_days,
         )
     ordered = _dependency_order(definitions)
     destinations = _destinations(settings, config, base)

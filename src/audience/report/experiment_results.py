@@ -1,0 +1,38 @@
+"""The report's experiments section: one row per variant of each experiment, plain values.
+
+The pipeline analyses each experiment (the report stage imports no other stage) and hands the
+rows here; an experiment that cannot be analysed yet (no exposures, no data for its metric)
+comes with the reason instead, so the section says why it is empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ExperimentVariantRow:
+    """One variant of an experiment's primary metric, against the control."""
+
+    variant: str
+    n: int
+    mean: float
+    lift: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class ExperimentSection:
+    """One experiment as the report shows it."""
+
+    name: str
+    segment: str
+    metric: str
+    status: str
+    rows: tuple[ExperimentVariantRow, ...] = ()
+    srm_flagged: bool = False
+    unavailable: str | None = None
+    """Why there are no rows (nothing exposed yet, a metric without data)."""
+    notes: tuple[str, ...] = field(default_factory=tuple)
