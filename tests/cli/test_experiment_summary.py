@@ -161,9 +161,12 @@ def test_size_prints_the_sample_size_and_the_power() -> None:
     assert json.loads(out)["power"] == pytest.approx(0.8, abs=1e-4)
 
 
-def test_size_for_a_segment_says_not_yet() -> None:
+def test_size_for_a_segment_needs_a_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     code, _, err = run(
         "experiment", "size", "--baseline", "0.1", "--mde", "0.01", "--segment", "vip"
     )
     assert code == 2
-    assert "not available yet" in err
+    assert "no workspace" in err and "audience init" in err
