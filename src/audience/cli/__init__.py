@@ -18,6 +18,7 @@ import typer
 
 from audience.cli import (
     activation,
+    dashboard,
     deadletters,
     demo,
     experiments,
@@ -71,6 +72,7 @@ realtime.register(app)
 deadletters.register(app)
 publish.register(app)
 experiments.register(app)
+dashboard.register(app)
 
 
 def main() -> None:

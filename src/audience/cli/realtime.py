@@ -52,7 +52,7 @@ def _serve(
 
     ws = open_workspace(workspace)
     settings = ws.settings
-    _mask_logs(settings)
+    mask_logs(settings)
     server = settings.server
     server.host, server.port = host or server.host, port if port is not None else server.port
     server.workers = workers or server.workers
@@ -108,7 +108,7 @@ def _worker(workspace: WorkspaceOption = None) -> None:
 
     ws = open_workspace(workspace)
     settings = ws.settings
-    _mask_logs(settings)
+    mask_logs(settings)
     publish_if_stale(ws, settings)  # the warehouse changed since the last publish
     consumer = live_consumer(ws, settings)
 
@@ -145,7 +145,7 @@ def _sync(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> Non
     )
 
 
-def _mask_logs(settings: Settings) -> None:
+def mask_logs(settings: Settings) -> None:
     """Keys, webhook secrets and URL passwords never reach a log line (uvicorn's included)."""
     from audience.config.settings import secret_values
     from audience.masking import install_log_masking

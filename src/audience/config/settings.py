@@ -194,6 +194,20 @@ class ServerSettings(BaseModel):
         "more unless a dev server on loopback, and never a write key: write keys ship inside "
         "web pages and apps and so are not secrets. Empty: nobody reads profiles.",
     )
+    admin_keys: list[str] = Field(
+        default_factory=list,
+        description="Keys of dashboard administrators (/ui: quarantine retry and discard), as "
+        "HTTP Basic user name, Bearer token or on the login page; the same rules as read keys. "
+        "Empty: nobody acts from the dashboard.",
+    )
+    session_secret: str | None = Field(
+        default=None,
+        description="Signs the dashboard's login cookie; unset: derived from the read and admin "
+        "keys, so that changing a key ends the sessions it opened.",
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="How long a dashboard login lasts before asking again."
+    )
     max_event_bytes: int = Field(default=32 * KB, ge=1, description="Largest event (Segment).")
     max_batch_bytes: int = Field(default=500 * KB, ge=1, description="Largest batch request.")
     max_json_depth: int = Field(
@@ -303,6 +317,11 @@ def check_server_secrets(server: ServerSettings) -> None:
             "server.write_keys is empty or holds a blank key; set AUDIENCE_SERVER__WRITE_KEYS "
             'to a JSON list such as ["wk_…"]'
         )
+    if any(not key.strip() for key in server.admin_keys):
+        raise ConfigError(
+            "server.admin_keys holds a blank key, which would let anyone act from the dashboard; "
+            "set AUDIENCE_SERVER__ADMIN_KEYS to a JSON list of secret keys (or [])"
+        )
     if any(not key.strip() for key in server.read_keys):
         raise ConfigError(
             "server.read_keys holds a blank key, which would let anyone read profiles; set "
@@ -325,12 +344,22 @@ def check_server_secrets(server: ServerSettings) -> None:
                     f"the default key '{default}' is refused {where}; set "
                     f"AUDIENCE_SERVER__{name} to secret keys of {MIN_KEY_LENGTH}+ characters"
                 )
+        for name, keys in (
+            ("WRITE_KEYS", server.write_keys),
+            ("READ_KEYS", server.read_keys),
+            ("ADMIN_KEYS", server.admin_keys),
+        ):
             if any(len(key) < MIN_KEY_LENGTH for key in keys):
                 raise ConfigError(
                     f"server.{name.lower()} holds a key shorter than {MIN_KEY_LENGTH} characters, "
                     f"refused {where}; set AUDIENCE_SERVER__{name} to long random keys"
                 )
-        if set(server.write_keys) & set(server.read_keys):
+        if server.session_secret is not None and len(server.session_secret) < MIN_KEY_LENGTH:
+            raise ConfigError(
+                f"server.session_secret is shorter than {MIN_KEY_LENGTH} characters, refused "
+                f"{where}; set AUDIENCE_SERVER__SESSION_SECRET to a long random value"
+            )
+        if set(server.write_keys) & (set(server.read_keys) | set(server.admin_keys)):
             raise ConfigError(
                 f"a key is both a write key and a read key, refused {where} (write keys ship "
                 "in web pages); set AUDIENCE_SERVER__READ_KEYS to keys of their own"
@@ -347,7 +376,8 @@ def secret_values(settings: Settings) -> list[str]:
     """Every secret the settings hold, for :func:`audience.masking.mask` and the log filter:
     write and read keys, webhook secrets, and the passwords of the queue and store URLs."""
     server = settings.server
-    values = [*server.write_keys, *server.read_keys]
+    values = [*server.write_keys, *server.read_keys, *server.admin_keys]
+    values += [server.session_secret or ""]
     values += [source.secret for source in server.webhooks.values()]
     values += url_secrets(settings.queue.url) + url_secrets(settings.profiles.url)
     return [value for value in dict.fromkeys(values) if value.strip()]
