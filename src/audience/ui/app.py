@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -66,6 +67,24 @@ def plotly_js() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
 
 
+def moment(value: object) -> str:
+    """A stored (UTC) time to the second, as the pages show times."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+    return "–" if value is None else str(value)
+
+
+def show(value: object, language: str) -> str:
+    """A table cell: numbers grouped (integers whole, others to 3 places), times as stored."""
+    if isinstance(value, bool) or value is None:
+        return "–" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return number(value, language)
+    if isinstance(value, float):
+        return number(value, language, 3)
+    return moment(value)
+
+
 class Dashboard:
     """The dashboard of one workspace; ``feed`` is the collector's (None: no live feed)."""
 
@@ -103,6 +122,8 @@ class Dashboard:
             viewer=viewer,
             form_token="" if viewer is None else self.sessions.form_token(viewer),
             num=lambda v, digits=0: number(v, language, digits),
+            when=moment,
+            show=lambda v: show(v, language),
             q=lambda v: quote(str(v), safe=""),
             path=request.url.path,
             **{"nav": "", **page.context},
@@ -133,6 +154,10 @@ class Dashboard:
 
     async def serve(self, request: Request, handler: Handler, admin: bool = False) -> Response:
         """Authenticate, run ``handler`` on a fresh read-only connection, render its outcome."""
+        if not request.headers.get("authorization") and not request.cookies.get(COOKIE):
+            # Nobody has tried to log in yet: the login page, no error to show.
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
         try:
             viewer = self.viewer(request)
         except UnauthorizedError as exc:

@@ -7,6 +7,7 @@ and the plotly package is used for the JavaScript it ships (served from ``/ui/st
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from audience.pipelines.dashboard_segment import DayCount, FeatureContrast, Reach
@@ -32,6 +33,20 @@ def _layout(title: str = "", height: int = 320, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _days_axis(history: Sequence[DayCount]) -> dict[str, Any]:
+    """A calendar-day axis, a day either side so that one day of history is a readable bar."""
+    axis: dict[str, Any] = {"type": "date", "tickformat": "%Y-%m-%d"}
+    if history:
+        first, last = history[0].day, history[-1].day
+        axis["range"] = [
+            (first - timedelta(days=1)).isoformat(),
+            (last + timedelta(days=1)).isoformat(),
+        ]
+        if (last - first).days < 7:
+            axis["dtick"] = 86_400_000  # one tick a day (ms), not hours
+    return axis
+
+
 def size_over_time(history: Sequence[DayCount], t: T) -> Figure:
     days = [h.day.isoformat() for h in history]
     return {
@@ -44,7 +59,7 @@ def size_over_time(history: Sequence[DayCount], t: T) -> Figure:
                 "name": t("size"),
             }
         ],
-        "layout": _layout(t("size_over_time"), xaxis={"type": "date"}),
+        "layout": _layout(t("size_over_time"), xaxis=_days_axis(history)),
     }
 
 
@@ -55,7 +70,7 @@ def entered_exited(history: Sequence[DayCount], t: T) -> Figure:
             {"type": "bar", "x": days, "y": [h.entered for h in history], "name": t("entered")},
             {"type": "bar", "x": days, "y": [-h.exited for h in history], "name": t("exited")},
         ],
-        "layout": _layout(t("entered_exited"), barmode="relative", xaxis={"type": "date"}),
+        "layout": _layout(t("entered_exited"), barmode="relative", xaxis=_days_axis(history)),
     }
 
 
@@ -137,7 +152,9 @@ def boxes(rows: Sequence[Distribution], title: str) -> Figure:
             }
             for r in rows
         ],
-        "layout": _layout(title, height=380, showlegend=False),
+        "layout": _layout(
+            title, height=400, showlegend=False, xaxis={"automargin": True, "tickangle": -30}
+        ),
     }
 
 

@@ -94,6 +94,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "members": ("Members", "Membres"),
     "search": ("Search id, e-mail or name", "Chercher un id, un e-mail ou un nom"),
     "export": ("Download CSV", "Télécharger le CSV"),
+    "search_button": ("Search", "Chercher"),
     "deliveries": ("Activation deliveries", "Envois d'activation"),
     "exports": ("Exports", "Exports"),
     "none": ("None yet.", "Aucun pour l'instant."),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import duckdb
 from fastapi import APIRouter, Request, Response
@@ -144,7 +144,7 @@ def quarantine_action(dashboard_: Dashboard) -> Callable[[Request], Awaitable[Re
             outcome = dashboard_views.quarantine_action(
                 dashboard_.workspace, field("row"), field("action"), f"dashboard:{viewer.role}"
             )
-            return RedirectResponse(f"/ui/quality?done={outcome}", status_code=303)
+            return RedirectResponse(f"/ui/quality?done={quote(outcome)}", status_code=303)
 
         return await dashboard_.serve(request, act, admin=True)
 
