@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
 
 from audience.ingest.importer import import_file
 from audience.pipelines.demo import run_demo
+from audience.pipelines.segment_run import run_segmentation
 from audience.store.workspace import Workspace
 from tests import procs
 from tests.conftest import DEMO_END, write
@@ -51,6 +52,8 @@ class Served:
     """Current size of every segment, as the warehouse holds it before the server starts."""
     members: dict[str, set[str]]
     run_id: str
+    previous: str
+    """A segment of the clustering run the second one replaced (no member left)."""
 
 
 @dataclass
@@ -84,14 +87,22 @@ def _quiet(description: str) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("dashboard") / "demo"
-    result = run_demo(root, 1_500, _quiet, seed=11, end=DEMO_END)
+    run_demo(root, 1_500, _quiet, seed=11, end=DEMO_END)
     ws = Workspace.open(root)
     bad = write(root.parent / "bad-orders.csv", BAD_ORDERS)
     import_file(ws, "orders", bad, accept_partial=True)  # two rows for the quarantine page
+    with ws.warehouse() as warehouse, warehouse.transaction() as con:
+        # A second clustering run: the runs page draws who moved between the two.
+        run = run_segmentation(con, ws.config, k=4, method="kmeans", clock=ws.clock)
     with ws.warehouse(read_only=True) as warehouse:
         rows = warehouse.con.execute(
             "SELECT segment_id, customer_id FROM memberships WHERE valid_to IS NULL"
         ).fetchall()
+        previous = warehouse.con.execute(
+            "SELECT min(segment_id) FROM segments s JOIN segment_runs r USING (run_id) "
+            "WHERE r.method NOT IN ('rules', 'clv_tiers', 'churn_bands') AND r.run_id <> ?",
+            [run.run_id],
+        ).fetchall()[0][0]
     members: dict[str, set[str]] = {}
     for segment_id, customer_id in rows:
         members.setdefault(segment_id, set()).add(customer_id)
@@ -110,7 +121,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         env=env,
         ready=lambda proc: procs.wait_for(lambda: healthy(url), proc, 180, what="the server"),
     ):
-        yield Served(url, {s: len(m) for s, m in members.items()}, members, result.run.run_id)
+        sizes = {s: len(m) for s, m in members.items()}
+        yield Served(url, sizes, members, run.run_id, previous)
 
 
 @pytest.fixture(scope="module")
@@ -139,10 +151,12 @@ def _login(browser: Any, served: Served, key: str, locale: str = "en-GB") -> Any
 def test_every_page_loads_cleanly_and_is_screenshotted(browser: Any, served: Served) -> None:
     SHOTS.mkdir(exist_ok=True)
     segment = f"{served.run_id}:0"
+    previous = quote(served.previous, safe="")
     pages = {
         "overview": "/ui/",
         "segments": "/ui/segments",
         "segment": f"/ui/segment?id={segment}",
+        "replaced-segment": f"/ui/segment?id={previous}",
         "rule-segment": "/ui/segment?id=rule%3ALoyal%20e-mail%20readers",
         "map": "/ui/map",
         "predictions": "/ui/predictions",
@@ -173,6 +187,10 @@ def test_every_page_loads_cleanly_and_is_screenshotted(browser: Any, served: Ser
             charts = page.locator("div.chart")
             for i in range(charts.count()):  # Plotly drew every chart
                 assert charts.nth(i).locator("svg.main-svg").count() > 0, (name, i)
+            if name == "runs":  # who moved from the replaced run into the latest one
+                assert page.locator("#chart-transition svg.main-svg").count() > 0
+            if name == "replaced-segment":  # its members all left when the new run came
+                assert page.locator("#segment-size").get_attribute("data-size") == "0"
             page.screenshot(path=SHOTS / f"{name}-{locale[:2]}.png", full_page=True)
         page.context.close()
 
@@ -228,6 +246,7 @@ def test_the_live_feed_shows_an_event_sent_to_the_collector(browser: Any, served
     row = page.locator("#live-feed tbody tr", has_text=user)
     row.wait_for(timeout=10_000)
     assert "Dashboard Tested" in row.inner_text()
+    page.screenshot(path=SHOTS / "live-with-event-en.png", full_page=True)
     page.context.close()
 
 

@@ -194,3 +194,13 @@ def test_plotly_is_served_from_the_package_not_a_cdn(empty: Workspace) -> None:
     page = client.get("/ui/", headers=basic(READ_KEY)).text
     assert "http://" not in page.replace("http://test", "") and "https://" not in page
     assert client.get("/ui/static/../app.py").status_code == 404
+
+
+def test_without_plotly_pages_say_how_to_get_charts(
+    empty: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("audience.ui.app.plotly_js", lambda: None)
+    client = Client(empty)
+    page = client.get("/ui/", headers=basic(READ_KEY)).text
+    assert "pip install &#39;audience[ui]&#39;" in page and "plotly.min.js" not in page
+    assert client.get("/ui/static/plotly.min.js").status_code == 404

@@ -59,12 +59,14 @@ class Download:
 Handler = Callable[[Request, Viewer, duckdb.DuckDBPyConnection], Page | Download | Response]
 
 
-def plotly_js() -> Path:
-    """plotly.min.js as the ``plotly`` package ships it (no CDN: the dashboard works offline)."""
+def plotly_js() -> Path | None:
+    """plotly.min.js as the ``plotly`` package ships it (no CDN: the dashboard works offline);
+    None when the optional package is not installed (``pip install 'audience[ui]'``)."""
     spec = importlib.util.find_spec("plotly")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("plotly is not installed; pip install 'audience[ui]'")
-    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
 
 
 def moment(value: object) -> str:
@@ -92,6 +94,7 @@ class Dashboard:
         self.workspace = workspace
         self.feed = feed
         self.sessions = Sessions(workspace.settings.server)
+        self.charts = plotly_js() is not None
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("audience.ui", "templates"),
             autoescape=jinja2.select_autoescape(["html"]),
@@ -126,6 +129,7 @@ class Dashboard:
             show=lambda v: show(v, language),
             q=lambda v: quote(str(v), safe=""),
             path=request.url.path,
+            charts=self.charts,
             **{"nav": "", **page.context},
         )
         headers = {"Content-Language": language, "Cache-Control": "no-store"}
@@ -226,11 +230,10 @@ class Dashboard:
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
-        if name == "plotly.min.js":
-            path = plotly_js()
-        elif name in {"dashboard.css", "dashboard.js"}:
+        path = plotly_js() if name == "plotly.min.js" else None
+        if name in {"dashboard.css", "dashboard.js"}:
             path = STATIC / name
-        else:
+        if path is None:
             return Response("not found", 404, media_type="text/plain")
         return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
 

@@ -19,6 +19,8 @@ from audience.pipelines.dashboard_views import (
 )
 
 Figure = dict[str, Any]
+DAY_MS = 86_400_000
+"""A day on a Plotly date axis (milliseconds): the width of a day's bar."""
 T = Callable[[str], str]
 
 
@@ -43,7 +45,7 @@ def _days_axis(history: Sequence[DayCount]) -> dict[str, Any]:
             (last + timedelta(days=1)).isoformat(),
         ]
         if (last - first).days < 7:
-            axis["dtick"] = 86_400_000  # one tick a day (ms), not hours
+            axis["dtick"] = DAY_MS  # one tick a day, not hours
     return axis
 
 
@@ -59,7 +61,9 @@ def size_over_time(history: Sequence[DayCount], t: T) -> Figure:
                 "name": t("size"),
             }
         ],
-        "layout": _layout(t("size_over_time"), xaxis=_days_axis(history)),
+        "layout": _layout(
+            t("size_over_time"), xaxis=_days_axis(history), yaxis={"rangemode": "tozero"}
+        ),
     }
 
 
@@ -67,8 +71,20 @@ def entered_exited(history: Sequence[DayCount], t: T) -> Figure:
     days = [h.day.isoformat() for h in history]
     return {
         "data": [
-            {"type": "bar", "x": days, "y": [h.entered for h in history], "name": t("entered")},
-            {"type": "bar", "x": days, "y": [-h.exited for h in history], "name": t("exited")},
+            {
+                "type": "bar",
+                "x": days,
+                "y": [h.entered for h in history],
+                "name": t("entered"),
+                "width": DAY_MS * 0.8,
+            },
+            {
+                "type": "bar",
+                "x": days,
+                "y": [-h.exited for h in history],
+                "name": t("exited"),
+                "width": DAY_MS * 0.8,
+            },
         ],
         "layout": _layout(t("entered_exited"), barmode="relative", xaxis=_days_axis(history)),
     }

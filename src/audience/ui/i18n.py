@@ -161,6 +161,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "busy": ("Busy", "Occupé"),
     "back": ("Back to the overview", "Retour à la vue d'ensemble"),
     "done": ("Done", "Fait"),
+    "no_charts": (
+        "Charts need the plotly package: pip install 'audience[ui]'.",
+        "Les graphiques demandent le paquet plotly : pip install 'audience[ui]'.",
+    ),
 }
 
 

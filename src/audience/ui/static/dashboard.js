@@ -2,6 +2,7 @@
 "use strict";
 
 function drawCharts() {
+  if (typeof Plotly === "undefined") return;  // plotly not installed: tables only
   document.querySelectorAll("div.chart[data-figure]").forEach((div) => {
     const source = document.getElementById(div.dataset.figure);
     if (!source) return;
