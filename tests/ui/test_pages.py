@@ -12,6 +12,7 @@ import pytest
 from audience.ingest.importer import import_file
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace
+from audience.ui.app import Dashboard
 from audience.ui.auth import COOKIE
 from tests.conftest import write
 from tests.ui.helpers import ADMIN_KEY, NOW, READ_KEY, Client, basic, keyed
@@ -204,3 +205,24 @@ def test_without_plotly_pages_say_how_to_get_charts(
     page = client.get("/ui/", headers=basic(READ_KEY)).text
     assert "pip install &#39;audience[ui]&#39;" in page and "plotly.min.js" not in page
     assert client.get("/ui/static/plotly.min.js").status_code == 404
+
+
+def test_a_page_is_read_once_per_change_of_the_warehouse(
+    empty: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = Client(empty)
+    dashboard = client.app  # the page cache lives in the router's Dashboard
+    assert ">0</b>" in client.get("/ui/", headers=basic(READ_KEY)).text
+    opened: list[int] = []
+    original = Dashboard._open
+    monkeypatch.setattr(Dashboard, "_open", lambda self: opened.append(1) or original(self))
+    assert ">0</b>" in client.get("/ui/", headers=basic(READ_KEY)).text
+    assert opened == []  # unchanged warehouse: the record kept in memory
+    with empty.warehouse() as warehouse:
+        warehouse.con.execute(
+            "INSERT INTO customers (customer_id, source, import_id, updated_at) "
+            "VALUES ('C1', 'crm', 'imp-1', '2026-11-20')"
+        )
+    assert '"n-customers">1</b>' in client.get("/ui/", headers=basic(READ_KEY)).text
+    assert opened == [1]
+    assert dashboard is not None

@@ -32,6 +32,7 @@ from audience.errors import NotFoundError, TransientError, UnauthorizedError
 from audience.realtime.feed import EventFeed
 from audience.store.workspace import Workspace
 from audience.ui.auth import COOKIE, Sessions, Viewer
+from audience.ui.cache import PageCache, file_state
 from audience.ui.i18n import choose_language, number, translator
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Dashboard:
         self.workspace = workspace
         self.feed = feed
         self.sessions = Sessions(workspace.settings.server)
+        self.cache = PageCache()
         self.charts = plotly_js() is not None
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("audience.ui", "templates"),
@@ -156,8 +158,14 @@ class Dashboard:
                 time.sleep(0.1 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def serve(self, request: Request, handler: Handler, admin: bool = False) -> Response:
-        """Authenticate, run ``handler`` on a fresh read-only connection, render its outcome."""
+    async def serve(
+        self, request: Request, handler: Handler, admin: bool = False, cached: bool = False
+    ) -> Response:
+        """Authenticate, run ``handler`` on a fresh read-only connection, render its outcome.
+
+        ``cached``: the page's record is reused while the warehouse file is unchanged (a page
+        that reads only the warehouse, whoever asks).
+        """
         if not request.headers.get("authorization") and not request.cookies.get(COOKIE):
             # Nobody has tried to log in yet: the login page, no error to show.
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -171,11 +179,22 @@ class Dashboard:
             return self.render(request, page, viewer)
 
         def run() -> Page | Download | Response:
+            key = (
+                file_state(self.workspace.warehouse_path),
+                request.url.path,
+                request.url.query,
+                choose_language(request.headers.get("accept-language")),
+            )
+            if cached and isinstance(found := self.cache.get(key), Page):
+                return found
             con = self._open()
             try:
-                return handler(request, viewer, con)
+                outcome = handler(request, viewer, con)
             finally:
                 con.close()
+            if cached and isinstance(outcome, Page):
+                self.cache.put(key, outcome)
+            return outcome
 
         try:
             outcome = await run_in_threadpool(run)

@@ -212,6 +212,12 @@ def transition(found: Transition, t: T) -> Figure:
                     "source": [before.index(s) for s in found.source],
                     "target": [len(before) + after.index(a) for a in found.target],
                     "value": found.counts,
+                    # Explicit colours: Plotly's default derives from a transparent paper
+                    # (white links on white). Blue: the same name in both runs; red: moved.
+                    "color": [
+                        "rgba(36,113,163,0.35)" if b == a else "rgba(192,57,43,0.45)"
+                        for b, a in zip(found.source, found.target, strict=True)
+                    ],
                 },
             }
         ],

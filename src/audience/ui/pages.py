@@ -58,8 +58,9 @@ def segment(request: Request, viewer: Viewer, con: Con) -> Page:
     figures = {
         "size": charts.size_over_time(detail.history, t),
         "moves": charts.entered_exited(detail.history, t),
-        "reach": charts.reach(detail.reach, t),
     }
+    if detail.reach:
+        figures["reach"] = charts.reach(detail.reach, t)
     if any(c.z is not None for c in detail.contrast):
         figures["contrast"] = charts.contrast(detail.contrast, t)
     context = {"d": detail, "members": found, "figures": figures, "nav": "segments"}
@@ -155,21 +156,23 @@ def register(router: APIRouter, dashboard_: Dashboard) -> None:
     """Add every page to ``router`` (mounted under /ui)."""
     config = dashboard_.workspace.config
 
-    def route(path: str, handler: Callable[[Request, Viewer, Con], Page | Download]) -> None:
+    def route(
+        path: str, handler: Callable[[Request, Viewer, Con], Page | Download], cached: bool = True
+    ) -> None:
         async def endpoint(request: Request) -> Response:
-            return await dashboard_.serve(request, handler)
+            return await dashboard_.serve(request, handler, cached=cached)
 
         router.add_api_route(path, endpoint, methods=["GET"])
 
     route("/", overview)
     route("/segments", segments)
     route("/segment", segment)
-    route("/segment/export.csv", export)
+    route("/segment/export.csv", export, cached=False)  # a file, not kept in memory
     route("/map", segment_map)
     route("/predictions", lambda r, v, c: predictions(r, v, c, config.currency))
     route("/cohorts", lambda r, v, c: cohorts(r, v, c, config.timezone))
     route("/experiments", experiments)
     route("/runs", runs)
-    route("/quality", quality)
+    route("/quality", quality, cached=False)  # shows what an action just did
     route("/live", live(dashboard_))
     router.add_api_route("/quality/action", quarantine_action(dashboard_), methods=["POST"])
