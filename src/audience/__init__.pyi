@@ -16,6 +16,7 @@ from audience.errors import MappingError as MappingError
 from audience.errors import MergeRefusedError as MergeRefusedError
 from audience.errors import MigrationError as MigrationError
 from audience.errors import ModelError as ModelError
+from audience.errors import NotFoundError as NotFoundError
 from audience.errors import PayloadTooLargeError as PayloadTooLargeError
 from audience.errors import PoisonEventError as PoisonEventError
 from audience.errors import QuarantineLimitError as QuarantineLimitError
