@@ -226,3 +226,19 @@ def test_a_page_is_read_once_per_change_of_the_warehouse(
     assert '"n-customers">1</b>' in client.get("/ui/", headers=basic(READ_KEY)).text
     assert opened == [1]
     assert dashboard is not None
+
+
+def test_admin_keys_and_the_session_secret_follow_the_key_policy() -> None:
+    from audience.config.settings import ServerSettings, check_server_secrets
+    from audience.errors import ConfigError
+
+    strong = {"write_keys": ["w" * 20], "read_keys": ["r" * 20], "environment": "prod"}
+    check_server_secrets(ServerSettings(**strong, admin_keys=["a" * 20]))
+    with pytest.raises(ConfigError, match="admin_keys holds a key shorter"):
+        check_server_secrets(ServerSettings(**strong, admin_keys=["short"]))
+    with pytest.raises(ConfigError, match="both a write key and an admin key"):
+        check_server_secrets(ServerSettings(**strong, admin_keys=["w" * 20]))
+    with pytest.raises(ConfigError, match="session_secret is shorter"):
+        check_server_secrets(ServerSettings(**strong, session_secret="tiny"))
+    with pytest.raises(ConfigError, match="admin_keys holds a blank key"):
+        check_server_secrets(ServerSettings(admin_keys=[" "]))

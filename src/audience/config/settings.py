@@ -309,7 +309,8 @@ def check_server_secrets(server: ServerSettings) -> None:
     Always: at least one write key, and no blank write or read key (a blank read key would
     open profiles to anyone). Outside ``dev``, and in ``dev`` whenever the server binds an
     address other than loopback: no default key, no key under :data:`MIN_KEY_LENGTH`
-    characters, and no key that is both a write key and a read key. Webhook sources need a
+    characters, and no key that is both a write key and a read or admin key (the dashboard's
+    ``session_secret``, when set, 16 characters or more too). Webhook sources need a
     secret of 16 characters or more. Messages never quote a key.
     """
     if not server.write_keys or any(not key.strip() for key in server.write_keys):
@@ -359,11 +360,13 @@ def check_server_secrets(server: ServerSettings) -> None:
                 f"server.session_secret is shorter than {MIN_KEY_LENGTH} characters, refused "
                 f"{where}; set AUDIENCE_SERVER__SESSION_SECRET to a long random value"
             )
-        if set(server.write_keys) & (set(server.read_keys) | set(server.admin_keys)):
-            raise ConfigError(
-                f"a key is both a write key and a read key, refused {where} (write keys ship "
-                "in web pages); set AUDIENCE_SERVER__READ_KEYS to keys of their own"
-            )
+        for name, keys in (("read", server.read_keys), ("admin", server.admin_keys)):
+            if set(server.write_keys) & set(keys):
+                raise ConfigError(
+                    f"a key is both a write key and {'an' if name == 'admin' else 'a'} {name} "
+                    f"key, refused {where} (write keys ship in web pages); set "
+                    f"AUDIENCE_SERVER__{name.upper()}_KEYS to keys of their own"
+                )
     for name, source in server.webhooks.items():
         if len(source.secret) < 16:
             raise ConfigError(
