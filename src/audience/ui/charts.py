@@ -184,6 +184,7 @@ def cohort_heatmap(grid: CohortGrid, t: T) -> Figure:
                 "x": grid.periods,
                 "y": [f"{c} (n={n})" for c, n in zip(grid.cohorts, grid.sizes, strict=True)],
                 "colorscale": "Blues",
+                "reversescale": True,  # Plotly's Blues runs dark to light: darker is more
                 "texttemplate": "%{z:.0%}" if percent else "%{z:,.0f}",
                 "hoverongaps": False,
             }

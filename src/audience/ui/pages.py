@@ -28,6 +28,14 @@ def _t(request: Request) -> Callable[[str], str]:
     return translator(choose_language(request.headers.get("accept-language")))
 
 
+def _localised(request: Request, figures: dict[str, charts.Figure]) -> dict[str, charts.Figure]:
+    """Numbers in the charts written as the page's language writes them (1 234,5 in French)."""
+    if choose_language(request.headers.get("accept-language")) == "fr":
+        for figure in figures.values():
+            figure["layout"]["separators"] = ",\u202f"
+    return figures
+
+
 def _int(request: Request, name: str, default: int = 1) -> int:
     value = request.query_params.get(name, "")
     return int(value) if value.isdigit() else default
@@ -63,7 +71,8 @@ def segment(request: Request, viewer: Viewer, con: Con) -> Page:
         figures["reach"] = charts.reach(detail.reach, t)
     if any(c.z is not None for c in detail.contrast):
         figures["contrast"] = charts.contrast(detail.contrast, t)
-    context = {"d": detail, "members": found, "figures": figures, "nav": "segments"}
+    context = {"d": detail, "members": found, "figures": _localised(request, figures)}
+    context["nav"] = "segments"
     return Page("segment.html", context)
 
 
@@ -76,7 +85,11 @@ def export(request: Request, viewer: Viewer, con: Con) -> Download:
 
 def segment_map(request: Request, viewer: Viewer, con: Con) -> Page:
     found = dashboard_views.segment_map(con, request.query_params.get("run") or None)
-    figure = None if found is None else charts.segment_map(found, _t(request))
+    figure = (
+        None
+        if found is None
+        else _localised(request, {"map": charts.segment_map(found, _t(request))})["map"]
+    )
     return Page("map.html", {"data": found, "figure": figure, "nav": "map"})
 
 
@@ -89,13 +102,16 @@ def predictions(request: Request, viewer: Viewer, con: Con, currency: str) -> Pa
     if found is not None:
         figures["clv"] = charts.boxes(found.clv, f"{t('clv')} ({currency})")
         figures["churn"] = charts.boxes(found.churn, t("churn"))
-    return Page("predictions.html", {"data": found, "figures": figures, "nav": "predictions"})
+    context = {"data": found, "figures": _localised(request, figures), "nav": "predictions"}
+    return Page("predictions.html", context)
 
 
 def cohorts(request: Request, viewer: Viewer, con: Con, timezone: str) -> Page:
     metric = request.query_params.get("metric", "retention")
     found = dashboard_views.cohorts(con, timezone, metric)
-    figure = None if found is None else charts.cohort_heatmap(found, _t(request))
+    figure = None
+    if found is not None:
+        figure = _localised(request, {"c": charts.cohort_heatmap(found, _t(request))})["c"]
     context = {"data": found, "figure": figure, "metric": metric, "nav": "cohorts"}
     return Page("cohorts.html", context)
 
