@@ -110,8 +110,9 @@ def sample_in_space(
     found = dict(
         con.execute(
             """SELECT m.customer_id, s.label FROM memberships m JOIN segments s USING (segment_id)
-               WHERE m.run_id = ? AND m.valid_to IS NULL AND list_contains(?, m.customer_id)""",
-            [run.run_id, customers],
+               JOIN (SELECT unnest(?::VARCHAR[]) AS customer_id) picked USING (customer_id)
+               WHERE m.run_id = ? AND m.valid_to IS NULL""",
+            [customers, run.run_id],
         ).fetchall()
     )
     X = assigner.space.transform(pd.DataFrame(raw.to_numpy(), columns=raw.columns))
