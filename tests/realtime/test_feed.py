@@ -65,3 +65,18 @@ def test_readers_are_capped_and_a_closed_one_stops_receiving() -> None:
         feed.subscribe()  # the place is free again
 
     asyncio.run(main())
+
+
+def test_closing_the_feed_ends_every_reader_and_refuses_new_ones() -> None:
+    async def main() -> None:
+        feed = EventFeed()
+        reader = feed.subscribe()
+        waiting = asyncio.create_task(reader.next(timeout=30))
+        await asyncio.sleep(0.01)
+        feed.close()
+        assert await asyncio.wait_for(waiting, 5) == []
+        assert reader.closed
+        with pytest.raises(TransientError, match="stopping"):
+            feed.subscribe()
+
+    asyncio.run(main())

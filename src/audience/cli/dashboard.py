@@ -21,7 +21,7 @@ def _ui(
     """Serve the dashboard on /ui: segments, maps, CLV and churn, cohorts, runs, quality."""
     import uvicorn
 
-    from audience.cli.realtime import mask_logs
+    from audience.cli.realtime import STREAMS_GRACE_SECONDS, mask_logs
     from audience.config.settings import check_server_secrets
     from audience.ui import create_dashboard_app
 
@@ -38,6 +38,7 @@ def _ui(
         port=server.port,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=STREAMS_GRACE_SECONDS,
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -29,6 +31,9 @@ from audience.errors import ConfigError
 
 if TYPE_CHECKING:
     from audience.config.settings import Settings
+
+STREAMS_GRACE_SECONDS = 3
+"""Seconds a stopping server waits for open event streams (the dashboard's live feed)."""
 
 
 def _serve(
@@ -78,6 +83,9 @@ def _serve(
         "http": "httptools",
         "log_level": "warning",
         "access_log": False,
+        # An open dashboard live feed is a response that never ends: on a stop, streams still
+        # open after this many seconds are cut, so the server (and its consumer) stop cleanly.
+        "timeout_graceful_shutdown": STREAMS_GRACE_SECONDS,
     }
     if server.workers > 1:
         os.environ["AUDIENCE_WORKSPACE"] = str(ws.root)
@@ -94,7 +102,23 @@ def _serve(
             f"{settings.queue.warehouse_load_seconds:g}s (AUDIENCE_QUEUE__WAREHOUSE_LOAD_SECONDS)"
         )
     collector = Collector(ws, settings, consumer, loaders)
-    uvicorn.run(create_app(collector), **options)
+    run_server(create_app(collector), options, on_stop=collector.feed.close)
+
+
+def run_server(app: Any, options: dict[str, Any], on_stop: Callable[[], None]) -> None:
+    """uvicorn serving ``app``; ``on_stop`` runs as soon as a stop is asked (SIGINT, SIGTERM).
+
+    uvicorn waits for open responses to end before it stops the application, and the
+    dashboard's live feed never ends by itself: ``on_stop`` ends those streams at once.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            on_stop()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, **options)).run()
 
 
 def _worker(workspace: WorkspaceOption = None) -> None:

@@ -55,6 +55,8 @@ class Subscription:
     size: int
     items: deque[FeedItem] = field(default_factory=deque)
     dropped: int = 0
+    closed: bool = False
+    """Set when the server stops: a reader's stream ends rather than hold the stop."""
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -78,9 +80,16 @@ class Subscription:
         else:  # published from another thread (a sync endpoint): wake the reader's loop
             loop.call_soon_threadsafe(self._ready.set)
 
+    def close(self) -> None:
+        """End this reader's wait (from any thread, a signal handler included)."""
+        self.closed = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._ready.set)
+
     async def next(self, timeout: float) -> list[FeedItem]:
         """The events queued since the last call, waiting up to ``timeout`` s for one."""
-        if not self.items:
+        if not self.items and not self.closed:
             self._ready.clear()
             try:
                 await asyncio.wait_for(self._ready.wait(), timeout)
@@ -102,6 +111,7 @@ class EventFeed:
         self.max_subscribers = max_subscribers
         self._subscribers: list[Subscription] = []
         self._lock = threading.Lock()
+        self.closed = False
 
     @property
     def subscribers(self) -> int:
@@ -119,6 +129,8 @@ class EventFeed:
     def subscribe(self) -> Subscription:
         """A new reader, starting with the recent history; refused when too many listen."""
         with self._lock:
+            if self.closed:
+                raise TransientError("the server is stopping; the live feed reconnects later")
             if len(self._subscribers) >= self.max_subscribers:
                 raise TransientError(
                     f"the live feed has {self.max_subscribers} readers already; close a live "
@@ -129,6 +141,13 @@ class EventFeed:
                 subscription.push(item)
             self._subscribers.append(subscription)
             return subscription
+
+    def close(self) -> None:
+        """The server stops: every reader's stream ends, and new readers are refused."""
+        with self._lock:
+            self.closed = True
+            for subscription in self._subscribers:
+                subscription.close()
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:

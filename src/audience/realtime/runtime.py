@@ -262,6 +262,7 @@ class Collector:
         return await self.consumer.view(identifier, self.consumer.engine.now())
 
     async def stop(self) -> None:
+        self.feed.close()
         await self.publisher.close()
         self._stop.set()
         if self._task is not None:

@@ -264,13 +264,16 @@ class Dashboard:
             return Response(str(exc), 401, media_type="text/plain")
         if self.feed is None:
             return Response("no live feed: serve with 'audience serve'", 404)
-        subscription = self.feed.subscribe()
+        try:
+            subscription = self.feed.subscribe()
+        except TransientError as exc:
+            return Response(str(exc), 503, media_type="text/plain", headers={"Retry-After": "5"})
         feed = self.feed
 
         async def events() -> AsyncIterator[bytes]:
             try:
                 yield b"retry: 3000\n\n"
-                while not await request.is_disconnected():
+                while not subscription.closed and not await request.is_disconnected():
                     items = await subscription.next(timeout=2.0)
                     if subscription.dropped:
                         yield b"event: dropped\ndata: %d\n\n" % subscription.dropped
