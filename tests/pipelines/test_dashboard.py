@@ -82,6 +82,10 @@ def test_members_are_searched_and_paged(
     assert second.page == 2 and [m.customer_id for m in second.members] == ["C"]
     assert [m.customer_id for m in dashboard_segment.members(con, "rule:vip", "c").members] == ["C"]
     assert dashboard_segment.members(con, "rule:vip", "%").total == 0  # a wildcard is text
+    assert dashboard_segment.members(con, "rule:vip", "_").total == 0
+    assert [m.customer_id for m in dashboard_segment.members(con, "rule:vip", "=").members] == [
+        "=D"
+    ]
 
 
 def test_the_export_holds_the_current_members_safe_for_spreadsheets(
