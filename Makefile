@@ -13,7 +13,7 @@ $(VENV)/.python-ok:
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.python-ok
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[ui]'
 	touch $@
 
 # gbstats (GrowthBook's engine, which the experiment tests compare with) pins pandas<2 and

@@ -17,6 +17,7 @@ from audience.errors import MappingError as MappingError
 from audience.errors import MergeRefusedError as MergeRefusedError
 from audience.errors import MigrationError as MigrationError
 from audience.errors import ModelError as ModelError
+from audience.errors import NotFoundError as NotFoundError
 from audience.errors import NotInExperimentError as NotInExperimentError
 from audience.errors import PayloadTooLargeError as PayloadTooLargeError
 from audience.errors import PoisonEventError as PoisonEventError

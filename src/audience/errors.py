@@ -18,7 +18,8 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     │   ├── RequestRejectedError    a collector request is refused (HTTP 4xx)
     │   │   ├── UnauthorizedError       wrong or missing write key / signature (401)
     │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
-    │   │   └── UnknownSourceError      no inbound webhook source of that name (404)
+    │   │   ├── UnknownSourceError      no inbound webhook source of that name (404)
+    │   │   └── NotFoundError           the dashboard has no such segment or run (404)
     │   ├── PoisonEventError        a queued event no retry can process (dead-lettered)
     │   │   └── MergeRefusedError       an alias would join two known users (merge_policy)
     │   └── ExperimentError         an experiment cannot be defined, assigned or measured
@@ -131,6 +132,12 @@ class PayloadTooLargeError(RequestRejectedError):
 
 class UnknownSourceError(RequestRejectedError):
     """An inbound webhook names a source that is not configured."""
+
+    status = 404
+
+
+class NotFoundError(RequestRejectedError):
+    """A dashboard page names a segment or a run the warehouse does not hold."""
 
     status = 404
 

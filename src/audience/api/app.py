@@ -1,5 +1,7 @@
 """The collector's FastAPI application: routes, error answers, lifespan and OpenAPI.
 
+The dashboard (:mod:`audience.ui`) is mounted under ``/ui``, with the collector's live feed.
+
 Errors are answered from the one exception tree: a :class:`RequestRejectedError` by its status and
 its one-line message, a retryable error by 503 with ``Retry-After`` (Segment clients retry
 on it), so that a refused request never reached the queue and a 2xx always did.
@@ -23,6 +25,7 @@ from audience.pipelines.experiments import running_allocations
 from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
 from audience.realtime.runtime import Collector
 from audience.store.workspace import Workspace
+from audience.ui import mount_dashboard
 
 log = logging.getLogger(__name__)
 VERSION = "1"
@@ -87,6 +90,7 @@ def create_app(collector: Collector) -> FastAPI:
         responses={200: {"description": "The server runs."}},
         tags=["service"],
     )
+    mount_dashboard(app, collector.workspace, collector.feed)  # /ui: out of the OpenAPI
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -18,6 +18,7 @@ import typer
 
 from audience.cli import (
     activation,
+    dashboard,
     deadletters,
     demo,
     drift,
@@ -77,6 +78,7 @@ experiments.register(app)
 drift.register(app)
 models.register(app)
 recalibrate.register(app)
+dashboard.register(app)
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -29,6 +31,9 @@ from audience.errors import ConfigError
 
 if TYPE_CHECKING:
     from audience.config.settings import Settings
+
+STREAMS_GRACE_SECONDS = 3
+"""Seconds a stopping server waits for open event streams (the dashboard's live feed)."""
 
 
 def _serve(
@@ -53,7 +58,7 @@ def _serve(
 
     ws = open_workspace(workspace)
     settings = ws.settings
-    _mask_logs(settings)
+    mask_logs(settings)
     server = settings.server
     server.host, server.port = host or server.host, port if port is not None else server.port
     server.workers = workers or server.workers
@@ -79,6 +84,9 @@ def _serve(
         "http": "httptools",
         "log_level": "warning",
         "access_log": False,
+        # An open dashboard live feed is a response that never ends: on a stop, streams still
+        # open after this many seconds are cut, so the server (and its consumer) stop cleanly.
+        "timeout_graceful_shutdown": STREAMS_GRACE_SECONDS,
     }
     if server.workers > 1:
         os.environ["AUDIENCE_WORKSPACE"] = str(ws.root)
@@ -97,7 +105,23 @@ def _serve(
     collector = Collector(ws, settings, consumer, loaders)
     if consumer is None:  # a broker's worker consumes; this engine only answers assignments
         collector.consumer.engine.experiments = running_allocations(ws)
-    uvicorn.run(create_app(collector), **options)
+    run_server(create_app(collector), options, on_stop=collector.feed.close)
+
+
+def run_server(app: Any, options: dict[str, Any], on_stop: Callable[[], None]) -> None:
+    """uvicorn serving ``app``; ``on_stop`` runs as soon as a stop is asked (SIGINT, SIGTERM).
+
+    uvicorn waits for open responses to end before it stops the application, and the
+    dashboard's live feed never ends by itself: ``on_stop`` ends those streams at once.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            on_stop()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, **options)).run()
 
 
 def _worker(workspace: WorkspaceOption = None) -> None:
@@ -111,7 +135,7 @@ def _worker(workspace: WorkspaceOption = None) -> None:
 
     ws = open_workspace(workspace)
     settings = ws.settings
-    _mask_logs(settings)
+    mask_logs(settings)
     publish_if_stale(ws, settings)  # the warehouse changed since the last publish
     consumer = live_consumer(ws, settings)
 
@@ -148,7 +172,7 @@ def _sync(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> Non
     )
 
 
-def _mask_logs(settings: Settings) -> None:
+def mask_logs(settings: Settings) -> None:
     """Keys, webhook secrets and URL passwords never reach a log line (uvicorn's included)."""
     from audience.config.settings import secret_values
     from audience.masking import install_log_masking

@@ -194,6 +194,20 @@ class ServerSettings(BaseModel):
         "more unless a dev server on loopback, and never a write key: write keys ship inside "
         "web pages and apps and so are not secrets. Empty: nobody reads profiles.",
     )
+    admin_keys: list[str] = Field(
+        default_factory=list,
+        description="Keys of dashboard administrators (/ui: quarantine retry and discard), as "
+        "HTTP Basic user name, Bearer token or on the login page; the same rules as read keys. "
+        "Empty: nobody acts from the dashboard.",
+    )
+    session_secret: str | None = Field(
+        default=None,
+        description="Signs the dashboard's login cookie; unset: derived from the read and admin "
+        "keys, so that changing a key ends the sessions it opened.",
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="How long a dashboard login lasts before asking again."
+    )
     max_event_bytes: int = Field(default=32 * KB, ge=1, description="Largest event (Segment).")
     max_batch_bytes: int = Field(default=500 * KB, ge=1, description="Largest batch request.")
     max_json_depth: int = Field(
@@ -321,13 +335,19 @@ def check_server_secrets(server: ServerSettings) -> None:
     Always: at least one write key, and no blank write or read key (a blank read key would
     open profiles to anyone). Outside ``dev``, and in ``dev`` whenever the server binds an
     address other than loopback: no default key, no key under :data:`MIN_KEY_LENGTH`
-    characters, and no key that is both a write key and a read key. Webhook sources need a
+    characters, and no key that is both a write key and a read or admin key (the dashboard's
+    ``session_secret``, when set, 16 characters or more too). Webhook sources need a
     secret of 16 characters or more. Messages never quote a key.
     """
     if not server.write_keys or any(not key.strip() for key in server.write_keys):
         raise ConfigError(
             "server.write_keys is empty or holds a blank key; set AUDIENCE_SERVER__WRITE_KEYS "
             'to a JSON list such as ["wk_…"]'
+        )
+    if any(not key.strip() for key in server.admin_keys):
+        raise ConfigError(
+            "server.admin_keys holds a blank key, which would let anyone act from the dashboard; "
+            "set AUDIENCE_SERVER__ADMIN_KEYS to a JSON list of secret keys (or [])"
         )
     if any(not key.strip() for key in server.read_keys):
         raise ConfigError(
@@ -351,16 +371,28 @@ def check_server_secrets(server: ServerSettings) -> None:
                     f"the default key '{default}' is refused {where}; set "
                     f"AUDIENCE_SERVER__{name} to secret keys of {MIN_KEY_LENGTH}+ characters"
                 )
+        for name, keys in (
+            ("WRITE_KEYS", server.write_keys),
+            ("READ_KEYS", server.read_keys),
+            ("ADMIN_KEYS", server.admin_keys),
+        ):
             if any(len(key) < MIN_KEY_LENGTH for key in keys):
                 raise ConfigError(
                     f"server.{name.lower()} holds a key shorter than {MIN_KEY_LENGTH} characters, "
                     f"refused {where}; set AUDIENCE_SERVER__{name} to long random keys"
                 )
-        if set(server.write_keys) & set(server.read_keys):
+        if server.session_secret is not None and len(server.session_secret) < MIN_KEY_LENGTH:
             raise ConfigError(
-                f"a key is both a write key and a read key, refused {where} (write keys ship "
-                "in web pages); set AUDIENCE_SERVER__READ_KEYS to keys of their own"
+                f"server.session_secret is shorter than {MIN_KEY_LENGTH} characters, refused "
+                f"{where}; set AUDIENCE_SERVER__SESSION_SECRET to a long random value"
             )
+        for name, keys in (("read", server.read_keys), ("admin", server.admin_keys)):
+            if set(server.write_keys) & set(keys):
+                raise ConfigError(
+                    f"a key is both a write key and {'an' if name == 'admin' else 'a'} {name} "
+                    f"key, refused {where} (write keys ship in web pages); set "
+                    f"AUDIENCE_SERVER__{name.upper()}_KEYS to keys of their own"
+                )
     for name, source in server.webhooks.items():
         if len(source.secret) < 16:
             raise ConfigError(
@@ -373,7 +405,8 @@ def secret_values(settings: Settings) -> list[str]:
     """Every secret the settings hold, for :func:`audience.masking.mask` and the log filter:
     write and read keys, webhook secrets, and the passwords of the queue and store URLs."""
     server = settings.server
-    values = [*server.write_keys, *server.read_keys]
+    values = [*server.write_keys, *server.read_keys, *server.admin_keys]
+    values += [server.session_secret or ""]
     values += [source.secret for source in server.webhooks.values()]
     values += url_secrets(settings.queue.url) + url_secrets(settings.profiles.url)
     values += url_secrets(settings.mlflow.tracking_uri)

@@ -25,6 +25,7 @@ from audience.model.live_records import Event, Profile
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog, events_dir
+from audience.realtime.feed import EventFeed
 from audience.realtime.live_profile import ProfileRules
 from audience.realtime.live_segments import (
     ChangeSink,
@@ -191,6 +192,8 @@ class Collector:
         self._tasks: list[asyncio.Task[None]] = []
         self.consumer_down: str | None = None
         """Why the in-process consumer is not running (it is being restarted), if so."""
+        self.feed = EventFeed()
+        """Accepted events for the dashboard's live feed (bounded; see :mod:`.feed`)."""
 
     async def start(self) -> None:
         await self.publisher.start()
@@ -249,6 +252,7 @@ class Collector:
     async def accept(self, events: list[Event]) -> None:
         """Return once ``events`` are durable in the queue (else QueueUnavailableError)."""
         await self.publisher.publish([orjson.dumps(event) for event in events])
+        self.feed.publish(events)  # only once durable: the feed shows what was accepted
 
     def now(self) -> datetime:
         """The server's clock (the consumer's engine's), aware: when a request is received."""
@@ -258,6 +262,7 @@ class Collector:
         return await self.consumer.view(identifier, self.consumer.engine.now())
 
     async def stop(self) -> None:
+        self.feed.close()
         await self.publisher.close()
         self._stop.set()
         if self._task is not None:

@@ -22,12 +22,13 @@ from audience.store.trait_types import PEOPLE_TRAITS, known_traits, trait_types,
 
 
 def load_matrix(
-    con: duckdb.DuckDBPyConnection, features: list[str]
+    con: duckdb.DuckDBPyConnection, features: list[str], customers_sql: str | None = None
 ) -> tuple[pa.Array, pd.DataFrame]:
     """Customer ids and the chosen features, numbers as they are and categories one-hot.
 
     A categorical feature becomes one column per value seen (``region=Bretagne``); a missing
-    value is a row of zeros, not a category of its own.
+    value is a row of zeros, not a category of its own. ``customers_sql``, a query returning
+    ``customer_id``, keeps those customers only (a sample for a map).
     """
     available = [r[0] for r in con.execute("DESCRIBE features").fetchall()]
     unknown = [f for f in features if f not in available and not f.startswith(TRAIT_PREFIX)]
@@ -46,7 +47,8 @@ def load_matrix(
         for f in features
     )
     join = f"LEFT JOIN ({PEOPLE_TRAITS}) t USING (customer_id)" if traits else ""
-    sql = f"SELECT f.customer_id, {columns} FROM features f {join} ORDER BY f.customer_id"
+    where = f"WHERE f.customer_id IN ({customers_sql})" if customers_sql else ""
+    sql = f"SELECT f.customer_id, {columns} FROM features f {join} {where} ORDER BY f.customer_id"
     table = con.sql(sql).to_arrow_table()
     frame = table.drop(["customer_id"]).to_pandas()
     for name in [f for f in features if f in CATEGORICAL]:

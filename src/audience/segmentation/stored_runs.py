@@ -87,6 +87,38 @@ def customers_in_space(
     return X, np.array([r[0] for r in labels], dtype=np.int64)
 
 
+def sample_in_space(
+    con: duckdb.DuckDBPyConnection, run: StoredRun, n: int, seed: int = 7
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A repeatable sample of ``n`` current members: ids, coordinates in the run's space, labels.
+
+    Reads only the sampled rows, so that a map of a million customers stays quick.
+    """
+    if run.method == "rfm":
+        raise InputError("an RFM run has no clustering space to draw; choose a clustering run")
+    run_id = sql_literal(run.run_id)
+    # The sample applies to the FROM it follows, hence the inner query: members first.
+    picked = (
+        "SELECT customer_id FROM (SELECT customer_id FROM memberships "
+        f"WHERE run_id = {run_id} AND valid_to IS NULL) "
+        f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"
+    )
+    ids, raw = load_matrix(con, list(run.model["inputs"]), picked)
+    raw = raw.reindex(columns=run.model["features"], fill_value=0.0)
+    assigner = SegmentAssigner.from_json(run.model)
+    customers = [str(c) for c in ids.to_pylist()]
+    found = dict(
+        con.execute(
+            """SELECT m.customer_id, s.label FROM memberships m JOIN segments s USING (segment_id)
+               JOIN (SELECT unnest(?::VARCHAR[]) AS customer_id) picked USING (customer_id)
+               WHERE m.run_id = ? AND m.valid_to IS NULL""",
+            [customers, run.run_id],
+        ).fetchall()
+    )
+    X = assigner.space.transform(pd.DataFrame(raw.to_numpy(), columns=raw.columns))
+    return customers, X, np.array([found[c] for c in customers], dtype=np.int64)
+
+
 def export_assignments(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> int:
     """One CSV row per customer of a run: customer_id, segment_id, segment_name.
 
