@@ -27,6 +27,7 @@ from audience.cli.terminal import (
 
 if TYPE_CHECKING:
     from audience.errors import AudienceError
+    from audience.predictive.churn import FittedChurn
     from audience.store.population import Population
     from audience.store.workspace import Workspace
 
@@ -53,9 +54,12 @@ def _write_png(uri: str, path: Path) -> None:
     path.write_bytes(png_bytes(uri))
 
 
-def _track(ws: Workspace, run_id: str, quiet: bool) -> AudienceError | None:
-    """Log a stored prediction run to MLflow when tracking is on; the error of a tracking
-    store that does not answer is returned, to raise once the results are shown."""
+def _track(
+    ws: Workspace, run_id: str, quiet: bool, churn_model: FittedChurn | None = None
+) -> AudienceError | None:
+    """Log a stored prediction run to MLflow when tracking is on (with a churn run's fitted
+    model, which only the run has); the error of a tracking store that does not answer is
+    returned, to raise once the results are shown."""
     from audience.errors import TrackingUnavailableError
     from audience.pipelines.mlops import track_prediction_run, tracking_for
 
@@ -63,7 +67,7 @@ def _track(ws: Workspace, run_id: str, quiet: bool) -> AudienceError | None:
         return None
     try:
         with step("Logging the run to MLflow", quiet=quiet), ws.warehouse() as warehouse:
-            track_prediction_run(ws, warehouse.con, run_id)
+            track_prediction_run(ws, warehouse.con, run_id, churn_model)
     except TrackingUnavailableError as exc:
         return exc
     return None
@@ -196,7 +200,7 @@ def _register_churn(predict: typer.Typer) -> None:
                 con, ws.config, horizon, now=ws.clock.now(), progress=progress, force=force
             )
             population = scored_population(con, run.run_id)
-        untracked = _track(ws, run.run_id, json_)
+        untracked = _track(ws, run.run_id, json_, run.fitted)
         if json_:
             print_json(run.to_dict())
             if untracked is not None:

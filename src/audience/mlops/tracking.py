@@ -1,5 +1,6 @@
 """Run tracking with MLflow: parameters, metrics, artefacts and the model of every run, and
-the ``champion`` alias of the registry.
+the ``champion`` alias of the registry. Models are logged without pickles: as pyfuncs from
+code and JSON (segments, CLV), or in the sklearn flavour as skops files (churn).
 
 MLflow is optional (``pip install 'audience[mlops]'``): nothing here imports it before a run
 is logged, and :func:`tracking_target` says None when it is not installed (or tracking is
@@ -26,10 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audience.config.settings import MlflowSettings
-from audience.errors import ConfigError, TrackingUnavailableError
+from audience.errors import ConfigError, ModelError, TrackingUnavailableError
 from audience.masking import mask, url_secrets
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 CHAMPION = "champion"
@@ -97,6 +99,37 @@ class ModelLog:
 
 
 @dataclass
+class SklearnModelLog:
+    """A fitted scikit-learn estimator logged in MLflow's sklearn flavour as a skops file (no
+    pickle); its pyfunc calls ``predict_fn``. ``trusted_types`` are the scikit-learn types
+    skops does not trust by default that the file holds (:func:`skops_trusted_types`)."""
+
+    registered_name: str
+    estimator: Any
+    input_example: pd.DataFrame
+    output_example: np.ndarray
+    trusted_types: list[str]
+    predict_fn: str = "predict_proba"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def skops_trusted_types(estimator: Any) -> list[str]:
+    """The types of ``estimator``'s skops file that skops does not trust by default, all of
+    them scikit-learn's own (a calibrated classifier's calibrators, tree predictors); a type
+    from elsewhere is a :class:`ModelError`, not something to trust silently."""
+    import skops.io
+
+    found = [str(t) for t in skops.io.get_untrusted_types(data=skops.io.dumps(estimator))]
+    foreign = [t for t in found if not t.startswith("sklearn.")]
+    if foreign:
+        raise ModelError(
+            f"the model holds types other than scikit-learn's ({', '.join(foreign)}); it cannot "
+            "be logged as a skops file without trusting them: keep the model to scikit-learn"
+        )
+    return found
+
+
+@dataclass
 class RunLog:
     """What one warehouse run sends to MLflow."""
 
@@ -105,7 +138,7 @@ class RunLog:
     metrics: dict[str, float]
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: list[Path] = field(default_factory=list)
-    model: ModelLog | None = None
+    model: ModelLog | SklearnModelLog | None = None
 
 
 @dataclass(frozen=True)
@@ -199,16 +232,32 @@ def _log(target: TrackingTarget, log: RunLog) -> TrackedRun:
             if path.exists():
                 mlflow.log_artifact(str(path))
         version = None
-        if log.model is not None:
-            model = log.model
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(model.code),
-                artifacts={k: str(v) for k, v in model.artifacts.items()},
-                signature=infer_signature(model.input_example, model.output_example),
-                input_example=model.input_example,
-                registered_model_name=model.registered_name,
-            )
+        model = log.model
+        if model is not None:
+            signature = infer_signature(model.input_example, model.output_example)
+            if isinstance(model, SklearnModelLog):
+                import mlflow.sklearn
+
+                info = mlflow.sklearn.log_model(
+                    sk_model=model.estimator,
+                    name="model",
+                    serialization_format="skops",
+                    skops_trusted_types=model.trusted_types,
+                    pyfunc_predict_fn=model.predict_fn,
+                    signature=signature,
+                    input_example=model.input_example,
+                    registered_model_name=model.registered_name,
+                    metadata=model.metadata,
+                )
+            else:
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=str(model.code),
+                    artifacts={k: str(v) for k, v in model.artifacts.items()},
+                    signature=signature,
+                    input_example=model.input_example,
+                    registered_model_name=model.registered_name,
+                )
             version = str(info.registered_model_version)
             client.set_model_version_tag(model.registered_name, version, RUN_TAG, log.run_id)
         return TrackedRun(active.info.run_id, version)

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -26,6 +26,7 @@ from audience.mlops.registry import SEGMENTS_MODEL, ChampionEntry, RunRef
 from audience.mlops.tracking import (
     ModelLog,
     RunLog,
+    SklearnModelLog,
     TrackedRun,
     TrackingTarget,
     champion_run_id,
@@ -34,6 +35,7 @@ from audience.mlops.tracking import (
     model_version_of,
     quiet_mlflow,
     set_alias,
+    skops_trusted_types,
     tracking_target,
 )
 from audience.segmentation.assign import SegmentAssigner, confidence
@@ -43,6 +45,9 @@ from audience.segmentation.matrix import load_matrix
 from audience.segmentation.persist import write_memberships
 from audience.segmentation.stored_runs import load_run
 from audience.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from audience.predictive.churn import FittedChurn
 
 INPUT_EXAMPLE_ROWS = 5
 
@@ -153,10 +158,15 @@ def _segments_model(
 
 
 def track_prediction_run(
-    ws: Workspace, con: duckdb.DuckDBPyConnection, run_id: str
+    ws: Workspace,
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    churn_model: FittedChurn | None = None,
 ) -> TrackedRun | None:
-    """Log a CLV or churn run: parameters, metrics (AUC, Brier, log-likelihoods...) and its
-    fitted parameters as an artefact. None without tracking."""
+    """Log a CLV or churn run: parameters, metrics (AUC, Brier, log-likelihoods...), its
+    fitted parameters as an artefact, and its model: CLV's rebuilt from the JSON, churn's
+    (``churn_model``, the run's in-memory model: the warehouse does not keep it) in the
+    sklearn flavour. None without tracking."""
     target = tracking_for(ws)
     if target is None:
         return None
@@ -180,7 +190,7 @@ def track_prediction_run(
             model=(
                 _clv_model(ws, con, run_id, json.loads(model), options, Path(tmp))
                 if kind == "clv"
-                else None  # churn: a calibrated scikit-learn ensemble, not stored as JSON
+                else _churn_model(churn_model)
             ),
         )
         return log_run(target, log)
@@ -235,6 +245,25 @@ def _clv_model(
     )
 
 
+def _churn_model(fitted: FittedChurn | None) -> SklearnModelLog | None:
+    """The churn classifier as a skops file; its pyfunc gives ``predict_proba``: column 1 is
+    the churn probability (classes 0 = bought again, 1 = churned)."""
+    if fitted is None:
+        return None  # a stored run: its model was not kept
+    estimator = fitted.estimator
+    return SklearnModelLog(
+        registered_name=registry.model_name("churn"),
+        estimator=estimator,
+        input_example=fitted.example,
+        output_example=estimator.predict_proba(fitted.example),
+        trusted_types=skops_trusted_types(estimator),
+        metadata={
+            "output": "predict_proba: column 1 is the churn probability",
+            "classes": ",".join(str(c) for c in estimator.classes_),
+        },
+    )
+
+
 def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
@@ -273,9 +302,11 @@ def promote_run(
 
 def _alias_in_mlflow(ws: Workspace, con: duckdb.DuckDBPyConnection, run: RunRef) -> str | None:
     target = tracking_for(ws)
-    if target is None or run.kind in ("rfm", "churn"):
-        return None  # models logged without a pyfunc: the warehouse's champion only
+    if target is None or run.kind == "rfm":
+        return None  # a model logged without a pyfunc: the warehouse's champion only
     version = model_version_of(target, run.model, run.run_id)
+    if version is None and run.kind == "churn":
+        return None  # logged untracked: its model was not kept, it cannot be logged now
     if version is None:  # made before tracking was on: logged now
         tracked = (
             track_segment_run(ws, con, run.run_id)

@@ -16,6 +16,11 @@ bands unless forced: bands drive activation, and a coin would do as well.
 The classifier is scikit-learn's histogram gradient boosting (missing values handled
 natively: no orders means no recency) wrapped in ``CalibratedClassifierCV`` so that a score
 of 0.7 means 70% of such customers churn, which the bands in audience.yaml rely on.
+
+The scoring model is fitted on a named feature frame, so that it is a model of "customer
+feature frame -> churn probability" on its own (MLflow logs it with that signature). It has
+no JSON form: the warehouse keeps its scores and importances, and the run hands the fitted
+model to its caller (:class:`FittedChurn`) to be logged while it is in memory.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -49,6 +55,22 @@ ISOTONIC_MIN_ROWS = 5_000
 """Below this, sigmoid calibration: isotonic regression overfits small samples."""
 IMPORTANCE_SAMPLE = 20_000
 MIN_CLASS_ROWS = 20
+EXAMPLE_ROWS = 5
+"""Rows of the scoring frame kept as the model's input example."""
+
+
+@dataclass(frozen=True)
+class FittedChurn:
+    """A run's scoring model, in memory only: ``estimator.predict_proba(frame)[:, 1]`` of a
+    frame with the ``example``'s columns (the features it was fitted on) is the churn
+    probability the run stored; ``example`` is the scoring frame's first rows."""
+
+    estimator: CalibratedClassifierCV
+    example: pd.DataFrame
+
+    @property
+    def features(self) -> list[str]:
+        return [str(c) for c in self.example.columns]
 
 
 @dataclass
@@ -65,6 +87,8 @@ class ChurnRun:
     bands: dict[str, Any] | None = None
     bands_written: bool = False
     warnings: list[str] = field(default_factory=list)
+    fitted: FittedChurn | None = field(default=None, repr=False, compare=False)
+    """The scoring model (not stored, not in :meth:`to_dict`)."""
 
     @property
     def population(self) -> int:
@@ -127,6 +151,11 @@ def _matrix(table: pa.Table) -> np.ndarray:
     return np.column_stack(
         [table.column(f).to_numpy(zero_copy_only=False).astype(np.float64) for f in FEATURES]
     )
+
+
+def _frame(X: np.ndarray, columns: np.ndarray) -> pd.DataFrame:
+    """The chosen columns of a feature matrix, named."""
+    return pd.DataFrame(X[:, columns], columns=[FEATURES[j] for j in columns])
 
 
 def _labelled(
@@ -233,10 +262,11 @@ def _run_churn(
     metrics, importances = evaluate(model, X_hold[:, cols], y_hold, seed, cols)
     progress(4, CHURN_STEPS)
     final_cols = informative_columns(X_hold)
-    final = make_model(len(y_hold), seed).fit(X_hold[:, final_cols], y_hold)
+    final = make_model(len(y_hold), seed).fit(_frame(X_hold, final_cols), y_hold)
     progress(5, CHURN_STEPS)
     scoring = features_as_of(con, config.timezone, last, None)
-    probability = final.predict_proba(_matrix(scoring)[:, final_cols])[:, 1]
+    scoring_frame = _frame(_matrix(scoring), final_cols)
+    probability = final.predict_proba(scoring_frame)[:, 1]
     progress(6, CHURN_STEPS)
     run = ChurnRun(
         run_id=new_run_id("churn", now),
@@ -246,6 +276,7 @@ def _run_churn(
         importances=importances,
         n_scored=len(probability),
         population_definition=POPULATION_DEFINITION.format(cutoff=last),
+        fitted=FittedChurn(final, scoring_frame.head(EXAMPLE_ROWS).reset_index(drop=True)),
     )
     documents = {
         "params": {
