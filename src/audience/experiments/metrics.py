@@ -85,6 +85,25 @@ def metric_kind(metric: str) -> str:
     return "mean" if metric in ("revenue", "orders") else "proportion"
 
 
+_RATIO_SUMS = {
+    "ds": "sum(den)",
+    "dss": "sum(den * den)",
+    "cs": "sum(value * den)",
+    "pds": "sum(pden)",
+    "pdss": "sum(pden * pden)",
+    "pdcs": "sum(den * pden)",
+    "prcs": "sum(pre * pden)",
+    "npds": "sum(value * pden)",
+    "dpns": "sum(den * pre)",
+}
+
+
+def _ratio_sums(metric: str) -> str:
+    """The denominator's sums of a ratio metric; zeros (not computed) for the others."""
+    ratio = metric_kind(metric) == "ratio"
+    return ", ".join(f"{sql if ratio else '0.0'} AS {name}" for name, sql in _RATIO_SUMS.items())
+
+
 def _values(
     metric: str, sources: Sources, window: int, lookback: int, labels: Sequence[str]
 ) -> str:
@@ -109,11 +128,16 @@ def _values(
         "orders": "count(*) FILTER (WHERE {w})::DOUBLE",
         "revenue_per_order": "coalesce(sum(o.amount) FILTER (WHERE {w}), 0)::DOUBLE",
     }.get(metric, "(count(*) FILTER (WHERE {w}) > 0)::DOUBLE")
+    # Only a ratio has a denominator: the other metrics skip its counts and sums.
     den = "count(*) FILTER (WHERE {w})::DOUBLE"
+    dens = (
+        f", {den.format(w=post)} AS den, {den.format(w=pre)} AS pden"
+        if metric_kind(metric) == "ratio"
+        else ""
+    )
     carried = "".join(f"any_value(x.l{k}) AS l{k}, " for k in range(len(labels)))
     return f"""SELECT any_value(x.variant) AS variant, {carried}
-                      {value.format(w=post)} AS value, {value.format(w=pre)} AS pre,
-                      {den.format(w=post)} AS den, {den.format(w=pre)} AS pden
+                      {value.format(w=post)} AS value, {value.format(w=pre)} AS pre{dens}
                FROM labelled x JOIN ({rows}) o ON o.customer_id = x.customer_id
                  AND o.t >= x.exposed_at - INTERVAL {lookback} DAY
                  AND o.t < x.exposed_at + INTERVAL {window} DAY
@@ -222,10 +246,7 @@ def sums_sql(
         per_person AS ({_values(metric, sources, window, lookback, labels)}),
         sums AS MATERIALIZED (
             SELECT variant{keys}, sum(value) AS s, sum(value * value) AS ss, sum(pre) AS ps,
-                   sum(pre * pre) AS pss, sum(value * pre) AS pcs, sum(den) AS ds,
-                   sum(den * den) AS dss, sum(value * den) AS cs, sum(pden) AS pds,
-                   sum(pden * pden) AS pdss, sum(den * pden) AS pdcs, sum(pre * pden) AS prcs,
-                   sum(value * pden) AS npds, sum(den * pre) AS dpns
+                   sum(pre * pre) AS pss, sum(value * pre) AS pcs, {_ratio_sums(metric)}
             FROM per_person GROUP BY ALL
         ){tops}
         SELECT {group} AS grp, c.variant, sum(c.n), coalesce(sum(s.s), 0),
