@@ -15,6 +15,7 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     │   ├── EncodingError           bytes that no supported encoding reads
     │   ├── MappingError            --map names a column the file lacks
     │   ├── QuarantineLimitError    too much of a file would be quarantined: nothing loaded
+    │   ├── AmbiguousPersonError    an identifier matches several persons (forget without --all)
     │   ├── RequestRejectedError    a collector request is refused (HTTP 4xx)
     │   │   ├── UnauthorizedError       wrong or missing write key / signature (401)
     │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
@@ -141,3 +142,8 @@ class QueueUnavailableError(TransientError):
 class MergeRefusedError(PoisonEventError):
     """An ``alias`` would join two profiles that each have a userId, and the merge policy is
     ``refuse``: the event is dead-lettered, no profile changes."""
+
+
+class AmbiguousPersonError(InputError):
+    """A privacy request's identifier matches several persons and ``--all`` was not given:
+    nothing is erased, and the message lists them."""

@@ -23,6 +23,7 @@ from audience.cli import (
     explore,
     imports,
     predict,
+    privacy,
     publish,
     quality,
     realtime,
@@ -69,6 +70,7 @@ demo.register(app)
 realtime.register(app)
 deadletters.register(app)
 publish.register(app)
+privacy.register(app)
 
 
 def main() -> None:

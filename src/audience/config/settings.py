@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +26,8 @@ DEV_WRITE_KEY = "dev-write-key"
 """The write key a development server accepts when none is configured; refused outside dev."""
 DEV_READ_KEY = "dev-read-key"
 """The read key (profiles API) of a development server; refused outside dev."""
+DEV_ADMIN_KEY = "dev-admin-key"
+"""The admin key (privacy regulations API) of a development server; refused outside dev."""
 MIN_KEY_LENGTH = 16
 """Shortest write or read key a server accepts outside a loopback dev server."""
 
@@ -194,6 +196,12 @@ class ServerSettings(BaseModel):
         "more unless a dev server on loopback, and never a write key: write keys ship inside "
         "web pages and apps and so are not secrets. Empty: nobody reads profiles.",
     )
+    admin_keys: list[str] = Field(
+        default_factory=lambda: [DEV_ADMIN_KEY],
+        description="Keys that may file privacy regulations (POST /v1/privacy/regulations): "
+        "erasure and suppression. 16 characters or more unless a dev server on loopback, and "
+        "never a write or read key. Empty: nobody files regulations over HTTP.",
+    )
     max_event_bytes: int = Field(default=32 * KB, ge=1, description="Largest event (Segment).")
     max_batch_bytes: int = Field(default=500 * KB, ge=1, description="Largest batch request.")
     max_json_depth: int = Field(
@@ -221,11 +229,37 @@ class ServerSettings(BaseModel):
         default_factory=dict, description="Inbound webhook sources by the name in the URL."
     )
 
+    @model_validator(mode="after")
+    def _no_default_admin_key_where_it_would_be_refused(self) -> ServerSettings:
+        """The dev admin key is a default only where defaults are allowed (a dev server on
+        loopback); elsewhere, unless keys are set, nobody files regulations over HTTP."""
+        strict = self.environment != "dev" or not is_loopback(self.host)
+        if strict and "admin_keys" not in self.model_fields_set:
+            self.admin_keys = []
+        return self
+
     @field_validator("timestamp_floor")
     @classmethod
     def _floor_is_utc(cls, floor: datetime) -> datetime:
         """A floor given without an offset is UTC, so that it compares with event times."""
         return floor.replace(tzinfo=UTC) if floor.tzinfo is None else floor
+
+
+class PrivacySettings(BaseModel):
+    """The workspace's privacy key: keyed hashes of identifiers (suppression list, audit log,
+    consent tombstones) and pseudonyms. Kept outside the workspace, never in the warehouse."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    key: str | None = Field(
+        default=None,
+        description="The HMAC key itself (AUDIENCE_PRIVACY__KEY), 16 characters or more.",
+    )
+    key_file: Path | None = Field(
+        default=None,
+        description="A file holding the key (AUDIENCE_PRIVACY__KEY_FILE), outside the "
+        "workspace so that a copy of the workspace does not carry it.",
+    )
 
 
 class WarehouseSettings(BaseModel):
@@ -276,6 +310,9 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="Collector: keys, limits, inbound webhooks."
     )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="The privacy key (kept apart)."
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -303,6 +340,11 @@ def check_server_secrets(server: ServerSettings) -> None:
             "server.write_keys is empty or holds a blank key; set AUDIENCE_SERVER__WRITE_KEYS "
             'to a JSON list such as ["wk_…"]'
         )
+    if any(not key.strip() for key in server.admin_keys):
+        raise ConfigError(
+            "server.admin_keys holds a blank key, which would let anyone erase people; set "
+            'AUDIENCE_SERVER__ADMIN_KEYS to a JSON list of secret keys such as ["ak_…"] (or [])'
+        )
     if any(not key.strip() for key in server.read_keys):
         raise ConfigError(
             "server.read_keys holds a blank key, which would let anyone read profiles; set "
@@ -319,6 +361,7 @@ def check_server_secrets(server: ServerSettings) -> None:
         for name, keys, default in (
             ("WRITE_KEYS", server.write_keys, DEV_WRITE_KEY),
             ("READ_KEYS", server.read_keys, DEV_READ_KEY),
+            ("ADMIN_KEYS", server.admin_keys, DEV_ADMIN_KEY),
         ):
             if default in keys:
                 raise ConfigError(
@@ -335,6 +378,11 @@ def check_server_secrets(server: ServerSettings) -> None:
                 f"a key is both a write key and a read key, refused {where} (write keys ship "
                 "in web pages); set AUDIENCE_SERVER__READ_KEYS to keys of their own"
             )
+        if set(server.admin_keys) & (set(server.write_keys) | set(server.read_keys)):
+            raise ConfigError(
+                f"an admin key is also a write or read key, refused {where}; set "
+                "AUDIENCE_SERVER__ADMIN_KEYS to keys of their own"
+            )
     for name, source in server.webhooks.items():
         if len(source.secret) < 16:
             raise ConfigError(
@@ -347,7 +395,8 @@ def secret_values(settings: Settings) -> list[str]:
     """Every secret the settings hold, for :func:`audience.masking.mask` and the log filter:
     write and read keys, webhook secrets, and the passwords of the queue and store URLs."""
     server = settings.server
-    values = [*server.write_keys, *server.read_keys]
+    values = [*server.write_keys, *server.read_keys, *server.admin_keys]
+    values += [settings.privacy.key] if settings.privacy.key else []
     values += [source.secret for source in server.webhooks.values()]
     values += url_secrets(settings.queue.url) + url_secrets(settings.profiles.url)
     return [value for value in dict.fromkeys(values) if value.strip()]

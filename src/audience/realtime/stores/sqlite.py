@@ -202,6 +202,44 @@ class SqliteProfileStore:
                 return self._load(self.con, pid)
         return None
 
+    async def forget(self, keys: Sequence[str], profile_ids: Sequence[str] = ()) -> int:
+        try:
+            deleted: int = await self._run(self._forget, list(keys), list(profile_ids))
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"profile store {self.path} failed ({exc}); retry") from exc
+        return deleted
+
+    def _forget(self, keys: list[str], profile_ids: list[str]) -> int:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            pids = set(profile_ids)
+            for key in keys:
+                pid = self._resolve(con, key)
+                if pid is not None:
+                    pids.add(pid)
+            deleted = 0
+            for pid in pids:
+                deleted += con.execute("DELETE FROM profiles WHERE profile_id = ?", (pid,)).rowcount
+                deleted += con.execute(
+                    "DELETE FROM identities WHERE profile_id = ?", (pid,)
+                ).rowcount
+            deleted += con.executemany(
+                "DELETE FROM identities WHERE key = ?", [(k,) for k in keys]
+            ).rowcount
+            stale = [
+                seq
+                for seq, body in con.execute("SELECT seq, body FROM changes").fetchall()
+                if orjson.loads(body).get("profile_id") in pids
+            ]
+            con.executemany("DELETE FROM changes WHERE seq = ?", [(s,) for s in stale])
+            deleted += len(stale)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return deleted
+
     async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         rows = await self._run(
             lambda: self.con.execute(
