@@ -47,8 +47,12 @@ UNION SELECT q.qid, 'p:' || p.profile_id FROM _privacy_q q JOIN profiles p
     ON (q.kind = 'email' AND p.email = q.form) OR (q.kind = 'phone' AND p.phone = q.form)
 UNION SELECT q.qid, 'p:' || i.customer_id FROM _privacy_q q JOIN identities i
     ON i.id_value = q.form
+UNION SELECT q.qid, 'p:' || i.customer_id FROM _privacy_q q JOIN identities i
+    ON q.kind = 'email' AND lower(i.id_value) = q.form
 UNION SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q JOIN events e
-    ON q.kind IN ('user_id', 'email', 'customer') AND e.user_id = q.form
+    ON q.kind IN ('user_id', 'customer') AND e.user_id = q.form
+UNION SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q JOIN events e
+    ON q.kind = 'email' AND lower(e.user_id) = q.form
 """
 
 # Each seed lifted to its person: a profile when resolved, else the record or the user id.
