@@ -114,3 +114,12 @@ def canonical(kind: str, value: str, region: str = "FR") -> str:
     if kind == "phone":
         return phone_e164(value, region) or compact_phone(value)
     return value.strip()
+
+
+def suppression_forms(kind: str, value: str, region: str = "FR") -> set[str]:
+    """The forms whose keyed hashes list an identifier: its canonical form and, for a phone,
+    its compact spellings too, so that an import can check a raw number without parsing it."""
+    forms = {canonical(kind, value, region)}
+    if kind == "phone":
+        forms |= {f for f in phone_forms(value, region) if f == compact_phone(f)}
+    return forms

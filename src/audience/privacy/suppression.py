@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from audience.model.identifiers import canonical, keyed_hash
+from audience.model.identifiers import keyed_hash, suppression_forms
 
 
 def identifier_hashes(key: bytes, identifiers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -25,7 +25,8 @@ def identifier_hashes(key: bytes, identifiers: Iterable[tuple[str, str]]) -> lis
     seen: dict[str, str] = {}
     for kind, value in identifiers:
         if value and value.strip():
-            seen.setdefault(keyed_hash(key, canonical(kind, value)), kind)
+            for form in suppression_forms(kind, value):
+                seen.setdefault(keyed_hash(key, form), kind)
     return sorted(seen.items())
 
 
