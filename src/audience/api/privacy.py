@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -102,7 +102,7 @@ async def regulation_get(regulation_id: str, request: Request) -> Response:
 
 def router() -> APIRouter:
     routes = APIRouter(tags=["privacy"])
-    security = {"security": [{"adminKey": []}]}
+    security: dict[str, Any] = {"security": [{"adminKey": []}]}
     routes.add_api_route(
         "/v1/privacy/regulations",
         regulation_create,
