@@ -148,3 +148,37 @@ def test_an_e_mail_used_as_user_id_is_found(cleaned: Workspace) -> None:
     code, receipt, _ = invoke(cleaned, "forget", "--email", "zoe.mail@example.org", "--json")
     assert code == 0 and receipt["persons"] == 1
     assert one(cleaned, "SELECT count(*) FROM events WHERE message_id = 'm-mail'") == 0
+
+
+def test_her_identifiers_inside_other_events_json_on_word_boundaries(cleaned: Workspace) -> None:
+    person, email, phone = one(
+        cleaned,
+        """SELECT [profile_id, email, phone] FROM profiles
+           WHERE email IS NOT NULL AND phone IS NOT NULL ORDER BY 1 LIMIT 1""",
+    )
+    spaced = "0" + phone[3] + " " + " ".join(phone[i : i + 2] for i in range(4, 12, 2))
+    planted = {
+        "m-ref": f'{{"invitee": "{email}"}}',
+        "m-tel": f'{{"callback": "{spaced}"}}',
+        "m-crm": f'{{"crm_id": "{person}"}}',
+        "m-near": f'{{"crm_id": "{person}9", "note": "x{email}"}}',  # someone else's ids
+    }
+    with cleaned.warehouse() as warehouse:
+        for message_id, properties in planted.items():
+            warehouse.con.execute(
+                """INSERT INTO events (message_id, type, event, user_id, timestamp, properties,
+                                       import_id)
+                   VALUES (?, 'track', 'Referred', 'another-user', TIMESTAMP '2026-11-20', ?,
+                           'imp-json')""",
+                [message_id, properties],
+            )
+    code, _, _ = invoke(cleaned, "forget", "--customer", person)
+    assert code == 0
+    left = one(
+        cleaned, "SELECT list(message_id ORDER BY 1) FROM events WHERE import_id = 'imp-json'"
+    )
+    assert left == ["m-near"]
+    tokens = one(
+        cleaned, "SELECT count(*) FROM privacy_event_tokens WHERE token = lower(?)", [email]
+    )
+    assert tokens == 0

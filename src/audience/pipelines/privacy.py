@@ -38,6 +38,7 @@ from audience.privacy.erasure import (
     load_persons,
     tombstone_consents,
 )
+from audience.privacy.event_tokens import refresh as refresh_event_tokens
 from audience.privacy.files import FormMatcher, forms_pattern, remove_naming_files, scrub_files
 from audience.privacy.locate import Person, locate
 from audience.privacy.receipts import (
@@ -131,8 +132,9 @@ def _erase_warehouse(
 
     ids = {i for p in persons.values() for i in p.customer_ids}
     receipt.stores.append(erase_exemplars(con, ids))
-    n_terms = load_persons(con, persons)
-    receipt.stores.extend(erase_tables(con, n_terms))
+    receipt.stores.append(refresh_event_tokens(con, receipt.requested_at))
+    needles = load_persons(con, persons)
+    receipt.stores.extend(erase_tables(con, needles))
     receipt.stores.append(tombstone_consents(con, persons, key))
 
 

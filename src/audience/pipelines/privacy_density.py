@@ -26,8 +26,6 @@ TOLERANCE = 1e-6
 
 def erase_exemplars(con: duckdb.DuckDBPyConnection, customer_ids: Iterable[str]) -> StoreReceipt:
     """Remove the persons' points from every stored density model; receipt of points removed."""
-    from audience.segmentation.assign import SegmentAssigner
-
     receipt = StoreReceipt("warehouse:segment_runs.model_points")
     with timed(receipt):
         ids = sorted(set(customer_ids))
@@ -42,6 +40,8 @@ def erase_exemplars(con: duckdb.DuckDBPyConnection, customer_ids: Iterable[str])
         ).df()
         if features.empty:
             return receipt
+        from audience.segmentation.assign import SegmentAssigner  # only with a density run
+
         for run_id, text in runs:
             model = json.loads(text)
             points = _points(SegmentAssigner.from_json(model), model, features)

@@ -11,8 +11,8 @@ base table with a ``customer_id``, ``record_id``, ``profile_id``, ``user_id`` or
 Ids are matched exactly (temporary tables of her ids, one semi-join per table); raw text
 (quarantined lines, event properties, payloads, replaced rows) is searched for every form of
 her ids, e-mails and phones on word boundaries, so that erasing ``C12`` leaves ``C123``
-alone. Up to :data:`REGEX_TERMS` forms go into one RE2 alternation (one pass per table);
-beyond, text is cut into tokens once and joined with the forms.
+alone (:func:`text_clause`). A spelling of an e-mail in a case neither as stored nor
+lower-cased (``ADA@x.fr`` for ``Ada@x.fr``) is found only in bulk mode (tokens, lower-cased).
 
 Consents become a tombstone: each person's latest refusals under ``tombstone:<keyed hash>``,
 so a refusal is still known if she comes back, though nobody can read who she was.
@@ -21,18 +21,20 @@ so a refusal is still known if she comes back, though nobody can read who she wa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import duckdb
 import pandas as pd
 
 from audience.model.identifiers import keyed_hash
+from audience.privacy.event_tokens import erase_events
 from audience.privacy.locate import Person
 from audience.privacy.receipts import StoreReceipt, timed
 from audience.store.sql import ident
 
-REGEX_TERMS = 400
-"""Most text forms searched with one regular expression; more are joined as tokens."""
+REGEX_TERMS = 64
+"""Most text forms searched by substring and one regular expression; more are joined as
+tokens."""
 _WORD = "a-z0-9_@.+\\-"
 _TOKEN = f"[{_WORD}]+"
 
@@ -41,8 +43,6 @@ EID = "(SELECT value FROM _forget_eid)"
 
 # table -> WHERE clause; {text:expr} is replaced by the raw-text search of expr.
 TABLES: dict[str, str] = {
-    "events": f"user_id IN {EID} OR anonymous_id IN {EID} OR previous_id IN {EID} OR "
-    "{text:concat_ws(' ', properties::VARCHAR, traits::VARCHAR, context::VARCHAR)}",
     "order_lines": f"customer_id IN {CID}",
     "customers": f"customer_id IN {CID}",
     "customer_records_clean": f"record_id IN {CID}",
@@ -74,6 +74,9 @@ NO_PERSONAL_DATA = (
     "endpoint_status",
     "activation_cursors",
     "import_overlaps",
+    "events",  # privacy.event_tokens.erase_events, through the token index
+    "privacy_event_tokens",
+    "privacy_indexed_imports",
     "trait_catalog",  # examples: scrubbed by forms below
     "consents",  # tombstone below
     "schema_migrations",
@@ -85,15 +88,15 @@ NO_PERSONAL_DATA = (
 ID_COLUMNS = ("customer_id", "record_id", "profile_id", "user_id", "anonymous_id")
 
 
-def load_persons(con: duckdb.DuckDBPyConnection, persons: Mapping[str, Person]) -> int:
-    """Temp tables of the persons' ids and text forms; the number of text forms."""
+def load_persons(con: duckdb.DuckDBPyConnection, persons: Mapping[str, Person]) -> list[str]:
+    """Temp tables of the persons' ids and text forms; the spellings to search text for."""
     cid = [(p.key, v) for p in persons.values() for v in p.customer_ids]
     eid = [v for p in persons.values() for v in p.event_ids()]
     terms = sorted({t for p in persons.values() for t in p.text_forms()})
     _table(con, "_forget_cid", pd.DataFrame(cid, columns=["person", "value"]).drop_duplicates())
     _table(con, "_forget_eid", pd.DataFrame({"value": sorted(set(eid))}))
     _table(con, "_forget_term", pd.DataFrame({"term": terms}))
-    return len(terms)
+    return sorted({n for p in persons.values() for n in p.needles()})
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
@@ -104,37 +107,43 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> No
         con.unregister(f"{name}_frame")
 
 
-def text_search(con: duckdb.DuckDBPyConnection, n_terms: int) -> str:
-    """A SQL predicate template, ``{expr}`` to fill, true when the text holds a form."""
+def text_clause(
+    con: duckdb.DuckDBPyConnection, table: str, expr: str, needles: Sequence[str]
+) -> str:
+    """A predicate true for the rows of ``table`` whose text ``expr`` holds a form.
+
+    Few forms: exact ``contains`` of each spelling first (fast byte search), then the
+    word-boundary check on those rows only. Many: the text is cut into tokens joined with
+    the forms (one pass, whatever their number); the rows found are kept by rowid.
+    """
+    n_terms = number(con, "SELECT count(*) FROM _forget_term")
     if n_terms == 0:
         return "false"
     if n_terms <= REGEX_TERMS:
         terms = [str(t) for (t,) in con.execute("SELECT term FROM _forget_term").fetchall()]
         alternation = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
         pattern = f"(?:^|[^{_WORD}])(?:{alternation})(?:[^{_WORD}]|$)"
-        return "regexp_matches(lower({expr}), " + _quote(pattern) + ")"
-    return (
-        "list_has_any(regexp_extract_all(lower({expr}), '" + _TOKEN + "'), "
-        "(SELECT list(term) FROM _forget_term))"
-    )
+        found = " OR ".join(f"contains({expr}, {_quote(n)})" for n in needles) or "false"
+        return f"(({found}) AND regexp_matches(lower({expr}), {_quote(pattern)}))"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _forget_hits AS
+            SELECT DISTINCT x.rid FROM (
+                SELECT rowid AS rid, unnest(regexp_extract_all(lower({expr}), '{_TOKEN}')) AS tok
+                FROM {ident(table)} WHERE {expr} IS NOT NULL) x
+            JOIN _forget_term t ON t.term = x.tok"""
+    ).fetchall()
+    return "rowid IN (SELECT rid FROM _forget_hits)"
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def where_clause(template: str, search: str) -> str:
-    return re.sub(
-        r"\{text:([^}]*)\}", lambda m: "(" + search.replace("{expr}", m.group(1)) + ")", template
-    )
-
-
 def erase_tables(
-    con: duckdb.DuckDBPyConnection, n_terms: int, tables: Iterable[str] | None = None
+    con: duckdb.DuckDBPyConnection, needles: Sequence[str], tables: Iterable[str] | None = None
 ) -> list[StoreReceipt]:
     """DELETE from every table of :data:`TABLES` (and :func:`other_tables`) what is hers."""
-    search = text_search(con, n_terms)
-    receipts = []
+    receipts = erase_events(con, EID) if tables is None or "events" in tables else []
     wanted = dict(TABLES)
     wanted.update(other_tables(con))
     for table, template in wanted.items():
@@ -142,10 +151,14 @@ def erase_tables(
             continue
         receipt = StoreReceipt(f"warehouse:{table}")
         with timed(receipt):
-            deleted = number(
-                con, f"DELETE FROM {ident(table)} WHERE {where_clause(template, search)}"
+            where = re.sub(
+                r"\{text:([^}]*)\}",
+                lambda m: text_clause(con, table, m.group(1), needles),
+                template,
             )
-            receipt.found = receipt.deleted = deleted
+            receipt.found = receipt.deleted = number(
+                con, f"DELETE FROM {ident(table)} WHERE {where}"
+            )
         receipts.append(receipt)
     receipts.append(_scrub_trait_examples(con))
     return receipts
@@ -225,5 +238,5 @@ def tombstone_id(key: bytes, person: str) -> str:
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("_forget_cid", "_forget_eid", "_forget_term", "_forget_tomb"):
+    for name in ("_forget_cid", "_forget_eid", "_forget_term", "_forget_tomb", "_forget_hits"):
         con.execute(f"DROP TABLE IF EXISTS {name}").fetchall()

@@ -138,6 +138,17 @@ class Person:
             forms |= phone_forms(phone)
         return {form.lower() for form in forms if len(form.strip()) >= 3}
 
+    def needles(self) -> set[str]:
+        """The text forms as spelled (not lower-cased) and lower-cased: exact substrings to
+        look for before the word-boundary check."""
+        forms = set(self.customer_ids | self.anonymous_ids)
+        for email in self.emails:
+            forms |= email_forms(email)
+        for phone in self.phones:
+            forms |= phone_forms(phone)
+        forms = {form for form in forms if len(form.strip()) >= 3}
+        return forms | {form.lower() for form in forms}
+
     def identifiers(self) -> list[tuple[str, str]]:
         """(kind, value) of every identifier, for the suppression list."""
         pairs = [("customer", v) for v in self.records | self.profiles]

@@ -43,3 +43,17 @@ CREATE TABLE audit_log (
     subject_hash  VARCHAR,
     detail        JSON NOT NULL                 -- counts and ids of regulations, never identifiers
 );
+
+-- Where identifiers hide inside events' JSON (properties, traits, context): the tokens that
+-- look personal (an '@', six digits or more, once phone separators are removed), with their
+-- event. Erasure joins a person's forms with it instead of reading every event's JSON, so
+-- forgetting one person costs a lookup, not a scan of the whole events table. Built by
+-- import, incrementally (privacy_indexed_imports), on the first erasure after an import.
+CREATE TABLE privacy_event_tokens (
+    token         VARCHAR NOT NULL,
+    message_id    VARCHAR NOT NULL
+);
+CREATE TABLE privacy_indexed_imports (
+    import_id     VARCHAR PRIMARY KEY,
+    indexed_at    TIMESTAMP NOT NULL
+);
