@@ -135,6 +135,15 @@ def text_clause(
     return "rowid IN (SELECT rid FROM _forget_hits)"
 
 
+def _with_text(
+    con: duckdb.DuckDBPyConnection, table: str, template: str, needles: Sequence[str]
+) -> str:
+    """``template`` with each ``{text:expr}`` replaced by :func:`text_clause` of expr."""
+    return re.sub(
+        r"\{text:([^}]*)\}", lambda m: text_clause(con, table, m.group(1), needles), template
+    )
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -151,11 +160,7 @@ def erase_tables(
             continue
         receipt = StoreReceipt(f"warehouse:{table}")
         with timed(receipt):
-            where = re.sub(
-                r"\{text:([^}]*)\}",
-                lambda m: text_clause(con, table, m.group(1), needles),
-                template,
-            )
+            where = _with_text(con, table, template, needles)
             receipt.found = receipt.deleted = number(
                 con, f"DELETE FROM {ident(table)} WHERE {where}"
             )
