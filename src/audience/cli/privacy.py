@@ -7,6 +7,7 @@ privacy key comes from ``AUDIENCE_PRIVACY__KEY`` or ``AUDIENCE_PRIVACY__KEY_FILE
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,6 +19,7 @@ from audience.cli.terminal import (
     handle_errors,
     open_workspace,
     print_json,
+    writable_file,
 )
 from audience.errors import InputError
 
@@ -136,6 +138,41 @@ def register(app: typer.Typer) -> None:
                 f"{removed} identifier(s) taken off the suppression list"
                 if removed
                 else "that identifier was not suppressed"
+            )
+
+    @app.command("export-person")
+    @handle_errors
+    def export_person(
+        customer_id: Annotated[
+            str | None, typer.Argument(help="A customer or profile id (or use an option).")
+        ] = None,
+        email: EmailOption = None,
+        phone: PhoneOption = None,
+        user_id: UserOption = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Write the JSON here (default: stdout).")
+        ] = None,
+        workspace: WorkspaceOption = None,
+    ) -> None:
+        """Everything held about a person, as portable JSON (GDPR Articles 15 and 20)."""
+        import json
+
+        from audience.pipelines.privacy import export_person as export
+        from audience.privacy.audit import cli_actor
+
+        query = person_query(customer_id, email, phone, user_id)
+        data = export(open_workspace(workspace), query, cli_actor())
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        if out is None:
+            typer.echo(text)
+        else:
+            writable_file(out, "--out").write_text(text + "\n", encoding="utf-8")
+            tables = data["tables"]
+            console.print(
+                f"wrote {out}: {sum(len(rows) for rows in tables.values()):,} row(s) from "
+                f"{len(tables)} table(s)"
+                if data["person"]
+                else f"wrote {out}: nobody matches"
             )
 
     @app.command()
