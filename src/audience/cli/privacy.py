@@ -140,6 +140,44 @@ def register(app: typer.Typer) -> None:
                 else "that identifier was not suppressed"
             )
 
+    retention = typer.Typer(
+        help="Retention: delete what is older than privacy.retention_days in audience.yaml.",
+        no_args_is_help=True,
+    )
+    app.add_typer(retention, name="retention")
+
+    @retention.command("apply")
+    @handle_errors
+    def retention_apply(
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+        ] = False,
+        workspace: WorkspaceOption = None,
+        json_: JsonOption = False,
+    ) -> None:
+        """Delete rows older than their table's retention, with counts per table."""
+        from rich.table import Table
+
+        from audience.pipelines.privacy_access import retention_apply as apply
+        from audience.privacy.audit import cli_actor
+
+        ws = open_workspace(workspace)
+        receipts = apply(ws, dry_run=dry_run, actor=cli_actor())
+        if json_:
+            print_json({"dry_run": dry_run, "tables": [r.to_dict() for r in receipts]})
+            return
+        if not receipts:
+            console.print("no retention set: add privacy.retention_days to audience.yaml")
+            return
+        table = Table("table", "older rows", "deleted", "limit")
+        for r in receipts:
+            table.add_row(
+                r.store.removeprefix("warehouse:"), f"{r.found:,}", f"{r.deleted:,}", r.detail
+            )
+        console.print(table)
+        if dry_run:
+            console.print("dry run: nothing was deleted")
+
     @app.command("export-person")
     @handle_errors
     def export_person(
@@ -157,7 +195,7 @@ def register(app: typer.Typer) -> None:
         """Everything held about a person, as portable JSON (GDPR Articles 15 and 20)."""
         import json
 
-        from audience.pipelines.privacy import export_person as export
+        from audience.pipelines.privacy_access import export_person as export
         from audience.privacy.audit import cli_actor
 
         query = person_query(customer_id, email, phone, user_id)

@@ -16,6 +16,7 @@ from audience.config.activation import ActivationSettings
 from audience.config.imports import ImportSettings
 from audience.config.kpis import KPI_NAMES, KPIS, OBJECTIVE_KPIS, KpiInfo, unknown_kpis_message
 from audience.config.predictive import PredictiveSettings
+from audience.config.privacy import PrivacyConfig
 from audience.config.quality import DEFAULT_TAXONOMY, DedupeSettings, QualitySettings
 from audience.config.segmentation import (
     DEFAULT_SEGMENT_NAMES,
@@ -47,6 +48,7 @@ __all__ = [
     "KpiInfo",
     "Objective",
     "PredictiveSettings",
+    "PrivacyConfig",
     "QualitySettings",
     "ReportSettings",
     "SegmentName",
@@ -100,6 +102,7 @@ class WorkspaceConfig(Strict):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     predictive: PredictiveSettings = Field(default_factory=PredictiveSettings)
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @field_validator("kpis")
     @classmethod

@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -328,65 +327,6 @@ def unsuppress_identifiers(workspace: Workspace, queries: Sequence[PersonQuery],
         )
         write_suppression_file(con, workspace.suppression_path)
     return removed
-
-
-def export_person(workspace: Workspace, query: PersonQuery, actor: str) -> dict[str, Any]:
-    """Everything held about the one person ``query`` names (Articles 15 and 20), with her
-    live profile when the store has one; refused when it names several, empty when none."""
-    from audience.privacy.access import FORMAT, person_data
-
-    key = privacy_key(workspace.settings.privacy, workspace.root)
-    with workspace.warehouse() as warehouse, warehouse.transaction() as con:
-        located = locate(con, [query])
-        keys = located.by_request[0]
-        if len(keys) > 1:
-            raise AmbiguousPersonError(
-                f"{query} matches {len(keys)} persons ({', '.join(keys[:20])}); name one of "
-                "them with its customer id"
-            )
-        if not keys:
-            data: dict[str, Any] = {"format": FORMAT, "person": None, "tables": {}}
-        else:
-            person = located.persons[keys[0]]
-            refresh_event_tokens(con, workspace.clock.now())
-            needles = load_persons(con, {person.key: person})
-            data = person_data(con, person, needles)
-            drop_temp_tables(con)
-        record(
-            con,
-            AuditEntry(
-                workspace.clock.now(),
-                actor,
-                "export-person",
-                subject_hash(key, [query]),
-                {"found": bool(keys), "tables": sorted(data["tables"])},
-            ),
-        )
-    if keys:
-        data["live_profile"] = _live_profile(workspace, located.persons[keys[0]])
-    return data
-
-
-def _live_profile(workspace: Workspace, person: Person) -> Any:
-    from audience.realtime.runtime import build_store
-
-    settings = workspace.settings
-    if not settings.profiles.url and not (workspace.root / "realtime" / "profiles.sqlite").exists():
-        return None
-
-    async def run() -> Any:
-        store = build_store(workspace, settings)
-        await store.start()
-        try:
-            for identifier in sorted(person.user_ids | person.anonymous_ids):
-                found = await store.get(identifier)
-                if found is not None:
-                    return found
-            return None
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def regulation(workspace: Workspace, regulation_id: str) -> Receipt | None:
