@@ -27,7 +27,9 @@ from audience.model.identifiers import (
     compact_phone,
     email_forms,
     normalise_email,
+    phone_e164,
     phone_forms,
+    sha256_hex,
 )
 
 # Hits of a request's forms: (qid, node) where node is 'p:' profile, 'r:' record, 'u:' user id.
@@ -130,13 +132,9 @@ class Person:
         return self.user_ids | self.anonymous_ids | self.customer_ids
 
     def text_forms(self) -> set[str]:
-        """Every form to search raw text for (lower-cased): ids, e-mails, phone spellings."""
-        forms = set(self.customer_ids | self.anonymous_ids)
-        for email in self.emails:
-            forms |= email_forms(email)
-        for phone in self.phones:
-            forms |= phone_forms(phone)
-        return {form.lower() for form in forms if len(form.strip()) >= 3}
+        """Every form to search raw text for (lower-cased): ids, e-mails, phone spellings,
+        and the SHA-256 an advertising audience holds them as."""
+        return {form.lower() for form in self.needles()}
 
     def needles(self) -> set[str]:
         """The text forms as spelled (not lower-cased) and lower-cased: exact substrings to
@@ -147,6 +145,9 @@ class Person:
         for phone in self.phones:
             forms |= phone_forms(phone)
         forms = {form for form in forms if len(form.strip()) >= 3}
+        forms |= {sha256_hex(e) for e in map(normalise_email, self.emails) if e}
+        for e164 in filter(None, map(phone_e164, self.phones)):
+            forms |= {sha256_hex(e164), sha256_hex(e164[1:])}
         return forms | {form.lower() for form in forms}
 
     def identifiers(self) -> list[tuple[str, str]]:
