@@ -128,6 +128,10 @@ def _register_clv(predict: typer.Typer) -> None:
             warehouse.transaction() as con,
         ):
             run = run_clv(con, ws.config, options, ws.clock.now(), progress)
+            if ws.config.privacy.profiling_consent == "required":
+                from audience.privacy.profiling import withhold_scores
+
+                withhold_scores(con, run.run_id)
             population = scored_population(con, run.run_id) if run.scored else None
         result = run.to_dict()
         if plot is not None and run.tracking is not None:
@@ -174,6 +178,10 @@ def _register_churn(predict: typer.Typer) -> None:
             run = run_churn(
                 con, ws.config, horizon, now=ws.clock.now(), progress=progress, force=force
             )
+            if ws.config.privacy.profiling_consent == "required":
+                from audience.privacy.profiling import withhold_scores
+
+                withhold_scores(con, run.run_id)
             population = scored_population(con, run.run_id)
         if json_:
             print_json(run.to_dict())
