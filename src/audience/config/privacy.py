@@ -25,7 +25,7 @@ RetentionTable = Literal[
     "audit_log",
     "regulations",
 ]
-PersonalField = Literal["email", "phone", "first_name", "last_name", "birth_date", "postcode"]
+PersonalField = Literal["email", "phone", "first_name", "last_name"]
 
 
 class PrivacyConfig(Strict):

@@ -44,6 +44,7 @@ from audience.ingest.mapping import (
 from audience.ingest.overlap import refuse_same_file_other_keys
 from audience.ingest.parsing import DateOrder
 from audience.ingest.presets import get_preset, match_preset
+from audience.ingest.pseudonyms import pseudonymise
 from audience.ingest.readers import (
     JSONL_BATCH_LINES,
     Source,
@@ -151,6 +152,7 @@ def import_into(
         now=now,
         raw_sql="",
         privacy_key=lambda: privacy_key(workspace.settings.privacy, workspace.root),
+        pseudonymise=tuple(workspace.config.privacy.pseudonymise),
     )
     counts = Counts()
     timezone = workspace.config.timezone
@@ -299,6 +301,8 @@ def _load_batch(
         + typed_select(kind, "_src", columns, mapping, timezone, bounds, dates.readings)
     )
     mark_suppressed(con, kind, ctx.privacy_key)
+    if kind == "customers":
+        pseudonymise(con, ctx.pseudonymise, ctx.privacy_key)
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
         typed = type_traits(con, trait_columns(list(columns), mapping), ctx.import_id)

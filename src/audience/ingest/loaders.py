@@ -63,6 +63,8 @@ class LoadContext:
     """Consent field -> what its column means, when not a plain opt-in (a preset's opt-out)."""
     privacy_key: Callable[[], bytes] = field(default=lambda: b"")
     """The privacy key, asked for only when the suppression list is not empty."""
+    pseudonymise: tuple[str, ...] = ()
+    """Customer fields stored as keyed pseudonyms (``privacy.pseudonymise``)."""
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:

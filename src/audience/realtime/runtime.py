@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from audience.config.settings import Settings
+from audience.errors import ConfigError
 from audience.model.live_records import Event, Profile
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
@@ -118,6 +119,13 @@ def build_engine(
 def build_suppression(workspace: Workspace, settings: Settings) -> SuppressionFilter:
     """The suppression list of the workspace (refuses a non-empty list without the key)."""
     key = optional_privacy_key(settings.privacy, workspace.root)
+    if key is None and workspace.config.privacy.pseudonymise:
+        raise ConfigError(
+            "audience.yaml pseudonymises "
+            + ", ".join(workspace.config.privacy.pseudonymise)
+            + " but no privacy key is set; set AUDIENCE_PRIVACY__KEY or "
+            "AUDIENCE_PRIVACY__KEY_FILE (never stored in the workspace)"
+        )
     return SuppressionFilter(workspace.suppression_path, key)
 
 
