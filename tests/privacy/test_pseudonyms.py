@@ -25,7 +25,7 @@ FIELDS = ["email", "phone", "first_name", "last_name"]
 
 
 def pseudonymising(root: Path) -> Workspace:
-    ws = Workspace.init(root)
+    Workspace.init(root)
     path = root / "audience.yaml"
     data = yaml.safe_load(path.read_text())
     data["privacy"] = {"pseudonymise": FIELDS}
