@@ -220,6 +220,7 @@ def drop_messages(path: Path, matches: Callable[[bytes], bool]) -> tuple[int, in
     if not path.exists():
         return 0, 0
     con = connect(path)
+    con.execute("PRAGMA secure_delete = FAST")  # overwritten in their pages
     try:
         with _transaction(con):
             rows = con.execute("SELECT seq, body FROM messages").fetchall()

@@ -77,11 +77,6 @@ return 0
 GROUP = "relay"
 
 
-def _glob_escape(text: str) -> str:
-    """``text`` matched literally by a Redis SCAN pattern."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
 MAX_CONFLICTS = 100
 
 
@@ -273,18 +268,22 @@ class RedisProfileStore:
             pid = await self.redis.get(self._id(key))
             if pid:
                 pids.add(pid.decode())
-        doomed = {self._id(k) for k in keys}
-        for pid in pids:
+        every = set(keys)
+        for pid in sorted(pids):
             raw = await self.redis.get(self._profile(pid))
             if raw:
-                doomed.add(self._profile(pid))
                 identities = orjson.loads(raw).get("identities") or {}
                 for kind in ("user_id", "anonymous_id"):
-                    doomed |= {self._id(f"{kind}:{v}") for v in identities.get(kind, [])}
-            async for found in self.redis.scan_iter(
-                match=f"{self.prefix}:published:{_glob_escape(pid)}:*", count=1000
-            ):
-                doomed.add(found.decode())
+                    every |= {f"{kind}:{v}" for v in identities.get(kind, [])}
+        # A profile id is an identity key (the first one seen): profiles merged away left
+        # changes under the ids of her other identities.
+        pids |= every
+        doomed = {self._id(k) for k in every} | {self._profile(p) for p in pids}
+        published = f"{self.prefix}:published:"
+        async for found in self.redis.scan_iter(match=published + "*", count=1000):
+            name = found.decode()
+            if name[len(published) :].rsplit(":", 1)[0] in pids:  # published:<person>:<hash>
+                doomed.add(name)
         existing = [k for k in sorted(doomed) if await self.redis.exists(k)]
         deleted = int(await self.redis.delete(*existing)) if existing else 0
         stale = [
