@@ -269,6 +269,8 @@ def test_openapi_publishes_stable_operation_ids(workspace: Workspace) -> None:
         "webhook_receive",
         "profile_get",
         "health",
+        "regulation_create",
+        "regulation_get",
     }
     batch = schema["paths"]["/v1/batch"]["post"]
     assert batch["security"] == [{"writeKey": []}]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from audience.cli.terminal import (
+    Group,
     JsonOption,
     WorkspaceOption,
     console,
@@ -143,6 +144,7 @@ def register(app: typer.Typer) -> None:
     retention = typer.Typer(
         help="Retention: delete what is older than privacy.retention_days in audience.yaml.",
         no_args_is_help=True,
+        cls=Group,
     )
     app.add_typer(retention, name="retention")
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
         set_consent,
     )
     from audience.privacy.erasure import erase_tables, load_persons
-    from audience.privacy.locate import Located, Person, locate
+    from audience.privacy.locate import Located, Person
     from audience.privacy.profiling import profiling_allowed, withhold_scores
     from audience.privacy.receipts import Receipt, StoreReceipt
     from audience.privacy.retention import apply_retention
@@ -35,7 +35,6 @@ __all__ = [
     "entries",
     "erase_tables",
     "load_persons",
-    "locate",
     "person_data",
     "profiling_allowed",
     "set_consent",
@@ -59,7 +58,6 @@ _ORIGIN = {
     "entries": "audit",
     "erase_tables": "erasure",
     "load_persons": "erasure",
-    "locate": "locate",
     "person_data": "access",
     "profiling_allowed": "profiling",
     "set_consent": "consent",
