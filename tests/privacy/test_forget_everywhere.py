@@ -84,6 +84,8 @@ def test_a_forgotten_person_is_held_nowhere(
     # where the consumer runs and her profile must stay absent).
     assert held(ws, settings, forms) == []
     assert planted.point not in _exemplars(ws) and len(_exemplars(ws)) > 10
+    with ws.warehouse(read_only=True) as warehouse:  # the export's row count follows its file
+        assert warehouse.con.execute("SELECT n_rows FROM exports").fetchall() == [(1,)]
     _others_survive(ws, settings, planted.other, planted.other_email)
     _her_new_events_are_dropped(ws, settings, planted.user_ids[0], planted.email, planted.other)
     assert held(ws, settings, forms) == []

@@ -39,7 +39,13 @@ from audience.privacy.erasure import (
     tombstone_consents,
 )
 from audience.privacy.event_tokens import refresh as refresh_event_tokens
-from audience.privacy.files import FormMatcher, forms_pattern, remove_naming_files, scrub_files
+from audience.privacy.files import (
+    FormMatcher,
+    forms_pattern,
+    remove_naming_files,
+    scrub_file,
+    scrub_files,
+)
 from audience.privacy.locate import Person, locate
 from audience.privacy.receipts import (
     Receipt,
@@ -193,7 +199,7 @@ def _erase_outside(
             "segment_changes",
             lambda: scrub_files("segment_changes", realtime.glob("changes*.jsonl"), matcher),
         ),
-        ("exports", lambda: scrub_files("exports", _export_files(workspace), matcher)),
+        ("exports", lambda: _erase_exports(workspace, matcher)),
         ("reports", lambda: _erase_reports(workspace.reports_dir, matcher)),
     ]
     for name, step in steps:
@@ -279,11 +285,38 @@ def _erase_dead_letters(
 
 
 def _event_logs(directory: Path) -> list[Path]:
-    """Sealed and loaded logs (a ``.part`` file's writer holds it: its lines are dropped
-    at load, the identity being suppressed, or by the next regulation)."""
+    """Sealed and loaded logs, after sealing those whose writer died. A ``.part`` file a
+    live writer still holds is left to it: its lines for her are quarantined at load (the
+    identity is suppressed) or erased by the next regulation."""
+    from audience.realtime.eventlog import seal_stale
+
     if not directory.is_dir():
         return []
+    seal_stale(directory)
     return sorted(directory.glob("events-*.jsonl")) + sorted(directory.glob("loaded/*.jsonl"))
+
+
+def _erase_exports(workspace: Workspace, matcher: FormMatcher | None) -> StoreReceipt:
+    """Export files rewritten without her rows; their recorded row counts follow."""
+    receipt = StoreReceipt("exports")
+    with timed(receipt):
+        files = _export_files(workspace)
+        removed = {}
+        for path in files:
+            if matcher is not None and path.is_file():
+                n = scrub_file(path, matcher, keep_header=path.suffix.lower() == ".csv")
+                if n:
+                    removed[str(path)] = n
+        if removed:
+            with workspace.warehouse() as warehouse, warehouse.transaction() as con:
+                for path_text, n in removed.items():
+                    con.execute(
+                        "UPDATE exports SET n_rows = greatest(n_rows - ?, 0) WHERE path = ?",
+                        [n, path_text],
+                    ).fetchall()
+        receipt.found = receipt.deleted = sum(removed.values())
+        receipt.detail = f"{len(removed)} file(s) rewritten" if removed else ""
+    return receipt
 
 
 def _export_files(workspace: Workspace) -> list[Path]:
