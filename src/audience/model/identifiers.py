@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
@@ -65,15 +66,24 @@ def email_forms(value: str) -> set[str]:
     return {form for form in forms if form}
 
 
-def phone_e164(value: str, region: str = "FR") -> str | None:
-    """E.164 (``+33612345678``) as phonenumbers reads it, None when it cannot."""
+@lru_cache(maxsize=1 << 16)
+def _phone(value: str, region: str) -> tuple[str, str] | None:
+    """(E.164, national significant number), parsed once per spelling: parsing is the cost
+    of erasing thousands of persons at once."""
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(parsed):
         return None
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    e164 = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    return e164, str(parsed.national_number)
+
+
+def phone_e164(value: str, region: str = "FR") -> str | None:
+    """E.164 (``+33612345678``) as phonenumbers reads it, None when it cannot."""
+    found = _phone(value, region)
+    return found[0] if found else None
 
 
 def phone_forms(value: str, region: str = "FR") -> set[str]:
@@ -84,10 +94,9 @@ def phone_forms(value: str, region: str = "FR") -> set[str]:
     """
     given = value.strip()
     forms = {given, _PHONE_CHARS.sub("", given)}
-    e164 = phone_e164(given, region)
-    if e164:
-        parsed = phonenumbers.parse(e164)
-        national = str(parsed.national_number)
+    found = _phone(given, region)
+    if found:
+        e164, national = found
         forms |= {e164, "00" + e164[1:], e164[1:], "0" + national}
     return {form for form in forms if len(form) >= 6}
 

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -58,6 +59,9 @@ from audience.privacy.receipts import (
 from audience.privacy.suppression import suppress, unsuppress, write_suppression_file
 from audience.store.privacy_key import privacy_key
 from audience.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from audience.realtime.stores import ProfileStore
 
 DELETES: tuple[RegulationType, ...] = ("delete", "suppress-and-delete")
 SUPPRESSES: tuple[RegulationType, ...] = ("suppress", "suppress-and-delete")
@@ -214,20 +218,30 @@ def _erase_outside(
 def _erase_live(
     workspace: Workspace, settings: Settings, persons: dict[str, Person]
 ) -> StoreReceipt:
-    from audience.realtime.runtime import build_store
-
     receipt = StoreReceipt("live:redis" if settings.profiles.url else "live:embedded")
     keys = sorted(
         {f"user_id:{v}" for p in persons.values() for v in p.user_ids | p.customer_ids}
         | {f"anonymous_id:{v}" for p in persons.values() for v in p.anonymous_ids}
     )
     pids = sorted({v for p in persons.values() for v in p.customer_ids})
-    if not settings.profiles.url and not (workspace.root / "realtime" / "profiles.sqlite").exists():
+    embedded = workspace.root / "realtime" / "profiles.sqlite"  # runtime.build_store's file
+    if not settings.profiles.url and not embedded.exists():
         receipt.status = "nothing"
         return receipt
 
     async def run() -> int:
-        store = build_store(workspace, settings)
+        # The store itself, not realtime.runtime: that would import Redis and RabbitMQ
+        # clients (a second) for a workspace that may use neither.
+        store: ProfileStore
+        if settings.profiles.url:
+            from audience.realtime.stores.redis import RedisProfileStore
+
+            profiles = settings.profiles
+            store = RedisProfileStore(profiles.url or "", profiles.prefix, profiles.dedupe_days)
+        else:
+            from audience.realtime.stores.sqlite import SqliteProfileStore
+
+            store = SqliteProfileStore(embedded, settings.profiles.dedupe_days)
         await store.start()
         try:
             return await store.forget(keys, pids)
@@ -242,9 +256,6 @@ def _erase_live(
 def _erase_queue(
     workspace: Workspace, settings: Settings, matcher: FormMatcher | None, type_: str
 ) -> StoreReceipt:
-    from audience.realtime.queue.embedded import drop_messages
-    from audience.realtime.runtime import queue_path
-
     receipt = StoreReceipt("queue:rabbitmq" if settings.queue.url else "queue:embedded")
     with timed(receipt):
         if settings.queue.url:
@@ -254,9 +265,12 @@ def _erase_queue(
                 if type_ in SUPPRESSES
                 else "waiting messages cannot be searched in RabbitMQ; use suppress-and-delete"
             )
-        elif matcher is not None:
+        elif matcher is not None and _queue_file(workspace).exists():
+            from audience.realtime.queue.embedded import drop_messages
+
             _, dropped = drop_messages(
-                queue_path(workspace), lambda body: matcher.search(body.decode("utf-8", "replace"))
+                _queue_file(workspace),
+                lambda body: matcher.search(body.decode("utf-8", "replace")),
             )
             receipt.found = receipt.deleted = dropped
     return receipt
@@ -265,12 +279,12 @@ def _erase_queue(
 def _erase_dead_letters(
     workspace: Workspace, settings: Settings, matcher: FormMatcher | None
 ) -> StoreReceipt:
-    from audience.realtime.runtime import dead_letter_box, queue_path
-
     receipt = StoreReceipt("queue_dead_letters")
-    if matcher is None or (not settings.queue.url and not queue_path(workspace).exists()):
+    if matcher is None or (not settings.queue.url and not _queue_file(workspace).exists()):
         receipt.status = "nothing"
         return receipt
+    from audience.realtime.runtime import dead_letter_box
+
     box = dead_letter_box(workspace, settings)
 
     async def run() -> int:
@@ -282,6 +296,10 @@ def _erase_dead_letters(
     with timed(receipt):
         receipt.found = receipt.deleted = asyncio.run(run())
     return receipt
+
+
+def _queue_file(workspace: Workspace) -> Path:
+    return workspace.root / "realtime" / "queue.sqlite"  # runtime.queue_path's file
 
 
 def _event_logs(directory: Path) -> list[Path]:

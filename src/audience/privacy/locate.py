@@ -121,6 +121,7 @@ class Person:
     anonymous_ids: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
+    _needles: set[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def customer_ids(self) -> set[str]:
@@ -137,8 +138,13 @@ class Person:
         return {form.lower() for form in self.needles()}
 
     def needles(self) -> set[str]:
-        """The text forms as spelled (not lower-cased) and lower-cased: exact substrings to
-        look for before the word-boundary check."""
+        """The text forms as spelled and lower-cased, with the SHA-256 of her normalised
+        e-mails and phones (computed once: phone parsing is the cost of a large batch)."""
+        if self._needles is None:
+            self._needles = self._spellings()
+        return self._needles
+
+    def _spellings(self) -> set[str]:
         forms = set(self.customer_ids | self.anonymous_ids)
         for email in self.emails:
             forms |= email_forms(email)
