@@ -97,41 +97,46 @@ def forget(workspace: Workspace, request: RegulationRequest) -> Receipt:
         requested_by=request.actor,
         requested_at=now,
     )
-    with workspace.warehouse() as warehouse, warehouse.transaction() as con:
-        located = locate(con, request.queries)
-        ambiguous = [
-            (query, keys)
-            for query, keys in zip(request.queries, located.by_request, strict=True)
-            if len(keys) > 1
-        ]
-        if ambiguous and not request.all_matches:
-            query, keys = ambiguous[0]
-            raise AmbiguousPersonError(
-                f"{query} matches {len(keys)} persons ({', '.join(keys[:20])}); nothing was "
-                "erased: name one of them with --customer, or pass --all to forget them all"
-            )
-        persons = located.persons
-        receipt.persons = len(persons)
-        if request.type in DELETES and persons:
-            _erase_warehouse(con, persons, key, receipt)
-        if request.type in SUPPRESSES:
-            receipt.stores.append(_suppress(con, key, request.queries, persons, receipt))
-        if not persons:
-            receipt.status = "nobody"
-            receipt.message = "no person matches; nothing was held" + (
-                " (the identifier is suppressed all the same)" if request.type in SUPPRESSES else ""
-            )
-        drop_temp_tables(con)
-        receipt.finished_at = workspace.clock.now()
-        save_receipt(con, receipt)
-        record(con, _audit(receipt, "forget" if request.type in DELETES else "suppress"))
-        if request.type in SUPPRESSES:
-            write_suppression_file(con, workspace.suppression_path)
-    if request.type in DELETES and persons:
-        _erase_outside(workspace, settings, persons, receipt)
-        receipt.finished_at = workspace.clock.now()
-        with workspace.warehouse() as warehouse, warehouse.transaction() as con:
+    # One connection throughout: opening and checkpointing a large warehouse costs more
+    # than erasing one person from it.
+    with workspace.warehouse() as warehouse:
+        with warehouse.transaction() as con:
+            located = locate(con, request.queries)
+            ambiguous = [
+                (query, keys)
+                for query, keys in zip(request.queries, located.by_request, strict=True)
+                if len(keys) > 1
+            ]
+            if ambiguous and not request.all_matches:
+                query, keys = ambiguous[0]
+                raise AmbiguousPersonError(
+                    f"{query} matches {len(keys)} persons ({', '.join(keys[:20])}); nothing was "
+                    "erased: name one of them with --customer, or pass --all to forget them all"
+                )
+            persons = located.persons
+            receipt.persons = len(persons)
+            if request.type in DELETES and persons:
+                _erase_warehouse(con, persons, key, receipt)
+            if request.type in SUPPRESSES:
+                receipt.stores.append(_suppress(con, key, request.queries, persons, receipt))
+            if not persons:
+                receipt.status = "nobody"
+                receipt.message = "no person matches; nothing was held" + (
+                    " (the identifier is suppressed all the same)"
+                    if request.type in SUPPRESSES
+                    else ""
+                )
+            drop_temp_tables(con)
+            receipt.finished_at = workspace.clock.now()
             save_receipt(con, receipt)
+            record(con, _audit(receipt, "forget" if request.type in DELETES else "suppress"))
+            if request.type in SUPPRESSES:
+                write_suppression_file(con, workspace.suppression_path)
+        if request.type in DELETES and persons:
+            _erase_outside(workspace, warehouse.con, settings, persons, receipt)
+            receipt.finished_at = workspace.clock.now()
+            with warehouse.transaction() as con:
+                save_receipt(con, receipt)
     return receipt
 
 
@@ -183,7 +188,11 @@ def _audit(receipt: Receipt, action: str) -> AuditEntry:
 
 
 def _erase_outside(
-    workspace: Workspace, settings: Settings, persons: dict[str, Person], receipt: Receipt
+    workspace: Workspace,
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    persons: dict[str, Person],
+    receipt: Receipt,
 ) -> None:
     """Every store outside the warehouse; a failing one is marked, the others still run."""
     from audience.realtime.eventlog import events_dir
@@ -203,7 +212,7 @@ def _erase_outside(
             "segment_changes",
             lambda: scrub_files("segment_changes", realtime.glob("changes*.jsonl"), matcher),
         ),
-        ("exports", lambda: _erase_exports(workspace, matcher)),
+        ("exports", lambda: _erase_exports(workspace, con, matcher)),
         ("reports", lambda: _erase_reports(workspace.reports_dir, matcher)),
     ]
     for name, step in steps:
@@ -314,32 +323,31 @@ def _event_logs(directory: Path) -> list[Path]:
     return sorted(directory.glob("events-*.jsonl")) + sorted(directory.glob("loaded/*.jsonl"))
 
 
-def _erase_exports(workspace: Workspace, matcher: FormMatcher | None) -> StoreReceipt:
+def _erase_exports(
+    workspace: Workspace, con: duckdb.DuckDBPyConnection, matcher: FormMatcher | None
+) -> StoreReceipt:
     """Export files rewritten without her rows; their recorded row counts follow."""
     receipt = StoreReceipt("exports")
     with timed(receipt):
-        files = _export_files(workspace)
+        files = _export_files(workspace, con)
         removed = {}
         for path in files:
             if matcher is not None and path.is_file():
                 n = scrub_file(path, matcher, keep_header=path.suffix.lower() == ".csv")
                 if n:
                     removed[str(path)] = n
-        if removed:
-            with workspace.warehouse() as warehouse, warehouse.transaction() as con:
-                for path_text, n in removed.items():
-                    con.execute(
-                        "UPDATE exports SET n_rows = greatest(n_rows - ?, 0) WHERE path = ?",
-                        [n, path_text],
-                    ).fetchall()
+        for path_text, n in removed.items():
+            con.execute(
+                "UPDATE exports SET n_rows = greatest(n_rows - ?, 0) WHERE path = ?",
+                [n, path_text],
+            ).fetchall()
         receipt.found = receipt.deleted = sum(removed.values())
         receipt.detail = f"{len(removed)} file(s) rewritten" if removed else ""
     return receipt
 
 
-def _export_files(workspace: Workspace) -> list[Path]:
-    with workspace.warehouse(read_only=True) as warehouse:
-        rows = warehouse.con.execute("SELECT DISTINCT path FROM exports").fetchall()
+def _export_files(workspace: Workspace, con: duckdb.DuckDBPyConnection) -> list[Path]:
+    rows = con.execute("SELECT DISTINCT path FROM exports").fetchall()
     return [
         Path(str(p)) if Path(str(p)).is_absolute() else workspace.root / str(p) for (p,) in rows
     ]

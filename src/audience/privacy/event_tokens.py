@@ -16,10 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+import pandas as pd
 
 from audience.privacy.receipts import StoreReceipt, timed
 
 TOKEN = "[a-z0-9_@.+\\-]+"
+INLINE = 2000
+"""Up to this many event ids found in the index are written into the DELETE as constants."""
 _TEXT = "concat_ws(' ', properties::VARCHAR, traits::VARCHAR, context::VARCHAR)"
 # Two passes join digit groups split by one separator ('06 12 34 56 78' -> '0612345678').
 _COMPACT = (
@@ -61,18 +64,44 @@ def erase_events(con: duckdb.DuckDBPyConnection, eid: str) -> list[StoreReceipt]
     of her forms (through the index); then the index rows of both."""
     events = StoreReceipt("warehouse:events")
     with timed(events):
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _forget_msgs AS
-                SELECT message_id FROM events
-                WHERE user_id IN {eid} OR anonymous_id IN {eid} OR previous_id IN {eid}
-                UNION
-                SELECT message_id FROM privacy_event_tokens
-                WHERE token IN (SELECT term FROM _forget_term)"""
-        ).fetchall()
+        # One pass over the events: ids compared as constants (few) or joined (many), the
+        # JSON hits taken from the index; the ids of what went are kept for the index.
+        hits = [
+            str(m)
+            for (m,) in con.execute(
+                """SELECT DISTINCT message_id FROM privacy_event_tokens
+                   WHERE token IN (SELECT term FROM _forget_term)"""
+            ).fetchall()
+        ]
+        con.execute("CREATE OR REPLACE TEMP TABLE _forget_msgs (message_id VARCHAR)").fetchall()
+        if len(hits) <= INLINE:
+            by_json = "(" + (", ".join(_quote(m) for m in hits) or "NULL") + ")"
+        else:
+            _insert_many(con, hits)
+            by_json = "(SELECT message_id FROM _forget_msgs)"
+        # One narrow scan per id column (columnar: cheap), then a delete by row number.
         rows = con.execute(
-            "DELETE FROM events WHERE message_id IN (SELECT message_id FROM _forget_msgs)"
+            f"""SELECT rowid, message_id FROM events WHERE user_id IN {eid}
+                UNION SELECT rowid, message_id FROM events WHERE anonymous_id IN {eid}
+                UNION SELECT rowid, message_id FROM events WHERE previous_id IN {eid}
+                UNION SELECT rowid, message_id FROM events WHERE message_id IN {by_json}"""
         ).fetchall()
-        events.found = events.deleted = int(rows[0][0]) if rows else 0
+        gone = [(m,) for _, m in rows]
+        if 0 < len(rows) <= 50 * INLINE:
+            numbers = ", ".join(str(int(r)) for r, _ in rows)
+            con.execute(f"DELETE FROM events WHERE rowid IN ({numbers})").fetchall()
+        elif rows:
+            con.register("_forget_rowids", pd.DataFrame({"rid": [int(r) for r, _ in rows]}))
+            try:
+                con.execute(
+                    "DELETE FROM events WHERE rowid IN (SELECT rid FROM _forget_rowids)"
+                ).fetchall()
+            finally:
+                con.unregister("_forget_rowids")
+        events.found = events.deleted = len(gone)
+        con.execute("DELETE FROM _forget_msgs").fetchall()
+        _insert_many(con, [str(m) for (m,) in gone])
+
     index = StoreReceipt("warehouse:privacy_event_tokens")
     with timed(index):
         rows = con.execute(
@@ -83,3 +112,15 @@ def erase_events(con: duckdb.DuckDBPyConnection, eid: str) -> list[StoreReceipt]
         index.found = index.deleted = int(rows[0][0]) if rows else 0
     con.execute("DROP TABLE IF EXISTS _forget_msgs").fetchall()
     return [events, index]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _insert_many(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
+    con.register("_forget_gone", pd.DataFrame({"message_id": ids}))
+    try:
+        con.execute("INSERT INTO _forget_msgs SELECT message_id FROM _forget_gone").fetchall()
+    finally:
+        con.unregister("_forget_gone")

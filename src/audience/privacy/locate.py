@@ -53,7 +53,8 @@ UNION SELECT q.qid, 'p:' || i.customer_id FROM _privacy_q q JOIN identities i
     ON q.kind = 'email' AND lower(i.id_value) = q.form
 UNION SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q JOIN events e
     ON q.kind IN ('user_id', 'customer') AND e.user_id = q.form
-UNION SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q JOIN events e
+UNION SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q
+    JOIN (SELECT DISTINCT user_id FROM events WHERE contains(user_id, '@')) e
     ON q.kind = 'email' AND lower(e.user_id) = q.form
 """
 
