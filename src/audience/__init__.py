@@ -26,6 +26,7 @@ from audience.lazy_exports import lazy_exports
 __version__ = "0.1.0"
 
 __all__ = [
+    "AmbiguousPersonError",
     "AudienceError",
     "AutoKMeans",
     "AutoSegmenter",
@@ -136,6 +137,7 @@ _ORIGIN = {
     "EncodingError": "errors",
     "MappingError": "errors",
     "QuarantineLimitError": "errors",
+    "AmbiguousPersonError": "errors",
     "RequestRejectedError": "errors",
     "UnauthorizedError": "errors",
     "PayloadTooLargeError": "errors",

@@ -7,6 +7,7 @@ imported here, in a stub, rather than under ``if TYPE_CHECKING:`` in ``__init__.
 ``audience`` (for ``__version__``) would then seem to import every other stage.
 """
 
+from audience.errors import AmbiguousPersonError as AmbiguousPersonError
 from audience.errors import AudienceError as AudienceError
 from audience.errors import ConfigError as ConfigError
 from audience.errors import EmptyInputError as EmptyInputError

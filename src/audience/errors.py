@@ -15,6 +15,7 @@ Every error a user can cause or meet derives from :class:`AudienceError`. The CL
     │   ├── EncodingError           bytes that no supported encoding reads
     │   ├── MappingError            --map names a column the file lacks
     │   ├── QuarantineLimitError    too much of a file would be quarantined: nothing loaded
+    │   ├── AmbiguousPersonError    an identifier matches several persons (forget without --all)
     │   ├── RequestRejectedError    a collector request is refused (HTTP 4xx)
     │   │   ├── UnauthorizedError       wrong or missing write key / signature (401)
     │   │   ├── PayloadTooLargeError    over 32 KB per event or 500 KB per batch (413)
@@ -177,3 +178,8 @@ class UnknownExperimentError(ExperimentError):
 
 class NotInExperimentError(ExperimentError):
     """The person asking for an assignment is not in the experiment's segment (or range)."""
+
+
+class AmbiguousPersonError(InputError):
+    """A privacy request's identifier matches several persons and ``--all`` was not given:
+    nothing is erased, and the message lists them."""

@@ -270,6 +270,8 @@ def test_openapi_publishes_stable_operation_ids(workspace: Workspace) -> None:
         "profile_get",
         "experiment_assignment_get",
         "health",
+        "regulation_create",
+        "regulation_get",
     }
     batch = schema["paths"]["/v1/batch"]["post"]
     assert batch["security"] == [{"writeKey": []}]

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from audience.api import events, experiments, pixel, profiles, webhooks
+from audience.api import events, experiments, pixel, privacy, profiles, webhooks
 from audience.api.http_io import component_schemas, json_response
 from audience.config.settings import Settings, check_server_secrets
 from audience.errors import AudienceError, RequestRejectedError, UnauthorizedError
@@ -79,7 +79,7 @@ def create_app(collector: Collector) -> FastAPI:
     app.state.collector = collector
     app.add_exception_handler(RequestRejectedError, _rejected)
     app.add_exception_handler(AudienceError, _failed)
-    for module in (events, pixel, webhooks, profiles, experiments):
+    for module in (events, pixel, webhooks, profiles, experiments, privacy):
         app.include_router(module.router())
     app.add_api_route(
         "/health",
@@ -118,6 +118,11 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     "type": "http",
                     "scheme": "basic",
                     "description": "A read key as user name, empty password.",
+                },
+                "adminKey": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "An admin key as user name (or a Bearer token).",
                 },
             }
             app.openapi_schema = schema

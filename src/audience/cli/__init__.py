@@ -27,6 +27,7 @@ from audience.cli import (
     imports,
     models,
     predict,
+    privacy,
     publish,
     quality,
     realtime,
@@ -79,6 +80,7 @@ drift.register(app)
 models.register(app)
 recalibrate.register(app)
 dashboard.register(app)
+privacy.register(app)
 
 
 def main() -> None:

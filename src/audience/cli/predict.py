@@ -150,6 +150,10 @@ def _register_clv(predict: typer.Typer) -> None:
             warehouse.transaction() as con,
         ):
             run = run_clv(con, ws.config, options, ws.clock.now(), progress)
+            if ws.config.privacy.profiling_consent == "required":
+                from audience.privacy.profiling import withhold_scores
+
+                withhold_scores(con, run.run_id)
             population = scored_population(con, run.run_id) if run.scored else None
         untracked = _track(ws, run.run_id, json_)
         result = run.to_dict()
@@ -199,6 +203,10 @@ def _register_churn(predict: typer.Typer) -> None:
             run = run_churn(
                 con, ws.config, horizon, now=ws.clock.now(), progress=progress, force=force
             )
+            if ws.config.privacy.profiling_consent == "required":
+                from audience.privacy.profiling import withhold_scores
+
+                withhold_scores(con, run.run_id)
             population = scored_population(con, run.run_id)
         untracked = _track(ws, run.run_id, json_, run.fitted)
         if json_:

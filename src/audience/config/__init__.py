@@ -17,6 +17,7 @@ from audience.config.drift import DriftSettings
 from audience.config.imports import ImportSettings
 from audience.config.kpis import KPI_NAMES, KPIS, OBJECTIVE_KPIS, KpiInfo, unknown_kpis_message
 from audience.config.predictive import PredictiveSettings
+from audience.config.privacy import PrivacyConfig
 from audience.config.quality import DEFAULT_TAXONOMY, DedupeSettings, QualitySettings
 from audience.config.segmentation import (
     DEFAULT_SEGMENT_NAMES,
@@ -49,6 +50,7 @@ __all__ = [
     "KpiInfo",
     "Objective",
     "PredictiveSettings",
+    "PrivacyConfig",
     "QualitySettings",
     "ReportSettings",
     "SegmentName",
@@ -103,6 +105,7 @@ class WorkspaceConfig(Strict):
     predictive: PredictiveSettings = Field(default_factory=PredictiveSettings)
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @field_validator("kpis")
     @classmethod

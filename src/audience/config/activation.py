@@ -138,9 +138,11 @@ class WebhookDestination(_Destination):
 
 
 class FileDestination(_Destination):
-    """A file export: plain CSV or JSON, or a marketing tool's contact-import CSV."""
+    """A file export: plain CSV or JSON, a marketing tool's contact-import CSV, or an
+    advertising audience of SHA-256 hashed e-mails and phones (Google Customer Match, Meta
+    custom audience)."""
 
-    type: Literal["csv", "json", "hubspot", "sfmc"]
+    type: Literal["csv", "json", "hubspot", "sfmc", "google_customer_match", "meta_audience"]
     path: str = Field(
         default="exports/{destination}/{segment}-{timestamp}.{ext}",
         description="Relative to the workspace; {destination} {segment} {timestamp} {ext}.",

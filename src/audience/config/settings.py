@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +26,8 @@ DEV_WRITE_KEY = "dev-write-key"
 """The write key a development server accepts when none is configured; refused outside dev."""
 DEV_READ_KEY = "dev-read-key"
 """The read key (profiles API) of a development server; refused outside dev."""
+DEV_ADMIN_KEY = "dev-admin-key"
+"""The admin key (privacy regulations API) of a development server; refused outside dev."""
 MIN_KEY_LENGTH = 16
 """Shortest write or read key a server accepts outside a loopback dev server."""
 
@@ -195,10 +197,11 @@ class ServerSettings(BaseModel):
         "web pages and apps and so are not secrets. Empty: nobody reads profiles.",
     )
     admin_keys: list[str] = Field(
-        default_factory=list,
-        description="Keys of dashboard administrators (/ui: quarantine retry and discard), as "
-        "HTTP Basic user name, Bearer token or on the login page; the same rules as read keys. "
-        "Empty: nobody acts from the dashboard.",
+        default_factory=lambda: [DEV_ADMIN_KEY],
+        description="Administrators' keys: privacy regulations (POST /v1/privacy/regulations: "
+        "erasure, suppression) and dashboard actions (/ui: quarantine retry and discard), as "
+        "HTTP Basic user name, Bearer token or on the login page. 16 characters or more unless "
+        "a dev server on loopback, and never a write or read key. Empty: nobody administers.",
     )
     session_secret: str | None = Field(
         default=None,
@@ -235,11 +238,37 @@ class ServerSettings(BaseModel):
         default_factory=dict, description="Inbound webhook sources by the name in the URL."
     )
 
+    @model_validator(mode="after")
+    def _no_default_admin_key_where_it_would_be_refused(self) -> ServerSettings:
+        """The dev admin key is a default only where defaults are allowed (a dev server on
+        loopback); elsewhere, unless keys are set, nobody files regulations over HTTP."""
+        strict = self.environment != "dev" or not is_loopback(self.host)
+        if strict and "admin_keys" not in self.model_fields_set:
+            self.admin_keys = []
+        return self
+
     @field_validator("timestamp_floor")
     @classmethod
     def _floor_is_utc(cls, floor: datetime) -> datetime:
         """A floor given without an offset is UTC, so that it compares with event times."""
         return floor.replace(tzinfo=UTC) if floor.tzinfo is None else floor
+
+
+class PrivacySettings(BaseModel):
+    """The workspace's privacy key: keyed hashes of identifiers (suppression list, audit log,
+    consent tombstones) and pseudonyms. Kept outside the workspace, never in the warehouse."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    key: str | None = Field(
+        default=None,
+        description="The HMAC key itself (AUDIENCE_PRIVACY__KEY), 16 characters or more.",
+    )
+    key_file: Path | None = Field(
+        default=None,
+        description="A file holding the key (AUDIENCE_PRIVACY__KEY_FILE), outside the "
+        "workspace so that a copy of the workspace does not carry it.",
+    )
 
 
 class WarehouseSettings(BaseModel):
@@ -316,6 +345,9 @@ class Settings(BaseSettings):
     mlflow: MlflowSettings = Field(
         default_factory=MlflowSettings, description="Run tracking and model registry (MLflow)."
     )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="The privacy key (kept apart)."
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -346,8 +378,9 @@ def check_server_secrets(server: ServerSettings) -> None:
         )
     if any(not key.strip() for key in server.admin_keys):
         raise ConfigError(
-            "server.admin_keys holds a blank key, which would let anyone act from the dashboard; "
-            "set AUDIENCE_SERVER__ADMIN_KEYS to a JSON list of secret keys (or [])"
+            "server.admin_keys holds a blank key, which would let anyone erase people or act "
+            "from the dashboard; set AUDIENCE_SERVER__ADMIN_KEYS to a JSON list of secret keys "
+            'such as ["ak_…"] (or [])'
         )
     if any(not key.strip() for key in server.read_keys):
         raise ConfigError(
@@ -365,6 +398,7 @@ def check_server_secrets(server: ServerSettings) -> None:
         for name, keys, default in (
             ("WRITE_KEYS", server.write_keys, DEV_WRITE_KEY),
             ("READ_KEYS", server.read_keys, DEV_READ_KEY),
+            ("ADMIN_KEYS", server.admin_keys, DEV_ADMIN_KEY),
         ):
             if default in keys:
                 raise ConfigError(
@@ -393,6 +427,11 @@ def check_server_secrets(server: ServerSettings) -> None:
                     f"key, refused {where} (write keys ship in web pages); set "
                     f"AUDIENCE_SERVER__{name.upper()}_KEYS to keys of their own"
                 )
+        if set(server.admin_keys) & (set(server.write_keys) | set(server.read_keys)):
+            raise ConfigError(
+                f"an admin key is also a write or read key, refused {where}; set "
+                "AUDIENCE_SERVER__ADMIN_KEYS to keys of their own"
+            )
     for name, source in server.webhooks.items():
         if len(source.secret) < 16:
             raise ConfigError(
@@ -407,6 +446,7 @@ def secret_values(settings: Settings) -> list[str]:
     server = settings.server
     values = [*server.write_keys, *server.read_keys, *server.admin_keys]
     values += [server.session_secret or ""]
+    values += [settings.privacy.key] if settings.privacy.key else []
     values += [source.secret for source in server.webhooks.values()]
     values += url_secrets(settings.queue.url) + url_secrets(settings.profiles.url)
     values += url_secrets(settings.mlflow.tracking_uri)

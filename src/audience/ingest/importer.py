@@ -44,6 +44,7 @@ from audience.ingest.mapping import (
 from audience.ingest.overlap import refuse_same_file_other_keys
 from audience.ingest.parsing import DateOrder
 from audience.ingest.presets import get_preset, match_preset
+from audience.ingest.pseudonyms import pseudonymise
 from audience.ingest.readers import (
     JSONL_BATCH_LINES,
     Source,
@@ -55,8 +56,10 @@ from audience.ingest.readers import (
 )
 from audience.ingest.schemas import KINDS, DateBounds, Kind
 from audience.ingest.staging import raw_record, typed_select
+from audience.ingest.suppressed import mark_suppressed, redact
 from audience.ingest.traits import trait_columns, type_traits
 from audience.model.quarantine_codes import code_sql
+from audience.store.privacy_key import privacy_key
 from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
 
@@ -148,6 +151,8 @@ def import_into(
         currency=currency,
         now=now,
         raw_sql="",
+        privacy_key=lambda: privacy_key(workspace.settings.privacy, workspace.root),
+        pseudonymise=tuple(workspace.config.privacy.pseudonymise),
     )
     counts = Counts()
     timezone = workspace.config.timezone
@@ -196,12 +201,15 @@ def import_into(
         f"UPDATE quarantine SET code = {code_sql('reason')} WHERE sha256 = ? AND code IS NULL",
         [file.sha256],
     )
+    # Rows set aside because their person is suppressed are wanted there: not a bad file.
+    suppressed = redact(con, report.import_id)
     report.quarantine_reasons = reason_counts(con, file.sha256)
     report.date_formats = report_lines(reading.readings)
     limit = options.get("max_quarantined_share")
     if limit is None:
         limit = workspace.config.imports.max_quarantined_share
-    if not options.get("accept_partial") and report.rows_quarantined > limit * report.rows_read:
+    bad, read = report.rows_quarantined - suppressed, report.rows_read - suppressed
+    if not options.get("accept_partial") and bad > limit * read:
         raise QuarantineLimitError(too_many_quarantined(con, report, file.sha256, limit))
     report.seconds = round(time.perf_counter() - started, 3)
     record_import(con, report, file, now, workspace.clock.now())
@@ -294,6 +302,9 @@ def _load_batch(
         "CREATE OR REPLACE TEMP TABLE _typed AS "
         + typed_select(kind, "_src", columns, mapping, timezone, bounds, dates.readings)
     )
+    mark_suppressed(con, kind, ctx.privacy_key)
+    if kind == "customers":
+        pseudonymise(con, ctx.pseudonymise, ctx.privacy_key)
     read_before = int(scalar(con, "SELECT count(*) FROM _typed"))
     if kind == "customers":
         typed = type_traits(con, trait_columns(list(columns), mapping), ctx.import_id)

@@ -11,7 +11,7 @@ aggregation and only those rows are ranked; only rows whose key already exists a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,6 +67,10 @@ class LoadContext:
     """Canonical fields the file provides."""
     consents: Mapping[str, ConsentMeaning] = field(default_factory=dict)
     """Consent field -> what its column means, when not a plain opt-in (a preset's opt-out)."""
+    privacy_key: Callable[[], bytes] = field(default=lambda: b"")
+    """The privacy key, asked for only when the suppression list is not empty."""
+    pseudonymise: tuple[str, ...] = ()
+    """Customer fields stored as keyed pseudonyms (``privacy.pseudonymise``)."""
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:

@@ -25,6 +25,7 @@ REASON_CODES: tuple[str, ...] = (
     "missing_quantity",
     "currency_mismatch",
     "no_usable_identifier",
+    "suppressed",
     "other",
 )
 """Every code a quarantined row may carry; ``other`` only for rows stored before codes were."""

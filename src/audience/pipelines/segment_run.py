@@ -17,8 +17,10 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from audience.config import WorkspaceConfig
+from audience.errors import ModelError
 from audience.experiments.holdout import record_run_holdouts
 from audience.features.behaviour import compute_features
 from audience.mlops.drift_store import keep_reference
@@ -98,6 +100,16 @@ def run_segmentation(
     method = method or seg.method
     names = list(RFM_FEATURES) if method == "rfm" else config.clustering_features()
     ids, raw = load_matrix(con, names)
+    if config.privacy.profiling_consent == "required":  # only those who agreed are profiled
+        from audience.privacy.profiling import profiling_allowed
+
+        allowed = profiling_allowed(con, ids.to_pylist())
+        if not allowed.any():
+            raise ModelError(
+                "no person has granted 'profiling' consent, which audience.yaml requires "
+                "(privacy.profiling_consent: required): nobody can be segmented by a model"
+            )
+        ids, raw = ids.filter(pa.array(allowed)), raw[allowed].reset_index(drop=True)
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         if method == "rfm":

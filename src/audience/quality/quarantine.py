@@ -34,6 +34,8 @@ negative_amount        a negative amount or unit price on a line that is no retu
 missing_quantity       an empty quantity in a file that has a quantity column
 currency_mismatch      an amount whose currency sign or code contradicts the line's currency
 no_usable_identifier   (cleaning) a record no e-mail, phone, name or activity can reach
+suppressed             a row of an identity on the suppression list (``audience forget``);
+                       its raw content is not kept
 other                  a row stored before codes were, whose reason starts with none of these
 =====================  ====================================================================
 """

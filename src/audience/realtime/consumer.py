@@ -33,6 +33,7 @@ from audience.realtime.live_segments import ChangeSink
 from audience.realtime.queue import DeadLetter, QueueConsumer, QueueStatus, sleep_unless
 from audience.realtime.rebuild import ensure_generation
 from audience.realtime.stores import ProfileStore
+from audience.realtime.suppression import SuppressionFilter
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,11 @@ class Consumer:
         engine: LiveEngine,
         sink: ChangeSink,
         event_log: EventLog | None = None,
+        suppression: SuppressionFilter | None = None,
     ) -> None:
         self.store = store
+        self.suppression = suppression
+        """Drops events of suppressed persons still waiting in the queue (acknowledged)."""
         self.engine = engine
         self.sink = sink
         self.event_log = event_log
@@ -116,6 +120,9 @@ class Consumer:
                     good.append((index, cast(Event, event)))
                 else:
                     letters[index].append(DeadLetter(orjson.dumps(event), reason))
+        if self.suppression is not None:
+            kept = {id(e) for e in self.suppression.keep([event for _, event in good])}
+            good = [(i, e) for i, e in good if id(e) in kept]
         events = [event for _, event in good]
         if self.store.volatile and events:  # a Redis that restarted empty: rebuild first
             await self._check_store()

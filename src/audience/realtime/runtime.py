@@ -21,6 +21,7 @@ from typing import Protocol, cast, runtime_checkable
 import orjson
 
 from audience.config.settings import Settings
+from audience.errors import ConfigError
 from audience.model.live_records import Event, Profile
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
@@ -44,6 +45,8 @@ from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores import ProfileStore
 from audience.realtime.stores.redis import RedisProfileStore
 from audience.realtime.stores.sqlite import SqliteProfileStore
+from audience.realtime.suppression import SuppressionFilter
+from audience.store.privacy_key import optional_privacy_key
 from audience.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,19 @@ def build_engine(
     return LiveEngine(rules, evaluator, assigner, workspace.clock)
 
 
+def build_suppression(workspace: Workspace, settings: Settings) -> SuppressionFilter:
+    """The suppression list of the workspace (refuses a non-empty list without the key)."""
+    key = optional_privacy_key(settings.privacy, workspace.root)
+    if key is None and workspace.config.privacy.pseudonymise:
+        raise ConfigError(
+            "audience.yaml pseudonymises "
+            + ", ".join(workspace.config.privacy.pseudonymise)
+            + " but no privacy key is set; set AUDIENCE_PRIVACY__KEY or "
+            "AUDIENCE_PRIVACY__KEY_FILE (never stored in the workspace)"
+        )
+    return SuppressionFilter(workspace.suppression_path, key)
+
+
 def build_consumer(
     workspace: Workspace,
     settings: Settings,
@@ -135,6 +151,7 @@ def build_consumer(
         engine or build_engine(workspace),
         sink or JsonlChangeSink(changes_path(workspace), workspace.clock),
         EventLog(events_dir(workspace)),
+        build_suppression(workspace, settings),
     )
 
 
@@ -185,6 +202,7 @@ class Collector:
         self.embedded = not settings.queue.url
         self.consumer = consumer or build_consumer(workspace, settings)
         self.store = self.consumer.store
+        self.suppression = self.consumer.suppression or build_suppression(workspace, settings)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._background = background
@@ -237,6 +255,7 @@ class Collector:
             "status": "degraded" if reason else "ok",
             **({"reason": reason} if reason else {}),
             "queue": "embedded" if self.embedded else "rabbitmq",
+            "suppressed": self.suppression.dropped,
             "consumer": {
                 "applied": stats.applied,
                 "duplicates": stats.duplicates,
@@ -250,7 +269,13 @@ class Collector:
         }
 
     async def accept(self, events: list[Event]) -> None:
-        """Return once ``events`` are durable in the queue (else QueueUnavailableError)."""
+        """Return once ``events`` are durable in the queue (else QueueUnavailableError).
+
+        A suppressed person's events are dropped here and counted, yet answered as accepted:
+        a client told otherwise would retry them forever."""
+        events = self.suppression.keep(events)
+        if not events:
+            return
         await self.publisher.publish([orjson.dumps(event) for event in events])
         self.feed.publish(events)  # only once durable: the feed shows what was accepted
 

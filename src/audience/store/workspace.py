@@ -36,6 +36,12 @@ class Workspace:
     def reports_dir(self) -> Path:
         return self.root / "reports"
 
+    @property
+    def suppression_path(self) -> Path:
+        """Keyed hashes of suppressed identifiers, one a line: the server reads it without
+        opening the warehouse (``suppressions`` is the record, this file its copy)."""
+        return self.root / "realtime" / "suppressed.txt"
+
     def warehouse(self, *, read_only: bool = False) -> Warehouse:
         """Open the warehouse, bringing its schema up to date when writable."""
         warehouse = Warehouse(self.warehouse_path, self.settings.warehouse, read_only=read_only)

@@ -22,6 +22,10 @@ Columns
     phone, city, postcode), ``Audience Segment`` (segment name), ``Audience Segment Entered``
     (YYYY-MM-DD, UTC), ``Audience Customer ID`` (customer_id), and ``Audience Campaign`` when
     the workflow names a campaign.
+``google_customer_match`` / ``meta_audience`` (advertising audiences, purpose advertising)
+    ``Email``, ``Phone`` (SHA-256 of the trimmed lower-case e-mail and of the E.164 phone),
+    ``Zip`` (clear, as Google wants it) / ``email``, ``phone`` (SHA-256 of the digits with
+    the country code), ``zip`` (SHA-256): no identifier leaves in clear.
 ``sfmc`` (Salesforce Marketing Cloud data extension; import with "infer mapping from column
     headings", fields of these names in the data extension)
     ``SubscriberKey`` (customer_id), ``EmailAddress`` (email; required when the purpose is
@@ -68,8 +72,39 @@ _SFMC = [
     ("City", "city"),
     ("PostalCode", "postcode"),
 ]
-_EXTENSIONS = {"csv": "csv", "json": "json", "hubspot": "csv", "sfmc": "csv"}
-_ID_COLUMN = {"hubspot": "Audience Customer ID", "sfmc": "SubscriberKey"}
+_EXTENSIONS = {
+    "csv": "csv",
+    "json": "json",
+    "hubspot": "csv",
+    "sfmc": "csv",
+    "google_customer_match": "csv",
+    "meta_audience": "csv",
+}
+_ID_COLUMN = {
+    "hubspot": "Audience Customer ID",
+    "sfmc": "SubscriberKey",
+    "google_customer_match": "Email",
+    "meta_audience": "email",
+}
+# Advertising audiences carry no identifier in clear: SHA-256 (hex, lower case) of the
+# e-mail trimmed and lower-cased, and of the phone in E.164 (Google: with '+'; Meta: digits
+# only, country code first), as both platforms' upload guides ask. NULL stays empty.
+_SHA_EMAIL = "CASE WHEN email IS NOT NULL THEN sha256(lower(trim(email))) END"
+_AD_COLUMNS = {
+    "google_customer_match": [
+        ("Email", _SHA_EMAIL),
+        ("Phone", "CASE WHEN phone LIKE '+%' THEN sha256(phone) END"),
+        ("Zip", "coalesce(postcode, '')"),
+    ],
+    "meta_audience": [
+        ("email", _SHA_EMAIL),
+        (
+            "phone",
+            "CASE WHEN phone LIKE '+%' THEN sha256(regexp_replace(phone, '[^0-9]', '', 'g')) END",
+        ),
+        ("zip", "sha256(lower(replace(postcode, ' ', '')))"),
+    ],
+}
 """The column holding customer_id in each format's file (files are sorted on it)."""
 
 
@@ -109,6 +144,8 @@ def export_path(root: Path, destination: FileDestination, segment: str, now: dat
 
 
 def _needed_fields(destination: FileDestination, workflow: WorkflowSpec) -> list[str]:
+    if destination.type in _AD_COLUMNS:
+        return ["email", "phone", "postcode"]
     if destination.type == "hubspot":
         return [f for _, f in _HUBSPOT]
     if destination.type == "sfmc":
@@ -124,12 +161,17 @@ def _contact_check(destination: FileDestination) -> str:
         return "CASE WHEN email IS NULL OR email = '' THEN 'missing_email' END"
     if destination.type == "sfmc" and destination.purpose == "sms":
         return "CASE WHEN phone IS NULL OR phone = '' THEN 'missing_phone' END"
+    if destination.type in _AD_COLUMNS:
+        no_contact = "coalesce(email, '') = '' AND coalesce(phone, '') = ''"
+        return f"CASE WHEN {no_contact} THEN 'missing_contact' END"
     return "NULL"
 
 
 def _columns(destination: FileDestination, workflow: WorkflowSpec, segment: str) -> list[str]:
     name = literal(segment)
     campaign = literal(workflow.campaign) if workflow.campaign else None
+    if destination.type in _AD_COLUMNS:
+        return [f"{expr} AS {ident(h)}" for h, expr in _AD_COLUMNS[destination.type]]
     if destination.type == "hubspot":
         cols = [f"{ident(f)} AS {ident(h)}" for h, f in _HUBSPOT]
         cols += [

@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -212,6 +213,22 @@ def dead_letters(path: Path) -> list[tuple[bytes, str]]:
     finally:
         con.close()
     return [(bytes(body), str(reason)) for body, reason in rows]
+
+
+def drop_messages(path: Path, matches: Callable[[bytes], bool]) -> tuple[int, int]:
+    """Delete waiting messages ``matches`` finds (erasure); (messages seen, deleted)."""
+    if not path.exists():
+        return 0, 0
+    con = connect(path)
+    con.execute("PRAGMA secure_delete = FAST")  # overwritten in their pages
+    try:
+        with _transaction(con):
+            rows = con.execute("SELECT seq, body FROM messages").fetchall()
+            doomed = [(seq,) for seq, body in rows if matches(bytes(body))]
+            con.executemany("DELETE FROM messages WHERE seq = ?", doomed)
+    finally:
+        con.close()
+    return len(rows), len(doomed)
 
 
 def backlog(path: Path) -> int:

@@ -75,6 +75,13 @@ class ProfileStore(Protocol):
         """The profile a user id, anonymous id or profile id belongs to."""
         ...
 
+    async def forget(self, keys: Sequence[str], profile_ids: Sequence[str] = ()) -> int:
+        """Erase the profiles that identity ``keys`` (``user_id:<id>``, ``anonymous_id:<id>``)
+        resolve to and ``profile_ids``: each profile, every identity key naming it, its
+        published state and its changes waiting in the outbox. Returns the number of
+        profiles and keys deleted (0: the store held nothing of them)."""
+        ...
+
     async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         """Changes written but not yet acknowledged as emitted: (outbox id, change)."""
         ...

@@ -75,6 +75,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 GROUP = "relay"
+
+
 MAX_CONFLICTS = 100
 
 
@@ -255,6 +257,54 @@ class RedisProfileStore:
                     profile: Profile = orjson.loads(raw)
                     return profile
         return None
+
+    async def forget(self, keys: Sequence[str], profile_ids: Sequence[str] = ()) -> int:
+        with self._transient("erasing profiles"):
+            return await self._forget(keys, profile_ids)
+
+    async def _forget(self, keys: Sequence[str], profile_ids: Sequence[str]) -> int:
+        pids = set(profile_ids)
+        for key in keys:
+            pid = await self.redis.get(self._id(key))
+            if pid:
+                pids.add(pid.decode())
+        every = set(keys)
+        for pid in sorted(pids):
+            raw = await self.redis.get(self._profile(pid))
+            if raw:
+                identities = orjson.loads(raw).get("identities") or {}
+                for kind in ("user_id", "anonymous_id"):
+                    every |= {f"{kind}:{v}" for v in identities.get(kind, [])}
+        # A profile id is an identity key (the first one seen): profiles merged away left
+        # changes under the ids of her other identities.
+        pids |= every
+        doomed = {self._id(k) for k in every} | {self._profile(p) for p in pids}
+        published = f"{self.prefix}:published:"
+        async for found in self.redis.scan_iter(match=published + "*", count=1000):
+            name = found.decode()
+            if name[len(published) :].rsplit(":", 1)[0] in pids:  # published:<person>:<hash>
+                doomed.add(name)
+        existing = [k for k in sorted(doomed) if await self.redis.exists(k)]
+        deleted = int(await self.redis.delete(*existing)) if existing else 0
+        stale = [
+            entry_id
+            async for entry_id, fields in self._outbox()
+            if orjson.loads(fields[b"change"]).get("profile_id") in pids
+        ]
+        if stale:
+            await self._ack(stale)
+        return deleted + len(stale)
+
+    async def _outbox(self) -> Any:
+        """Every change in the outbox stream, emitted or not, oldest first."""
+        last = "-"
+        while True:
+            batch = await self.redis.xrange(self.changes_key, min=last, count=1000)
+            if not batch:
+                return
+            for entry_id, fields in batch:
+                yield entry_id.decode(), fields
+            last = "(" + batch[-1][0].decode()
 
     async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         for start in ("0", ">"):  # first those read before and never acknowledged

@@ -32,6 +32,17 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 _TABLES = ("profiles", "identities", "processed", "changes")
 
 
+def _profile_keys(con: sqlite3.Connection, pids: set[str]) -> list[str]:
+    """Every identity key the profiles list (her user ids and anonymous ids)."""
+    keys = []
+    for pid in sorted(pids):
+        row = con.execute("SELECT data FROM profiles WHERE profile_id = ?", (pid,)).fetchone()
+        identities = orjson.loads(row[0]).get("identities") or {} if row else {}
+        for kind in ("user_id", "anonymous_id"):
+            keys += [f"{kind}:{v}" for v in identities.get(kind, [])]
+    return keys
+
+
 class SqliteProfileStore:
     """Profiles, identities, processed ids and the change outbox in one SQLite file."""
 
@@ -201,6 +212,51 @@ class SqliteProfileStore:
             if pid is not None:
                 return self._load(self.con, pid)
         return None
+
+    async def forget(self, keys: Sequence[str], profile_ids: Sequence[str] = ()) -> int:
+        try:
+            deleted: int = await self._run(self._forget, list(keys), list(profile_ids))
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"profile store {self.path} failed ({exc}); retry") from exc
+        return deleted
+
+    def _forget(self, keys: list[str], profile_ids: list[str]) -> int:
+        con = self.con
+        # Erased rows are overwritten in their pages, not just unlinked from them.
+        con.execute("PRAGMA secure_delete = FAST")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            pids = set(profile_ids)
+            for key in keys:
+                pid = self._resolve(con, key)
+                if pid is not None:
+                    pids.add(pid)
+            keys = list(dict.fromkeys([*keys, *_profile_keys(con, pids)]))
+            # A profile id is an identity key (the first one seen): profiles merged away
+            # left changes under the ids of her other identities.
+            pids |= set(keys)
+            deleted = 0
+            for pid in pids:
+                deleted += con.execute("DELETE FROM profiles WHERE profile_id = ?", (pid,)).rowcount
+                deleted += con.execute(
+                    "DELETE FROM identities WHERE profile_id = ?", (pid,)
+                ).rowcount
+            deleted += con.executemany(
+                "DELETE FROM identities WHERE key = ?", [(k,) for k in keys]
+            ).rowcount
+            stale = [
+                seq
+                for seq, body in con.execute("SELECT seq, body FROM changes").fetchall()
+                if orjson.loads(body).get("profile_id") in pids
+            ]
+            con.executemany("DELETE FROM changes WHERE seq = ?", [(s,) for s in stale])
+            deleted += len(stale)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        con.execute("PRAGMA wal_checkpoint(PASSIVE)")  # old page images out of the WAL
+        return deleted
 
     async def pending_changes(self, limit: int) -> list[tuple[str, SegmentChange]]:
         rows = await self._run(
