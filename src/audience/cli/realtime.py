@@ -28,7 +28,7 @@ from audience.cli.terminal import (
 from audience.errors import ConfigError
 
 if TYPE_CHECKING:
-    from audience.config.settings import Settings
+    from audience.config.settings import ServerSettings, Settings
 
 
 def _serve(
@@ -39,7 +39,15 @@ def _serve(
         int | None, typer.Option(help="Server processes; RabbitMQ mode only (server.workers).")
     ] = None,
 ) -> None:
-    """Run the collector: Segment-compatible tracking API, pixel, webhooks, live profiles."""
+    """Run the collector: Segment-compatible tracking API, pixel, webhooks, live profiles.
+
+    Clients send a write key as the HTTP Basic user name (Segment's and RudderStack's
+    writeKey); profile reads (GET /v1/profiles/{id}) need a read key. In dev the keys are
+    dev-write-key and dev-read-key; set your own with
+    AUDIENCE_SERVER__WRITE_KEYS='["wk_..."]' and AUDIENCE_SERVER__READ_KEYS='["rk_..."]'
+    (required outside dev: AUDIENCE_SERVER__ENVIRONMENT=prod). The start-up line says
+    which keys are in force.
+    """
     import uvicorn
 
     from audience.api.app import create_app
@@ -71,6 +79,7 @@ def _serve(
         )
     queue = "RabbitMQ" if settings.queue.url else "embedded queue (consumer in-process)"
     err_console.print(f"collector on http://{server.host}:{server.port} — {queue}")
+    err_console.print(keys_banner(server), highlight=False, soft_wrap=True)
     options: dict[str, Any] = {
         "host": server.host,
         "port": server.port,
@@ -142,6 +151,29 @@ def _sync(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> Non
         f"{len(report.files)} file(s): rows read {report.rows_read:,} = new {report.rows_new:,}"
         f" + already known {report.rows_unchanged:,} + quarantined {report.rows_quarantined:,}",
         highlight=False,
+    )
+
+
+def keys_banner(server: ServerSettings) -> str:
+    """Which write and read keys are in force and how to set them, for the start-up lines.
+
+    In dev the default keys are shown (they are public, and a newcomer needs them); keys
+    someone set are never shown, only counted.
+    """
+    from audience.config.settings import DEV_READ_KEY, DEV_WRITE_KEY
+
+    def shown(keys: list[str], default: str, variable: str) -> str:
+        if not keys:
+            return f"none ({variable} is [])"
+        if server.environment == "dev" and keys == [default]:
+            return f"'{default}' (the dev default; set {variable} to change it)"
+        return f"{len(keys)} key(s) from {variable} (not shown)"
+
+    write = shown(server.write_keys, DEV_WRITE_KEY, "AUDIENCE_SERVER__WRITE_KEYS")
+    read = shown(server.read_keys, DEV_READ_KEY, "AUDIENCE_SERVER__READ_KEYS")
+    return (
+        f"write key: {write} — clients send it as the HTTP Basic user name\n"
+        f"read key: {read} — for GET /v1/profiles/{{id}}"
     )
 
 

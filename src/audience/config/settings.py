@@ -73,6 +73,14 @@ class QueueSettings(BaseModel):
         description="Most events the collector coalesces into one queue message when "
         "concurrent requests arrive together (one confirm then covers them all).",
     )
+    buffer_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description="Most bytes of accepted events a collector process holds while the queue "
+        "has not yet confirmed them; a request that would pass it is answered 429 with "
+        "Retry-After (back-pressure: a slow broker slows the clients, memory stays bounded). "
+        "Keep it well above server.max_batch_bytes, or a lone batch can never pass.",
+    )
     warehouse_load_seconds: float = Field(
         default=5.0,
         ge=0,

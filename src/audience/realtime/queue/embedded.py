@@ -60,7 +60,10 @@ class EmbeddedPublisher:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-queue-writer")
         self._con: sqlite3.Connection | None = None
         self._coalescer = Coalescer(
-            self._write, max_items=settings.max_message_events, max_inflight=1
+            self._write,
+            max_items=settings.max_message_events,
+            max_inflight=1,
+            max_bytes=settings.buffer_bytes,
         )
         self.written = asyncio.Event()
         """Set after each write, so that an in-process consumer wakes at once."""

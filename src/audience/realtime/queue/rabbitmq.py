@@ -93,7 +93,10 @@ class RabbitPublisher:
         self.url = url
         self.settings = settings
         self._coalescer = Coalescer(
-            self._publish, max_items=settings.max_message_events, max_inflight=max_inflight
+            self._publish,
+            max_items=settings.max_message_events,
+            max_inflight=max_inflight,
+            max_bytes=settings.buffer_bytes,
         )
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
@@ -108,7 +111,7 @@ class RabbitPublisher:
     async def publish(self, events: list[bytes]) -> None:
         try:
             await self._coalescer.submit(events)
-        except QueueUnavailableError:
+        except TransientError:  # unavailable (503) or full (429): already says so
             raise
         except Exception as exc:  # any broker failure means "not accepted": the client retries
             raise QueueUnavailableError(
