@@ -56,7 +56,7 @@ def _serve(
     from audience.pipelines.live import live_consumer
     from audience.pipelines.live_loader import warehouse_loaders
     from audience.pipelines.publish import publish_if_stale
-    from audience.realtime.runtime import Collector
+    from audience.realtime.runtime import Collector, queue_kind
 
     ws = open_workspace(workspace)
     settings = ws.settings
@@ -67,7 +67,7 @@ def _serve(
     check_server_secrets(server)
     if server.workers > 1 and not settings.queue.url:
         raise ConfigError(
-            "--workers > 1 needs RabbitMQ (the embedded queue has one writer); set "
+            "--workers > 1 needs RabbitMQ or Kafka (the embedded queue has one writer); set "
             "AUDIENCE_QUEUE__URL or run one worker"
         )
     check_services(settings)  # a broker or Redis that is down: one line, exit 75
@@ -77,7 +77,9 @@ def _serve(
             f"published the warehouse: {published.written:,} live profile(s) written, "
             f"{published.unchanged:,} unchanged"
         )
-    queue = "RabbitMQ" if settings.queue.url else "embedded queue (consumer in-process)"
+    queue = {"kafka": "Kafka", "rabbitmq": "RabbitMQ"}.get(
+        queue_kind(settings), "embedded queue (consumer in-process)"
+    )
     err_console.print(f"collector on http://{server.host}:{server.port} — {queue}")
     err_console.print(keys_banner(server), highlight=False, soft_wrap=True)
     options: dict[str, Any] = {
@@ -113,7 +115,7 @@ def _worker(workspace: WorkspaceOption = None) -> None:
     from audience.pipelines.live import live_consumer
     from audience.pipelines.live_loader import warehouse_loaders
     from audience.pipelines.publish import publish_if_stale
-    from audience.realtime.runtime import run_worker
+    from audience.realtime.runtime import queue_kind, run_worker
 
     ws = open_workspace(workspace)
     settings = ws.settings
@@ -128,7 +130,9 @@ def _worker(workspace: WorkspaceOption = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(ws, settings, stop, consumer, warehouse_loaders(ws, settings, consumer))
 
-    queue = "RabbitMQ" if settings.queue.url else "the embedded queue"
+    queue = {"kafka": "Kafka", "rabbitmq": "RabbitMQ"}.get(
+        queue_kind(settings), "the embedded queue"
+    )
     err_console.print(f"worker consuming {queue}; Ctrl-C stops after the current batch")
     asyncio.run(main())
     stats, status = consumer.stats, consumer.queue_status

@@ -16,11 +16,12 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import orjson
 
 from audience.config.settings import Settings
+from audience.errors import ConfigError
 from audience.model.live_records import Event, Profile
 from audience.realtime.consumer import Consumer, run_consumer
 from audience.realtime.engine import LiveEngine
@@ -32,13 +33,14 @@ from audience.realtime.live_segments import (
     ModelAssigner,
     SegmentEvaluator,
 )
-from audience.realtime.queue import Backoff, Publisher, QueueConsumer, sleep_unless
+from audience.realtime.queue import Backoff, Publisher, QueueConsumer, person_key, sleep_unless
 from audience.realtime.queue.dead_letter_box import (
     DeadLetterBox,
     EmbeddedDeadLetters,
     RabbitDeadLetters,
 )
 from audience.realtime.queue.embedded import EmbeddedConsumer, EmbeddedPublisher
+from audience.realtime.queue.kafka_setup import is_kafka
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores import ProfileStore
 from audience.realtime.stores.redis import RedisProfileStore
@@ -72,8 +74,33 @@ def changes_path(workspace: Workspace) -> Path:
     return realtime_dir(workspace) / "changes.jsonl"
 
 
+def queue_kind(settings: Settings) -> str:
+    """``embedded``, ``rabbitmq`` or ``kafka``: what AUDIENCE_QUEUE__URL names."""
+    if not settings.queue.url:
+        return "embedded"
+    return "kafka" if is_kafka(settings.queue.url) else "rabbitmq"
+
+
+def _kafka() -> Any:
+    """The Kafka queue module; confluent-kafka is an optional extra."""
+    try:
+        from audience.realtime.queue import kafka
+    except ImportError as exc:
+        raise ConfigError(
+            f"AUDIENCE_QUEUE__URL names Kafka but confluent-kafka is missing ({exc}); "
+            "pip install 'audience[kafka]'"
+        ) from exc
+    return kafka
+
+
 def dead_letter_box(workspace: Workspace, settings: Settings) -> DeadLetterBox:
     """The dead letters of the queue this workspace and its settings use."""
+    if queue_kind(settings) == "kafka":
+        raise ConfigError(
+            f"'audience deadletters' does not read Kafka yet; read the topic "
+            f"'{settings.queue.name}.dead' with your Kafka tools (the reason is in the header "
+            "x-audience-reason) and produce an event back to the topic to replay it"
+        )
     if settings.queue.url:
         return RabbitDeadLetters(settings.queue.url, settings.queue)
     return EmbeddedDeadLetters(queue_path(workspace))
@@ -87,6 +114,9 @@ def build_store(workspace: Workspace, settings: Settings) -> ProfileStore:
 
 
 def build_publisher(workspace: Workspace, settings: Settings) -> Publisher:
+    if queue_kind(settings) == "kafka":
+        publisher: Publisher = _kafka().KafkaPublisher(settings.queue)
+        return publisher
     if settings.queue.url:
         return RabbitPublisher(settings.queue.url, settings.queue)
     return EmbeddedPublisher(queue_path(workspace), settings.queue)
@@ -95,6 +125,9 @@ def build_publisher(workspace: Workspace, settings: Settings) -> Publisher:
 def build_queue_consumer(
     workspace: Workspace, settings: Settings, wake: asyncio.Event | None = None
 ) -> QueueConsumer:
+    if queue_kind(settings) == "kafka":
+        consumer: QueueConsumer = _kafka().KafkaConsumer(settings.queue)
+        return consumer
     if settings.queue.url:
         return RabbitConsumer(settings.queue.url, settings.queue)
     return EmbeddedConsumer(queue_path(workspace), settings.queue, wake)
@@ -233,7 +266,7 @@ class Collector:
         return {
             "status": "degraded" if reason else "ok",
             **({"reason": reason} if reason else {}),
-            "queue": "embedded" if self.embedded else "rabbitmq",
+            "queue": queue_kind(self.settings),
             "consumer": {
                 "applied": stats.applied,
                 "duplicates": stats.duplicates,
@@ -248,7 +281,9 @@ class Collector:
 
     async def accept(self, events: list[Event]) -> None:
         """Return once ``events`` are durable in the queue (else QueueUnavailableError)."""
-        await self.publisher.publish([orjson.dumps(event) for event in events])
+        await self.publisher.publish(
+            [orjson.dumps(event) for event in events], [person_key(event) for event in events]
+        )
 
     def now(self) -> datetime:
         """The server's clock (the consumer's engine's), aware: when a request is received."""

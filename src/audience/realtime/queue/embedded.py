@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -71,7 +72,7 @@ class EmbeddedPublisher:
     async def start(self) -> None:
         self._con = await self._run(connect, self.path)
 
-    async def publish(self, events: list[bytes]) -> None:
+    async def publish(self, events: list[bytes], keys: Sequence[str] | None = None) -> None:
         try:
             await self._coalescer.submit(events)
         except sqlite3.Error as exc:

@@ -108,7 +108,7 @@ class RabbitPublisher:
         )
         await declare(self._channel, self.settings)
 
-    async def publish(self, events: list[bytes]) -> None:
+    async def publish(self, events: list[bytes], keys: Sequence[str] | None = None) -> None:
         try:
             await self._coalescer.submit(events)
         except TransientError:  # unavailable (503) or full (429): already says so
