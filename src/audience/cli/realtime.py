@@ -108,7 +108,19 @@ def _serve(
     uvicorn.run(create_app(collector), **options)
 
 
-def _worker(workspace: WorkspaceOption = None) -> None:
+def _worker(
+    workspace: WorkspaceOption = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes to run and supervise (Kafka or RabbitMQ). On Kafka they "
+            "share the topic's partitions, so each person's events stay in order; more "
+            "processes than partitions (AUDIENCE_QUEUE__PARTITIONS) wait idle.",
+        ),
+    ] = 1,
+    no_publish: Annotated[bool, typer.Option("--no-publish", hidden=True)] = False,
+) -> None:
     """Consume the queue: update live profiles, segments, and the event log, until stopped."""
     import asyncio
 
@@ -120,7 +132,22 @@ def _worker(workspace: WorkspaceOption = None) -> None:
     ws = open_workspace(workspace)
     settings = ws.settings
     _mask_logs(settings)
-    publish_if_stale(ws, settings)  # the warehouse changed since the last publish
+    if concurrency > 1:
+        from audience.cli.worker_pool import run_pool
+
+        if queue_kind(settings) == "embedded":
+            raise ConfigError(
+                "--concurrency > 1 needs Kafka or RabbitMQ (the embedded queue has one "
+                "consumer); set AUDIENCE_QUEUE__URL or run one worker"
+            )
+        publish_if_stale(ws, settings)  # once, before the children start
+        err_console.print(f"{concurrency} worker processes; Ctrl-C stops them all")
+        code = run_pool(ws.root, concurrency)
+        if code:
+            raise typer.Exit(code)
+        return
+    if not no_publish:
+        publish_if_stale(ws, settings)  # the warehouse changed since the last publish
     consumer = live_consumer(ws, settings)
 
     async def main() -> None:

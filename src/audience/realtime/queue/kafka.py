@@ -52,6 +52,26 @@ T = TypeVar("T")
 BATCH_MESSAGES = 500
 """Most messages handed to the handler at once (events, on Kafka: one per message)."""
 POLL_SECONDS = 0.1
+TOPIC_CHECK_SECONDS = 2.0
+"""Least time between two checks that the topics exist, after an error that says they may
+not (a broker restarted with its storage in memory comes back without them)."""
+
+
+class TopicKeeper:
+    """Creates the topics again when the broker lost them; at most every few seconds."""
+
+    def __init__(self, settings: QueueSettings) -> None:
+        self.settings = settings
+        self._last = 0.0
+
+    async def check(self) -> None:
+        if time.monotonic() - self._last < TOPIC_CHECK_SECONDS:
+            return
+        self._last = time.monotonic()
+        try:
+            await asyncio.to_thread(ensure_topics, self.settings)
+        except Exception as exc:  # the broker is still away: the next error checks again
+            log.warning("could not check the Kafka topics: %s", exc)
 
 
 class _Delivery:
@@ -60,20 +80,27 @@ class _Delivery:
     Reports arrive on the producer's polling thread; the future is resolved on the loop.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, count: int) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, count: int, on_fatal: Callable[[], None]
+    ) -> None:
         self.loop = loop
         self.future: asyncio.Future[None] = loop.create_future()
+        # A request that gave up waiting must not leave the failure unretrieved.
+        self.future.add_done_callback(_retrieve)
         self._left = count
         self._error: KafkaError | None = None
+        self._on_fatal = on_fatal
         self._lock = threading.Lock()
 
     def report(self, error: KafkaError | None, message: Message) -> None:
         self._count(1, error)
 
-    def cancel_unsent(self, count: int, error: KafkaError | None) -> None:
-        self._count(count, error)
+    def cancel_unsent(self, count: int) -> None:
+        self._count(count, None)
 
     def _count(self, count: int, error: KafkaError | None) -> None:
+        if error is not None and error.fatal():
+            self._on_fatal()
         with self._lock:
             if error is not None and self._error is None:
                 self._error = error
@@ -96,19 +123,41 @@ class _Delivery:
 
 
 class KafkaPublisher:
-    """Produces each event keyed by person; :meth:`publish` returns once Kafka acknowledged."""
+    """Produces each event keyed by person; :meth:`publish` returns once Kafka acknowledged.
+
+    An idempotent producer stops for good on a fatal error (a broker that restarted without
+    its state no longer knows the producer id): the next request then gets a new producer,
+    and the requests the old one held are answered 503 (they retry; a copy the broker did
+    store is applied once, by its ``messageId``).
+    """
 
     def __init__(self, settings: QueueSettings) -> None:
         self.settings = settings
         self.held = 0
         """Bytes of events produced and not yet acknowledged (bounded by buffer_bytes)."""
+        self.renewed = 0
+        """Times the producer was replaced after a fatal error."""
         self._producer: Producer | None = None
+        self._fatal = False
+        self._topics = TopicKeeper(settings)
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 
+    def _new_producer(self) -> Producer:
+        return Producer({**producer_config(self.settings), "error_cb": self._on_error})
+
+    def _on_error(self, error: KafkaError) -> None:
+        """librdkafka's errors (its thread): a fatal one retires the producer."""
+        if error.fatal():
+            log.warning("the Kafka producer failed for good (%s); a new one takes over", error)
+            self._fatal = True
+
+    def _mark_fatal(self) -> None:
+        self._fatal = True
+
     async def start(self) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
-        self._producer = Producer(producer_config(self.settings))
+        self._producer = self._new_producer()
         self._poller = threading.Thread(
             target=self._serve, name="audience-kafka-delivery", daemon=True
         )
@@ -116,9 +165,26 @@ class KafkaPublisher:
 
     def _serve(self) -> None:
         """Serve delivery reports until closed (they run their callbacks on this thread)."""
-        assert self._producer is not None
         while not self._stop.is_set():
-            self._producer.poll(POLL_SECONDS)
+            producer = self._producer
+            if producer is None:
+                time.sleep(POLL_SECONDS)
+                continue
+            try:
+                producer.poll(POLL_SECONDS)
+            except KafkaException as exc:  # fatal: the event loop replaces the producer
+                log.warning("Kafka producer: %s", exc)
+                self._fatal = True
+                time.sleep(POLL_SECONDS)
+
+    def _renew(self) -> None:
+        """Replace a producer that failed for good; fail what it still held (503: retry)."""
+        old, self._producer = self._producer, self._new_producer()
+        self._fatal = False
+        self.renewed += 1
+        if old is not None:
+            old.purge()
+            old.poll(0)  # the purged messages' reports: their requests answer 503
 
     async def publish(self, events: list[bytes], keys: Sequence[str] | None = None) -> None:
         if self._producer is None:
@@ -131,13 +197,18 @@ class KafkaPublisher:
                 f"acknowledged and this request's {size:,} would pass its {limit:,}-byte buffer "
                 "(AUDIENCE_QUEUE__BUFFER_BYTES); slow down and retry after Retry-After"
             )
-        delivery = _Delivery(asyncio.get_running_loop(), len(events))
+        if self._fatal:
+            self._renew()
+        delivery = _Delivery(asyncio.get_running_loop(), len(events), self._mark_fatal)
         self.held += size
         try:
             self._produce(events, keys, delivery)
             await asyncio.wait_for(
                 asyncio.shield(delivery.future), self.settings.publish_timeout + 5
             )
+        except QueueUnavailableError:
+            await self._topics.check()  # gone with a broker that restarted empty?
+            raise
         except TimeoutError as exc:
             raise QueueUnavailableError(
                 "Kafka did not acknowledge the events in time; retry"
@@ -158,12 +229,15 @@ class KafkaPublisher:
                     on_delivery=delivery.report,
                 )
             except BufferError as exc:  # librdkafka's own queue is full: back-pressure too
-                delivery.cancel_unsent(len(events) - index, None)
+                delivery.cancel_unsent(len(events) - index)
                 raise QueueFullError(
                     "the Kafka producer's buffer is full; slow down and retry after Retry-After"
                 ) from exc
             except KafkaException as exc:
-                delivery.cancel_unsent(len(events) - index, None)
+                delivery.cancel_unsent(len(events) - index)
+                error = exc.args[0] if exc.args else None
+                if isinstance(error, KafkaError) and error.code() == KafkaError._FATAL:
+                    self._fatal = True
                 raise QueueUnavailableError(f"Kafka refused the events ({exc}); retry") from exc
 
     async def close(self) -> None:
@@ -184,6 +258,7 @@ class KafkaConsumer:
         self.settings = settings
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-kafka-consumer")
         self._crashes: dict[tuple[int, int], int] = {}
+        self._dead: Producer | None = None
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Every call on the consumer goes through its one thread (it is not thread-safe)."""
@@ -194,19 +269,22 @@ class KafkaConsumer:
         if not await self._topics(stop):
             return
         consumer = Consumer(consumer_config(self.settings))
-        dead = Producer(producer_config(self.settings))
+        self._dead = Producer(producer_config(self.settings))
+        topics = TopicKeeper(self.settings)
         try:
             await self._call(consumer.subscribe, [self.settings.name])
             status.running = True
             while not stop.is_set():
                 messages = await self._call(consumer.consume, BATCH_MESSAGES, POLL_SECONDS)
                 batch = [m for m in messages if _usable(m)]
+                if len(batch) < len(messages):
+                    await topics.check()  # an error: the topic may be gone with the broker
                 if batch:
-                    await self._handle(consumer, dead, batch, handler, stop, status)
+                    await self._handle(consumer, batch, handler, stop, status)
         finally:
             status.running = False
             await self._call(consumer.close)  # leaves the group: its partitions move at once
-            await asyncio.to_thread(dead.flush, 5.0)
+            await asyncio.to_thread(self._dead.flush, 5.0)
             self._executor.shutdown(wait=True)
 
     async def _topics(self, stop: asyncio.Event) -> bool:
@@ -226,7 +304,6 @@ class KafkaConsumer:
     async def _handle(
         self,
         consumer: Consumer,
-        dead: Producer,
         batch: list[Message],
         handler: Handler,
         stop: asyncio.Event,
@@ -250,7 +327,7 @@ class KafkaConsumer:
                     for message in batch:
                         if stop.is_set():
                             return
-                        await self._handle(consumer, dead, [message], handler, stop, status)
+                        await self._handle(consumer, [message], handler, stop, status)
                     return
                 letter = self._crashed(batch[0], exc, status)
                 if letter is None:
@@ -258,7 +335,7 @@ class KafkaConsumer:
                 verdicts = [[letter]]
                 break
         status.resume()
-        await self._settle(consumer, dead, batch, verdicts, stop)
+        await self._settle(consumer, batch, verdicts, stop)
 
     def _crashed(self, message: Message, exc: Exception, status: QueueStatus) -> DeadLetter | None:
         """Count a crash on ``message``; its dead letter once it crashed handler_retries times."""
@@ -278,7 +355,6 @@ class KafkaConsumer:
     async def _settle(
         self,
         consumer: Consumer,
-        dead: Producer,
         batch: list[Message],
         verdicts: Sequence[Sequence[DeadLetter]],
         stop: asyncio.Event,
@@ -288,7 +364,7 @@ class KafkaConsumer:
             (m, letter) for m, found in zip(batch, verdicts, strict=True) for letter in found
         ]
         backoff = Backoff()
-        while letters and not await asyncio.to_thread(self._dead_letter, dead, letters):
+        while letters and not await asyncio.to_thread(self._dead_letter, letters):
             delay = backoff.next()
             log.warning("the dead-letter topic did not acknowledge; again in %.1fs", delay)
             await sleep_unless(stop, delay)
@@ -304,8 +380,13 @@ class KafkaConsumer:
         except KafkaException as exc:  # partitions moved meanwhile: redelivery is idempotent
             log.warning("could not commit (%s); the messages will be delivered again", exc)
 
-    def _dead_letter(self, dead: Producer, letters: list[tuple[Message, DeadLetter]]) -> bool:
-        """Produce the dead letters and wait for their delivery; whether all were acknowledged."""
+    def _dead_letter(self, letters: list[tuple[Message, DeadLetter]]) -> bool:
+        """Produce the dead letters and wait for their delivery; whether all were acknowledged.
+
+        A producer that failed for good (a broker restarted without its state) is replaced.
+        """
+        dead = self._dead
+        assert dead is not None  # made in run()
         failures: list[KafkaError] = []
 
         def report(error: KafkaError | None, _: Message) -> None:
@@ -327,7 +408,15 @@ class KafkaConsumer:
                 on_delivery=report,
             )
         remaining = dead.flush(self.settings.publish_timeout)
+        if any(error.fatal() for error in failures):
+            dead.purge()
+            self._dead = Producer(producer_config(self.settings))
         return remaining == 0 and not failures
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _usable(message: Message) -> bool:
