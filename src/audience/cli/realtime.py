@@ -120,6 +120,7 @@ def _worker(
         ),
     ] = 1,
     no_publish: Annotated[bool, typer.Option("--no-publish", hidden=True)] = False,
+    pool_member: Annotated[str | None, typer.Option("--pool-member", hidden=True)] = None,
 ) -> None:
     """Consume the queue: update live profiles, segments, and the event log, until stopped."""
     import asyncio
@@ -141,11 +142,23 @@ def _worker(
                 "consumer); set AUDIENCE_QUEUE__URL or run one worker"
             )
         publish_if_stale(ws, settings)  # once, before the children start
+        if queue_kind(settings) == "rabbitmq" and settings.queue.shards < concurrency:
+            err_console.print(
+                f"note: RabbitMQ with {settings.queue.shards} shard queue(s): only that many "
+                f"of the {concurrency} processes get events, so that each person's stay in "
+                "order; set AUDIENCE_QUEUE__SHARDS to at least --concurrency"
+            )
         err_console.print(f"{concurrency} worker processes; Ctrl-C stops them all")
         code = run_pool(ws.root, concurrency)
         if code:
             raise typer.Exit(code)
         return
+    shards = None
+    if pool_member is not None:  # "i/N": worker i of a pool of N takes shards s % N == i
+        from audience.realtime.queue.rabbitmq import owned_shards
+
+        index, count = (int(part) for part in pool_member.split("/"))
+        shards = owned_shards(settings.queue.shards, index, count)
     if not no_publish:
         publish_if_stale(ws, settings)  # the warehouse changed since the last publish
     consumer = live_consumer(ws, settings)
@@ -155,7 +168,8 @@ def _worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(ws, settings, stop, consumer, warehouse_loaders(ws, settings, consumer))
+        loaders = warehouse_loaders(ws, settings, consumer)
+        await run_worker(ws, settings, stop, consumer, loaders, shards)
 
     queue = {"kafka": "Kafka", "rabbitmq": "RabbitMQ"}.get(
         queue_kind(settings), "the embedded queue"

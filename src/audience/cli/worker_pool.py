@@ -24,9 +24,20 @@ RESTART_PAUSE = 1.0
 """Seconds before a child that died is started again (a crash loop stays slow)."""
 
 
-def child_command(root: Path) -> list[str]:
-    """One plain worker on the workspace; the parent already published the warehouse."""
-    return [sys.executable, "-m", "audience.cli", "worker", "-w", str(root), "--no-publish"]
+def child_command(root: Path, index: int, count: int) -> list[str]:
+    """Worker ``index`` of ``count`` on the workspace (its RabbitMQ shards: ``s % count ==
+    index``); the parent already published the warehouse."""
+    return [
+        sys.executable,
+        "-m",
+        "audience.cli",
+        "worker",
+        "-w",
+        str(root),
+        "--no-publish",
+        "--pool-member",
+        f"{index}/{count}",
+    ]
 
 
 class WorkerPool:
@@ -39,8 +50,9 @@ class WorkerPool:
         self.restarts = 0
         self._stopping = False
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(child_command(self.root), stdin=subprocess.DEVNULL)
+    def _start(self, index: int) -> subprocess.Popen[bytes]:
+        command = child_command(self.root, index, self.size)
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         """Ask every child to finish its batch and stop (the signal handler)."""
@@ -51,7 +63,7 @@ class WorkerPool:
 
     def run(self) -> int:
         """Start the children and keep them running; the worst exit code once stopped."""
-        self.children = [self._start() for _ in range(self.size)]
+        self.children = [self._start(index) for index in range(self.size)]
         while not self._stopping:
             for index, child in enumerate(self.children):
                 code = child.poll()
@@ -59,7 +71,7 @@ class WorkerPool:
                     log.warning("worker %d exited with %s; starting it again", child.pid, code)
                     time.sleep(RESTART_PAUSE)
                     self.restarts += 1
-                    self.children[index] = self._start()
+                    self.children[index] = self._start(index)
             time.sleep(0.2)
         codes = [child.wait() for child in self.children]
         # A child stopped by our SIGTERM exits 0 (or -15 if it had not set its handler yet).

@@ -82,6 +82,14 @@ class QueueSettings(BaseModel):
         "Retry-After (back-pressure: a slow broker slows the clients, memory stays bounded). "
         "Keep it well above server.max_batch_bytes, or a lone batch can never pass.",
     )
+    shards: int = Field(
+        default=1,
+        ge=1,
+        description="RabbitMQ: queues the events are spread over by a hash of the person, "
+        "'<name>.0' to '<name>.<shards-1>' (1: the one queue '<name>'). Each shard queue has "
+        "a single active consumer, so one person's events are applied in order; 'audience "
+        "worker --concurrency N' gives each of its N processes its own shards.",
+    )
     partitions: int = Field(
         default=12,
         ge=1,

@@ -123,13 +123,18 @@ def build_publisher(workspace: Workspace, settings: Settings) -> Publisher:
 
 
 def build_queue_consumer(
-    workspace: Workspace, settings: Settings, wake: asyncio.Event | None = None
+    workspace: Workspace,
+    settings: Settings,
+    wake: asyncio.Event | None = None,
+    shards: Sequence[int] | None = None,
 ) -> QueueConsumer:
+    """The consumer of the configured queue; ``shards``: RabbitMQ's shard queues to take
+    (all by default; a worker pool gives each process its own)."""
     if queue_kind(settings) == "kafka":
         consumer: QueueConsumer = _kafka().KafkaConsumer(settings.queue)
         return consumer
     if settings.queue.url:
-        return RabbitConsumer(settings.queue.url, settings.queue)
+        return RabbitConsumer(settings.queue.url, settings.queue, shards)
     return EmbeddedConsumer(queue_path(workspace), settings.queue, wake)
 
 
@@ -176,9 +181,10 @@ async def run_worker(
     stop: asyncio.Event,
     consumer: Consumer,
     background: Sequence[Background] = (),
+    shards: Sequence[int] | None = None,
 ) -> None:
     """``audience worker``: consume until ``stop`` is set, ``background`` beside."""
-    queue = build_queue_consumer(workspace, settings)
+    queue = build_queue_consumer(workspace, settings, shards=shards)
     await consumer.start()
     consumed = asyncio.Event()
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task(consumed)) for task in background]
