@@ -114,9 +114,10 @@ def _worker(
         int,
         typer.Option(
             min=1,
-            help="Worker processes to run and supervise (Kafka or RabbitMQ). On Kafka they "
-            "share the topic's partitions, so each person's events stay in order; more "
-            "processes than partitions (AUDIENCE_QUEUE__PARTITIONS) wait idle.",
+            help="Worker processes to run and supervise (Kafka or RabbitMQ), each person's "
+            "events in order: on Kafka they share the topic's partitions "
+            "(AUDIENCE_QUEUE__PARTITIONS), on RabbitMQ each takes its own shard queues "
+            "(AUDIENCE_QUEUE__SHARDS); processes beyond those counts wait idle.",
         ),
     ] = 1,
     no_publish: Annotated[bool, typer.Option("--no-publish", hidden=True)] = False,

@@ -57,7 +57,12 @@ def group_id(settings: QueueSettings) -> str:
 
 def _base(settings: QueueSettings) -> dict[str, Any]:
     assert settings.url is not None
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers(settings.url)}
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap_servers(settings.url),
+        # librdkafka's own lines (a broker that refuses connections...) through logging,
+        # where the secrets are masked, rather than straight to stderr.
+        "logger": logging.getLogger("audience.kafka.client"),
+    }
     if settings.url.lower().startswith("kafka+ssl://"):
         config["security.protocol"] = "SSL"
     return config
