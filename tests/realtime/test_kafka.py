@@ -27,6 +27,7 @@ from audience.realtime.queue.kafka import KafkaConsumer, KafkaPublisher
 from audience.realtime.queue.kafka_setup import bootstrap_servers, ensure_topics
 from audience.realtime.stores.sqlite import SqliteProfileStore
 from audience.store.clock import SYSTEM_CLOCK
+from audience.store.workspace import Workspace
 from tests import procs
 from tests.realtime.conftest import answers, tansu_binary, tansu_command
 
@@ -289,3 +290,51 @@ def test_kafka_urls_name_their_bootstrap_servers() -> None:
         bootstrap_servers("kafka://")
     with pytest.raises(ConfigError, match="KAFKA_OPTIONS"):
         bootstrap_servers("kafka://user:secret@broker:9092")
+
+
+def test_kafka_dead_letters_list_show_replay_discard(
+    topic: str, workspace: Workspace, tmp_path: Path
+) -> None:
+    """``audience deadletters`` on Kafka's dead topic: ids are partition-offset, a replay goes
+    back to the topic keyed by person and is applied once the bug is fixed, and replayed or
+    discarded records are no longer listed."""
+    from tests.realtime.test_dead_letters import cli, crashing_on
+
+    settings = QueueSettings(
+        url="kafka://127.0.0.1:9092", name=topic, partitions=1, handler_retries=1
+    )
+    env = {"AUDIENCE_QUEUE__URL": settings.url or "", "AUDIENCE_QUEUE__NAME": topic}
+    ws = ["-w", str(workspace.root)]
+    consumer = make_consumer(tmp_path)
+
+    async def fill() -> None:
+        await consumer.start()
+        await publish(settings, [event(1, event_="x", bug=True)])
+        await asyncio.to_thread(produce_raw, topic, [b'{"type": "track", "messageId": "m"}'])
+        await consume_until(
+            settings, crashing_on(b"bug", consumer), lambda: consumer.stats.dead >= 1
+        )
+
+    asyncio.run(fill())
+    code, letters, err = cli("list", "--json", *ws, env=env)
+    assert code == 0, err
+    by_reason = {row["reason"].split(":")[0]: row for row in letters}
+    assert set(by_reason) == {"handler_error", "missing_identity"}
+    crashed = by_reason["handler_error"]["id"]
+    assert crashed == "0-0"
+    code, shown, _ = cli("show", crashed, *ws, env=env)
+    assert code == 0 and '"bug"' in shown["body"]
+    code, replayed, _ = cli("replay", crashed, "--json", *ws, env=env)
+    assert code == 0 and replayed == {"replayed": [crashed]}
+
+    async def fixed() -> None:  # the bug is fixed: the replayed event is applied, once
+        await consume_until(settings, consumer, lambda: consumer.stats.applied >= 1)
+        await consumer.store.close()
+
+    asyncio.run(fixed())
+    assert consumer.stats.applied == 1
+    code, left, _ = cli("list", "--json", *ws, env=env)
+    assert [row["reason"].split(":")[0] for row in left] == ["missing_identity"]
+    code, discarded, _ = cli("discard", "--all", "--json", *ws, env=env)
+    assert code == 0 and len(discarded["discarded"]) == 1
+    assert cli("list", "--json", *ws, env=env)[1] == []

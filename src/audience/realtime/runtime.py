@@ -96,11 +96,10 @@ def _kafka() -> Any:
 def dead_letter_box(workspace: Workspace, settings: Settings) -> DeadLetterBox:
     """The dead letters of the queue this workspace and its settings use."""
     if queue_kind(settings) == "kafka":
-        raise ConfigError(
-            f"'audience deadletters' does not read Kafka yet; read the topic "
-            f"'{settings.queue.name}.dead' with your Kafka tools (the reason is in the header "
-            "x-audience-reason) and produce an event back to the topic to replay it"
-        )
+        _kafka()  # confluent-kafka is there, or a clear error
+        from audience.realtime.queue.kafka_dead_letters import KafkaDeadLetters
+
+        return KafkaDeadLetters(settings.queue)
     if settings.queue.url:
         return RabbitDeadLetters(settings.queue.url, settings.queue)
     return EmbeddedDeadLetters(queue_path(workspace))
