@@ -11,7 +11,9 @@ Everything here blocks (librdkafka's admin calls): the async code calls it in a 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from audience.errors import ConfigError, TransientError
@@ -26,6 +28,9 @@ SCHEMES = ("kafka://", "kafka+ssl://")
 CONTACT_TIMEOUT = 5.0
 """Seconds to wait for the broker's metadata at start before saying it does not answer."""
 FIX = "AUDIENCE_QUEUE__URL"
+TOPIC_CHECK_SECONDS = 2.0
+"""Least time between two checks that the topics exist, after an error that says they may
+not (a broker restarted with its storage in memory comes back without them)."""
 
 
 def is_kafka(url: str | None) -> bool:
@@ -170,3 +175,35 @@ def partition_count(settings: QueueSettings, timeout: float = CONTACT_TIMEOUT) -
         raise unreachable(settings, exc) from exc
     topic = metadata.topics.get(settings.name)
     return len(topic.partitions) if topic is not None and topic.error is None else 0
+
+
+class TopicKeeper:
+    """Creates the topics again when the broker lost them; at most every few seconds."""
+
+    def __init__(self, settings: QueueSettings) -> None:
+        self.settings = settings
+        self._last = 0.0
+        self._task: asyncio.Future[None] | None = None
+
+    def schedule(self) -> None:
+        """Check in the background: the request that saw the error answers at once."""
+        if time.monotonic() - self._last >= TOPIC_CHECK_SECONDS and self._task is None:
+            self._task = asyncio.ensure_future(self.check())
+            self._task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[None]) -> None:
+        self._task = None
+
+    async def wait(self) -> None:
+        """Let a check in progress finish (on close)."""
+        if self._task is not None:
+            await self._task
+
+    async def check(self) -> None:
+        if time.monotonic() - self._last < TOPIC_CHECK_SECONDS:
+            return
+        self._last = time.monotonic()
+        try:
+            await asyncio.to_thread(ensure_topics, self.settings)
+        except Exception as exc:  # the broker is still away: the next error checks again
+            log.warning("could not check the Kafka topics: %s", exc)
