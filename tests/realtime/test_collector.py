@@ -142,8 +142,17 @@ def test_refused_requests_never_reach_the_queue(workspace: Workspace) -> None:
         "malformed": 400,
         "no identity": 400,
     }
-    assert "line 1, column" in replies["malformed"].json()["error"]
-    assert "32768-byte limit" in replies["event > 32 KB"].json()["error"]
+    assert {name: r.json()["code"] for name, r in replies.items()} == {
+        "missing key": "unauthorized",
+        "wrong key": "unauthorized",
+        "event > 32 KB": "payload_too_large",
+        "batch > 500 KB": "payload_too_large",
+        "malformed": "invalid_request",
+        "no identity": "invalid_request",
+    }
+    assert all(r.json()["success"] is False for r in replies.values())
+    assert "line 1, column" in replies["malformed"].json()["message"]
+    assert "32768-byte limit" in replies["event > 32 KB"].json()["message"]
     assert replies["missing key"].headers["www-authenticate"].startswith("Basic")
     assert sentinel.status_code == 200
     assert (stats.applied, stats.dead, stats.duplicates) == (1, 0, 0)
@@ -247,7 +256,7 @@ def test_profiles_need_a_read_key_and_unknown_ids_are_404(workspace: Workspace) 
         ]
 
     missing, wrong_key = serve(workspace, body)
-    assert missing.status_code == 404 and "nobody" in missing.json()["error"]
+    assert missing.status_code == 404 and "nobody" in missing.json()["message"]
     assert wrong_key.status_code == 401
 
 

@@ -93,5 +93,5 @@ def test_assignment_over_http(workspace: Workspace) -> None:
         assert viewed == (0 if expected[user] == HOLDOUT else 1)  # asked twice for p0: once
     assert again.json()["variant"] == expected["p0"]
     assert [r.status_code for r in refused] == [404, 409, 401]
-    assert "no running experiment named 'nope'" in refused[0].json()["error"]
-    assert "not in segment rule:VIP" in refused[1].json()["error"]
+    assert "no running experiment named 'nope'" in refused[0].json()["message"]
+    assert "not in segment rule:VIP" in refused[1].json()["message"]

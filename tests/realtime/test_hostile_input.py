@@ -58,7 +58,7 @@ async def settled(collector: Collector, applied: int, timeout: float = 10.0) -> 
 
 def error(reply: httpx.Response) -> str:
     assert reply.headers["content-type"] == "application/json", reply.text
-    message: str = reply.json()["error"]
+    message: str = reply.json()["message"]
     return message
 
 

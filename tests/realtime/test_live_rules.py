@@ -10,6 +10,7 @@ from pathlib import Path
 from standardwebhooks import Webhook
 
 from audience.pipelines.live import WebhookChanges, rule_segments
+from audience.pipelines.live_deliveries import deliveries_dir, load_live_deliveries
 from audience.realtime.runtime import build_engine
 from audience.store.workspace import Workspace
 from tests.conftest import SECRET, Receiver
@@ -80,15 +81,27 @@ def test_rules_decide_live_membership_and_changes_reach_the_webhook(
         "rule:buyers"
     }
 
-    sink = WebhookChanges(load_plan(workspace), tmp_path / "deliveries.jsonl")
+    sink = WebhookChanges(load_plan(workspace), deliveries_dir(workspace))
     for change in [*plan.changes, *later.changes]:
         asyncio.run(sink.emit(change))
     assert len(receiver.requests) == 2  # buyers entered, then exited; big_spenders has no workflow
     headers, body = receiver.requests[0]
     Webhook(SECRET).verify(body, headers)  # raises if the signature is wrong
     assert json.loads(body)["type"] == "segment.entered"
-    logged = [json.loads(line) for line in (tmp_path / "deliveries.jsonl").read_text().splitlines()]
-    assert [entry["status"] for entry in logged] == ["delivered", "delivered"]
+    # In the warehouse's deliveries table like batch sends, with the body that was signed.
+    sink.log.seal()
+    assert load_live_deliveries(workspace) == 2
+    assert load_live_deliveries(workspace) == 0  # recorded once
+    with workspace.warehouse(read_only=True) as warehouse:
+        rows = warehouse.con.execute(
+            """SELECT event_type, status, attempts, last_status, segment_id, payload::VARCHAR
+               FROM deliveries ORDER BY event_at"""
+        ).fetchall()
+    assert [row[:5] for row in rows] == [
+        ("segment.entered", "delivered", 1, 204, "rule:buyers"),
+        ("segment.exited", "delivered", 1, 204, "rule:buyers"),
+    ]
+    assert json.loads(rows[0][5]) == json.loads(body)
 
 
 def test_no_consent_no_delivery(tmp_path: Path, receiver: Receiver) -> None:
@@ -104,12 +117,19 @@ def test_no_consent_no_delivery(tmp_path: Path, receiver: Receiver) -> None:
                 properties={"total": 99},
             )
         )
-    sink = WebhookChanges(load_plan(workspace), tmp_path / "deliveries.jsonl")
+    sink = WebhookChanges(load_plan(workspace), deliveries_dir(workspace))
     for change in plan.changes:
         asyncio.run(sink.emit(change))
     assert receiver.requests == []
-    logged = [json.loads(line) for line in (tmp_path / "deliveries.jsonl").read_text().splitlines()]
-    assert logged == [{"change": plan.changes[0]["id"], "suppressed": "email", "count": 1}]
+    logged = [json.loads(line) for line in sink.log.part.read_text().splitlines()]
+    assert [(d["status"], d["reason"], d["attempts"]) for d in logged] == [
+        ("suppressed", "no_consent:email", 0)
+    ]
+    sink.log.seal()
+    assert load_live_deliveries(workspace) == 1
+    with workspace.warehouse(read_only=True) as warehouse:
+        found = warehouse.con.execute("SELECT status, reason FROM deliveries").fetchall()
+    assert found == [("suppressed", "no_consent:email")]
 
 
 def load_plan(workspace: Workspace):  # type: ignore[no-untyped-def]

@@ -130,7 +130,7 @@ def test_redis_down_pauses_consumption_and_profile_reads_answer_503(
         run_app(collector, body)
 
     assert seen["read"].status_code == 503 and seen["read"].headers["retry-after"]
-    assert "Redis" in seen["read"].json()["error"]
+    assert "Redis" in seen["read"].json()["message"]
     assert seen["accepted"].status_code == 200
     assert seen["health"]["status"] == "degraded" and "paused" in seen["health"]["reason"]
     # Both orders are in the profile: the one Redis lost with its data (rebuilt from the event

@@ -18,7 +18,13 @@ from audience.realtime.engine import LiveEngine
 from audience.realtime.events import iso
 from audience.realtime.live_segments import JsonlChangeSink
 from audience.realtime.queue import DeadLetter, QueueStatus
-from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
+from audience.realtime.queue.rabbitmq import (
+    RabbitConsumer,
+    RabbitPublisher,
+    owned_shards,
+    shard_names,
+    shard_of,
+)
 from audience.realtime.stores.sqlite import SqliteProfileStore
 from audience.store.clock import SYSTEM_CLOCK
 from tests import procs
@@ -196,3 +202,74 @@ def test_a_message_that_keeps_crashing_the_handler_is_dead_lettered_with_its_err
     assert reason.startswith("handler_error: RuntimeError: the consumer died on this message")
     assert "crashed 2 times" in reason
     assert consumer.stats.applied == 1
+
+
+def test_shards_keep_each_person_on_one_queue_and_pool_members_take_their_own(
+    rabbit_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    """shards=3: a person's events all go to the queue of her hash (single active consumer);
+    worker 0 of a pool of 2 takes shards 0 and 2 only, worker 1 shard 1."""
+    settings = QueueSettings(url=rabbit_url, name=queue_name, shards=3)
+    users = [f"p{n}" for n in range(8)]
+    first, second = make_consumer(tmp_path / "a"), make_consumer(tmp_path / "b")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+
+    async def run_member(consumer: Consumer, index: int, expected: int) -> None:
+        await consumer.start()
+        stop = asyncio.Event()
+        queue = RabbitConsumer(rabbit_url, settings, owned_shards(3, index, 2))
+        task = asyncio.create_task(run_consumer(queue, consumer, stop))
+        deadline = time.monotonic() + 20
+        while consumer.stats.applied < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # nothing of the other member's shard may arrive
+        stop.set()
+        await task
+
+    async def main() -> dict[str, Any]:
+        publisher = RabbitPublisher(rabbit_url, settings)
+        await publisher.start()
+        for n in range(5):  # each request mixes every person: split by shard
+            batch = [event(n, user=u) for u in users]
+            await publisher.publish([orjson.dumps(e) for e in batch], users)
+        await publisher.close()
+        mine = [u for u in users if shard_of(u, 3) in (0, 2)]
+        await run_member(first, 0, 5 * len(mine))
+        await run_member(second, 1, 5 * (len(users) - len(mine)))
+        found = {}
+        for consumer, name in ((first, "a"), (second, "b")):
+            for user in users:
+                profile = await consumer.store.get(user)
+                if profile is not None:
+                    found[user] = (name, profile["counters"]["Tick"])
+            await consumer.store.close()
+        return found
+
+    try:
+        found = asyncio.run(main())
+        listing = procs.run(["rabbitmqctl", "-q", "list_queues", "name", "arguments"], timeout=60)
+    finally:
+        asyncio.run(_delete_shards(rabbit_url, settings))
+    shard_lines = [line for line in listing.stdout.splitlines() if f"{queue_name}." in line]
+    assert len([line for line in shard_lines if "single-active-consumer" in line]) == 3
+    assert found == {u: ("a" if shard_of(u, 3) in (0, 2) else "b", 5) for u in users}
+    assert {shard_of(u, 3) for u in users} == {0, 1, 2}  # the test covers every shard
+
+
+async def _delete_shards(url: str, settings: QueueSettings) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for name in shard_names(settings):
+            await channel.queue_delete(name)
+
+
+def test_a_replayed_dead_letter_goes_back_to_its_persons_shard() -> None:
+    from audience.realtime.queue.dead_letter_box import replay_queue
+
+    settings = QueueSettings(name="q", shards=4)
+    body = orjson.dumps([event(1, user="p3")])
+    assert replay_queue(settings, body) == f"q.{shard_of('p3', 4)}"
+    assert replay_queue(settings, b"{not json") == "q.0"
+    assert replay_queue(QueueSettings(name="q"), body) == "q"

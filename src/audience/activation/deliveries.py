@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from audience.activation.consent_filter import suppression_sql
 from audience.activation.destinations.webhook import Message, Outcome, SendReport
+from audience.activation.live_delivery import LiveDelivery
 from audience.activation.payloads import delivery_id_sql, payload_sql
 from audience.config.activation import WorkflowSpec
 from audience.model.activation_plan import META_FIELDS
@@ -232,6 +233,62 @@ def _write(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Outcome], now: dat
         )
     finally:
         con.unregister("_outcomes")
+
+
+def record_live_deliveries(
+    con: duckdb.DuckDBPyConnection, deliveries: Sequence[LiveDelivery], now: datetime
+) -> int:
+    """Record what the live path sent: ``deliveries`` rows in their final status, and a
+    ``dead_letters`` row for each that died (``audience deliveries retry`` replays it).
+
+    Idempotent on ``delivery_id``: a delivery already recorded (a file recorded twice, a
+    change sent again after a crash) is left as it is. Returns the rows added.
+    """
+    if not deliveries:
+        return 0
+    table = pa.table(
+        {
+            "delivery_id": [d.delivery_id for d in deliveries],
+            "destination": [d.destination for d in deliveries],
+            "segment_id": [d.segment_id for d in deliveries],
+            "customer_id": [d.customer_id for d in deliveries],
+            "event_type": [d.event_type for d in deliveries],
+            "event_at": pa.array([d.event_at for d in deliveries], pa.timestamp("us")),
+            "payload": [d.payload for d in deliveries],
+            "status": [d.status for d in deliveries],
+            "reason": [d.reason for d in deliveries],
+            "attempts": pa.array([d.attempts for d in deliveries], pa.int32()),
+            "last_status": pa.array([d.last_status for d in deliveries], pa.int32()),
+            "seq": pa.array(range(len(deliveries)), pa.int64()),
+        }
+    )
+    con.register("_live", table)
+    try:
+        # The last record of a delivery_id in the batch wins (a resend after a crash).
+        fresh = """SELECT * FROM _live WHERE delivery_id NOT IN (SELECT delivery_id FROM deliveries)
+                   QUALIFY row_number() OVER (PARTITION BY delivery_id ORDER BY seq DESC) = 1"""
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _live_new AS {fresh}""")
+        added = scalar(con, "SELECT count(*) FROM _live_new")
+        con.execute(
+            """INSERT INTO deliveries (delivery_id, destination, segment_id, customer_id,
+                 event_type, event_at, payload, status, reason, attempts, last_status,
+                 created_at, updated_at)
+               SELECT delivery_id, destination, segment_id, customer_id, event_type, event_at,
+                      payload::JSON, status, reason, attempts, last_status, ?, ?
+               FROM _live_new""",
+            [now, now],
+        )
+        con.execute(
+            """INSERT INTO dead_letters
+               SELECT delivery_id, destination, payload::JSON, coalesce(reason, 'failed'),
+                      attempts, last_status, ?, NULL, NULL
+               FROM _live_new WHERE status = 'dead'""",
+            [now],
+        )
+        con.execute("DROP TABLE _live_new")
+    finally:
+        con.unregister("_live")
+    return int(added)
 
 
 def open_dead_letters(con: duckdb.DuckDBPyConnection, destination: str) -> list[Message]:

@@ -2,9 +2,13 @@
 
 The dashboard (:mod:`audience.ui`) is mounted under ``/ui``, with the collector's live feed.
 
-Errors are answered from the one exception tree: a :class:`RequestRejectedError` by its status and
-its one-line message, a retryable error by 503 with ``Retry-After`` (Segment clients retry
-on it), so that a refused request never reached the queue and a 2xx always did.
+Errors are answered from the one exception tree, always as ``{"success": false, "code",
+"message"}`` (the body the official Segment and RudderStack clients parse; ``code`` is the
+error class's stable :attr:`~audience.errors.AudienceError.code`): a
+:class:`RequestRejectedError` by its status, a full buffer by 429 and any other retryable
+error by 503, both with ``Retry-After`` (the clients retry on them), so that a refused request
+never reached the queue and a 2xx always did. Routing errors of the framework (404, 405) and
+bugs (500) answer in the same shape.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException
 
 from audience.api import events, experiments, pixel, privacy, profiles, webhooks
-from audience.api.http_io import component_schemas, json_response
+from audience.api.http_io import component_schemas, error_response, json_response
 from audience.config.settings import Settings, check_server_secrets
-from audience.errors import AudienceError, RequestRejectedError, UnauthorizedError
+from audience.errors import AudienceError, QueueFullError, RequestRejectedError, UnauthorizedError
 from audience.pipelines.experiments import running_allocations
 from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
 from audience.realtime.runtime import Collector
@@ -29,6 +35,10 @@ from audience.ui import mount_dashboard
 
 log = logging.getLogger(__name__)
 VERSION = "1"
+RETRY_AFTER_SECONDS = 1
+"""What 429 and 503 ask clients to wait: the buffer drains and a broker fails over in about
+that long, and the Segment client backs off further on its own when it keeps happening."""
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 async def _rejected(request: Request, exc: Exception) -> Response:
@@ -38,15 +48,40 @@ async def _rejected(request: Request, exc: Exception) -> Response:
         if isinstance(exc, UnauthorizedError)
         else None
     )
-    return json_response({"error": str(exc)}, exc.status, headers)
+    return error_response(exc.status, exc.code, str(exc), headers)
 
 
 async def _failed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AudienceError)
     if exc.retryable:
-        return json_response({"error": str(exc)}, 503, {"Retry-After": "1"})
+        status = 429 if isinstance(exc, QueueFullError) else 503
+        return error_response(status, exc.code, str(exc), {"Retry-After": str(RETRY_AFTER_SECONDS)})
     log.error("request failed: %s", exc)
-    return json_response({"error": str(exc)}, 500)
+    return error_response(500, exc.code, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The framework's own refusals (no such route, wrong method) in the same shape."""
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(exc.status_code, code, message, dict(exc.headers or {}) or None)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A parameter FastAPI validates itself (path, query) is wrong: 400 like any bad input."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return error_response(400, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+
+async def _crashed(request: Request, exc: Exception) -> Response:
+    """A bug of ours: a 500 in the contract's shape, the details only in the log."""
+    log.error("request crashed: %s: %s", type(exc).__name__, exc)
+    return error_response(
+        500, "internal_error", "the server failed on this request; it is logged, retry later"
+    )
 
 
 async def health(request: Request) -> Response:
@@ -79,6 +114,9 @@ def create_app(collector: Collector) -> FastAPI:
     app.state.collector = collector
     app.add_exception_handler(RequestRejectedError, _rejected)
     app.add_exception_handler(AudienceError, _failed)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(Exception, _crashed)
     for module in (events, pixel, webhooks, profiles, experiments, privacy):
         app.include_router(module.router())
     app.add_api_route(

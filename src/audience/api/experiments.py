@@ -41,12 +41,14 @@ class AssignmentBody(BaseModel):
 class ExperimentNotFoundError(RequestRejectedError):
     """No running experiment has this name."""
 
+    code = "unknown_experiment"
     status = 404
 
 
 class NotInSegmentError(RequestRejectedError):
     """The person is not in the experiment's segment (or outside its namespace range)."""
 
+    code = "not_in_experiment"
     status = 409
 
 

@@ -24,16 +24,38 @@ class Accepted(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Why a request was refused: what, where, how to fix it (one line)."""
+    """Why a request was refused, as the official Segment and RudderStack clients read it."""
 
-    error: str
+    success: bool = False
+    code: str
+    """Stable machine-readable name (``invalid_request``, ``unauthorized``,
+    ``payload_too_large``, ``queue_full``, ``queue_unavailable``...); never renamed."""
+    message: str
+    """One line: what is wrong, where, and how to fix it."""
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before sending the same request again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Malformed or invalid event; says where."},
     401: {"model": ErrorBody, "description": "Missing or wrong write key."},
     413: {"model": ErrorBody, "description": "Over 32 KB per event or 500 KB per batch."},
-    503: {"model": ErrorBody, "description": "The queue did not confirm in time: retry."},
+    429: {
+        "model": ErrorBody,
+        "description": "The collector holds as many events for the queue as it may "
+        "(code queue_full): retry after Retry-After seconds.",
+        "headers": RETRY_AFTER,
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "The queue or the store is down or did not confirm in time "
+        "(code queue_unavailable or unavailable): retry after Retry-After seconds.",
+        "headers": RETRY_AFTER,
+    },
 }
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     200: {"model": Accepted, "description": "Accepted: the events are durably queued."},
@@ -48,6 +70,13 @@ def collector(request: Request) -> Collector:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type=JSON, headers=headers)
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The one shape of every refusal: ``{"success": false, "code", "message"}``."""
+    return json_response({"success": False, "code": code, "message": message}, status, headers)
 
 
 def accepted(n: int) -> Response:

@@ -44,10 +44,14 @@ class RegulationBody(BaseModel):
 class RegulationConflictError(RequestRejectedError):
     """An identifier matches several persons and ``all`` is false: nothing was done."""
 
+    code = "ambiguous_person"
     status = 409
 
 
 class RegulationNotFoundError(RequestRejectedError):
+    """No regulation has this id."""
+
+    code = "regulation_not_found"
     status = 404
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from audience.api.http_io import ErrorBody, collector, json_response
+from audience.api.http_io import ERRORS, collector, json_response
 from audience.errors import RequestRejectedError, UnauthorizedError
 from audience.realtime.auth import basic_user, is_valid_key
 
@@ -56,6 +56,7 @@ async def profile_get(profile_id: str, request: Request) -> Response:
 class ProfileNotFoundError(RequestRejectedError):
     """No profile has this identifier."""
 
+    code = "profile_not_found"
     status = 404
 
 
@@ -70,8 +71,9 @@ def router() -> APIRouter:
         response_class=Response,
         responses={
             200: {"model": ProfileBody, "description": "The profile as of now."},
-            401: {"model": ErrorBody, "description": "Missing or wrong read key."},
-            404: {"model": ErrorBody, "description": "No profile for this id."},
+            401: {**ERRORS[401], "description": "Missing or wrong read key."},
+            404: {**ERRORS[400], "description": "No profile for this id (profile_not_found)."},
+            503: {**ERRORS[503], "description": "The profile store does not answer: retry."},
         },
         openapi_extra={"security": [{"readKey": []}]},
     )

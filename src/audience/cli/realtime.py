@@ -30,7 +30,7 @@ from audience.cli.terminal import (
 from audience.errors import ConfigError
 
 if TYPE_CHECKING:
-    from audience.config.settings import Settings
+    from audience.config.settings import ServerSettings, Settings
 
 STREAMS_GRACE_SECONDS = 3
 """Seconds a stopping server waits for open event streams (the dashboard's live feed)."""
@@ -44,7 +44,15 @@ def _serve(
         int | None, typer.Option(help="Server processes; RabbitMQ mode only (server.workers).")
     ] = None,
 ) -> None:
-    """Run the collector: Segment-compatible tracking API, pixel, webhooks, live profiles."""
+    """Run the collector: Segment-compatible tracking API, pixel, webhooks, live profiles.
+
+    Clients send a write key as the HTTP Basic user name (Segment's and RudderStack's
+    writeKey); profile reads (GET /v1/profiles/{id}) need a read key. In dev the keys are
+    dev-write-key and dev-read-key; set your own with
+    AUDIENCE_SERVER__WRITE_KEYS='["wk_..."]' and AUDIENCE_SERVER__READ_KEYS='["rk_..."]'
+    (required outside dev: AUDIENCE_SERVER__ENVIRONMENT=prod). The start-up line says
+    which keys are in force.
+    """
     import uvicorn
 
     from audience.api.app import create_app
@@ -54,7 +62,7 @@ def _serve(
     from audience.pipelines.live import live_consumer
     from audience.pipelines.live_loader import warehouse_loaders
     from audience.pipelines.publish import publish_if_stale
-    from audience.realtime.runtime import Collector
+    from audience.realtime.runtime import Collector, queue_kind
 
     ws = open_workspace(workspace)
     settings = ws.settings
@@ -65,7 +73,7 @@ def _serve(
     check_server_secrets(server)
     if server.workers > 1 and not settings.queue.url:
         raise ConfigError(
-            "--workers > 1 needs RabbitMQ (the embedded queue has one writer); set "
+            "--workers > 1 needs RabbitMQ or Kafka (the embedded queue has one writer); set "
             "AUDIENCE_QUEUE__URL or run one worker"
         )
     check_services(settings)  # a broker or Redis that is down: one line, exit 75
@@ -75,8 +83,11 @@ def _serve(
             f"published the warehouse: {published.written:,} live profile(s) written, "
             f"{published.unchanged:,} unchanged"
         )
-    queue = "RabbitMQ" if settings.queue.url else "embedded queue (consumer in-process)"
+    queue = {"kafka": "Kafka", "rabbitmq": "RabbitMQ"}.get(
+        queue_kind(settings), "embedded queue (consumer in-process)"
+    )
     err_console.print(f"collector on http://{server.host}:{server.port} — {queue}")
+    err_console.print(keys_banner(server), highlight=False, soft_wrap=True)
     options: dict[str, Any] = {
         "host": server.host,
         "port": server.port,
@@ -124,19 +135,60 @@ def run_server(app: Any, options: dict[str, Any], on_stop: Callable[[], None]) -
     Server(uvicorn.Config(app, **options)).run()
 
 
-def _worker(workspace: WorkspaceOption = None) -> None:
+def _worker(
+    workspace: WorkspaceOption = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes to run and supervise (Kafka or RabbitMQ), each person's "
+            "events in order: on Kafka they share the topic's partitions "
+            "(AUDIENCE_QUEUE__PARTITIONS), on RabbitMQ each takes its own shard queues "
+            "(AUDIENCE_QUEUE__SHARDS); processes beyond those counts wait idle.",
+        ),
+    ] = 1,
+    no_publish: Annotated[bool, typer.Option("--no-publish", hidden=True)] = False,
+    pool_member: Annotated[str | None, typer.Option("--pool-member", hidden=True)] = None,
+) -> None:
     """Consume the queue: update live profiles, segments, and the event log, until stopped."""
     import asyncio
 
     from audience.pipelines.live import live_consumer
     from audience.pipelines.live_loader import warehouse_loaders
     from audience.pipelines.publish import publish_if_stale
-    from audience.realtime.runtime import run_worker
+    from audience.realtime.runtime import queue_kind, run_worker
 
     ws = open_workspace(workspace)
     settings = ws.settings
     mask_logs(settings)
-    publish_if_stale(ws, settings)  # the warehouse changed since the last publish
+    if concurrency > 1:
+        from audience.cli.worker_pool import run_pool
+
+        if queue_kind(settings) == "embedded":
+            raise ConfigError(
+                "--concurrency > 1 needs Kafka or RabbitMQ (the embedded queue has one "
+                "consumer); set AUDIENCE_QUEUE__URL or run one worker"
+            )
+        publish_if_stale(ws, settings)  # once, before the children start
+        if queue_kind(settings) == "rabbitmq" and settings.queue.shards < concurrency:
+            err_console.print(
+                f"note: RabbitMQ with {settings.queue.shards} shard queue(s): only that many "
+                f"of the {concurrency} processes get events, so that each person's stay in "
+                "order; set AUDIENCE_QUEUE__SHARDS to at least --concurrency"
+            )
+        err_console.print(f"{concurrency} worker processes; Ctrl-C stops them all")
+        code = run_pool(ws.root, concurrency)
+        if code:
+            raise typer.Exit(code)
+        return
+    shards = None
+    if pool_member is not None:  # "i/N": worker i of a pool of N takes shards s % N == i
+        from audience.realtime.queue.rabbitmq import owned_shards
+
+        index, count = (int(part) for part in pool_member.split("/"))
+        shards = owned_shards(settings.queue.shards, index, count)
+    if not no_publish:
+        publish_if_stale(ws, settings)  # the warehouse changed since the last publish
     consumer = live_consumer(ws, settings)
 
     async def main() -> None:
@@ -144,9 +196,12 @@ def _worker(workspace: WorkspaceOption = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(ws, settings, stop, consumer, warehouse_loaders(ws, settings, consumer))
+        loaders = warehouse_loaders(ws, settings, consumer)
+        await run_worker(ws, settings, stop, consumer, loaders, shards)
 
-    queue = "RabbitMQ" if settings.queue.url else "the embedded queue"
+    queue = {"kafka": "Kafka", "rabbitmq": "RabbitMQ"}.get(
+        queue_kind(settings), "the embedded queue"
+    )
     err_console.print(f"worker consuming {queue}; Ctrl-C stops after the current batch")
     asyncio.run(main())
     stats, status = consumer.stats, consumer.queue_status
@@ -169,6 +224,29 @@ def _sync(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> Non
         f"{len(report.files)} file(s): rows read {report.rows_read:,} = new {report.rows_new:,}"
         f" + already known {report.rows_unchanged:,} + quarantined {report.rows_quarantined:,}",
         highlight=False,
+    )
+
+
+def keys_banner(server: ServerSettings) -> str:
+    """Which write and read keys are in force and how to set them, for the start-up lines.
+
+    In dev the default keys are shown (they are public, and a newcomer needs them); keys
+    someone set are never shown, only counted.
+    """
+    from audience.config.settings import DEV_READ_KEY, DEV_WRITE_KEY
+
+    def shown(keys: list[str], default: str, variable: str) -> str:
+        if not keys:
+            return f"none ({variable} is [])"
+        if server.environment == "dev" and keys == [default]:
+            return f"'{default}' (the dev default; set {variable} to change it)"
+        return f"{len(keys)} key(s) from {variable} (not shown)"
+
+    write = shown(server.write_keys, DEV_WRITE_KEY, "AUDIENCE_SERVER__WRITE_KEYS")
+    read = shown(server.read_keys, DEV_READ_KEY, "AUDIENCE_SERVER__READ_KEYS")
+    return (
+        f"write key: {write} — clients send it as the HTTP Basic user name\n"
+        f"read key: {read} — for GET /v1/profiles/{{id}}"
     )
 
 

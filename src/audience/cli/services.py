@@ -1,4 +1,4 @@
-"""Before ``audience serve`` starts: are the broker and Redis it is configured with there?
+"""Before ``audience serve`` or ``worker`` start: are the broker and Redis they use there?
 
 The server connects to them in its ASGI lifespan, where a failure is a uvicorn traceback and
 exit code 3. Checked here first, a service that is down is one line and exit code 75
@@ -23,7 +23,8 @@ TIMEOUT = 5.0
 
 
 def check_services(settings: Settings) -> None:
-    """Connect to the configured RabbitMQ and Redis, and close again; raise if one fails."""
+    """Connect to the configured RabbitMQ or Kafka and Redis, and close again; raise if one
+    fails. Kafka's topics are created here when missing (or a clear error said)."""
     if not settings.queue.url and not settings.profiles.url:
         return
     asyncio.run(_check(settings))
@@ -31,7 +32,12 @@ def check_services(settings: Settings) -> None:
 
 async def _check(settings: Settings) -> None:
     if settings.queue.url:
-        await _rabbitmq(settings.queue.url)
+        from audience.realtime.queue.kafka_setup import is_kafka
+
+        if is_kafka(settings.queue.url):
+            await _kafka(settings)
+        else:
+            await _rabbitmq(settings.queue.url)
     if settings.profiles.url:
         await _redis(settings.profiles.url)
 
@@ -63,6 +69,19 @@ async def _rabbitmq(url: str) -> None:
     finally:
         quiet.setLevel(level)
     await connection.close()
+
+
+async def _kafka(settings: Settings) -> None:
+    try:
+        import confluent_kafka  # noqa: F401  (the optional extra)
+
+        from audience.realtime.queue.kafka_setup import ensure_topics
+    except ImportError as exc:
+        raise ConfigError(
+            f"AUDIENCE_QUEUE__URL names Kafka but confluent-kafka is missing ({exc}); "
+            "pip install 'audience[kafka]'"
+        ) from exc
+    await asyncio.to_thread(ensure_topics, settings.queue, TIMEOUT)
 
 
 async def _redis(url: str) -> None:

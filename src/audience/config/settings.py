@@ -39,8 +39,9 @@ class QueueSettings(BaseModel):
 
     url: str | None = Field(
         default=None,
-        description="RabbitMQ URL (amqp://user:pass@host:5672/vhost). Unset: an embedded "
-        "durable queue in the workspace, so that a server runs with no broker at all.",
+        description="RabbitMQ URL (amqp://user:pass@host:5672/vhost) or Kafka bootstrap "
+        "servers (kafka://host:9092[,host2:9092]). Unset: an embedded durable queue in the "
+        "workspace, so that a server runs with no broker at all.",
     )
     name: str = Field(
         default="audience.events",
@@ -74,6 +75,40 @@ class QueueSettings(BaseModel):
         ge=1,
         description="Most events the collector coalesces into one queue message when "
         "concurrent requests arrive together (one confirm then covers them all).",
+    )
+    buffer_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description="Most bytes of accepted events a collector process holds while the queue "
+        "has not yet confirmed them; a request that would pass it is answered 429 with "
+        "Retry-After (back-pressure: a slow broker slows the clients, memory stays bounded). "
+        "Keep it well above server.max_batch_bytes, or a lone batch can never pass.",
+    )
+    shards: int = Field(
+        default=1,
+        ge=1,
+        description="RabbitMQ: queues the events are spread over by a hash of the person, "
+        "'<name>.0' to '<name>.<shards-1>' (1: the one queue '<name>'). Each shard queue has "
+        "a single active consumer, so one person's events are applied in order; 'audience "
+        "worker --concurrency N' gives each of its N processes its own shards.",
+    )
+    partitions: int = Field(
+        default=12,
+        ge=1,
+        description="Kafka: partitions of the topic when Audience creates it. Events are keyed "
+        "by person, so one person's events stay in order on one partition; workers of one "
+        "group share the partitions, so more partitions allow more workers.",
+    )
+    group: str | None = Field(
+        default=None,
+        description="Kafka: the consumer group of 'audience worker' processes (default "
+        "'<name>.workers'); workers of one group share the topic's partitions.",
+    )
+    kafka_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Kafka: extra librdkafka properties for producer, consumer and admin "
+        'client, e.g. {"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN", '
+        '"sasl.username": "...", "sasl.password": "..."} for a managed Kafka.',
     )
     warehouse_load_seconds: float = Field(
         default=5.0,
@@ -450,4 +485,7 @@ def secret_values(settings: Settings) -> list[str]:
     values += [source.secret for source in server.webhooks.values()]
     values += url_secrets(settings.queue.url) + url_secrets(settings.profiles.url)
     values += url_secrets(settings.mlflow.tracking_uri)
+    values += [
+        v for k, v in settings.queue.kafka_options.items() if "password" in k or "secret" in k
+    ]
     return [value for value in dict.fromkeys(values) if value.strip()]

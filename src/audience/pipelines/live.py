@@ -15,16 +15,13 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
-
-from audience.activation.live_delivery import WebhookSink
 from audience.config.settings import Settings
 from audience.errors import AudienceError
 from audience.model.activation_plan import ActivationPlan
 from audience.pipelines.experiments import running_allocations
+from audience.pipelines.live_deliveries import WebhookChanges, deliveries_dir
 from audience.realtime.consumer import Consumer
 from audience.realtime.eventlog import events_dir
 from audience.realtime.live_segments import ChangeSink, JsonlChangeSink, ModelAssigner
@@ -78,40 +75,6 @@ class FanOut:
             await sink.emit(change)
 
 
-class WebhookChanges:
-    """A :class:`~audience.realtime.live_segments.ChangeSink` sending changes to the webhooks.
-
-    One :class:`~audience.activation.live_delivery.WebhookSink` serves every change, so that
-    its HTTP clients are reused; the consent it checks is the one each change carries.
-    """
-
-    def __init__(self, plan: ActivationPlan, log: Path) -> None:
-        self.log = log
-        log.parent.mkdir(parents=True, exist_ok=True)
-        self._consents: dict[str, Mapping[str, str]] = {}
-        self.sink = WebhookSink(plan, consent=self._granted)
-
-    def _granted(self, customer: str, purpose: str) -> bool:
-        return self._consents.get(customer, {}).get(purpose) == "granted"
-
-    async def emit(self, change: Mapping[str, Any]) -> None:
-        customer = str(change.get("customer_id") or change["profile_id"])
-        self._consents[customer] = change.get("consents") or {}
-        before = dict(self.sink.suppressed)
-        try:
-            outcomes = await self.sink.emit(change)
-        finally:
-            self._consents.pop(customer, None)
-        with self.log.open("ab") as handle:
-            for outcome in outcomes:
-                handle.write(orjson.dumps({"change": change["id"], **outcome.__dict__}) + b"\n")
-            for purpose, n in self.sink.suppressed.items():
-                if n > before.get(purpose, 0):
-                    added = n - before.get(purpose, 0)
-                    record = {"change": change["id"], "suppressed": purpose, "count": added}
-                    handle.write(orjson.dumps(record) + b"\n")
-
-
 def load_assigner(workspace: Workspace) -> ModelAssigner | None:
     """The deployed clustering model (the champion saved as a SegmentAssigner), if any."""
     return load_deployed(workspace)[0]
@@ -162,7 +125,7 @@ def live_sink(ws: Workspace, plan: ActivationPlan) -> ChangeSink:
     log = JsonlChangeSink(changes_path(ws), ws.clock)
     if not plan.workflows:
         return log
-    return FanOut(log, WebhookChanges(plan, ws.root / "realtime" / "deliveries.jsonl"))
+    return FanOut(log, WebhookChanges(plan, deliveries_dir(ws)))
 
 
 async def rebuild_live_profiles(ws: Workspace, settings: Settings) -> RebuildReport:

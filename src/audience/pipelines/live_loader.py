@@ -13,6 +13,10 @@ which opens the warehouse for one short transaction per file and closes it. So:
   committed, and the import is idempotent on ``messageId`` (a crash between the two, or
   ``audience sync`` run alongside, only finds the file's events already there).
 
+Each round also records the live webhook deliveries this process (and any that died) logged
+into the warehouse's ``deliveries`` table (:mod:`audience.pipelines.live_deliveries`), so that
+``audience deliveries`` shows them beside the batch ones.
+
 After a round, when a batch command (``clean``, ``segment``, ``predict``, an import, a rule
 evaluation) changed what ``audience publish`` writes, the loader publishes it into the
 running store (:func:`~audience.pipelines.publish.publish_is_stale`), so that live profiles
@@ -32,6 +36,7 @@ from dataclasses import asdict, dataclass
 
 from audience.config.settings import Settings
 from audience.errors import TransientError
+from audience.pipelines.live_deliveries import DeliveryLog, deliveries_dir, load_live_deliveries
 from audience.pipelines.publish import PublishReport, publish_is_stale, publish_live_profiles
 from audience.pipelines.sync import SyncReport, sync_events
 from audience.realtime.consumer import Consumer
@@ -57,6 +62,8 @@ class LoaderStats:
     """Rounds that found the warehouse held by another process."""
     last_error: str | None = None
     last_load_at: str | None = None
+    deliveries: int = 0
+    """Live webhook deliveries recorded in the warehouse."""
     publishes: int = 0
     """Publishes this loader made after a batch command changed the warehouse."""
     last_publish_at: str | None = None
@@ -105,9 +112,11 @@ class WarehouseLoader:
         self.stats.rounds += 1
         if self.event_log is not None:
             await self.event_log.seal()
+        DeliveryLog(deliveries_dir(self.workspace)).seal()  # here, where the sink appends
         started = time.monotonic()
         try:
             report = await asyncio.to_thread(sync_events, self.workspace)
+            self.stats.deliveries += await asyncio.to_thread(load_live_deliveries, self.workspace)
         except TransientError as exc:  # a batch command holds the warehouse: later
             self.stats.waits += 1
             self.stats.last_error = str(exc)

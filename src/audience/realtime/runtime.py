@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import orjson
 
@@ -34,13 +34,14 @@ from audience.realtime.live_segments import (
     ModelAssigner,
     SegmentEvaluator,
 )
-from audience.realtime.queue import Backoff, Publisher, QueueConsumer, sleep_unless
+from audience.realtime.queue import Backoff, Publisher, QueueConsumer, person_key, sleep_unless
 from audience.realtime.queue.dead_letter_box import (
     DeadLetterBox,
     EmbeddedDeadLetters,
     RabbitDeadLetters,
 )
 from audience.realtime.queue.embedded import EmbeddedConsumer, EmbeddedPublisher
+from audience.realtime.queue.kafka_setup import is_kafka
 from audience.realtime.queue.rabbitmq import RabbitConsumer, RabbitPublisher
 from audience.realtime.stores import ProfileStore
 from audience.realtime.stores.redis import RedisProfileStore
@@ -76,8 +77,32 @@ def changes_path(workspace: Workspace) -> Path:
     return realtime_dir(workspace) / "changes.jsonl"
 
 
+def queue_kind(settings: Settings) -> str:
+    """``embedded``, ``rabbitmq`` or ``kafka``: what AUDIENCE_QUEUE__URL names."""
+    if not settings.queue.url:
+        return "embedded"
+    return "kafka" if is_kafka(settings.queue.url) else "rabbitmq"
+
+
+def _kafka() -> Any:
+    """The Kafka queue module; confluent-kafka is an optional extra."""
+    try:
+        from audience.realtime.queue import kafka
+    except ImportError as exc:
+        raise ConfigError(
+            f"AUDIENCE_QUEUE__URL names Kafka but confluent-kafka is missing ({exc}); "
+            "pip install 'audience[kafka]'"
+        ) from exc
+    return kafka
+
+
 def dead_letter_box(workspace: Workspace, settings: Settings) -> DeadLetterBox:
     """The dead letters of the queue this workspace and its settings use."""
+    if queue_kind(settings) == "kafka":
+        _kafka()  # confluent-kafka is there, or a clear error
+        from audience.realtime.queue.kafka_dead_letters import KafkaDeadLetters
+
+        return KafkaDeadLetters(settings.queue)
     if settings.queue.url:
         return RabbitDeadLetters(settings.queue.url, settings.queue)
     return EmbeddedDeadLetters(queue_path(workspace))
@@ -91,16 +116,27 @@ def build_store(workspace: Workspace, settings: Settings) -> ProfileStore:
 
 
 def build_publisher(workspace: Workspace, settings: Settings) -> Publisher:
+    if queue_kind(settings) == "kafka":
+        publisher: Publisher = _kafka().KafkaPublisher(settings.queue)
+        return publisher
     if settings.queue.url:
         return RabbitPublisher(settings.queue.url, settings.queue)
     return EmbeddedPublisher(queue_path(workspace), settings.queue)
 
 
 def build_queue_consumer(
-    workspace: Workspace, settings: Settings, wake: asyncio.Event | None = None
+    workspace: Workspace,
+    settings: Settings,
+    wake: asyncio.Event | None = None,
+    shards: Sequence[int] | None = None,
 ) -> QueueConsumer:
+    """The consumer of the configured queue; ``shards``: RabbitMQ's shard queues to take
+    (all by default; a worker pool gives each process its own)."""
+    if queue_kind(settings) == "kafka":
+        consumer: QueueConsumer = _kafka().KafkaConsumer(settings.queue)
+        return consumer
     if settings.queue.url:
-        return RabbitConsumer(settings.queue.url, settings.queue)
+        return RabbitConsumer(settings.queue.url, settings.queue, shards)
     return EmbeddedConsumer(queue_path(workspace), settings.queue, wake)
 
 
@@ -161,9 +197,10 @@ async def run_worker(
     stop: asyncio.Event,
     consumer: Consumer,
     background: Sequence[Background] = (),
+    shards: Sequence[int] | None = None,
 ) -> None:
     """``audience worker``: consume until ``stop`` is set, ``background`` beside."""
-    queue = build_queue_consumer(workspace, settings)
+    queue = build_queue_consumer(workspace, settings, shards=shards)
     await consumer.start()
     consumed = asyncio.Event()
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task(consumed)) for task in background]
@@ -254,7 +291,7 @@ class Collector:
         return {
             "status": "degraded" if reason else "ok",
             **({"reason": reason} if reason else {}),
-            "queue": "embedded" if self.embedded else "rabbitmq",
+            "queue": queue_kind(self.settings),
             "suppressed": self.suppression.dropped,
             "consumer": {
                 "applied": stats.applied,
@@ -276,7 +313,9 @@ class Collector:
         events = self.suppression.keep(events)
         if not events:
             return
-        await self.publisher.publish([orjson.dumps(event) for event in events])
+        await self.publisher.publish(
+            [orjson.dumps(event) for event in events], [person_key(event) for event in events]
+        )
         self.feed.publish(events)  # only once durable: the feed shows what was accepted
 
     def now(self) -> datetime:

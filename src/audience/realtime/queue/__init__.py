@@ -1,7 +1,8 @@
-"""The queue between the collector and the consumer: RabbitMQ, or embedded in the workspace.
+"""The queue between the collector and the consumer: RabbitMQ, Kafka, or embedded in the workspace.
 
-Both carry *messages*, each a JSON array of normalised events (one request's, or several
-concurrent requests' coalesced). A publisher's :meth:`Publisher.publish` returns only once
+They carry *messages*, each a JSON array of normalised events (one request's, or several
+concurrent requests' coalesced; on Kafka, one event, keyed by its person — see
+:func:`person_key`). A publisher's :meth:`Publisher.publish` returns only once
 the events are durable (broker confirm, or fsync); the collector answers 2xx only then.
 A consumer hands batches of message bodies to a :data:`Handler`, acknowledges each message
 only after the handler stored its work, and dead-letters what the handler rejects, with the
@@ -21,9 +22,9 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ class Publisher(Protocol):
 
     async def start(self) -> None: ...
 
-    async def publish(self, events: list[bytes]) -> None:
-        """Return once the serialised events are durable; else raise QueueUnavailableError."""
+    async def publish(self, events: list[bytes], keys: Sequence[str] | None = None) -> None:
+        """Return once the serialised events are durable; else raise QueueUnavailableError
+        (QueueFullError when the publisher holds all it may). ``keys``: each event's
+        :func:`person_key`, for a queue that keeps each person's events in order apart."""
         ...
 
     async def close(self) -> None: ...
@@ -98,6 +101,21 @@ class QueueConsumer(Protocol):
     async def run(self, handler: Handler, stop: asyncio.Event, status: QueueStatus) -> None:
         """Deliver messages to ``handler`` until ``stop`` is set, reporting into ``status``."""
         ...
+
+
+def person_key(event: Mapping[str, Any]) -> str:
+    """The key that keeps one person's events in order on a partitioned queue.
+
+    The ``anonymousId`` first: a browser or an app sends it with every event, before and
+    after the user logs in (when ``identify`` adds the ``userId``), so a device's stream stays
+    on one partition across the login; server-side events carry only the ``userId``. An
+    ``alias`` is keyed by its ``userId``.
+    """
+    for field in ("anonymousId", "userId", "previousId"):
+        value = event.get(field)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -26,9 +26,10 @@ import orjson
 
 from audience.config.settings import QueueSettings
 from audience.errors import InputError
+from audience.realtime.queue import person_key
 from audience.realtime.queue.embedded import connect
 from audience.realtime.queue.rabbitmq import connect as rabbit_connect
-from audience.realtime.queue.rabbitmq import dead_name, declare
+from audience.realtime.queue.rabbitmq import dead_name, declare, shard_names, shard_of
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,20 @@ def as_message(body: bytes) -> bytes:
     except orjson.JSONDecodeError:
         return body  # replayed as it was: it dies again with its reason, nothing is lost
     return body if isinstance(data, list) else orjson.dumps([data])
+
+
+def replay_queue(settings: QueueSettings, body: bytes) -> str:
+    """The queue a replayed dead letter goes to: its first event's person's shard."""
+    names = shard_names(settings)
+    if len(names) == 1:
+        return names[0]
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return names[0]
+    first = data[0] if isinstance(data, list) and data else data
+    key = person_key(first) if isinstance(first, dict) else ""
+    return names[shard_of(key, len(names))]
 
 
 def _wanted(ids: Sequence[str] | None, record_id: str) -> bool:
@@ -194,7 +209,7 @@ class RabbitDeadLetters:
                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                                 content_type="application/json",
                             ),
-                            routing_key=self.settings.name,
+                            routing_key=replay_queue(self.settings, message.body),
                         )
                     await message.ack()
                     found.append((record, True))

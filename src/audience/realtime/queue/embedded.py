@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -61,7 +61,10 @@ class EmbeddedPublisher:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="audience-queue-writer")
         self._con: sqlite3.Connection | None = None
         self._coalescer = Coalescer(
-            self._write, max_items=settings.max_message_events, max_inflight=1
+            self._write,
+            max_items=settings.max_message_events,
+            max_inflight=1,
+            max_bytes=settings.buffer_bytes,
         )
         self.written = asyncio.Event()
         """Set after each write, so that an in-process consumer wakes at once."""
@@ -69,7 +72,7 @@ class EmbeddedPublisher:
     async def start(self) -> None:
         self._con = await self._run(connect, self.path)
 
-    async def publish(self, events: list[bytes]) -> None:
+    async def publish(self, events: list[bytes], keys: Sequence[str] | None = None) -> None:
         try:
             await self._coalescer.submit(events)
         except sqlite3.Error as exc:

@@ -9,6 +9,11 @@ Topology (declared idempotently by both sides)::
                                         │ crashes past the delivery limit           │
                                         └───────────────► <name>.dead (fanout) ─────┴──► <name>.dead
 
+With ``shards`` > 1 the events are spread over the queues ``<name>.0`` … ``<name>.<S-1>`` by
+a hash of their person (:func:`~audience.realtime.queue.person_key`), each queue with a single
+active consumer: one person's events are in one queue, applied by one consumer at a time, in
+order. The workers of ``audience worker --concurrency N`` each own the shards ``s % N == i``.
+
 A message that the consumer can read but never process (an event it rejects, or one that
 crashed its code ``handler_retries`` times) is published by the consumer itself to
 ``<name>.dead`` with the reason in ``x-audience-reason``; one that keeps killing consumer
@@ -21,9 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+import zlib
 from collections.abc import Sequence
+from typing import Any
 
 import aio_pika
 import aio_pika.abc
@@ -45,6 +53,23 @@ def dead_name(settings: QueueSettings) -> str:
     return f"{settings.name}.dead"
 
 
+def shard_names(settings: QueueSettings) -> list[str]:
+    """The queues of the events: ``<name>``, or ``<name>.0`` … ``<name>.<shards-1>``."""
+    if settings.shards == 1:
+        return [settings.name]
+    return [f"{settings.name}.{s}" for s in range(settings.shards)]
+
+
+def shard_of(key: str, shards: int) -> int:
+    """The shard of a person key: a hash that is the same in every process (not hash())."""
+    return zlib.crc32(key.encode()) % shards if shards > 1 else 0
+
+
+def owned_shards(shards: int, index: int, count: int) -> list[int]:
+    """The shards worker ``index`` of ``count`` consumes: ``s % count == index``."""
+    return [s for s in range(shards) if s % count == index]
+
+
 async def connect(url: str) -> aio_pika.abc.AbstractRobustConnection:
     """A connection that re-establishes itself (and its channels, queues, consumers)."""
     try:
@@ -60,8 +85,9 @@ async def connect(url: str) -> aio_pika.abc.AbstractRobustConnection:
 
 async def declare(
     channel: aio_pika.abc.AbstractChannel, settings: QueueSettings
-) -> aio_pika.abc.AbstractQueue:
-    """Declare the quorum queue and its dead-letter exchange and queue; return the queue."""
+) -> list[aio_pika.abc.AbstractQueue]:
+    """Declare the quorum queue(s) and the dead-letter exchange and queue; return the queues
+    of the events, in shard order."""
     try:
         dead = await channel.declare_exchange(
             dead_name(settings), aio_pika.ExchangeType.FANOUT, durable=True
@@ -70,15 +96,17 @@ async def declare(
             dead_name(settings), durable=True, arguments={"x-queue-type": "quorum"}
         )
         await dead_queue.bind(dead)
-        return await channel.declare_queue(
-            settings.name,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-dead-letter-exchange": dead_name(settings),
-                "x-delivery-limit": settings.delivery_limit,
-            },
-        )
+        arguments: dict[str, Any] = {
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": dead_name(settings),
+            "x-delivery-limit": settings.delivery_limit,
+        }
+        if settings.shards > 1:  # one consumer at a time per shard: per-person order
+            arguments["x-single-active-consumer"] = True
+        return [
+            await channel.declare_queue(name, durable=True, arguments=arguments)
+            for name in shard_names(settings)
+        ]
     except aio_pika.exceptions.ChannelPreconditionFailed as exc:
         raise ConfigError(
             f"queue '{settings.name}' exists with other arguments ({exc}); delete it or set "
@@ -87,14 +115,25 @@ async def declare(
 
 
 class RabbitPublisher:
-    """Publishes coalesced events with confirms; :meth:`publish` returns once confirmed."""
+    """Publishes coalesced events with confirms; :meth:`publish` returns once confirmed.
+
+    One coalescer per shard queue: a request's events go to their persons' shards, each
+    part confirmed before the request is answered.
+    """
 
     def __init__(self, url: str, settings: QueueSettings, *, max_inflight: int = 8) -> None:
         self.url = url
         self.settings = settings
-        self._coalescer = Coalescer(
-            self._publish, max_items=settings.max_message_events, max_inflight=max_inflight
-        )
+        names = shard_names(settings)
+        self._coalescers = [
+            Coalescer(
+                functools.partial(self._publish, name),
+                max_items=settings.max_message_events,
+                max_inflight=max_inflight,
+                max_bytes=max(1, settings.buffer_bytes // len(names)),
+            )
+            for name in names
+        ]
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
 
@@ -105,17 +144,25 @@ class RabbitPublisher:
         )
         await declare(self._channel, self.settings)
 
-    async def publish(self, events: list[bytes]) -> None:
+    async def publish(self, events: list[bytes], keys: Sequence[str] | None = None) -> None:
         try:
-            await self._coalescer.submit(events)
-        except QueueUnavailableError:
+            if len(self._coalescers) == 1 or not keys:
+                await self._coalescers[0].submit(events)
+                return
+            parts: dict[int, list[bytes]] = {}
+            for event, key in zip(events, keys, strict=True):
+                parts.setdefault(shard_of(key, len(self._coalescers)), []).append(event)
+            await asyncio.gather(
+                *(self._coalescers[shard].submit(found) for shard, found in parts.items())
+            )
+        except TransientError:  # unavailable (503) or full (429): already says so
             raise
         except Exception as exc:  # any broker failure means "not accepted": the client retries
             raise QueueUnavailableError(
                 f"RabbitMQ did not confirm the events ({type(exc).__name__}: {exc}); retry"
             ) from exc
 
-    async def _publish(self, parts: list[bytes]) -> None:
+    async def _publish(self, queue: str, parts: list[bytes]) -> None:
         if self._channel is None:
             raise QueueUnavailableError("the publisher is not started; retry")
         message = aio_pika.Message(
@@ -126,7 +173,7 @@ class RabbitPublisher:
         )
         confirm = await self._channel.default_exchange.publish(
             message,
-            routing_key=self.settings.name,
+            routing_key=queue,
             mandatory=True,
             timeout=self.settings.publish_timeout,
         )
@@ -134,7 +181,8 @@ class RabbitPublisher:
             raise QueueUnavailableError(f"RabbitMQ refused the message ({confirm!r}); retry")
 
     async def close(self) -> None:
-        await self._coalescer.drain()
+        for coalescer in self._coalescers:
+            await coalescer.drain()
         if self._connection is not None:
             await self._connection.close()
 
@@ -142,9 +190,13 @@ class RabbitPublisher:
 class RabbitConsumer:
     """Delivers messages in batches to a handler; acks after it, dead-letters what it rejects."""
 
-    def __init__(self, url: str, settings: QueueSettings) -> None:
+    def __init__(
+        self, url: str, settings: QueueSettings, shards: Sequence[int] | None = None
+    ) -> None:
         self.url = url
         self.settings = settings
+        self.shards = list(range(settings.shards)) if shards is None else list(shards)
+        """The shard queues this consumer takes (every one unless a pool shares them)."""
         self._inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
 
     async def run(self, handler: Handler, stop: asyncio.Event, status: QueueStatus) -> None:
@@ -154,9 +206,10 @@ class RabbitConsumer:
         try:
             channel = await connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self.settings.prefetch)
-            queue = await declare(channel, self.settings)
+            queues = await declare(channel, self.settings)
             dead = await channel.get_exchange(dead_name(self.settings))
-            await queue.consume(self._inbox.put, no_ack=False)
+            for shard in self.shards:
+                await queues[shard].consume(self._inbox.put, no_ack=False)
             status.running = True
             while not stop.is_set():
                 batch = await self._next_batch(stop)
