@@ -23,6 +23,7 @@ from audience.errors import NotInExperimentError as NotInExperimentError
 from audience.errors import PayloadTooLargeError as PayloadTooLargeError
 from audience.errors import PoisonEventError as PoisonEventError
 from audience.errors import QuarantineLimitError as QuarantineLimitError
+from audience.errors import QueueFullError as QueueFullError
 from audience.errors import QueueUnavailableError as QueueUnavailableError
 from audience.errors import RegistryError as RegistryError
 from audience.errors import RequestRejectedError as RequestRejectedError

@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from audience.api.http_io import ErrorBody, collector, json_response
+from audience.api.http_io import ERRORS, ErrorBody, collector, json_response
 from audience.errors import RequestRejectedError, UnauthorizedError
 from audience.model.bucketing import HOLDOUT
 from audience.realtime.auth import basic_user, is_valid_key
@@ -121,9 +121,11 @@ def router() -> APIRouter:
         response_class=Response,
         responses={
             200: {"model": AssignmentBody, "description": "The variant (or the holdout)."},
+            400: {**ERRORS[400], "description": "No userId, or a parameter that is not valid."},
             401: {"model": ErrorBody, "description": "Missing or wrong read key."},
             404: {"model": ErrorBody, "description": "No running experiment of that name."},
             409: {"model": ErrorBody, "description": "The person is not in its segment."},
+            503: {**ERRORS[503], "description": "The exposure could not be queued: retry."},
         },
         openapi_extra={"security": [{"readKey": []}]},
     )
