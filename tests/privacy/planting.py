@@ -171,6 +171,14 @@ def _plant_files(ws: Workspace, p: Planted) -> None:
     ws.reports_dir.mkdir(parents=True, exist_ok=True)
     (ws.reports_dir / "members.html").write_text(f"<td>{p.person}</td>", encoding="utf-8")
     (ws.reports_dir / "summary.html").write_text("<p>4 segments</p>", encoding="utf-8")
+    # MLflow's local store: an input example that holds her row, a model file that does not.
+    artefacts = ws.root / "mlruns" / "1" / "r1" / "artifacts" / "model"
+    artefacts.mkdir(parents=True, exist_ok=True)
+    (artefacts / "input_example.json").write_text(
+        f'{{"columns": ["customer_id", "email"], "data": [["{p.person}", "{p.email}"]]}}',
+        encoding="utf-8",
+    )
+    (artefacts / "MLmodel").write_text("flavors: {}\n", encoding="utf-8")
 
 
 async def _plant_live(ws: Workspace, settings: Settings, p: Planted) -> None:

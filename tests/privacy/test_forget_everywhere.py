@@ -40,6 +40,7 @@ EXPECTED_STORES = {
     "event_logs",
     "exports",
     "reports",
+    "mlflow_artefacts",
 }
 
 
@@ -101,6 +102,7 @@ def _others_survive(ws: Workspace, settings: Settings, other: str, other_email: 
     for place in ("warehouse:profiles", "warehouse:quarantine", "exports/vip.csv"):
         assert place in places
     assert (ws.reports_dir / "summary.html").exists()
+    assert (ws.root / "mlruns" / "1" / "r1" / "artifacts" / "model" / "MLmodel").exists()
 
 
 def _her_new_events_are_dropped(

@@ -31,6 +31,7 @@ import duckdb
 
 from audience.config.settings import Settings
 from audience.errors import AmbiguousPersonError, AudienceError
+from audience.masking import mask
 from audience.model.identifiers import PersonQuery, canonical, keyed_hash
 from audience.privacy.audit import AuditEntry, record
 from audience.privacy.erasure import (
@@ -214,6 +215,7 @@ def _erase_outside(
         ),
         ("exports", lambda: _erase_exports(workspace, con, matcher)),
         ("reports", lambda: _erase_reports(workspace.reports_dir, matcher)),
+        ("mlflow_artefacts", lambda: _erase_mlflow(workspace, settings, matcher)),
     ]
     for name, step in steps:
         try:
@@ -351,6 +353,29 @@ def _export_files(workspace: Workspace, con: duckdb.DuckDBPyConnection) -> list[
     return [
         Path(str(p)) if Path(str(p)).is_absolute() else workspace.root / str(p) for (p,) in rows
     ]
+
+
+_TEXT_ARTEFACTS = {".json", ".jsonl", ".csv", ".html", ".txt", ".yaml", ".yml", ".md", ""}
+
+
+def _erase_mlflow(
+    workspace: Workspace, settings: Settings, matcher: FormMatcher | None
+) -> StoreReceipt:
+    """MLflow artefacts in the workspace's local store (profiles, reports, input examples):
+    a text artefact that names her is deleted. A remote tracking server is not reached: the
+    receipt says so, for its operator to act."""
+    root = workspace.root / "mlruns"
+    remote = settings.mlflow.tracking_uri
+    if not root.is_dir():
+        found = StoreReceipt("mlflow_artefacts", status="nothing")
+    else:
+        paths = (p for p in sorted(root.rglob("*")) if p.suffix.lower() in _TEXT_ARTEFACTS)
+        found = remove_naming_files("mlflow_artefacts", paths, matcher)
+        found.status = "done" if found.deleted else "nothing"
+    if remote:
+        note = f"artefacts on the tracking server {mask(remote)} are not reached: erase them there"
+        found.detail = "; ".join(d for d in (found.detail, note) if d)
+    return found
 
 
 def _erase_reports(directory: Path, matcher: FormMatcher | None) -> StoreReceipt:
