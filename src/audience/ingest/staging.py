@@ -17,22 +17,7 @@ from audience.ingest.date_order import DateReading
 from audience.ingest.parsing import DateOrder
 from audience.ingest.schemas import FIELDS, FUTURE_YEARS, RULES, DateBounds, FieldSpec, Kind
 from audience.ingest.traits import TEXTS, texts_select, trait_columns
-from audience.store.sql import ident, literal, sql_literal
-
-_NUMERIC = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-)
+from audience.store.sql import NUMERIC_TYPES, ident, literal, sql_literal
 
 
 def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timezone: str) -> str:
@@ -49,7 +34,7 @@ def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timez
         return f"timezone('UTC', timezone({sql_literal(timezone)}, {column}::TIMESTAMP))"
     if spec.type == "date":
         return f"CAST({column} AS DATE)"
-    if native.startswith(_NUMERIC) and spec.type in ("decimal", "integer"):
+    if native.startswith(NUMERIC_TYPES) and spec.type in ("decimal", "integer"):
         target = "DECIMAL(18, 4)" if spec.type == "decimal" else "BIGINT"
         return f"TRY_CAST({column} AS {target})"
     if spec.type == "decimal":

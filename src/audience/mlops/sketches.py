@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 from numpy.typing import NDArray
 
-from audience.store.sql import ident
+from audience.store.sql import NUMERIC_TYPES, ident
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 """Quantiles kept for display and the report (lower order statistics, as the grid)."""
@@ -43,20 +43,6 @@ MAX_CATEGORIES = 1_000
 
 OTHER = "\x00other"
 
-NUMERIC_TYPES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-)
 
 Kind = Literal["numeric", "categorical"]
 

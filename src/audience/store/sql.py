@@ -29,3 +29,20 @@ def literal(value: Any) -> str:
     if isinstance(value, str):
         return sql_literal(value)
     raise TypeError(f"no SQL literal for {value!r}")
+
+
+NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
+"""DuckDB's numeric column types (a ``DECIMAL(p, s)`` starts with ``DECIMAL``)."""
