@@ -58,12 +58,14 @@ def test_secret_values_of_the_settings() -> None:
         server=ServerSettings(
             write_keys=["wk_0123456789abcdef"],
             read_keys=["rk_0123456789abcdef"],
+            admin_keys=["ak_0123456789abcdef"],
             webhooks={"crm": WebhookSource(secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
         ),
     )
     assert set(secret_values(settings)) == {
         "wk_0123456789abcdef",
         "rk_0123456789abcdef",
+        "ak_0123456789abcdef",
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "queue-pass-1",
         "store-pass-2",
