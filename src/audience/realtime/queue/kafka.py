@@ -107,7 +107,7 @@ class KafkaPublisher:
         self.held = 0
         """Bytes of events produced and not yet acknowledged (bounded by buffer_bytes)."""
         self.renewed = 0
-        """Times the producer was replaced after a fatal error."""
+        """Times the producer was replaced after a fatal error or a failed delivery."""
         self._producer: Producer | None = None
         self._fatal = False
         self._topics = TopicKeeper(settings)
@@ -179,8 +179,14 @@ class KafkaPublisher:
             )
         except QueueUnavailableError:
             self._topics.schedule()  # gone with a broker that restarted empty?
+            # A broker restarted without its state answers the old producer id with
+            # UnknownProducerId, which librdkafka retries until the message times out and
+            # never reports as fatal: after any failed delivery the next request gets a new
+            # producer (cheap; what this one held was answered 503 and is retried).
+            self._fatal = True
             raise
         except TimeoutError as exc:
+            self._fatal = True
             raise QueueUnavailableError(
                 "Kafka did not acknowledge the events in time; retry"
             ) from exc
