@@ -19,7 +19,7 @@ def test_sections_and_their_html(warehouse: Warehouse) -> None:
     )
     create_experiment(con, definition("waiting", "Buyers", "c:50,t:50"), NOW)
     shown, waiting = report_sections(con)
-    assert [r.variant for r in shown.rows] == ["c", "t"]
+    assert [r.name for r in shown.rows] == ["c", "t"]
     assert shown.rows[0].lift is None and shown.rows[1].lift is not None
     assert sum(r.n for r in shown.rows) == 2000
     assert waiting.rows == () and "no exposures yet" in (waiting.unavailable or "")

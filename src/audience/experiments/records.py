@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from audience.model.variant_result import VariantResult as VariantResult
+
 Engine = Literal["frequentist", "bayesian"]
 Correction = Literal["holm", "bh", "none"]
 Difference = Literal["relative", "absolute"]
@@ -76,22 +78,6 @@ class AnalysisOptions:
     prior_variance: float = 1.0
     prior_proper: bool = False
     """Bayesian prior on the relative lift; improper (flat) by default, as gbstats."""
-
-
-@dataclass(frozen=True)
-class VariantResult:
-    """One variant against the control (the control's own row has no lift)."""
-
-    name: str
-    n: int
-    mean: float
-    lift: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    p_value: float | None = None
-    adjusted_p_value: float | None = None
-    chance_to_win: float | None = None
-    expected_loss: float | None = None
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,7 @@ def _results(con: duckdb.DuckDBPyConnection) -> Table:
                 [
                     section.name,
                     section.metric,
-                    row.variant,
+                    row.name,
                     row.n,
                     row.mean,
                     row.lift,

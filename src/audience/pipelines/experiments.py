@@ -31,7 +31,7 @@ from audience.experiments.registry import (
     stop_experiment,
 )
 from audience.model.bucketing import HOLDOUT, Allocation
-from audience.report.experiment_results import ExperimentSection, ExperimentVariantRow
+from audience.report.experiment_results import ExperimentSection
 from audience.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -209,11 +209,9 @@ def report_sections(con: duckdb.DuckDBPyConnection) -> list[ExperimentSection]:
         except InputError as exc:
             sections.append(ExperimentSection(*head, unavailable=str(exc)))
             continue
-        rows = tuple(
-            ExperimentVariantRow(r.name, r.n, r.mean, r.lift, r.ci_low, r.ci_high, r.p_value)
-            for r in result.variants
+        sections.append(
+            ExperimentSection(*head, result.variants, result.srm_flagged, None, result.notes)
         )
-        sections.append(ExperimentSection(*head, rows, result.srm_flagged, None, result.notes))
     return sections
 
 

@@ -1,4 +1,4 @@
-"""The report's experiments section: one row per variant of each experiment, plain values.
+"""The report's experiments section: the engine's row per variant of each experiment.
 
 The pipeline analyses each experiment (the report stage imports no other stage) and hands the
 rows here; an experiment that cannot be analysed yet (no exposures, no data for its metric)
@@ -9,18 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class ExperimentVariantRow:
-    """One variant of an experiment's primary metric, against the control."""
-
-    variant: str
-    n: int
-    mean: float
-    lift: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    p_value: float | None = None
+from audience.model.variant_result import VariantResult
 
 
 @dataclass(frozen=True)
@@ -31,7 +20,7 @@ class ExperimentSection:
     segment: str
     metric: str
     status: str
-    rows: tuple[ExperimentVariantRow, ...] = ()
+    rows: tuple[VariantResult, ...] = ()
     srm_flagged: bool = False
     unavailable: str | None = None
     """Why there are no rows (nothing exposed yet, a metric without data)."""
