@@ -26,13 +26,8 @@ def _one_thread() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
-def segmented_template(
-    tmp_path_factory: pytest.TempPathFactory, demo_files: GeneratedFiles
-) -> Path:
-    from audience.pipelines.segment_run import run_segmentation
-
-    root = tmp_path_factory.mktemp("drift") / "ws"
+def imported(root: Path, demo_files: GeneratedFiles) -> Workspace:
+    """A new workspace at ``root`` holding the generated customers, orders and events."""
     ws = Workspace.init(root)
     for kind, path in (
         ("customers", demo_files.customers),
@@ -40,6 +35,17 @@ def segmented_template(
         ("events", demo_files.events),
     ):
         import_file(ws, kind, path)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def segmented_template(
+    tmp_path_factory: pytest.TempPathFactory, demo_files: GeneratedFiles
+) -> Path:
+    from audience.pipelines.segment_run import run_segmentation
+
+    root = tmp_path_factory.mktemp("drift") / "ws"
+    ws = imported(root, demo_files)
     with threadpool_limits(limits=1), ws.warehouse() as warehouse, warehouse.transaction() as con:
         run_segmentation(con, ws.config, k=4, clock=ws.clock)
     return root

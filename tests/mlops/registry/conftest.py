@@ -16,9 +16,9 @@ from audience.config import FeatureSettings
 from audience.config.settings import MlflowSettings, Settings
 from audience.features.behaviour import compute_features
 from audience.ingest.demo.generate import GeneratedFiles
-from audience.ingest.importer import import_file
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace
+from tests.mlops.conftest import imported
 
 NOW = datetime(2026, 11, 26, 9, 0, 0)
 
@@ -28,13 +28,7 @@ def segmented_template(
     tmp_path_factory: pytest.TempPathFactory, demo_files: GeneratedFiles
 ) -> Path:
     root = tmp_path_factory.mktemp("mlops") / "ws"
-    ws = Workspace.init(root)
-    for kind, path in (
-        ("customers", demo_files.customers),
-        ("orders", demo_files.orders),
-        ("events", demo_files.events),
-    ):
-        import_file(ws, kind, path)
+    ws = imported(root, demo_files)
     from audience.pipelines.segment_run import run_segmentation
 
     with ws.warehouse() as warehouse:
