@@ -15,7 +15,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from audience.ingest import parsing, traits
+from audience.ingest import date_parsing, traits, value_parsing
 from audience.ingest.traits import TraitType, TypedTraits
 
 
@@ -41,7 +41,7 @@ def evaluate(expression: str, value: str | None) -> object:
     ],
 )
 def test_plain_amounts_read_as_the_general_reading_does(text: str, expected: object) -> None:
-    assert evaluate(parsing.parse_decimal("x"), text) == expected
+    assert evaluate(value_parsing.parse_decimal("x"), text) == expected
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_plain_amounts_read_as_the_general_reading_does(text: str, expected: obj
 def test_only_an_amount_with_more_than_digits_names_a_currency(
     text: str | None, expected: object
 ) -> None:
-    assert evaluate(parsing.amount_currency("x"), text) == expected
+    assert evaluate(value_parsing.amount_currency("x"), text) == expected
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_only_an_amount_with_more_than_digits_names_a_currency(
     ],
 )
 def test_integers_read_fast_or_not_alike(text: str, expected: object) -> None:
-    assert evaluate(parsing.parse_integer("x"), text) == expected
+    assert evaluate(value_parsing.parse_integer("x"), text) == expected
 
 
 @pytest.mark.parametrize(
@@ -97,9 +97,9 @@ def test_integers_read_fast_or_not_alike(text: str, expected: object) -> None:
     ],
 )
 def test_common_dates_read_by_strptime_as_by_the_grammar(
-    text: str, order: parsing.DateOrder, expected: object
+    text: str, order: date_parsing.DateOrder, expected: object
 ) -> None:
-    assert evaluate(parsing.parse_date("x", order), text) == expected
+    assert evaluate(date_parsing.parse_date("x", order), text) == expected
 
 
 CELLS: list[tuple[str, TraitType, list[str | None]]] = [

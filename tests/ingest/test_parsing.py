@@ -6,7 +6,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from audience.ingest import parsing
+from audience.ingest import date_parsing, value_parsing
 
 
 def evaluate(expression: str, value: str | None) -> object:
@@ -34,11 +34,11 @@ def evaluate(expression: str, value: str | None) -> object:
     ],
 )
 def test_timestamps_are_read_the_french_way_and_stored_in_utc(text: str, expected: object) -> None:
-    assert evaluate(parsing.parse_timestamp("x", "Europe/Paris"), text) == expected
+    assert evaluate(date_parsing.parse_timestamp("x", "Europe/Paris"), text) == expected
 
 
 def test_naive_timestamps_follow_the_configured_zone() -> None:
-    assert evaluate(parsing.parse_timestamp("x", "UTC"), "25/11/2026 14:03") == datetime(
+    assert evaluate(date_parsing.parse_timestamp("x", "UTC"), "25/11/2026 14:03") == datetime(
         2026, 11, 25, 14, 3
     )
 
@@ -57,12 +57,12 @@ def test_naive_timestamps_follow_the_configured_zone() -> None:
     ],
 )
 def test_decimals_accept_commas_spaces_and_currency_signs(text: str, expected: object) -> None:
-    assert evaluate(parsing.parse_decimal("x"), text) == expected
+    assert evaluate(value_parsing.parse_decimal("x"), text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [("3", 3), ("2,0", 2), ("2,5", None)])
 def test_integers_refuse_fractions(text: str, expected: object) -> None:
-    assert evaluate(parsing.parse_integer("x"), text) == expected
+    assert evaluate(value_parsing.parse_integer("x"), text) == expected
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_integers_refuse_fractions(text: str, expected: object) -> None:
     ],
 )
 def test_dates_are_day_first(text: str, expected: object) -> None:
-    assert evaluate(parsing.parse_date("x"), text) == expected
+    assert evaluate(date_parsing.parse_date("x"), text) == expected
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_dates_are_day_first(text: str, expected: object) -> None:
     [("oui", True), ("Non", False), ("1", True), ("0", False), ("O", True), ("peut-être", None)],
 )
 def test_booleans_read_french_and_english_words(text: str, expected: object) -> None:
-    assert evaluate(parsing.parse_bool("lower(x)"), text) == expected
+    assert evaluate(value_parsing.parse_bool("lower(x)"), text) == expected
 
 
 # Each format shape read with a day that is not on the calendar: none is rolled over.
@@ -119,21 +119,21 @@ IMPOSSIBLE = [
 
 @pytest.mark.parametrize("text", IMPOSSIBLE)
 def test_a_day_off_the_calendar_is_never_rolled_over(text: str) -> None:
-    assert evaluate(parsing.parse_timestamp("x", "Europe/Paris"), text) is None
-    assert evaluate(parsing.parse_date("x"), text) is None
+    assert evaluate(date_parsing.parse_timestamp("x", "Europe/Paris"), text) is None
+    assert evaluate(date_parsing.parse_date("x"), text) is None
 
 
 def test_a_leap_day_is_on_the_calendar() -> None:
-    assert evaluate(parsing.parse_timestamp("x", "UTC"), "2024-02-29T10:00:00Z") == datetime(
+    assert evaluate(date_parsing.parse_timestamp("x", "UTC"), "2024-02-29T10:00:00Z") == datetime(
         2024, 2, 29, 10
     )
-    assert evaluate(parsing.parse_date("x"), "29/02/2024") == date(2024, 2, 29)
+    assert evaluate(date_parsing.parse_date("x"), "29/02/2024") == date(2024, 2, 29)
 
 
 def calendar_error(value: str) -> object:
     sql = (
-        f"SELECT {parsing.calendar_error('x', 'f')} FROM (SELECT x, "
-        f"{parsing.date_fields(parsing.date_match('x'), 'dmy', 2026)} AS f "
+        f"SELECT {date_parsing.calendar_error('x', 'f')} FROM (SELECT x, "
+        f"{date_parsing.date_fields(date_parsing.date_match('x'), 'dmy', 2026)} AS f "
         "FROM (SELECT ?::VARCHAR AS x))"
     )
     return duckdb.connect().execute(sql, [value]).fetchall()[0][0]

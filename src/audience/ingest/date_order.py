@@ -23,7 +23,7 @@ import duckdb
 
 from audience.config import WorkspaceConfig
 from audience.errors import InputError
-from audience.ingest.parsing import DATE_ORDERS, DateOrder, clean_text
+from audience.ingest.date_parsing import DATE_ORDERS, DateOrder, clean_text
 from audience.ingest.schemas import FIELDS, Kind
 from audience.store.sql import ident, sql_literal
 

@@ -27,14 +27,16 @@ from audience.ingest.date_order import (
     report_lines,
     workspace_date_order,
 )
+from audience.ingest.date_parsing import DateOrder
 from audience.ingest.detect import SourceFile, inspect
+from audience.ingest.event_loading import load_events
 from audience.ingest.import_report import (
     ImportReport,
     reason_counts,
     record_import,
     too_many_quarantined,
 )
-from audience.ingest.loaders import Counts, LoadContext, load_customers, load_events, load_orders
+from audience.ingest.loaders import Counts, LoadContext, load_customers, load_orders
 from audience.ingest.mapping import (
     column_use,
     parse_map_options,
@@ -42,7 +44,6 @@ from audience.ingest.mapping import (
     resolve_mapping,
 )
 from audience.ingest.overlap import refuse_same_file_other_keys
-from audience.ingest.parsing import DateOrder
 from audience.ingest.presets import get_preset, match_preset
 from audience.ingest.pseudonyms import pseudonymise
 from audience.ingest.readers import (

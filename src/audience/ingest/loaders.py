@@ -73,7 +73,7 @@ class LoadContext:
     """Customer fields stored as keyed pseudonyms (``privacy.pseudonymise``)."""
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+def count_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     """First column of the first row: a count, or the rows an INSERT wrote."""
     return int(scalar(con, sql, params))
 
@@ -81,7 +81,7 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
 def quarantine(con: duckdb.DuckDBPyConnection, ctx: LoadContext, reasons_sql: str) -> int:
     """Quarantine the rows ``(line, reason)`` of ``reasons_sql`` with their raw record."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _q AS {reasons_sql}")
-    n = _count(con, "SELECT count(*) FROM _q")
+    n = count_rows(con, "SELECT count(*) FROM _q")
     if n:
         con.execute(
             f"""INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason, raw,
@@ -94,7 +94,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, ctx: LoadContext, reasons_sql: st
     return n
 
 
-def _quarantine_reasons(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> int:
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> int:
     return quarantine(
         con,
         ctx,
@@ -126,7 +126,7 @@ def upsert(
         f"SELECT {keys} FROM _keyed GROUP BY {keys} HAVING count(*) > 1"
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _skip (_line BIGINT)")
-    if _count(con, "SELECT count(*) FROM _repeated"):
+    if count_rows(con, "SELECT count(*) FROM _repeated"):
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _ranked AS
                 SELECT _line, {keys}, row_number() OVER w AS _rank,
@@ -143,7 +143,9 @@ def upsert(
                        || _first_line || ' of this file with other values' AS reason
                 FROM _ranked WHERE _rank > 1 AND NOT _same""",
         )
-        counts.unchanged += _count(con, "SELECT count(*) FROM _ranked WHERE _rank > 1 AND _same")
+        counts.unchanged += count_rows(
+            con, "SELECT count(*) FROM _ranked WHERE _rank > 1 AND _same"
+        )
         con.execute("INSERT INTO _skip SELECT _line FROM _ranked WHERE _rank > 1")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _matched AS
@@ -152,8 +154,8 @@ def upsert(
             FROM _keyed k JOIN {table} t USING ({keys})
             WHERE k._line NOT IN (SELECT _line FROM _skip)"""
     )
-    counts.updated = _count(con, "SELECT count(*) FROM _matched WHERE _changed")
-    counts.unchanged += _count(con, "SELECT count(*) FROM _matched WHERE NOT _changed")
+    counts.updated = count_rows(con, "SELECT count(*) FROM _matched WHERE _changed")
+    counts.unchanged += count_rows(con, "SELECT count(*) FROM _matched WHERE NOT _changed")
     record_overlaps(con, ctx.import_id)
     names = ", ".join(columns)
     constants = ", ".join("?" for _ in extra)
@@ -174,7 +176,7 @@ def upsert(
                   AND {" AND ".join(f"t.{c} = k.{c}" for c in key)}"""
         )
     counts.new = (
-        _count(
+        count_rows(
             con,
             f"""INSERT INTO {table} ({names}, {extra_names})
             SELECT {names}, {constants} FROM _keyed
@@ -226,7 +228,7 @@ def load_customers(con: duckdb.DuckDBPyConnection, ctx: LoadContext, traits: Typ
     The trait cells of ``_typed`` are written typed as ``traits`` on the way (only the good
     rows, in the one copy the upsert needs anyway).
     """
-    counts = Counts(quarantined=_quarantine_reasons(con, ctx))
+    counts = Counts(quarantined=quarantine_reasons(con, ctx))
     # A table, as load_orders makes it: one connection may load both kinds (a retry).
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _keyed AS SELECT * EXCLUDE ({TEXTS}), "
@@ -305,7 +307,7 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
 
     Values take the table's types before they are hashed, so that a re-import compares equal.
     """
-    counts = Counts(quarantined=_quarantine_reasons(con, ctx))
+    counts = Counts(quarantined=quarantine_reasons(con, ctx))
     # Without an order id, each row is an order of its own, named from what identifies it.
     order_id = "order_id"
     if "order_id" not in ctx.mapped:
@@ -335,8 +337,8 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
     )
     refuse_lines_loaded_under_other_keys(con, ctx.import_id, ctx.source_file)
     # The order file is the system of record: its lines replace an order derived from an
-    # 'Order Completed' event of the same id (see load_events).
-    counts.replaced_event_orders = _count(
+    # 'Order Completed' event of the same id (see event_loading.load_events).
+    counts.replaced_event_orders = count_rows(
         con,
         """DELETE FROM order_lines WHERE line_no = 0
              AND order_id IN (SELECT order_id FROM _keyed)
@@ -351,91 +353,3 @@ def load_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
         {"import_id": ctx.import_id},
     )
     return counts
-
-
-_EVENT_COLUMNS = [
-    "message_id",
-    "type",
-    "event",
-    "user_id",
-    "anonymous_id",
-    "previous_id",
-    "timestamp",
-    "sent_at",
-    "received_at",
-    "properties",
-    "traits",
-    "context",
-]
-
-
-def load_events(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Counts:
-    """Append events whose ``message_id`` is new; a known id is a redelivery, not a change."""
-    counts = Counts(quarantined=_quarantine_reasons(con, ctx))
-    # A message id repeated in the batch loads once, from its first line.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _repeated AS
-           SELECT message_id, min(_line) AS first_line FROM _typed WHERE _reasons = []
-           GROUP BY message_id HAVING count(*) > 1"""
-    )
-    # Probe the stored events with the batch's ids (the small side), not the other way round.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _known AS
-           SELECT message_id, import_id FROM events
-           WHERE message_id IN (SELECT message_id FROM _typed WHERE _reasons = [])"""
-    )
-    # A redelivered event is re-stated, never changed.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _matched AS "
-        "SELECT import_id AS _owner, false AS _changed FROM _known"
-    )
-    record_overlaps(con, ctx.import_id)
-    columns = ", ".join(_EVENT_COLUMNS)
-    counts.new = _count(
-        con,
-        f"""INSERT INTO events ({columns}, import_id)
-            SELECT {columns.replace("type,", "lower(type),", 1)}, ? FROM _typed
-            WHERE _reasons = []
-              AND message_id NOT IN (SELECT message_id FROM _known)
-              AND (message_id NOT IN (SELECT message_id FROM _repeated)
-                   OR _line IN (SELECT first_line FROM _repeated))""",
-        [ctx.import_id],
-    )
-    good = _count(con, "SELECT count(*) FROM _typed WHERE _reasons = []")
-    counts.unchanged = good - counts.new
-    con.execute(
-        """INSERT INTO anonymous_links
-           SELECT anonymous_id, user_id, min("timestamp") FROM _typed
-           WHERE _reasons = [] AND anonymous_id IS NOT NULL AND user_id IS NOT NULL
-           GROUP BY ALL
-           ON CONFLICT DO UPDATE SET first_seen = least(first_seen, excluded.first_seen)"""
-    )
-    counts.orders = _derive_orders(con, ctx)
-    return counts
-
-
-def _derive_orders(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> int:
-    """An order line from each new ``Order Completed`` event whose order id is new.
-
-    So that batch counts the orders the live path counts, once per order id (view
-    ``event_orders``). The buyer is the event's user id, or the user its anonymous id was
-    seen with; an order of a buyer never identified stays an event only. An order file's
-    lines for the same id replace it (:func:`load_orders`).
-    """
-    return _count(
-        con,
-        """INSERT INTO order_lines (order_id, line_no, customer_id, ordered_at, quantity, amount,
-                                    discount, currency, channel, import_id)
-           SELECT order_id, 0, buyer, ordered_at, 1, amount, discount,
-                  coalesce(currency, ?), channel, import_id
-           FROM (SELECT e.*, coalesce(e.user_id, l.user_id) AS buyer,
-                        row_number() OVER (PARTITION BY e.order_id
-                                           ORDER BY e.ordered_at, e.message_id) AS nth
-                 FROM event_orders e
-                 LEFT JOIN (SELECT anonymous_id, min(user_id) AS user_id FROM anonymous_links
-                            GROUP BY anonymous_id) l ON l.anonymous_id = e.anonymous_id
-                 WHERE e.import_id = ?)
-           WHERE nth = 1 AND buyer IS NOT NULL
-             AND order_id NOT IN (SELECT order_id FROM order_lines)""",
-        [ctx.currency.upper(), ctx.import_id],
-    )

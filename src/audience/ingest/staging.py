@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from audience.ingest import parsing
+from audience.ingest import date_parsing, value_parsing
 from audience.ingest.date_order import DateReading
-from audience.ingest.parsing import DateOrder
+from audience.ingest.date_parsing import DateOrder
 from audience.ingest.schemas import FIELDS, FUTURE_YEARS, RULES, DateBounds, FieldSpec, Kind
 from audience.ingest.traits import TEXTS, texts_select, trait_columns
 from audience.store.sql import NUMERIC_TYPES, ident, literal, sql_literal
@@ -38,12 +38,12 @@ def _typed_expr(spec: FieldSpec, text: str, column: str, source_type: str, timez
         target = "DECIMAL(18, 4)" if spec.type == "decimal" else "BIGINT"
         return f"TRY_CAST({column} AS {target})"
     if spec.type == "decimal":
-        return parsing.parse_decimal(text)
+        return value_parsing.parse_decimal(text)
     if spec.type == "integer":
-        return parsing.parse_integer(text)
+        return value_parsing.parse_integer(text)
     if spec.type == "bool":
-        return column if native == "BOOLEAN" else parsing.parse_bool(text)
-    return column if native == "JSON" else parsing.parse_json(text)
+        return column if native == "BOOLEAN" else value_parsing.parse_bool(text)
+    return column if native == "JSON" else value_parsing.parse_json(text)
 
 
 _WHAT_TO_WRITE = {
@@ -77,8 +77,8 @@ def _date_expr(spec: FieldSpec, text: str, fields: str, reading: DateReading, ti
     """SQL: a date or time written as text, read as ``reading`` says."""
     if reading.strptime is None:
         if spec.type == "date":
-            return parsing.date_of(text, fields)
-        return parsing.timestamp_of(text, fields, timezone)
+            return date_parsing.date_of(text, fields)
+        return date_parsing.timestamp_of(text, fields, timezone)
     value = f"try_strptime({text}, {sql_literal(reading.strptime)})"
     if spec.type == "date":
         return f"CAST({value} AS DATE)"
@@ -131,12 +131,12 @@ def typed_select(
             )
             continue
         source_type = columns[column]
-        raw_text = parsing.clean_text(ident(column))
+        raw_text = date_parsing.clean_text(ident(column))
         texts.append(f"{raw_text} AS {ident('t_' + spec.name)}")
         texts.append(f"{ident(column)} AS {ident('n_' + spec.name)}")
         text, value = ident("t_" + spec.name), ident(spec.name)
         if spec.type == "decimal":  # the currency an amount names by sign or code
-            quicks.append(f"{parsing.amount_currency(text)} AS {ident('c_' + spec.name)}")
+            quicks.append(f"{value_parsing.amount_currency(text)} AS {ident('c_' + spec.name)}")
         reading = (dates or {}).get(spec.name) or DateReading(column, "dmy")
         as_text = spec.type in ("date", "timestamp") and _is_text(source_type)
         if as_text and reading.strptime is None:
@@ -145,14 +145,14 @@ def typed_select(
             quick = ident("q_" + spec.name)
             zone = timezone if spec.type == "timestamp" else None
             quicks.append(
-                f"{parsing.quick_read(text, reading.first, reading.order, zone)} AS {quick}"
+                f"{date_parsing.quick_read(text, reading.first, reading.order, zone)} AS {quick}"
             )
             match, field = ident("r_" + spec.name), ident("f_" + spec.name)
             matches.append(
-                f"CASE WHEN {quick} IS NULL THEN {parsing.date_match(text)} END AS {match}"
+                f"CASE WHEN {quick} IS NULL THEN {date_parsing.date_match(text)} END AS {match}"
             )
             this_year = bounds.latest_day.year
-            fields.append(f"{parsing.date_fields(match, reading.order, this_year)} AS {field}")
+            fields.append(f"{date_parsing.date_fields(match, reading.order, this_year)} AS {field}")
         if as_text:
             expr = _date_expr(spec, text, ident("f_" + spec.name), reading, timezone)
             if reading.strptime is None:
@@ -167,14 +167,14 @@ def typed_select(
             continue
         where = spec.name if column == spec.name else f"{spec.name} (column {column})"
         unreadable = (
-            f"{sql_literal(f'bad_{spec.type}:{where} ')} || {parsing.quoted(text)} || "
+            f"{sql_literal(f'bad_{spec.type}:{where} ')} || {date_parsing.quoted(text)} || "
             f"{sql_literal(' ' + _what_to_write(spec, reading))}"
         )
         if as_text and reading.strptime is None:
             field = ident("f_" + spec.name)
             not_on_calendar = (
                 f"{sql_literal(f'bad_date:{where} ')} || "
-                f"{parsing.calendar_error(text, field, reading.order)}"
+                f"{date_parsing.calendar_error(text, field, reading.order)}"
             )
             unreadable = f"coalesce({not_on_calendar}, {unreadable})"
         reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {unreadable} END")
@@ -230,7 +230,7 @@ def _implausible(spec: FieldSpec, where: str, text: str, value: str, bounds: Dat
             f"is more than {FUTURE_YEARS} years after the import, {bounds.now:%Y-%m-%d %H:%M} UTC"
         )
     said = (
-        f"{sql_literal(f'implausible_date:{where} ')} || {parsing.quoted(text)} || "
+        f"{sql_literal(f'implausible_date:{where} ')} || {date_parsing.quoted(text)} || "
         f"' (read as ' || {read_as}"
     )
     return (

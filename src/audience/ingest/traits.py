@@ -30,7 +30,7 @@ from typing import Literal
 
 import duckdb
 
-from audience.ingest import parsing
+from audience.ingest import date_parsing, value_parsing
 from audience.ingest.schemas import normalise_column_name
 from audience.store.sql import ident, sql_literal
 
@@ -82,7 +82,7 @@ def texts_select(columns: Sequence[str]) -> str:
     if not columns:
         return f"[]::VARCHAR[] AS {TEXTS}"
     if len(columns) <= FEW_TRAITS:  # a third of the time of the lambda, for few columns
-        trimmed = ", ".join(parsing.clean_text(ident(c)) for c in columns)
+        trimmed = ", ".join(date_parsing.clean_text(ident(c)) for c in columns)
         return f"[{trimmed}] AS {TEXTS}"
     cells = "[" + ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in columns) + "]"
     return f"list_transform({cells}, lambda v: nullif(trim(v), '')) AS {TEXTS}"
@@ -93,7 +93,7 @@ def _is_number(v: str) -> str:
     # column skip the costly parse.
     return (
         f"CASE WHEN regexp_matches({v}, '[A-Za-z]{{4}}') THEN false "
-        f"ELSE {parsing.parse_decimal(v)} IS NOT NULL "
+        f"ELSE {value_parsing.parse_decimal(v)} IS NOT NULL "
         f"AND NOT regexp_matches({v}, '^[+-]?0[0-9]') END"
     )
 
@@ -112,7 +112,7 @@ def _decide(
 ) -> None:
     """Insert one ``trait_catalog`` row per trait, decided over the good rows of ``_typed``."""
     v = "v"
-    is_bool = f"{parsing.parse_bool(v)} IS NOT NULL"
+    is_bool = f"{value_parsing.parse_bool(v)} IS NOT NULL"
     con.execute(
         f"""INSERT INTO trait_catalog
             WITH cells AS (
@@ -126,7 +126,7 @@ def _decide(
                        count(*) FILTER (WHERE {is_bool} AND NOT {_is_bare_number(v)}) AS n_words,
                        count(*) FILTER (WHERE {_is_number(v)}) AS n_number,
                        count(*) FILTER (WHERE {_looks_like_date(v)}
-                                          AND {parsing.parse_date(v)} IS NOT NULL) AS n_date,
+                                          AND {date_parsing.parse_date(v)} IS NOT NULL) AS n_date,
                        max_by(v, (n, v), 3) AS examples
                 FROM distinct_values GROUP BY i
             ), named AS (
@@ -152,11 +152,11 @@ def _decide(
 def _as_json(text: str, kind: TraitType) -> str:
     """SQL: the JSON value of the cell ``text`` read as ``kind``."""
     if kind == "number":
-        return f"to_json(CAST({parsing.parse_decimal(text)} AS DOUBLE))"
+        return f"to_json(CAST({value_parsing.parse_decimal(text)} AS DOUBLE))"
     if kind == "boolean":
-        return f"to_json({parsing.parse_bool(text)})"
+        return f"to_json({value_parsing.parse_bool(text)})"
     if kind == "date":
-        return f"to_json(strftime({parsing.parse_date(text)}, '%Y-%m-%d'))"
+        return f"to_json(strftime({date_parsing.parse_date(text)}, '%Y-%m-%d'))"
     return f"to_json({text})"
 
 

@@ -1,7 +1,7 @@
 """Orders on the live path: each ``Order Completed`` counted once per order id, and the
 orders the warehouse does not hold yet kept apart, so that publishing never counts one twice.
 
-An order is keyed as the warehouse keys it (:func:`audience.ingest.loaders.load_events`
+An order is keyed as the warehouse keys it (:func:`audience.ingest.event_loading.load_events`
 derives an order line from each such event): ``properties.order_id``, or ``evt:<messageId>``
 for an event without one. The amount is the first of ``total``, ``revenue``, ``value`` the
 event holds; a value that is not a finite number within ±:data:`MAX_AMOUNT` counts as 0.

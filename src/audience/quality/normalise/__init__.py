@@ -1,7 +1,7 @@
 """Normalisers of customer fields, each reporting what it did to every value.
 
 Dates and timestamps are normalised where they are read, at import, in SQL
-(:mod:`audience.ingest.parsing`: French day-first formats, ISO 8601 with offsets, spreadsheet
+(:mod:`audience.ingest.date_parsing`: French day-first formats, ISO 8601 with offsets, spreadsheet
 serials, epoch seconds), so that every table holds UTC from the start.
 
 Every normaliser takes a pandas Series of raw values and returns a DataFrame on the same
