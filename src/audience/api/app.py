@@ -13,6 +13,7 @@ bugs (500) answer in the same shape.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -100,6 +101,10 @@ def create_app(collector: Collector) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await collector.start()
+        # Everything built so far (the app, its schemas, the settings) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it, which
+        # it otherwise did every few requests under load (a fifth of the server's time).
+        gc.freeze()
         try:
             yield
         finally:

@@ -107,7 +107,7 @@ _RFC3339 = re.compile(
 _TIME_HINT = "send an ISO 8601 time such as 2026-03-01T12:00:00.000Z"
 
 
-def _client_time(value: Any) -> datetime | None:
+def client_time(value: Any) -> datetime | None:
     """An RFC 3339 time (offset optional: UTC); numbers and other date forms are refused."""
     if value is None or isinstance(value, datetime):
         return value
@@ -161,7 +161,7 @@ Id = Annotated[
 """A user, anonymous, group or previous id: a string, or a whole number made one."""
 ClientTime = Annotated[
     datetime | None,
-    PlainValidator(_client_time),
+    PlainValidator(client_time),
     WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}),
 ]
 """A time a client gives: an ISO 8601 (RFC 3339) string."""
@@ -236,8 +236,29 @@ def _check_amount(value: Any, where: str) -> None:
         )
 
 
+_AMOUNT_SET = frozenset(AMOUNT_KEYS)
+
+
+def _plainly_bounded(properties: Mapping[str, Any]) -> bool:
+    """Whether the amounts present are all in range and no ``products`` are given: the
+    common case, checked over the keys present instead of every amount key."""
+    if "products" in properties:
+        return False
+    for key in _AMOUNT_SET.intersection(properties):
+        value = properties[key]
+        if type(value) is float or type(value) is int:
+            if not -MAX_AMOUNT <= value <= MAX_AMOUNT:  # NaN compares false: refused below
+                return False
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            return False  # a subclass of a number: the full check decides
+        # other types (text, objects) are not amounts: nothing to bound
+    return True
+
+
 def check_amounts(properties: Mapping[str, Any], where: str) -> None:
     """Refuse amounts (:data:`AMOUNT_KEYS`) out of ±:data:`MAX_AMOUNT`, naming the field."""
+    if _plainly_bounded(properties):
+        return
     for key in AMOUNT_KEYS:
         _check_amount(properties.get(key), f"{where}.{key}")
     products = properties.get("products")
