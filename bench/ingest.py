@@ -322,9 +322,9 @@ class Bench:
     def worker_and_latency(self, only: set[str]) -> None:
         worker, progress = self.start_worker(self.queue)
         if "worker" in only:
-            bodies = messages_of(WORKER_EVENTS // 100)
 
             def measure() -> float:
+                bodies = messages_of(WORKER_EVENTS // 100)  # new messageIds: none a duplicate
                 before, _ = applied(progress)
                 started = time.time()
                 publish_all(self.queue, bodies)

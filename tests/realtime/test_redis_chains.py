@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from audience.model.live_records import Event
-from audience.realtime.stores.redis import chains
+from audience.realtime.stores.chains import chains
 
 
 def ev(i: int, **ids: str) -> Event:
@@ -27,7 +27,11 @@ def test_events_linked_by_any_identity_form_one_chain_in_delivery_order() -> Non
 
 def test_an_alias_joins_the_previous_id_to_the_user() -> None:
     alias: dict[str, Any] = {"type": "alias", "messageId": "m2", "previousId": "old"}
-    events = [ev(0, anonymousId="old"), ev(1, userId="new"), cast(Event, {**alias, "userId": "new"})]
+    events = [
+        ev(0, anonymousId="old"),
+        ev(1, userId="new"),
+        cast(Event, {**alias, "userId": "new"}),
+    ]
     assert chains(events) == [[0, 1, 2]]
 
 

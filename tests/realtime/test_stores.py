@@ -140,3 +140,28 @@ def test_concurrent_writers_on_one_profile_lose_no_update(
         return profile
 
     assert asyncio.run(main())["counters"]["Tick"] == 4 * per_writer
+
+
+def test_a_mixed_batch_applies_each_person_in_order_once(make_store: StoreFactory) -> None:
+    # Many persons at once (the Redis store applies them in pipelined waves), one of them
+    # stitched mid-batch, one event sent twice: each counted once, the last trait wins.
+    engine = LiveEngine()
+    batch = []
+    for round_ in range(5):
+        for person in range(40):
+            batch.append(event(userId=f"p{person}", event="Tick", properties={"n": round_}))
+        batch.append(event("identify", userId=f"p{round_}", traits={"round": round_}))
+    batch.append(event("identify", anonymousId="anon-1", userId="p7"))
+    batch.append(event(anonymousId="anon-1", event="Tick"))
+    batch.append(batch[0])  # the same message again
+
+    async def body(store: ProfileStore) -> Any:
+        outcomes = await store.apply(batch, engine)
+        return outcomes, [await store.get(f"p{p}") for p in range(40)], await store.get("anon-1")
+
+    outcomes, profiles, stitched = run(make_store, body)
+    assert [o.status for o in outcomes].count("duplicate") == 1
+    assert outcomes[-1].status == "duplicate"
+    assert [p["counters"]["Tick"] for p in profiles] == [5] * 7 + [6] + [5] * 32
+    assert stitched["profile_id"] == profiles[7]["profile_id"]
+    assert [profiles[r]["traits"]["round"] for r in range(5)] == list(range(5))

@@ -26,94 +26,20 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from audience.errors import TransientError
 from audience.masking import mask, url_secrets
 from audience.model.live_records import Event, PersonState, Profile, SegmentChange
 from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
+from audience.realtime.stores.chains import WAVE, chains
+from audience.realtime.stores.redis_scripts import COMMIT, READ, RELEASE
 
-_COMMIT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'dup' end
-local n, m, k = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 1, n do
-  local v = redis.call('GET', KEYS[2 + i])
-  if v == false then v = '' end
-  if v ~= ARGV[4 + i] then return 'conflict' end
-end
-for i = 1, m do redis.call('SET', KEYS[2 + n + i], ARGV[4 + n + i]) end
-for i = 1, k do redis.call('DEL', KEYS[2 + n + m + i]) end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[4])
-for i = 5 + n + m, #ARGV do redis.call('XADD', KEYS[2], '*', 'change', ARGV[i]) end
-return 'ok'
-"""
-# One round trip to read what an event touches: is it known, its identities, their profiles
-# (and the profile its own first identity would key). Returns {seen, ids..., pids..., data...}.
-_READ = """
-local seen = redis.call('EXISTS', KEYS[1])
-local n = #KEYS - 1
-local ids, pids, seen_pid = {}, {}, {}
-for i = 1, n do
-  local v = redis.call('GET', KEYS[1 + i])
-  if v == false then v = '' end
-  ids[i] = v
-  if v ~= '' and not seen_pid[v] then seen_pid[v] = true; pids[#pids + 1] = v end
-end
-if not seen_pid[ARGV[2]] then pids[#pids + 1] = ARGV[2] end
-local out = {seen}
-for i = 1, n do out[#out + 1] = ids[i] end
-for i = 1, #pids do out[#out + 1] = pids[i] end
-for i = 1, #pids do
-  local d = redis.call('GET', ARGV[1] .. pids[i])
-  if d == false then d = '' end
-  out[#out + 1] = d
-end
-return out
-"""
-# Delete the generation marker only if it still holds the claim being given back.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 GROUP = "relay"
 
 
 MAX_CONFLICTS = 100
-
-
-CHAINS = 32
-"""Chains of events applied at once (each its own round trips to Redis): the round trips,
-not Redis, bound one worker when events are applied one after another."""
-
-
-def chains(events: Sequence[Event]) -> list[list[int]]:
-    """The events' indexes in chains that share no identity, each in delivery order.
-
-    Events linked by any identity key (directly or through another event of the batch) are
-    one chain, applied in order; chains run concurrently. Two chains that meet in a profile
-    through links stored earlier are kept apart by the commit's compare-and-set, as two
-    workers are.
-    """
-    owner: dict[str, int] = {}
-    parent = list(range(len(events)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for index, event in enumerate(events):
-        for key in identity_keys(event) or [f"message:{event.get('messageId')}"]:
-            if key in owner:
-                parent[root(index)] = root(owner[key])
-            else:
-                owner[key] = index
-    found: dict[int, list[int]] = {}
-    for index in range(len(events)):
-        found.setdefault(root(index), []).append(index)
-    return list(found.values())
 
 
 class RedisProfileStore:
@@ -126,9 +52,9 @@ class RedisProfileStore:
         self.prefix = prefix
         self.ttl = max(1, int(dedupe_days * 86400))
         self.redis: Any = aioredis.from_url(url)  # redis-py types every reply as a union
-        self._commit = self.redis.register_script(_COMMIT)
-        self._read = self.redis.register_script(_READ)
-        self._release = self.redis.register_script(_RELEASE)
+        self._commit = self.redis.register_script(COMMIT)
+        self._read = self.redis.register_script(READ)
+        self._release = self.redis.register_script(RELEASE)
         self.changes_key = f"{prefix}:changes"
         self.generation_key = f"{prefix}:generation"
 
@@ -140,6 +66,7 @@ class RedisProfileStore:
 
     async def start(self) -> None:
         try:
+            await self._load_scripts()  # the pipelines of apply() call them by their sha
             await self.redis.xgroup_create(self.changes_key, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -184,72 +111,137 @@ class RedisProfileStore:
     async def apply(
         self, events: Sequence[Event], engine: LiveEngine, *, record_changes: bool = True
     ) -> list[Outcome]:
+        """Apply ``events`` in waves: the first event of every chain (:func:`chains`), then
+        the second... Each wave is read in one pipelined round trip and written in another,
+        instead of two round trips per event; one person's events stay in order."""
         outcomes: list[Outcome | None] = [None] * len(events)
-        room = asyncio.Semaphore(CHAINS)
-
-        async def chain(indexes: list[int]) -> None:
-            async with room:
-                for i in indexes:
-                    outcomes[i] = await self._apply_one(events[i], engine, record_changes)
-
+        groups = chains(events)
         try:
-            failures = [
-                found
-                for found in await asyncio.gather(
-                    *(chain(group) for group in chains(events)), return_exceptions=True
-                )
-                if found is not None
-            ]
-            if failures:
-                raise failures[0]
+            for depth in range(max((len(group) for group in groups), default=0)):
+                wave = [group[depth] for group in groups if len(group) > depth]
+                for start in range(0, len(wave), WAVE):
+                    part = wave[start : start + WAVE]
+                    if len(part) == 1:  # one round trip less than a pipeline of one
+                        outcomes[part[0]] = await self._apply_one(
+                            events[part[0]], engine, record_changes
+                        )
+                        continue
+                    try:
+                        found = await self._apply_wave(
+                            [events[i] for i in part], engine, record_changes
+                        )
+                    except NoScriptError:  # Redis restarted: nothing of the wave was run
+                        await self._load_scripts()
+                        found = await self._apply_wave(
+                            [events[i] for i in part], engine, record_changes
+                        )
+                    for i, outcome in zip(part, found, strict=True):
+                        outcomes[i] = outcome
         except RedisError as exc:
             raise TransientError(
                 mask(f"Redis failed while applying events ({exc}); retry", url_secrets(self.url))
             ) from exc
         return [outcome for outcome in outcomes if outcome is not None]
 
-    async def _apply_one(self, event: Event, engine: LiveEngine, record_changes: bool) -> Outcome:
-        msg_key = f"{self.prefix}:msg:{event['messageId']}"
+    async def _apply_wave(
+        self, events: list[Event], engine: LiveEngine, record_changes: bool
+    ) -> list[Outcome]:
+        """Events that share no identity: all read at once, planned, all committed at once;
+        one whose commit met a concurrent write (another worker's, or a wave-mate's that
+        reached the same profile through a stored link) is applied again alone."""
+        # evalsha on the pipeline itself: a script registered with it would cost a round
+        # trip more (redis-py asks SCRIPT EXISTS before every execute); they are loaded once.
+        pipe = self.redis.pipeline(transaction=False)
+        for event in events:
+            keys, args = self._read_call(event)
+            pipe.evalsha(self._read.sha, len(keys), *keys, *args)
+        replies = await pipe.execute()
+        steps = [
+            self._planned(e, r, engine, record_changes)
+            for e, r in zip(events, replies, strict=True)
+        ]
+        pipe = self.redis.pipeline(transaction=False)
+        for step in steps:
+            if not isinstance(step, Outcome):
+                pipe.evalsha(self._commit.sha, len(step[1]), *step[1], *step[2])
+        results = iter(await pipe.execute())
+        outcomes = []
+        for event, step in zip(events, steps, strict=True):
+            if isinstance(step, Outcome):
+                outcomes.append(step)
+                continue
+            result = next(results)
+            if result == b"ok":
+                outcomes.append(Outcome("applied", changes=step[0].changes))
+            elif result == b"dup":
+                outcomes.append(Outcome("duplicate"))
+            else:
+                outcomes.append(await self._apply_one(event, engine, record_changes))
+        return outcomes
+
+    async def _load_scripts(self) -> None:
+        for script in (self._read, self._commit):
+            script.sha = await self.redis.script_load(script.script)
+
+    def _read_call(self, event: Event) -> tuple[list[str], list[str]]:
+        """The keys and arguments of the read script for ``event``."""
         keys = identity_keys(event)
+        return (
+            [f"{self.prefix}:msg:{event['messageId']}", *(self._id(k) for k in keys)],
+            [self._profile(""), keys[0] if keys else ""],
+        )
+
+    def _planned(
+        self, event: Event, reply: list[Any], engine: LiveEngine, record_changes: bool
+    ) -> Outcome | tuple[Any, list[Any], list[Any]]:
+        """What was read, planned: the outcome when there is nothing to write, else the plan
+        and the commit's keys and arguments."""
+        if reply[0]:
+            return Outcome("duplicate")
+        keys = identity_keys(event)
+        first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
+        pids = [p.decode() for p in rest[: len(rest) // 2]]
+        raw = rest[len(rest) // 2 :]
+        resolved = {k: (v.decode() or None) for k, v in zip(keys, first, strict=True)}
+        profiles = {p: (orjson.loads(r) if r else None) for p, r in zip(pids, raw, strict=True)}
+        try:
+            if engine.target(event, resolved) not in profiles:
+                raise ValueError("the event's profile was not read")
+            plan = engine.plan(event, resolved, profiles, engine.now())
+        except Exception as exc:  # a bad event must not stop the stream: dead-letter it
+            return rejected(exc)
+        watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
+        sets = {self._profile(plan.profile_id): orjson.dumps(plan.profile)}
+        sets.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
+        dels = [self._profile(p) for p in plan.removed]
+        msg_key = f"{self.prefix}:msg:{event['messageId']}"
+        return (
+            plan,
+            [msg_key, self.changes_key, *watched, *sets, *dels],
+            [
+                len(watched),
+                len(sets),
+                len(dels),
+                self.ttl,
+                *first,
+                *raw,
+                *sets.values(),
+                *(orjson.dumps(c) for c in (plan.changes if record_changes else ())),
+            ],
+        )
+
+    async def _apply_one(self, event: Event, engine: LiveEngine, record_changes: bool) -> Outcome:
         for attempt in range(MAX_CONFLICTS):
             if attempt:  # writers that collided retry at random moments, not in lockstep
                 await asyncio.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))
-            reply = await self._read(
-                keys=[msg_key, *(self._id(k) for k in keys)],
-                args=[self._profile(""), keys[0] if keys else ""],
-            )
-            if reply[0]:
-                return Outcome("duplicate")
-            first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
-            pids = [p.decode() for p in rest[: len(rest) // 2]]
-            raw = rest[len(rest) // 2 :]
-            resolved = {k: (v.decode() or None) for k, v in zip(keys, first, strict=True)}
-            profiles = {p: (orjson.loads(r) if r else None) for p, r in zip(pids, raw, strict=True)}
-            try:
-                if engine.target(event, resolved) not in profiles:
-                    raise ValueError("the event's profile was not read")
-                plan = engine.plan(event, resolved, profiles, engine.now())
-            except Exception as exc:  # a bad event must not stop the stream: dead-letter it
-                return rejected(exc)
-            watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
-            expected = [*first, *raw]
-            sets = {self._profile(plan.profile_id): orjson.dumps(plan.profile)}
-            sets.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
-            dels = [self._profile(p) for p in plan.removed]
-            result = await self._commit(
-                keys=[msg_key, self.changes_key, *watched, *sets, *dels],
-                args=[
-                    len(watched),
-                    len(sets),
-                    len(dels),
-                    self.ttl,
-                    *expected,
-                    *sets.values(),
-                    *(orjson.dumps(c) for c in (plan.changes if record_changes else ())),
-                ],
-            )
+            keys, args = self._read_call(event)
+            reply = await self._read(keys=keys, args=args)
+            step = self._planned(event, reply, engine, record_changes)
+            if isinstance(step, Outcome):
+                return step
+            result = await self._commit(keys=step[1], args=step[2])
             if result == b"ok":
-                return Outcome("applied", changes=plan.changes)
+                return Outcome("applied", changes=step[0].changes)
             if result == b"dup":
                 return Outcome("duplicate")
         raise TransientError(f"event {event['messageId']}: too many concurrent writes; retry")
