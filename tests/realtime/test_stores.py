@@ -165,3 +165,49 @@ def test_a_mixed_batch_applies_each_person_in_order_once(make_store: StoreFactor
     assert [p["counters"]["Tick"] for p in profiles] == [5] * 7 + [6] + [5] * 32
     assert stitched["profile_id"] == profiles[7]["profile_id"]
     assert [profiles[r]["traits"]["round"] for r in range(5)] == list(range(5))
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("seed", range(4))
+def test_a_batch_leaves_redis_as_its_events_one_by_one_do(
+    redis_url: str, redis_prefix: str, seed: int
+) -> None:
+    # The batch path reads a person once and plans her next events from what it planned:
+    # it must end where applying the events one at a time ends, stitching and all.
+    import random
+
+    from audience.store.clock import FixedClock
+
+    rng = random.Random(seed)
+    at = SYSTEM_CLOCK.now()
+    users, anons = ["u1", "u2", "u3"], ["a1", "a2"]
+    events: list[dict[str, Any]] = []
+    for _ in range(60):
+        kind = rng.choice(["track", "track", "track", "identify", "page"])
+        ids = rng.choice([{"userId": rng.choice(users)}, {"anonymousId": rng.choice(anons)}])
+        if kind == "identify" and rng.random() < 0.3:
+            ids = {"userId": rng.choice(users), "anonymousId": rng.choice(anons)}
+        fields = {"event": "Tick", "properties": {"total": rng.randint(1, 9)}}
+        if kind != "track":
+            fields = {"traits": {"n": rng.randint(0, 99)}} if kind == "identify" else {}
+        events.append(event(kind, **ids, **fields))
+    events.append(events[5])  # a message delivered twice
+
+    async def main() -> Any:
+        states = []
+        for prefix, batches in ((redis_prefix, [events]), (f"{redis_prefix}:one", events)):
+            engine = LiveEngine(clock=FixedClock(at))
+            store = RedisProfileStore(redis_url, prefix, 1)
+            await store.start()
+            statuses = []
+            for batch in batches:
+                found = await store.apply(batch if isinstance(batch, list) else [batch], engine)
+                statuses += [o.status for o in found]
+            profiles = {i: await store.get(i) for i in users + anons}
+            states.append((statuses, profiles))
+            await store.close()
+        return states
+
+    (batched, batched_profiles), (alone, alone_profiles) = asyncio.run(main())
+    assert batched == alone
+    assert batched_profiles == alone_profiles

@@ -31,10 +31,11 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from audience.errors import TransientError
 from audience.masking import mask, url_secrets
 from audience.model.live_records import Event, PersonState, Profile, SegmentChange
-from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
+from audience.realtime.engine import LiveEngine, Plan, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
 from audience.realtime.stores.chains import WAVE, chains
-from audience.realtime.stores.redis_scripts import COMMIT, READ, RELEASE
+from audience.realtime.stores.redis_folds import fold
+from audience.realtime.stores.redis_scripts import COMMIT, COMMIT_MANY, READ, RELEASE
 
 GROUP = "relay"
 
@@ -53,6 +54,7 @@ class RedisProfileStore:
         self.ttl = max(1, int(dedupe_days * 86400))
         self.redis: Any = aioredis.from_url(url)  # redis-py types every reply as a union
         self._commit = self.redis.register_script(COMMIT)
+        self._commit_many = self.redis.register_script(COMMIT_MANY)
         self._read = self.redis.register_script(READ)
         self._release = self.redis.register_script(RELEASE)
         self.changes_key = f"{prefix}:changes"
@@ -111,32 +113,30 @@ class RedisProfileStore:
     async def apply(
         self, events: Sequence[Event], engine: LiveEngine, *, record_changes: bool = True
     ) -> list[Outcome]:
-        """Apply ``events`` in waves: the first event of every chain (:func:`chains`), then
-        the second... Each wave is read in one pipelined round trip and written in another,
-        instead of two round trips per event; one person's events stay in order."""
+        """Apply ``events`` in waves: a run of each chain (:func:`chains`; a run: one
+        person's next events, :func:`fold`), then the next run of each... A wave is read in
+        one pipelined round trip and written in another; one person's events stay in order."""
         outcomes: list[Outcome | None] = [None] * len(events)
-        groups = chains(events)
+        where = chains(events)
+        todo = [[events[i] for i in group] for group in where]
+        done = [0] * len(todo)
         try:
-            for depth in range(max((len(group) for group in groups), default=0)):
-                wave = [group[depth] for group in groups if len(group) > depth]
+            while True:
+                wave = [c for c in range(len(todo)) if done[c] < len(todo[c])]
+                if not wave:
+                    break
                 for start in range(0, len(wave), WAVE):
                     part = wave[start : start + WAVE]
-                    if len(part) == 1:  # one round trip less than a pipeline of one
-                        outcomes[part[0]] = await self._apply_one(
-                            events[part[0]], engine, record_changes
-                        )
-                        continue
+                    runs = [todo[c][done[c] :] for c in part]
                     try:
-                        found = await self._apply_wave(
-                            [events[i] for i in part], engine, record_changes
-                        )
+                        found = await self._apply_wave(runs, engine, record_changes)
                     except NoScriptError:  # Redis restarted: nothing of the wave was run
                         await self._load_scripts()
-                        found = await self._apply_wave(
-                            [events[i] for i in part], engine, record_changes
-                        )
-                    for i, outcome in zip(part, found, strict=True):
-                        outcomes[i] = outcome
+                        found = await self._apply_wave(runs, engine, record_changes)
+                    for c, applied in zip(part, found, strict=True):
+                        for outcome in applied:
+                            outcomes[where[c][done[c]]] = outcome
+                            done[c] += 1
         except RedisError as exc:
             raise TransientError(
                 mask(f"Redis failed while applying events ({exc}); retry", url_secrets(self.url))
@@ -144,43 +144,43 @@ class RedisProfileStore:
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def _apply_wave(
-        self, events: list[Event], engine: LiveEngine, record_changes: bool
-    ) -> list[Outcome]:
-        """Events that share no identity: all read at once, planned, all committed at once;
-        one whose commit met a concurrent write (another worker's, or a wave-mate's that
-        reached the same profile through a stored link) is applied again alone."""
+        self, runs: list[list[Event]], engine: LiveEngine, record_changes: bool
+    ) -> list[list[Outcome]]:
+        """The outcomes of the first events of each run (which share no identity): all read
+        at once, planned, all committed at once. A run whose commit met a concurrent write
+        (another worker's, or a wave-mate's that reached the same profile through a stored
+        link) or a message already seen is applied again, one event at a time."""
         # evalsha on the pipeline itself: a script registered with it would cost a round
         # trip more (redis-py asks SCRIPT EXISTS before every execute); they are loaded once.
         pipe = self.redis.pipeline(transaction=False)
-        for event in events:
-            keys, args = self._read_call(event)
+        for run in runs:
+            keys, args = self._read_call(run[0])
             pipe.evalsha(self._read.sha, len(keys), *keys, *args)
         replies = await pipe.execute()
         steps = [
-            self._planned(e, r, engine, record_changes)
-            for e, r in zip(events, replies, strict=True)
+            self._planned(run, reply, engine, record_changes)
+            for run, reply in zip(runs, replies, strict=True)
         ]
         pipe = self.redis.pipeline(transaction=False)
         for step in steps:
             if not isinstance(step, Outcome):
-                pipe.evalsha(self._commit.sha, len(step[1]), *step[1], *step[2])
-        results = iter(await pipe.execute())
-        outcomes = []
-        for event, step in zip(events, steps, strict=True):
+                pipe.evalsha(self._commit_many.sha, len(step[1]), *step[1], *step[2])
+        results = iter(await pipe.execute() if len(pipe) else [])
+        outcomes: list[list[Outcome]] = []
+        for run, step in zip(runs, steps, strict=True):
             if isinstance(step, Outcome):
-                outcomes.append(step)
-                continue
-            result = next(results)
-            if result == b"ok":
-                outcomes.append(Outcome("applied", changes=step[0].changes))
-            elif result == b"dup":
-                outcomes.append(Outcome("duplicate"))
+                outcomes.append([step])
+            elif (result := next(results)) == b"ok":
+                outcomes.append([Outcome("applied", changes=p.changes) for p in step[0]])
+            elif len(step[0]) == 1 and result == b"dup":
+                outcomes.append([Outcome("duplicate")])
             else:
-                outcomes.append(await self._apply_one(event, engine, record_changes))
+                run = run[: len(step[0])]
+                outcomes.append([await self._apply_one(e, engine, record_changes) for e in run])
         return outcomes
 
     async def _load_scripts(self) -> None:
-        for script in (self._read, self._commit):
+        for script in (self._read, self._commit_many):
             script.sha = await self.redis.script_load(script.script)
 
     def _read_call(self, event: Event) -> tuple[list[str], list[str]]:
@@ -192,41 +192,41 @@ class RedisProfileStore:
         )
 
     def _planned(
-        self, event: Event, reply: list[Any], engine: LiveEngine, record_changes: bool
-    ) -> Outcome | tuple[Any, list[Any], list[Any]]:
-        """What was read, planned: the outcome when there is nothing to write, else the plan
-        and the commit's keys and arguments."""
+        self, run: list[Event], reply: list[Any], engine: LiveEngine, record_changes: bool
+    ) -> Outcome | tuple[list[Plan], list[Any], list[Any]]:
+        """What was read for ``run[0]``, planned with the next events :func:`fold` takes: the
+        outcome when there is nothing to write, else the plans and the commit's keys and
+        arguments (for ``COMMIT_MANY``)."""
         if reply[0]:
             return Outcome("duplicate")
-        keys = identity_keys(event)
+        keys = identity_keys(run[0])
         first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
         pids = [p.decode() for p in rest[: len(rest) // 2]]
         raw = rest[len(rest) // 2 :]
         resolved = {k: (v.decode() or None) for k, v in zip(keys, first, strict=True)}
         profiles = {p: (orjson.loads(r) if r else None) for p, r in zip(pids, raw, strict=True)}
-        try:
-            if engine.target(event, resolved) not in profiles:
-                raise ValueError("the event's profile was not read")
-            plan = engine.plan(event, resolved, profiles, engine.now())
-        except Exception as exc:  # a bad event must not stop the stream: dead-letter it
-            return rejected(exc)
+        plans, error = fold(run, resolved, profiles, engine)
+        if error is not None:  # a bad event must not stop the stream: dead-letter it
+            return rejected(error)
         watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
-        sets = {self._profile(plan.profile_id): orjson.dumps(plan.profile)}
-        sets.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
-        dels = [self._profile(p) for p in plan.removed]
-        msg_key = f"{self.prefix}:msg:{event['messageId']}"
+        final: dict[str, bytes | None] = {}  # each key's last state: written, or deleted
+        for plan in plans:
+            final.update(dict.fromkeys((self._profile(p) for p in plan.removed), None))
+            final[self._profile(plan.profile_id)] = orjson.dumps(plan.profile)
+            final.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
+        sets = {key: value for key, value in final.items() if value is not None}
+        dels = [key for key, value in final.items() if value is None]
+        messages = [f"{self.prefix}:msg:{e['messageId']}" for e in run[: len(plans)]]
+        changes = [c for plan in plans for c in plan.changes] if record_changes else []
         return (
-            plan,
-            [msg_key, self.changes_key, *watched, *sets, *dels],
+            plans,
+            [self.changes_key, *messages, *watched, *sets, *dels],
             [
-                len(watched),
-                len(sets),
-                len(dels),
-                self.ttl,
+                *(len(messages), len(watched), len(sets), len(dels), self.ttl),
                 *first,
                 *raw,
                 *sets.values(),
-                *(orjson.dumps(c) for c in (plan.changes if record_changes else ())),
+                *(orjson.dumps(c) for c in changes),
             ],
         )
 
@@ -236,12 +236,12 @@ class RedisProfileStore:
                 await asyncio.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))
             keys, args = self._read_call(event)
             reply = await self._read(keys=keys, args=args)
-            step = self._planned(event, reply, engine, record_changes)
+            step = self._planned([event], reply, engine, record_changes)
             if isinstance(step, Outcome):
                 return step
-            result = await self._commit(keys=step[1], args=step[2])
+            result = await self._commit_many(keys=step[1], args=step[2])
             if result == b"ok":
-                return Outcome("applied", changes=step[0].changes)
+                return Outcome("applied", changes=step[0][0].changes)
             if result == b"dup":
                 return Outcome("duplicate")
         raise TransientError(f"event {event['messageId']}: too many concurrent writes; retry")

@@ -47,3 +47,23 @@ RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# COMMIT for a run of one person's events planned one after another from one read: all their
+# messages unseen, every key read unchanged, then the final state and every change at once.
+# KEYS: changes, msg*j, watched*n, set*m, del*k; ARGV: j, n, m, k, ttl, expected*n, value*m,
+# change...
+COMMIT_MANY = """
+local j, n, m, k = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 1, j do
+  if redis.call('EXISTS', KEYS[1 + i]) == 1 then return 'dup' end
+end
+for i = 1, n do
+  local v = redis.call('GET', KEYS[1 + j + i])
+  if v == false then v = '' end
+  if v ~= ARGV[5 + i] then return 'conflict' end
+end
+for i = 1, m do redis.call('SET', KEYS[1 + j + n + i], ARGV[5 + n + i]) end
+for i = 1, k do redis.call('DEL', KEYS[1 + j + n + m + i]) end
+for i = 1, j do redis.call('SET', KEYS[1 + i], '1', 'EX', ARGV[5]) end
+for i = 6 + n + m, #ARGV do redis.call('XADD', KEYS[1], '*', 'change', ARGV[i]) end
+return 'ok'
+"""
