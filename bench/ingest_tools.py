@@ -18,8 +18,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672/"
 KAFKA = "kafka://127.0.0.1:9092"
@@ -233,3 +236,62 @@ def cpu_seconds(pid: int) -> float:
         for child in (task / "children").read_text().split()
     ]
     return own + sum(cpu_seconds(child) for child in children)
+
+
+def applied(progress: Path) -> tuple[int, float]:
+    """The worker's last report: events applied so far and when."""
+    lines = [line for line in progress.read_text().splitlines() if line != "ready"]
+    if not lines:
+        return 0, 0.0
+    count, at = lines[-1].split()
+    return int(count), float(at)
+
+
+def crossed(progress: Path, target: int) -> float | None:
+    """When the worker's applied count first reached ``target``, if it has."""
+    for line in progress.read_text().splitlines():
+        if line != "ready" and int(line.split()[0]) >= target:
+            return float(line.split()[1])
+    return None
+
+
+def latencies(changes: Path, since: float, until: float) -> list[float]:
+    """Milliseconds from the collector receiving an event to its change being emitted."""
+    found = []
+    for line in changes.read_bytes().splitlines():
+        change = orjson.loads(line)
+        received = datetime.fromisoformat(change["received_at"]).timestamp()
+        if since <= received < until:
+            emitted = datetime.fromisoformat(change["emitted_at"]).timestamp()
+            found.append((emitted - received) * 1000)
+    return sorted(found)
+
+
+def messages_of(count: int) -> list[bytes]:
+    """``count`` queue messages of 100 normalised events (1,000 persons), as the collector
+    publishes them."""
+    from audience.realtime.events import parse_batch
+    from audience.store.clock import SystemClock
+
+    body = orjson.dumps({"batch": [event(i) for i in range(100)]})
+    now = SystemClock().now().replace(tzinfo=UTC)  # the collector works in aware UTC
+    return [orjson.dumps(parse_batch(body, now)) for _ in range(count)]
+
+
+def publish_all(queue_name: str, bodies: list[bytes]) -> None:
+    import aio_pika
+
+    async def main() -> None:
+        async with await aio_pika.connect(RABBIT) as connection:
+            channel = await connection.channel(publisher_confirms=True)
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(
+                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                        routing_key=queue_name,
+                    )
+                    for body in bodies
+                )
+            )
+
+    asyncio.run(main())

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from audience.realtime.event_shapes import plain_batch, plain_event
-from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER, nesting
+from audience.realtime.events import BATCH_ADAPTER, EVENT_ADAPTER
+from audience.realtime.input_checks import nesting
 
 FIELDS = [
     "type",

@@ -211,3 +211,25 @@ def test_a_batch_leaves_redis_as_its_events_one_by_one_do(
     (batched, batched_profiles), (alone, alone_profiles) = asyncio.run(main())
     assert batched == alone
     assert batched_profiles == alone_profiles
+
+
+@pytest.mark.redis
+def test_scripts_lost_by_a_restarted_redis_are_loaded_again(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # A restarted Redis forgets its scripts; the pipelined waves call them by sha.
+    engine = LiveEngine()
+
+    async def main() -> Any:
+        store = RedisProfileStore(redis_url, redis_prefix, 1)
+        await store.start()
+        store._read.sha = "0" * 40  # what a restart leaves: a sha Redis does not know
+        store._commit_many.sha = "1" * 40
+        outcomes = await store.apply([event(userId=f"n{i}", event="E") for i in range(3)], engine)
+        profile = await store.get("n2")
+        await store.close()
+        return outcomes, profile
+
+    outcomes, profile = asyncio.run(main())
+    assert [o.status for o in outcomes] == ["applied"] * 3
+    assert profile["events_total"] == 1

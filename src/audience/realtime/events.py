@@ -22,9 +22,7 @@ stored. Then:
 from __future__ import annotations
 
 import functools
-import itertools
 import os
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NotRequired, cast
@@ -47,6 +45,7 @@ from audience.realtime.input_checks import (
     check_amounts,
     check_depth,
     field_path,
+    nesting,
 )
 
 _NON_EMPTY_ID = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
@@ -169,17 +168,6 @@ def parse_json(
     if body.count(b"{") + body.count(b"[") > depth and nesting(body) > depth:
         check_depth(data, depth, root)
     return data
-
-
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_BRACKETS = bytes(range(256)).translate(None, b"{}[]")
-_STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
-
-
-def nesting(body: bytes) -> int:
-    """How deep the objects and arrays of a valid JSON ``body`` nest (the body is level 1)."""
-    brackets = _STRING.sub(b"", body).translate(None, _BRACKETS)
-    return max(itertools.accumulate(_STEP[b] for b in brackets), default=0)
 
 
 def _validation_message(exc: ValidationError, prefix: str) -> str:

@@ -18,6 +18,7 @@ schemas of :mod:`audience.realtime.events` are written with.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -224,6 +225,17 @@ def check_depth(data: Any, max_depth: int, root: str = "body") -> None:
             f"{field_path(root, found)}: objects and arrays nested more than {max_depth} levels "
             "deep; flatten the data (the body is level 1)"
         )
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = bytes(range(256)).translate(None, b"{}[]")
+_STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
+
+
+def nesting(body: bytes) -> int:
+    """How deep the objects and arrays of a valid JSON ``body`` nest (the body is level 1)."""
+    brackets = _STRING.sub(b"", body).translate(None, _BRACKETS)
+    return max(itertools.accumulate(_STEP[b] for b in brackets), default=0)
 
 
 def _check_amount(value: Any, where: str) -> None:
