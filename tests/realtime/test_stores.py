@@ -140,3 +140,96 @@ def test_concurrent_writers_on_one_profile_lose_no_update(
         return profile
 
     assert asyncio.run(main())["counters"]["Tick"] == 4 * per_writer
+
+
+def test_a_mixed_batch_applies_each_person_in_order_once(make_store: StoreFactory) -> None:
+    # Many persons at once (the Redis store applies them in pipelined waves), one of them
+    # stitched mid-batch, one event sent twice: each counted once, the last trait wins.
+    engine = LiveEngine()
+    batch = []
+    for round_ in range(5):
+        for person in range(40):
+            batch.append(event(userId=f"p{person}", event="Tick", properties={"n": round_}))
+        batch.append(event("identify", userId=f"p{round_}", traits={"round": round_}))
+    batch.append(event("identify", anonymousId="anon-1", userId="p7"))
+    batch.append(event(anonymousId="anon-1", event="Tick"))
+    batch.append(batch[0])  # the same message again
+
+    async def body(store: ProfileStore) -> Any:
+        outcomes = await store.apply(batch, engine)
+        return outcomes, [await store.get(f"p{p}") for p in range(40)], await store.get("anon-1")
+
+    outcomes, profiles, stitched = run(make_store, body)
+    assert [o.status for o in outcomes].count("duplicate") == 1
+    assert outcomes[-1].status == "duplicate"
+    assert [p["counters"]["Tick"] for p in profiles] == [5] * 7 + [6] + [5] * 32
+    assert stitched["profile_id"] == profiles[7]["profile_id"]
+    assert [profiles[r]["traits"]["round"] for r in range(5)] == list(range(5))
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("seed", range(4))
+def test_a_batch_leaves_redis_as_its_events_one_by_one_do(
+    redis_url: str, redis_prefix: str, seed: int
+) -> None:
+    # The batch path reads a person once and plans her next events from what it planned:
+    # it must end where applying the events one at a time ends, stitching and all.
+    import random
+
+    from audience.store.clock import FixedClock
+
+    rng = random.Random(seed)
+    at = SYSTEM_CLOCK.now()
+    users, anons = ["u1", "u2", "u3"], ["a1", "a2"]
+    events: list[dict[str, Any]] = []
+    for _ in range(60):
+        kind = rng.choice(["track", "track", "track", "identify", "page"])
+        ids = rng.choice([{"userId": rng.choice(users)}, {"anonymousId": rng.choice(anons)}])
+        if kind == "identify" and rng.random() < 0.3:
+            ids = {"userId": rng.choice(users), "anonymousId": rng.choice(anons)}
+        fields = {"event": "Tick", "properties": {"total": rng.randint(1, 9)}}
+        if kind != "track":
+            fields = {"traits": {"n": rng.randint(0, 99)}} if kind == "identify" else {}
+        events.append(event(kind, **ids, **fields))
+    events.append(events[5])  # a message delivered twice
+
+    async def main() -> Any:
+        states = []
+        for prefix, batches in ((redis_prefix, [events]), (f"{redis_prefix}:one", events)):
+            engine = LiveEngine(clock=FixedClock(at))
+            store = RedisProfileStore(redis_url, prefix, 1)
+            await store.start()
+            statuses = []
+            for batch in batches:
+                found = await store.apply(batch if isinstance(batch, list) else [batch], engine)
+                statuses += [o.status for o in found]
+            profiles = {i: await store.get(i) for i in users + anons}
+            states.append((statuses, profiles))
+            await store.close()
+        return states
+
+    (batched, batched_profiles), (alone, alone_profiles) = asyncio.run(main())
+    assert batched == alone
+    assert batched_profiles == alone_profiles
+
+
+@pytest.mark.redis
+def test_scripts_lost_by_a_restarted_redis_are_loaded_again(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # A restarted Redis forgets its scripts; the pipelined waves call them by sha.
+    engine = LiveEngine()
+
+    async def main() -> Any:
+        store = RedisProfileStore(redis_url, redis_prefix, 1)
+        await store.start()
+        store._read.sha = "0" * 40  # what a restart leaves: a sha Redis does not know
+        store._commit_many.sha = "1" * 40
+        outcomes = await store.apply([event(userId=f"n{i}", event="E") for i in range(3)], engine)
+        profile = await store.get("n2")
+        await store.close()
+        return outcomes, profile
+
+    outcomes, profile = asyncio.run(main())
+    assert [o.status for o in outcomes] == ["applied"] * 3
+    assert profile["events_total"] == 1

@@ -127,6 +127,13 @@ def responses(pointer: str) -> dict[int | str, dict[str, Any]]:
     return {**ACCEPTED, 200: {**ACCEPTED[200], "links": profile_links(pointer)}}
 
 
+def handlers() -> dict[str, Callable[[Request], Awaitable[Response]]]:
+    """The tracking routes' handlers by path, for the application's fast path."""
+    found = {f"/v1/{type_}": _single(type_) for type_ in EVENT_TYPES}
+    found["/v1/batch"] = batch
+    return found
+
+
 def router() -> APIRouter:
     """The tracking routes."""
     routes = APIRouter(tags=["tracking"])

@@ -106,6 +106,7 @@ class EventFeed:
     def __init__(
         self, history: int = 50, per_subscriber: int = 200, max_subscribers: int = 32
     ) -> None:
+        self.history = history
         self.recent: deque[FeedItem] = deque(maxlen=history)
         self.per_subscriber = per_subscriber
         self.max_subscribers = max_subscribers
@@ -119,6 +120,11 @@ class EventFeed:
 
     def publish(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Offer accepted events to every reader; never blocks, never grows without bound."""
+        events = list(events)
+        with self._lock:
+            if not self._subscribers:  # no reader: only the history keeps them, its last few
+                self.recent.extend(FeedItem.of(event) for event in events[-self.history :])
+                return
         items = [FeedItem.of(event) for event in events]
         with self._lock:
             self.recent.extend(items)

@@ -18,6 +18,7 @@ schemas of :mod:`audience.realtime.events` are written with.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -107,7 +108,7 @@ _RFC3339 = re.compile(
 _TIME_HINT = "send an ISO 8601 time such as 2026-03-01T12:00:00.000Z"
 
 
-def _client_time(value: Any) -> datetime | None:
+def client_time(value: Any) -> datetime | None:
     """An RFC 3339 time (offset optional: UTC); numbers and other date forms are refused."""
     if value is None or isinstance(value, datetime):
         return value
@@ -161,7 +162,7 @@ Id = Annotated[
 """A user, anonymous, group or previous id: a string, or a whole number made one."""
 ClientTime = Annotated[
     datetime | None,
-    PlainValidator(_client_time),
+    PlainValidator(client_time),
     WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}),
 ]
 """A time a client gives: an ISO 8601 (RFC 3339) string."""
@@ -226,6 +227,17 @@ def check_depth(data: Any, max_depth: int, root: str = "body") -> None:
         )
 
 
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = bytes(range(256)).translate(None, b"{}[]")
+_STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
+
+
+def nesting(body: bytes) -> int:
+    """How deep the objects and arrays of a valid JSON ``body`` nest (the body is level 1)."""
+    brackets = _STRING.sub(b"", body).translate(None, _BRACKETS)
+    return max(itertools.accumulate(_STEP[b] for b in brackets), default=0)
+
+
 def _check_amount(value: Any, where: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
@@ -236,8 +248,29 @@ def _check_amount(value: Any, where: str) -> None:
         )
 
 
+_AMOUNT_SET = frozenset(AMOUNT_KEYS)
+
+
+def _plainly_bounded(properties: Mapping[str, Any]) -> bool:
+    """Whether the amounts present are all in range and no ``products`` are given: the
+    common case, checked over the keys present instead of every amount key."""
+    if "products" in properties:
+        return False
+    for key in _AMOUNT_SET.intersection(properties):
+        value = properties[key]
+        if type(value) is float or type(value) is int:
+            if not -MAX_AMOUNT <= value <= MAX_AMOUNT:  # NaN compares false: refused below
+                return False
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            return False  # a subclass of a number: the full check decides
+        # other types (text, objects) are not amounts: nothing to bound
+    return True
+
+
 def check_amounts(properties: Mapping[str, Any], where: str) -> None:
     """Refuse amounts (:data:`AMOUNT_KEYS`) out of ±:data:`MAX_AMOUNT`, naming the field."""
+    if _plainly_bounded(properties):
+        return
     for key in AMOUNT_KEYS:
         _check_amount(properties.get(key), f"{where}.{key}")
     products = properties.get("products")

@@ -53,6 +53,9 @@ class SuppressionFilter:
 
     def suppressed(self, event: Mapping[str, Any]) -> bool:
         self._reload()
+        return self._listed(event)
+
+    def _listed(self, event: Mapping[str, Any]) -> bool:
         if not self._hashes or self.key is None:
             return False
         key = self.key
@@ -63,7 +66,10 @@ class SuppressionFilter:
 
     def keep(self, events: list[Any]) -> list[Any]:
         """``events`` without the suppressed ones, counted in :attr:`dropped`."""
-        kept = [e for e in events if not (isinstance(e, Mapping) and self.suppressed(e))]
+        self._reload()  # once per call, not per event: a stat costs more than the check
+        if not self._hashes:
+            return events
+        kept = [e for e in events if not (isinstance(e, Mapping) and self._listed(e))]
         self.dropped += len(events) - len(kept)
         return kept
 

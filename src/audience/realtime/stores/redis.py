@@ -11,7 +11,9 @@ Keys (``<p>`` is ``profiles.prefix``)::
 An event is read (identities, then profiles), planned in Python by the engine, and written by
 one script that first checks that the message is still unseen and every key read still holds
 what was read; another consumer's concurrent write makes it answer ``conflict`` and the event
-is planned again. Three round trips per event, whatever the profile's size.
+is planned again. Three round trips per event, whatever the profile's size; the events of a
+delivered batch that share no identity are applied concurrently (:func:`chains`), one
+person's always in order.
 """
 
 from __future__ import annotations
@@ -24,56 +26,17 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from audience.errors import TransientError
 from audience.masking import mask, url_secrets
 from audience.model.live_records import Event, PersonState, Profile, SegmentChange
-from audience.realtime.engine import LiveEngine, identity_keys, lookup_keys
+from audience.realtime.engine import LiveEngine, Plan, identity_keys, lookup_keys
 from audience.realtime.stores import Outcome, rejected
+from audience.realtime.stores.chains import WAVE, chains
+from audience.realtime.stores.redis_folds import fold
+from audience.realtime.stores.redis_scripts import COMMIT, COMMIT_MANY, READ, RELEASE
 
-_COMMIT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'dup' end
-local n, m, k = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 1, n do
-  local v = redis.call('GET', KEYS[2 + i])
-  if v == false then v = '' end
-  if v ~= ARGV[4 + i] then return 'conflict' end
-end
-for i = 1, m do redis.call('SET', KEYS[2 + n + i], ARGV[4 + n + i]) end
-for i = 1, k do redis.call('DEL', KEYS[2 + n + m + i]) end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[4])
-for i = 5 + n + m, #ARGV do redis.call('XADD', KEYS[2], '*', 'change', ARGV[i]) end
-return 'ok'
-"""
-# One round trip to read what an event touches: is it known, its identities, their profiles
-# (and the profile its own first identity would key). Returns {seen, ids..., pids..., data...}.
-_READ = """
-local seen = redis.call('EXISTS', KEYS[1])
-local n = #KEYS - 1
-local ids, pids, seen_pid = {}, {}, {}
-for i = 1, n do
-  local v = redis.call('GET', KEYS[1 + i])
-  if v == false then v = '' end
-  ids[i] = v
-  if v ~= '' and not seen_pid[v] then seen_pid[v] = true; pids[#pids + 1] = v end
-end
-if not seen_pid[ARGV[2]] then pids[#pids + 1] = ARGV[2] end
-local out = {seen}
-for i = 1, n do out[#out + 1] = ids[i] end
-for i = 1, #pids do out[#out + 1] = pids[i] end
-for i = 1, #pids do
-  local d = redis.call('GET', ARGV[1] .. pids[i])
-  if d == false then d = '' end
-  out[#out + 1] = d
-end
-return out
-"""
-# Delete the generation marker only if it still holds the claim being given back.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 GROUP = "relay"
 
 
@@ -90,9 +53,10 @@ class RedisProfileStore:
         self.prefix = prefix
         self.ttl = max(1, int(dedupe_days * 86400))
         self.redis: Any = aioredis.from_url(url)  # redis-py types every reply as a union
-        self._commit = self.redis.register_script(_COMMIT)
-        self._read = self.redis.register_script(_READ)
-        self._release = self.redis.register_script(_RELEASE)
+        self._commit = self.redis.register_script(COMMIT)
+        self._commit_many = self.redis.register_script(COMMIT_MANY)
+        self._read = self.redis.register_script(READ)
+        self._release = self.redis.register_script(RELEASE)
         self.changes_key = f"{prefix}:changes"
         self.generation_key = f"{prefix}:generation"
 
@@ -104,6 +68,7 @@ class RedisProfileStore:
 
     async def start(self) -> None:
         try:
+            await self._load_scripts()  # the pipelines of apply() call them by their sha
             await self.redis.xgroup_create(self.changes_key, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -148,55 +113,135 @@ class RedisProfileStore:
     async def apply(
         self, events: Sequence[Event], engine: LiveEngine, *, record_changes: bool = True
     ) -> list[Outcome]:
+        """Apply ``events`` in waves: a run of each chain (:func:`chains`; a run: one
+        person's next events, :func:`fold`), then the next run of each... A wave is read in
+        one pipelined round trip and written in another; one person's events stay in order."""
+        outcomes: list[Outcome | None] = [None] * len(events)
+        where = chains(events)
+        todo = [[events[i] for i in group] for group in where]
+        done = [0] * len(todo)
         try:
-            return [await self._apply_one(event, engine, record_changes) for event in events]
+            while True:
+                wave = [c for c in range(len(todo)) if done[c] < len(todo[c])]
+                if not wave:
+                    break
+                for start in range(0, len(wave), WAVE):
+                    part = wave[start : start + WAVE]
+                    runs = [todo[c][done[c] :] for c in part]
+                    try:
+                        found = await self._apply_wave(runs, engine, record_changes)
+                    except NoScriptError:  # Redis restarted: nothing of the wave was run
+                        await self._load_scripts()
+                        found = await self._apply_wave(runs, engine, record_changes)
+                    for c, applied in zip(part, found, strict=True):
+                        for outcome in applied:
+                            outcomes[where[c][done[c]]] = outcome
+                            done[c] += 1
         except RedisError as exc:
             raise TransientError(
                 mask(f"Redis failed while applying events ({exc}); retry", url_secrets(self.url))
             ) from exc
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _apply_wave(
+        self, runs: list[list[Event]], engine: LiveEngine, record_changes: bool
+    ) -> list[list[Outcome]]:
+        """The outcomes of the first events of each run (which share no identity): all read
+        at once, planned, all committed at once. A run whose commit met a concurrent write
+        (another worker's, or a wave-mate's that reached the same profile through a stored
+        link) or a message already seen is applied again, one event at a time."""
+        # evalsha on the pipeline itself: a script registered with it would cost a round
+        # trip more (redis-py asks SCRIPT EXISTS before every execute); they are loaded once.
+        pipe = self.redis.pipeline(transaction=False)
+        for run in runs:
+            keys, args = self._read_call(run[0])
+            pipe.evalsha(self._read.sha, len(keys), *keys, *args)
+        replies = await pipe.execute()
+        steps = [
+            self._planned(run, reply, engine, record_changes)
+            for run, reply in zip(runs, replies, strict=True)
+        ]
+        pipe = self.redis.pipeline(transaction=False)
+        for step in steps:
+            if not isinstance(step, Outcome):
+                pipe.evalsha(self._commit_many.sha, len(step[1]), *step[1], *step[2])
+        results = iter(await pipe.execute() if len(pipe) else [])
+        outcomes: list[list[Outcome]] = []
+        for run, step in zip(runs, steps, strict=True):
+            if isinstance(step, Outcome):
+                outcomes.append([step])
+            elif (result := next(results)) == b"ok":
+                outcomes.append([Outcome("applied", changes=p.changes) for p in step[0]])
+            elif len(step[0]) == 1 and result == b"dup":
+                outcomes.append([Outcome("duplicate")])
+            else:
+                run = run[: len(step[0])]
+                outcomes.append([await self._apply_one(e, engine, record_changes) for e in run])
+        return outcomes
+
+    async def _load_scripts(self) -> None:
+        for script in (self._read, self._commit_many):
+            script.sha = await self.redis.script_load(script.script)
+
+    def _read_call(self, event: Event) -> tuple[list[str], list[str]]:
+        """The keys and arguments of the read script for ``event``."""
+        keys = identity_keys(event)
+        return (
+            [f"{self.prefix}:msg:{event['messageId']}", *(self._id(k) for k in keys)],
+            [self._profile(""), keys[0] if keys else ""],
+        )
+
+    def _planned(
+        self, run: list[Event], reply: list[Any], engine: LiveEngine, record_changes: bool
+    ) -> Outcome | tuple[list[Plan], list[Any], list[Any]]:
+        """What was read for ``run[0]``, planned with the next events :func:`fold` takes: the
+        outcome when there is nothing to write, else the plans and the commit's keys and
+        arguments (for ``COMMIT_MANY``)."""
+        if reply[0]:
+            return Outcome("duplicate")
+        keys = identity_keys(run[0])
+        first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
+        pids = [p.decode() for p in rest[: len(rest) // 2]]
+        raw = rest[len(rest) // 2 :]
+        resolved = {k: (v.decode() or None) for k, v in zip(keys, first, strict=True)}
+        profiles = {p: (orjson.loads(r) if r else None) for p, r in zip(pids, raw, strict=True)}
+        plans, error = fold(run, resolved, profiles, engine)
+        if error is not None:  # a bad event must not stop the stream: dead-letter it
+            return rejected(error)
+        watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
+        final: dict[str, bytes | None] = {}  # each key's last state: written, or deleted
+        for plan in plans:
+            final.update(dict.fromkeys((self._profile(p) for p in plan.removed), None))
+            final[self._profile(plan.profile_id)] = orjson.dumps(plan.profile)
+            final.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
+        sets = {key: value for key, value in final.items() if value is not None}
+        dels = [key for key, value in final.items() if value is None]
+        messages = [f"{self.prefix}:msg:{e['messageId']}" for e in run[: len(plans)]]
+        changes = [c for plan in plans for c in plan.changes] if record_changes else []
+        return (
+            plans,
+            [self.changes_key, *messages, *watched, *sets, *dels],
+            [
+                *(len(messages), len(watched), len(sets), len(dels), self.ttl),
+                *first,
+                *raw,
+                *sets.values(),
+                *(orjson.dumps(c) for c in changes),
+            ],
+        )
 
     async def _apply_one(self, event: Event, engine: LiveEngine, record_changes: bool) -> Outcome:
-        msg_key = f"{self.prefix}:msg:{event['messageId']}"
-        keys = identity_keys(event)
         for attempt in range(MAX_CONFLICTS):
             if attempt:  # writers that collided retry at random moments, not in lockstep
                 await asyncio.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))
-            reply = await self._read(
-                keys=[msg_key, *(self._id(k) for k in keys)],
-                args=[self._profile(""), keys[0] if keys else ""],
-            )
-            if reply[0]:
-                return Outcome("duplicate")
-            first, rest = reply[1 : 1 + len(keys)], reply[1 + len(keys) :]
-            pids = [p.decode() for p in rest[: len(rest) // 2]]
-            raw = rest[len(rest) // 2 :]
-            resolved = {k: (v.decode() or None) for k, v in zip(keys, first, strict=True)}
-            profiles = {p: (orjson.loads(r) if r else None) for p, r in zip(pids, raw, strict=True)}
-            try:
-                if engine.target(event, resolved) not in profiles:
-                    raise ValueError("the event's profile was not read")
-                plan = engine.plan(event, resolved, profiles, engine.now())
-            except Exception as exc:  # a bad event must not stop the stream: dead-letter it
-                return rejected(exc)
-            watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
-            expected = [*first, *raw]
-            sets = {self._profile(plan.profile_id): orjson.dumps(plan.profile)}
-            sets.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
-            dels = [self._profile(p) for p in plan.removed]
-            result = await self._commit(
-                keys=[msg_key, self.changes_key, *watched, *sets, *dels],
-                args=[
-                    len(watched),
-                    len(sets),
-                    len(dels),
-                    self.ttl,
-                    *expected,
-                    *sets.values(),
-                    *(orjson.dumps(c) for c in (plan.changes if record_changes else ())),
-                ],
-            )
+            keys, args = self._read_call(event)
+            reply = await self._read(keys=keys, args=args)
+            step = self._planned([event], reply, engine, record_changes)
+            if isinstance(step, Outcome):
+                return step
+            result = await self._commit_many(keys=step[1], args=step[2])
             if result == b"ok":
-                return Outcome("applied", changes=plan.changes)
+                return Outcome("applied", changes=step[0][0].changes)
             if result == b"dup":
                 return Outcome("duplicate")
         raise TransientError(f"event {event['messageId']}: too many concurrent writes; retry")
