@@ -170,7 +170,7 @@ def erase_tables(
 ) -> list[StoreReceipt]:
     """DELETE from every table of :data:`TABLES` (and :func:`other_tables`) what is hers."""
     ids = inline_ids(con)
-    receipts = erase_events(con, ids[EID]) if tables is None or "events" in tables else []
+    receipts = erase_events(con) if tables is None or "events" in tables else []
     wanted = dict(TABLES)
     wanted.update(other_tables(con))
     for table, template in wanted.items():
