@@ -46,14 +46,18 @@ def her_events(ws: Workspace, person: str) -> int:
 def test_the_import_indexes_every_event_id(cleaned: Workspace) -> None:
     missing = one(
         cleaned,
-        """SELECT count(*) FROM events e, unnest([e.user_id, e.anonymous_id, e.previous_id]) u(id)
+        """SELECT count(*) FROM (
+               SELECT message_id, "timestamp", unnest([user_id, anonymous_id, previous_id]) AS id,
+                      unnest(['user_id', 'anonymous_id', 'previous_id']) AS kind
+               FROM events) e
            WHERE id IS NOT NULL AND NOT EXISTS (
                SELECT 1 FROM privacy_event_tokens t
-               WHERE t.kind = 'id' AND t.token = id AND t.message_id = e.message_id
+               WHERE t.kind = e.kind AND t.token = e.id AND t.message_id = e.message_id
                  AND t."timestamp" = e."timestamp")""",
     )
     assert missing == 0
-    assert one(cleaned, "SELECT count(*) FROM privacy_event_tokens WHERE kind = 'id'") > 0
+    kinds = one(cleaned, "SELECT list(DISTINCT kind ORDER BY kind) FROM privacy_event_tokens")
+    assert {"anonymous_id", "json", "user_id"} <= set(kinds)
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["looked-up", "one-pass"])

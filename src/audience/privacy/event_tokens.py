@@ -10,7 +10,8 @@ seconds as well. Instead each import's events are indexed once, by the import it
 - ``json`` rows: the JSON tokenised (lower-cased, phone separators between digits removed,
   cut on the characters an identifier never holds), keeping the tokens that can be
   personal -- with an ``@``, or six digits or more;
-- ``id`` rows: the user, anonymous and previous ids as stored (matched exactly);
+- ``user_id``, ``anonymous_id``, ``previous_id`` rows: the ids as stored (matched exactly),
+  and ``user_email`` rows: a user id that is an e-mail, lower-cased;
 
 each beside the event's ``message_id`` and ``timestamp``, written sorted by token so that the
 min/max statistics of the index skip all but a few row groups for a lookup. Erasure looks a
@@ -42,6 +43,7 @@ _COMPACT = (
     f"regexp_replace(regexp_replace(lower({_TEXT}), '([0-9])[ .\\-]([0-9])', '\\1\\2', 'g'),"
     " '([0-9])[ .\\-]([0-9])', '\\1\\2', 'g')"
 )
+_ID_IN = "kind IN ('user_id', 'anonymous_id', 'previous_id')"
 _PERSONAL = "(contains(tok, '@') OR regexp_matches(tok, '[0-9]{6}'))"
 
 
@@ -55,8 +57,11 @@ def _index_rows(events: str) -> str:
             WHERE properties IS NOT NULL OR traits IS NOT NULL OR context IS NOT NULL)
         WHERE {_PERSONAL}
         UNION ALL
-        SELECT DISTINCT tok, 'id', message_id, "timestamp" FROM (
-            SELECT message_id, "timestamp", unnest([user_id, anonymous_id, previous_id]) AS tok
+        SELECT DISTINCT tok, kind, message_id, "timestamp" FROM (
+            SELECT message_id, "timestamp",
+                   unnest([user_id, anonymous_id, previous_id,
+                           CASE WHEN contains(user_id, '@') THEN lower(user_id) END]) AS tok,
+                   unnest(['user_id', 'anonymous_id', 'previous_id', 'user_email']) AS kind
             FROM {events})
         WHERE tok IS NOT NULL"""
 
@@ -158,8 +163,8 @@ def erase_events(con: duckdb.DuckDBPyConnection) -> list[StoreReceipt]:
             pruned = ""
         deleted = con.execute(
             f"""DELETE FROM privacy_event_tokens WHERE {pruned}(
-                    (kind = 'json' AND token IN (SELECT term FROM _forget_term))
-                 OR (kind = 'id' AND token IN (SELECT value FROM _forget_eid))
+                    (kind IN ('json', 'user_email') AND token IN (SELECT term FROM _forget_term))
+                 OR ({_ID_IN} AND token IN (SELECT value FROM _forget_eid))
                  OR message_id IN (SELECT message_id FROM _forget_events))"""
         ).fetchall()
         index.found = index.deleted = int(deleted[0][0]) if deleted else 0
@@ -175,10 +180,10 @@ def _lookup(
     if len(terms) + len(eids) <= INLINE:
         json_in = ", ".join(_quote(t) for t in terms) or "NULL"
         id_in = ", ".join(_quote(t) for t in eids) or "NULL"
-        where = f"(kind = 'json' AND token IN ({json_in})) OR (kind = 'id' AND token IN ({id_in}))"
+        where = f"(kind = 'json' AND token IN ({json_in})) OR ({_ID_IN} AND token IN ({id_in}))"
     else:
-        where = """(kind = 'json' AND token IN (SELECT term FROM _forget_term))
-                   OR (kind = 'id' AND token IN (SELECT value FROM _forget_eid))"""
+        where = f"""(kind = 'json' AND token IN (SELECT term FROM _forget_term))
+                    OR ({_ID_IN} AND token IN (SELECT value FROM _forget_eid))"""
     found = con.execute(
         f'SELECT DISTINCT message_id, "timestamp" FROM privacy_event_tokens WHERE {where}'
     ).fetchall()
