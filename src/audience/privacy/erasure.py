@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from audience.model.identifiers import keyed_hash
-from audience.privacy.event_tokens import erase_events
+from audience.privacy.event_tokens import compacted, erase_events
 from audience.privacy.locate import Person
 from audience.privacy.receipts import StoreReceipt, timed
 from audience.store.sql import ident
@@ -37,6 +37,7 @@ REGEX_TERMS = 64
 tokens."""
 _WORD = "a-z0-9_@.+\\-"
 _TOKEN = f"[{_WORD}]+"
+_PHONE = re.compile(r"\+?[0-9]{6,}")
 
 CID = "(SELECT value FROM _forget_cid)"
 EID = "(SELECT value FROM _forget_eid)"
@@ -129,11 +130,21 @@ def text_clause(
         alternation = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
         pattern = f"(?:^|[^{_WORD}])(?:{alternation})(?:[^{_WORD}]|$)"
         found = " OR ".join(f"contains({expr}, {_quote(n)})" for n in needles) or "false"
-        return f"(({found}) AND regexp_matches(lower({expr}), {_quote(pattern)}))"
+        exact = f"(({found}) AND regexp_matches(lower({expr}), {_quote(pattern)}))"
+        # A phone written with separators ('06 12 34 56 78'): rows holding the last two
+        # digits of one of her numbers are compacted, then searched like the rest.
+        tails = sorted({n[-2:] for n in needles if _PHONE.fullmatch(n)})
+        if not tails:
+            return exact
+        near = " OR ".join(f"contains({expr}, {_quote(t)})" for t in tails)
+        spaced = f"regexp_matches({compacted(f'lower({expr})')}, {_quote(pattern)})"
+        return f"({exact} OR (({near}) AND {spaced}))"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _forget_hits AS
             SELECT DISTINCT x.rid FROM (
-                SELECT rowid AS rid, unnest(regexp_extract_all(lower({expr}), '{_TOKEN}')) AS tok
+                SELECT rowid AS rid, unnest(regexp_extract_all(lower({expr}), '{_TOKEN}')
+                                            || regexp_extract_all({compacted(f"lower({expr})")},
+                                                                  '{_TOKEN}')) AS tok
                 FROM {ident(table)} WHERE {expr} IS NOT NULL) x
             JOIN _forget_term t ON t.term = x.tok"""
     ).fetchall()

@@ -38,11 +38,16 @@ POINTS = 256
 """Up to this many distinct timestamps are read by one equality each (row groups skipped);
 more by one pass over the events."""
 _TEXT = "concat_ws(' ', properties::VARCHAR, traits::VARCHAR, context::VARCHAR)"
-# Two passes join digit groups split by one separator ('06 12 34 56 78' -> '0612345678').
-_COMPACT = (
-    f"regexp_replace(regexp_replace(lower({_TEXT}), '([0-9])[ .\\-]([0-9])', '\\1\\2', 'g'),"
-    " '([0-9])[ .\\-]([0-9])', '\\1\\2', 'g')"
-)
+
+
+def compacted(expr: str) -> str:
+    """SQL of ``expr`` with digit groups split by one separator joined ('06 12 34 56 78' ->
+    '0612345678'): two passes, for a group of one digit takes part in two joins."""
+    once = f"regexp_replace({expr}, '([0-9])[ .\\-]([0-9])', '\\1\\2', 'g')"
+    return f"regexp_replace({once}, '([0-9])[ .\\-]([0-9])', '\\1\\2', 'g')"
+
+
+_COMPACT = compacted(f"lower({_TEXT})")
 _ID_IN = "kind IN ('user_id', 'anonymous_id', 'previous_id')"
 _PERSONAL = "(contains(tok, '@') OR regexp_matches(tok, '[0-9]{6}'))"
 
