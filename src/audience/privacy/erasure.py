@@ -41,6 +41,7 @@ _PHONE = re.compile(r"\+?[0-9]{6,}")
 
 CID = "(SELECT value FROM _forget_cid)"
 EID = "(SELECT value FROM _forget_eid)"
+NEEDLE = "(SELECT needle FROM _forget_needle)"
 INLINE_IDS = 2000
 """Up to this many ids are written into the statements as constants: a vectorised compare
 per row beats a semi-join on tables of tens of millions of rows; more go through a join."""
@@ -50,8 +51,7 @@ TABLES: dict[str, str] = {
     "order_lines": f"customer_id IN {CID}",
     "customers": f"customer_id IN {CID}",
     "customer_records_clean": f"record_id IN {CID}",
-    "identities": f"customer_id IN {CID} OR id_value IN {EID} "
-    "OR id_value IN (SELECT needle FROM _forget_needle)",
+    "identities": f"customer_id IN {CID} OR id_value IN {EID} OR id_value IN {NEEDLE}",
     "profile_members": f"record_id IN {CID} OR profile_id IN {CID}",
     "profiles": f"profile_id IN {CID}",
     "merges": f"profile_id IN {CID} OR record_id IN {CID}",
@@ -152,10 +152,17 @@ def text_clause(
 
 
 def inline_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """:data:`CID` and :data:`EID` as constant lists when short (see :data:`INLINE_IDS`)."""
+    """:data:`CID`, :data:`EID` and :data:`NEEDLE` as constant lists when short (see
+    :data:`INLINE_IDS`)."""
     found = {}
-    for subquery, table in ((CID, "_forget_cid"), (EID, "_forget_eid")):
-        values = [str(v) for (v,) in con.execute(f"SELECT DISTINCT value FROM {table}").fetchall()]
+    for subquery, table, column in (
+        (CID, "_forget_cid", "value"),
+        (EID, "_forget_eid", "value"),
+        (NEEDLE, "_forget_needle", "needle"),
+    ):
+        values = [
+            str(v) for (v,) in con.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()
+        ]
         if len(values) <= INLINE_IDS:
             found[subquery] = "(" + (", ".join(_quote(v) for v in values) or "NULL") + ")"
         else:
