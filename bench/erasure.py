@@ -5,9 +5,10 @@ The workspace is the demo data set (``audience.ingest.demo.generate``) of N cust
 into ``--workdir`` and reused. Then, on copies of nothing (each run forgets other persons):
 
 1. **one person**: ``pipelines.privacy.forget`` with one e-mail, ``--repeat`` times (each a
-   different person): median and spread (min-max) of the wall time (target <= 2 s). The
-   first erasure after an import also indexes the personal tokens of the new events' JSON
-   (:mod:`audience.privacy.event_tokens`): timed apart, once;
+   different person): median and spread (min-max) of the wall time (target <= 2 s). Before,
+   the events are indexed (their ids and the personal tokens of their JSON,
+   :mod:`audience.privacy.event_tokens`), timed apart: the cost an events import pays for it
+   (``pipelines.imports``), so that no erasure does;
 2. **the naive loop** for one person: what one writes first -- for every table and every
    id column, one ``DELETE ... WHERE col = ?`` per identifier form, each its own statement
    and commit, and a ``LIKE '%form%'`` scan per raw-text column and form; same persons'
@@ -88,6 +89,18 @@ def build(root: Path, customers: int) -> Workspace:
     return ws
 
 
+def index(ws: Workspace) -> float:
+    """Index the events' ids and JSON tokens (:mod:`audience.privacy.event_tokens`): what
+    ``pipelines.imports`` adds to an events import, timed apart here (the workspace is built
+    with the bare importer, or was built before the index moved to the import)."""
+    from audience.privacy.event_tokens import refresh
+
+    started = time.perf_counter()
+    with ws.warehouse() as warehouse, warehouse.transaction() as con:
+        refresh(con, NOW)
+    return time.perf_counter() - started
+
+
 def settings() -> Settings:
     key = os.environ.get("AUDIENCE_PRIVACY__KEY") or "bench-privacy-key-0123456789"
     return Settings(privacy=PrivacySettings(key=key))
@@ -166,9 +179,8 @@ def main() -> None:
         counts = {t: warehouse.count(t) for t in ("customers", "profiles", "events", "order_lines")}
     print("workspace:", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
     naive_repeat = args.repeat if args.naive_repeat is None else args.naive_repeat
-    pool = persons(ws, args.repeat + naive_repeat + args.persons + args.naive_batch + 1, 0)
-    first = product(ws, [PersonQuery("email", pool.pop()[1])])
-    print(f"first forget after the import (indexes the events' JSON tokens): {first:.1f}s")
+    pool = persons(ws, args.repeat + naive_repeat + args.persons + args.naive_batch, 0)
+    print(f"index the events for erasure (the import's added cost): {index(ws):.1f}s")
     ones = [product(ws, [PersonQuery("email", e)]) for _, e in pool[: args.repeat]]
     naives = [naive(ws, [p]) for p in pool[args.repeat : args.repeat + naive_repeat]]
     print(f"forget 1 person   : {spread(ones)}")

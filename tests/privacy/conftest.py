@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from audience.ingest.demo.generate import GeneratedFiles, generate
-from audience.ingest.importer import import_file
+from audience.pipelines.imports import import_file
 from audience.store.clock import FixedClock
 from audience.store.workspace import Workspace
 from tests.realtime.conftest import (  # noqa: F401  (service fixtures for this folder)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from audience.cli import app
 from audience.model.identifiers import PersonQuery
 from audience.pipelines.privacy import RegulationRequest, forget
+from audience.privacy import erasure
 from audience.store.workspace import Workspace
 from tests.privacy.conftest import KEY
 
@@ -182,3 +183,34 @@ def test_her_identifiers_inside_other_events_json_on_word_boundaries(cleaned: Wo
         cleaned, "SELECT count(*) FROM privacy_event_tokens WHERE token = lower(?)", [email]
     )
     assert tokens == 0
+
+
+@pytest.mark.parametrize("terms", [10_000, 0], ids=["searched", "tokenised"])
+def test_her_phone_written_with_spaces_in_a_quarantined_line(
+    cleaned: Workspace, monkeypatch: pytest.MonkeyPatch, terms: int
+) -> None:
+    # Both searches of raw text: a substring and pattern search (few forms), tokens (many).
+    monkeypatch.setattr(erasure, "REGEX_TERMS", terms)
+    person, phone = one(
+        cleaned,
+        """SELECT [profile_id, phone] FROM profiles
+           WHERE email IS NOT NULL AND phone IS NOT NULL ORDER BY 1 LIMIT 1""",
+    )
+    # Separators no CRM file of the demo writes (its own spellings are searched as given).
+    spaced = "0" + phone[3] + "-" + phone[4:6] + " " + phone[6:8] + "." + phone[8:10] + " "
+    spaced += phone[10:12]
+    other = spaced[:-2] + ("00" if spaced[-2:] != "00" else "11")  # not hers
+    with cleaned.warehouse() as warehouse:
+        for line, raw in ((2, f"Ada;{spaced};x"), (3, f"Bob;{other};x")):
+            warehouse.con.execute(
+                """INSERT INTO quarantine (import_id, kind, source_file, sha256, line, reason,
+                                           raw, quarantined_at)
+                   VALUES ('imp-q', 'customers', 'crm.csv', 'sha-q', ?, 'bad_date', ?,
+                           TIMESTAMP '2026-11-20')""",
+                [line, raw],
+            )
+    code, _, _ = invoke(cleaned, "forget", "--customer", person)
+    assert code == 0
+    assert one(
+        cleaned, "SELECT list(line ORDER BY line) FROM quarantine WHERE sha256 = 'sha-q'"
+    ) == [3]

@@ -172,7 +172,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import a file into the warehouse; idempotent, one transaction, reconciled."""
         from audience.ingest.date_order import DateOptions
-        from audience.ingest.importer import import_file
+        from audience.pipelines.imports import import_file
 
         dates = DateOptions.parse(date_order, date_format or [])
         ws = open_workspace(workspace)

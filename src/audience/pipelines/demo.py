@@ -22,7 +22,6 @@ from sklearn.metrics import adjusted_rand_score
 from audience.errors import ConfigError
 from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.ingest.import_report import ImportReport
-from audience.ingest.importer import import_file
 from audience.model.progress import Progress
 from audience.model.runs import SegmentRun
 from audience.pipelines.demo_case import (
@@ -31,6 +30,7 @@ from audience.pipelines.demo_case import (
     play_activation,
     play_predictions,
 )
+from audience.pipelines.imports import import_file
 from audience.pipelines.run_report import write_run_report
 from audience.pipelines.segment_run import run_segmentation
 from audience.quality.clean import CleanReport, clean_workspace

@@ -102,6 +102,9 @@ def forget(workspace: Workspace, request: RegulationRequest) -> Receipt:
     # than erasing one person from it.
     with workspace.warehouse() as warehouse:
         with warehouse.transaction() as con:
+            # Events written since the last import (or by another way than an import) are
+            # indexed first: locate and the events' erasure read the index.
+            indexed = refresh_event_tokens(con, now)
             located = locate(con, request.queries)
             ambiguous = [
                 (query, keys)
@@ -117,6 +120,7 @@ def forget(workspace: Workspace, request: RegulationRequest) -> Receipt:
             persons = located.persons
             receipt.persons = len(persons)
             if request.type in DELETES and persons:
+                receipt.stores.append(indexed)
                 _erase_warehouse(con, persons, key, receipt)
             if request.type in SUPPRESSES:
                 receipt.stores.append(_suppress(con, key, request.queries, persons, receipt))
@@ -148,7 +152,6 @@ def _erase_warehouse(
 
     ids = {i for p in persons.values() for i in p.customer_ids}
     receipt.stores.append(erase_exemplars(con, ids))
-    receipt.stores.append(refresh_event_tokens(con, receipt.requested_at))
     needles = load_persons(con, persons)
     receipt.stores.extend(erase_tables(con, needles))
     receipt.stores.append(tombstone_consents(con, persons, key))

@@ -29,6 +29,7 @@ def export_person(workspace: Workspace, query: PersonQuery, actor: str) -> dict[
 
     key = privacy_key(workspace.settings.privacy, workspace.root)
     with workspace.warehouse() as warehouse, warehouse.transaction() as con:
+        refresh_event_tokens(con, workspace.clock.now())  # locate reads the index
         located = locate(con, [query])
         keys = located.by_request[0]
         if len(keys) > 1:
@@ -40,7 +41,6 @@ def export_person(workspace: Workspace, query: PersonQuery, actor: str) -> dict[
             data: dict[str, Any] = {"format": FORMAT, "person": None, "tables": {}}
         else:
             person = located.persons[keys[0]]
-            refresh_event_tokens(con, workspace.clock.now())
             needles = load_persons(con, {person.key: person})
             data = person_data(con, person, needles)
             drop_temp_tables(con)

@@ -23,6 +23,7 @@ import duckdb
 from audience.errors import InputError, MappingError
 from audience.ingest.detect import inspect
 from audience.ingest.importer import import_into
+from audience.pipelines.imports import index_import
 from audience.quality.quarantine import QuarantinedRow
 from audience.store.warehouse import scalar
 from audience.store.workspace import Workspace
@@ -144,6 +145,7 @@ def _retry_import(
                 f"{first.source_file}: the rows to retry do not fit the mapping import "
                 f"{first.import_id} used ({str(exc).removeprefix('--map ')})"
             ) from exc
+        index_import(con, workspace, report)
         digest = scalar(con, "SELECT sha256 FROM imports WHERE import_id = ?", [report.import_id])
         failed = {
             int(line): (code, reason)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from audience.errors import AudienceError
-from audience.ingest.importer import import_file
+from audience.pipelines.imports import import_file
 from audience.realtime.eventlog import events_dir, mark_loaded, ready_files
 from audience.store.workspace import Workspace
 

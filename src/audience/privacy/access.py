@@ -57,7 +57,7 @@ def person_data(
         f"""SELECT * FROM events
             WHERE user_id IN {EID} OR anonymous_id IN {EID} OR previous_id IN {EID}
                OR message_id IN (SELECT message_id FROM privacy_event_tokens
-                                 WHERE token IN (SELECT term FROM _forget_term))
+                                 WHERE kind = 'json' AND token IN (SELECT term FROM _forget_term))
             ORDER BY timestamp, message_id""",
     )
     wanted = dict(TABLES)

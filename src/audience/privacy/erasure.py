@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from audience.model.identifiers import keyed_hash
-from audience.privacy.event_tokens import erase_events
+from audience.privacy.event_tokens import compacted, erase_events
 from audience.privacy.locate import Person
 from audience.privacy.receipts import StoreReceipt, timed
 from audience.store.sql import ident
@@ -37,9 +37,11 @@ REGEX_TERMS = 64
 tokens."""
 _WORD = "a-z0-9_@.+\\-"
 _TOKEN = f"[{_WORD}]+"
+_PHONE = re.compile(r"\+?[0-9]{6,}")
 
 CID = "(SELECT value FROM _forget_cid)"
 EID = "(SELECT value FROM _forget_eid)"
+NEEDLE = "(SELECT needle FROM _forget_needle)"
 INLINE_IDS = 2000
 """Up to this many ids are written into the statements as constants: a vectorised compare
 per row beats a semi-join on tables of tens of millions of rows; more go through a join."""
@@ -49,8 +51,7 @@ TABLES: dict[str, str] = {
     "order_lines": f"customer_id IN {CID}",
     "customers": f"customer_id IN {CID}",
     "customer_records_clean": f"record_id IN {CID}",
-    "identities": f"customer_id IN {CID} OR id_value IN {EID} "
-    "OR id_value IN (SELECT needle FROM _forget_needle)",
+    "identities": f"customer_id IN {CID} OR id_value IN {EID} OR id_value IN {NEEDLE}",
     "profile_members": f"record_id IN {CID} OR profile_id IN {CID}",
     "profiles": f"profile_id IN {CID}",
     "merges": f"profile_id IN {CID} OR record_id IN {CID}",
@@ -129,11 +130,21 @@ def text_clause(
         alternation = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
         pattern = f"(?:^|[^{_WORD}])(?:{alternation})(?:[^{_WORD}]|$)"
         found = " OR ".join(f"contains({expr}, {_quote(n)})" for n in needles) or "false"
-        return f"(({found}) AND regexp_matches(lower({expr}), {_quote(pattern)}))"
+        exact = f"(({found}) AND regexp_matches(lower({expr}), {_quote(pattern)}))"
+        # A phone written with separators ('06 12 34 56 78'): rows holding the last two
+        # digits of one of her numbers are compacted, then searched like the rest.
+        tails = sorted({n[-2:] for n in needles if _PHONE.fullmatch(n)})
+        if not tails:
+            return exact
+        near = " OR ".join(f"contains({expr}, {_quote(t)})" for t in tails)
+        spaced = f"regexp_matches({compacted(f'lower({expr})')}, {_quote(pattern)})"
+        return f"({exact} OR (({near}) AND {spaced}))"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _forget_hits AS
             SELECT DISTINCT x.rid FROM (
-                SELECT rowid AS rid, unnest(regexp_extract_all(lower({expr}), '{_TOKEN}')) AS tok
+                SELECT rowid AS rid, unnest(regexp_extract_all(lower({expr}), '{_TOKEN}')
+                                            || regexp_extract_all({compacted(f"lower({expr})")},
+                                                                  '{_TOKEN}')) AS tok
                 FROM {ident(table)} WHERE {expr} IS NOT NULL) x
             JOIN _forget_term t ON t.term = x.tok"""
     ).fetchall()
@@ -141,10 +152,17 @@ def text_clause(
 
 
 def inline_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """:data:`CID` and :data:`EID` as constant lists when short (see :data:`INLINE_IDS`)."""
+    """:data:`CID`, :data:`EID` and :data:`NEEDLE` as constant lists when short (see
+    :data:`INLINE_IDS`)."""
     found = {}
-    for subquery, table in ((CID, "_forget_cid"), (EID, "_forget_eid")):
-        values = [str(v) for (v,) in con.execute(f"SELECT DISTINCT value FROM {table}").fetchall()]
+    for subquery, table, column in (
+        (CID, "_forget_cid", "value"),
+        (EID, "_forget_eid", "value"),
+        (NEEDLE, "_forget_needle", "needle"),
+    ):
+        values = [
+            str(v) for (v,) in con.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()
+        ]
         if len(values) <= INLINE_IDS:
             found[subquery] = "(" + (", ".join(_quote(v) for v in values) or "NULL") + ")"
         else:
@@ -170,7 +188,7 @@ def erase_tables(
 ) -> list[StoreReceipt]:
     """DELETE from every table of :data:`TABLES` (and :func:`other_tables`) what is hers."""
     ids = inline_ids(con)
-    receipts = erase_events(con, ids[EID]) if tables is None or "events" in tables else []
+    receipts = erase_events(con) if tables is None or "events" in tables else []
     wanted = dict(TABLES)
     wanted.update(other_tables(con))
     for table, template in wanted.items():

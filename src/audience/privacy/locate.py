@@ -9,8 +9,10 @@ every textual form to search raw data for.
 
 Resolution: each request's forms are matched against customers (raw e-mail and compacted
 phone), the clean records, profiles, identities (any type: an identity whose value is the
-e-mail is found too) and events' user ids; each hit is lifted to its person (the profile a
-record or id was resolved into, else the record, else the bare user id).
+e-mail is found too) and events' user ids (through the events' privacy index,
+:mod:`audience.privacy.event_tokens`, which the caller brings up to date first); each hit is
+lifted to its person (the profile a record or id was resolved into, else the record, else
+the bare user id).
 """
 
 from __future__ import annotations
@@ -32,31 +34,109 @@ from audience.model.identifiers import (
     sha256_hex,
 )
 
-# Hits of a request's forms: (qid, node) where node is 'p:' profile, 'r:' record, 'u:' user id.
-_SEEDS = """
-CREATE OR REPLACE TEMP TABLE _privacy_seed AS
-SELECT q.qid, 'r:' || c.customer_id AS node FROM _privacy_q q JOIN customers c
-    ON q.kind = 'customer' AND c.customer_id = q.form
-UNION SELECT q.qid, 'p:' || p.profile_id FROM _privacy_q q JOIN profiles p
-    ON q.kind = 'customer' AND p.profile_id = q.form
-UNION SELECT q.qid, 'r:' || c.customer_id FROM _privacy_q q JOIN customers c
-    ON q.kind = 'email' AND lower(trim(c.email)) = q.form
-UNION SELECT q.qid, 'r:' || c.customer_id FROM _privacy_q q JOIN customers c
-    ON q.kind = 'phone' AND regexp_replace(c.phone, '[\\s.()\\-]', '', 'g') = q.form
-UNION SELECT q.qid, 'r:' || r.record_id FROM _privacy_q q JOIN customer_records_clean r
-    ON (q.kind = 'email' AND r.email = q.form) OR (q.kind = 'phone' AND r.phone = q.form)
-UNION SELECT q.qid, 'p:' || p.profile_id FROM _privacy_q q JOIN profiles p
-    ON (q.kind = 'email' AND p.email = q.form) OR (q.kind = 'phone' AND p.phone = q.form)
-UNION SELECT q.qid, 'p:' || i.customer_id FROM _privacy_q q JOIN identities i
-    ON i.id_value = q.form
-UNION SELECT q.qid, 'p:' || i.customer_id FROM _privacy_q q JOIN identities i
-    ON q.kind = 'email' AND lower(i.id_value) = q.form
-UNION SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q JOIN events e
-    ON q.kind IN ('user_id', 'customer') AND e.user_id = q.form
-UNION SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q
-    JOIN (SELECT DISTINCT user_id FROM events WHERE contains(user_id, '@')) e
-    ON q.kind = 'email' AND lower(e.user_id) = q.form
-"""
+# Hits of a request's forms: (qid, node) where node is 'p:' profile, 'r:' record, 'u:' user id;
+# each branch with the kinds of request it serves (a batch runs only the branches of its
+# kinds). A column compared through a function (lower, regexp_replace) is first filtered by
+# the forms of its kind ({email}, {phone}: constants for a few requests, which the scan
+# applies as it reads, instead of hashing every computed value of a million-row table), and
+# before that by cheaper tests ({email_like}: a case-blind search of each form, for trim()
+# costs more than the rest of the scan; same_email identities are stored normalised, so the
+# exact branch finds them).
+_SEED_BRANCHES: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset({"customer"}),
+        """SELECT q.qid, 'r:' || c.customer_id AS node FROM _privacy_q q JOIN customers c
+               ON q.kind = 'customer' AND c.customer_id = q.form""",
+    ),
+    (
+        frozenset({"customer"}),
+        """SELECT q.qid, 'p:' || p.profile_id FROM _privacy_q q JOIN profiles p
+               ON q.kind = 'customer' AND p.profile_id = q.form""",
+    ),
+    (
+        frozenset({"email"}),
+        """SELECT q.qid, 'r:' || c.customer_id FROM _privacy_q q JOIN (
+                   SELECT customer_id, lower(trim(email)) AS v FROM customers
+                   WHERE {email_like} AND lower(trim(email)) IN {email}) c
+               ON q.kind = 'email' AND c.v = q.form""",
+    ),
+    (
+        frozenset({"phone"}),
+        """SELECT q.qid, 'r:' || c.customer_id FROM _privacy_q q JOIN (
+                   SELECT customer_id, regexp_replace(phone, '[\\s.()\\-]', '', 'g') AS v
+                   FROM customers
+                   WHERE regexp_replace(phone, '[\\s.()\\-]', '', 'g') IN {phone}) c
+               ON q.kind = 'phone' AND c.v = q.form""",
+    ),
+    (
+        frozenset({"email", "phone"}),
+        """SELECT q.qid, 'r:' || r.record_id FROM _privacy_q q JOIN customer_records_clean r
+               ON q.kind = 'email' AND r.email = q.form
+           UNION SELECT q.qid, 'r:' || r.record_id FROM _privacy_q q
+               JOIN customer_records_clean r ON q.kind = 'phone' AND r.phone = q.form""",
+    ),
+    (
+        frozenset({"email", "phone"}),
+        """SELECT q.qid, 'p:' || p.profile_id FROM _privacy_q q JOIN profiles p
+               ON q.kind = 'email' AND p.email = q.form
+           UNION SELECT q.qid, 'p:' || p.profile_id FROM _privacy_q q JOIN profiles p
+               ON q.kind = 'phone' AND p.phone = q.form""",
+    ),
+    (
+        frozenset({"customer", "email", "phone", "user_id"}),
+        """SELECT q.qid, 'p:' || i.customer_id FROM _privacy_q q JOIN identities i
+               ON i.id_value = q.form""",
+    ),
+    (
+        frozenset({"email"}),
+        """SELECT q.qid, 'p:' || i.customer_id FROM _privacy_q q JOIN (
+                   SELECT customer_id, lower(id_value) AS v FROM identities
+                   WHERE id_type <> 'same_email' AND contains(id_value, '@')
+                     AND lower(id_value) IN {email}) i
+               ON q.kind = 'email' AND i.v = q.form""",
+    ),
+    (
+        frozenset({"customer", "user_id"}),
+        """SELECT DISTINCT q.qid, 'u:' || t.token FROM _privacy_q q
+               JOIN privacy_event_tokens t
+               ON q.kind IN ('user_id', 'customer') AND t.kind = 'user_id' AND t.token = q.form""",
+    ),
+    (
+        frozenset({"email"}),
+        """SELECT DISTINCT q.qid, 'u:' || e.user_id FROM _privacy_q q
+               JOIN privacy_event_tokens t
+               ON q.kind = 'email' AND t.kind = 'user_email' AND t.token = q.form
+               JOIN events e ON e.message_id = t.message_id
+                   AND e."timestamp" = t."timestamp" """,
+    ),
+)
+INLINE_FORMS = 2000
+"""Up to this many forms (or persons, records) are written into the statements as
+constants; more are joined."""
+
+
+def _seeds(rows: Sequence[tuple[int, str, str]]) -> str:
+    """The seeds' statement for the kinds of these requests, each kind's forms as constants
+    when few, else as a subquery."""
+    kinds = {kind for _, kind, _ in rows}
+    lists = {}
+    for kind in ("email", "phone"):
+        forms = sorted({form for _, k, form in rows if k == kind})
+        if len(forms) <= INLINE_FORMS:
+            lists[kind] = _constants(forms)
+            likes = [f"email ILIKE {_constants(['%' + form + '%'])[1:-1]}" for form in forms]
+            lists[f"{kind}_like"] = "(" + (" OR ".join(likes) or "false") + ")"
+        else:
+            lists[kind] = f"(SELECT form FROM _privacy_q WHERE kind = '{kind}')"
+            lists[f"{kind}_like"] = "true"
+    branches = [sql.format(**lists) for serves, sql in _SEED_BRANCHES if serves & kinds]
+    union = "\nUNION ".join(branches) or "SELECT NULL::BIGINT AS qid, NULL AS node WHERE false"
+    return f"CREATE OR REPLACE TEMP TABLE _privacy_seed AS SELECT * FROM ({union}) s(qid, node)"
+
+
+def _constants(values: Sequence[str]) -> str:
+    return "(" + (", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL") + ")"
+
 
 # Each seed lifted to its person: a profile when resolved, else the record or the user id.
 _PERSONS = """
@@ -73,41 +153,64 @@ LEFT JOIN identities iu
 """
 
 # Every id of each person: (person, kind, value); kinds record, profile, user_id,
-# anonymous_id, email, phone.
-_IDS = """
-CREATE OR REPLACE TEMP TABLE _privacy_id AS
-WITH p AS (SELECT DISTINCT person FROM _privacy_person),
-records AS (
-    SELECT p.person, m.record_id AS value FROM p JOIN profile_members m ON m.profile_id = p.person
-    UNION SELECT p.person, c.customer_id FROM p JOIN customers c ON c.customer_id = p.person
-    UNION SELECT p.person, i.id_value FROM p JOIN identities i
-        ON i.customer_id = p.person AND i.id_type = 'record'
-),
-base AS (
-    SELECT person, 'record' AS kind, value FROM records
-    UNION SELECT p.person, 'profile', pr.profile_id FROM p JOIN profiles pr
-        ON pr.profile_id = p.person
-    UNION SELECT p.person, i.id_type, i.id_value FROM p JOIN identities i
-        ON i.customer_id = p.person AND i.id_type <> 'record'
-    UNION SELECT person, 'user_id', person FROM p
-    UNION SELECT person, 'user_id', value FROM records
-    UNION SELECT r.person, 'email', c.email FROM records r JOIN customers c
-        ON c.customer_id = r.value WHERE c.email IS NOT NULL
-    UNION SELECT r.person, 'phone', c.phone FROM records r JOIN customers c
-        ON c.customer_id = r.value WHERE c.phone IS NOT NULL
-    UNION SELECT r.person, 'email', k.email FROM records r JOIN customer_records_clean k
-        ON k.record_id = r.value WHERE k.email IS NOT NULL
-    UNION SELECT r.person, 'phone', k.phone FROM records r JOIN customer_records_clean k
-        ON k.record_id = r.value WHERE k.phone IS NOT NULL
-    UNION SELECT p.person, 'email', pr.email FROM p JOIN profiles pr
-        ON pr.profile_id = p.person WHERE pr.email IS NOT NULL
-    UNION SELECT p.person, 'phone', pr.phone FROM p JOIN profiles pr
-        ON pr.profile_id = p.person WHERE pr.phone IS NOT NULL
-)
-SELECT * FROM base
-UNION SELECT b.person, 'anonymous_id', l.anonymous_id FROM base b JOIN anonymous_links l
-    ON b.kind = 'user_id' AND l.user_id = b.value
+# anonymous_id, email, phone. In three steps, so that each step's ids are constants for the
+# next ({persons}, {records}, {user_ids}: see INLINE_FORMS).
+_RECORDS = """
+CREATE OR REPLACE TEMP TABLE _privacy_record AS
+SELECT profile_id AS person, record_id AS value FROM profile_members WHERE profile_id IN {persons}
+UNION SELECT customer_id, customer_id FROM customers WHERE customer_id IN {persons}
+UNION SELECT customer_id, id_value FROM identities
+    WHERE customer_id IN {persons} AND id_type = 'record'
 """
+_BASE = """
+CREATE OR REPLACE TEMP TABLE _privacy_id AS
+SELECT person, 'record' AS kind, value FROM _privacy_record
+UNION SELECT profile_id, 'profile', profile_id FROM profiles WHERE profile_id IN {persons}
+UNION SELECT customer_id, id_type, id_value FROM identities
+    WHERE customer_id IN {persons} AND id_type <> 'record'
+UNION SELECT DISTINCT person, 'user_id', person FROM _privacy_person
+UNION SELECT person, 'user_id', value FROM _privacy_record
+UNION SELECT r.person, 'email', c.email FROM _privacy_record r JOIN (
+        SELECT customer_id, email FROM customers
+        WHERE customer_id IN {records} AND email IS NOT NULL) c ON c.customer_id = r.value
+UNION SELECT r.person, 'phone', c.phone FROM _privacy_record r JOIN (
+        SELECT customer_id, phone FROM customers
+        WHERE customer_id IN {records} AND phone IS NOT NULL) c ON c.customer_id = r.value
+UNION SELECT r.person, 'email', k.email FROM _privacy_record r JOIN (
+        SELECT record_id, email FROM customer_records_clean
+        WHERE record_id IN {records} AND email IS NOT NULL) k ON k.record_id = r.value
+UNION SELECT r.person, 'phone', k.phone FROM _privacy_record r JOIN (
+        SELECT record_id, phone FROM customer_records_clean
+        WHERE record_id IN {records} AND phone IS NOT NULL) k ON k.record_id = r.value
+UNION SELECT profile_id, 'email', email FROM profiles
+    WHERE profile_id IN {persons} AND email IS NOT NULL
+UNION SELECT profile_id, 'phone', phone FROM profiles
+    WHERE profile_id IN {persons} AND phone IS NOT NULL
+"""
+_ANONYMOUS = """
+INSERT INTO _privacy_id
+SELECT DISTINCT b.person, 'anonymous_id', l.anonymous_id FROM _privacy_id b JOIN (
+        SELECT anonymous_id, user_id FROM anonymous_links WHERE user_id IN {user_ids}) l
+    ON b.kind = 'user_id' AND l.user_id = b.value
+EXCEPT SELECT person, kind, value FROM _privacy_id
+"""
+
+
+def _ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``_privacy_id`` from ``_privacy_person``."""
+    persons = _listed(con, "SELECT DISTINCT person FROM _privacy_person")
+    con.execute(_RECORDS.format(persons=persons)).fetchall()
+    records = _listed(con, "SELECT DISTINCT value FROM _privacy_record")
+    con.execute(_BASE.format(persons=persons, records=records)).fetchall()
+    user_ids = _listed(con, "SELECT DISTINCT value FROM _privacy_id WHERE kind = 'user_id'")
+    con.execute(_ANONYMOUS.format(user_ids=user_ids)).fetchall()
+    con.execute("DROP TABLE IF EXISTS _privacy_record").fetchall()
+
+
+def _listed(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """The values ``query`` answers as constants when few, else the query itself."""
+    values = [str(v) for (v,) in con.execute(query).fetchall() if v is not None]
+    return _constants(sorted(values)) if len(values) <= INLINE_FORMS else f"({query})"
 
 
 @dataclass
@@ -196,9 +299,9 @@ def locate(con: duckdb.DuckDBPyConnection, queries: Sequence[PersonQuery]) -> Lo
         ).fetchall()
     finally:
         con.unregister("_privacy_q_frame")
-    con.execute(_SEEDS).fetchall()
+    con.execute(_seeds(rows)).fetchall()
     con.execute(_PERSONS).fetchall()
-    con.execute(_IDS).fetchall()
+    _ids(con)
     by_request: list[list[str]] = [[] for _ in queries]
     for qid, person in con.execute(
         "SELECT qid, person FROM _privacy_person ORDER BY qid, person"
