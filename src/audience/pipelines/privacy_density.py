@@ -69,7 +69,7 @@ def _points(assigner: Any, model: dict[str, Any], features: pd.DataFrame) -> np.
         else:
             columns[name] = pd.Series(0.0, index=features.index)
     frame = pd.DataFrame(columns, index=features.index)
-    return np.asarray(assigner.space.transform(frame), dtype=np.float64)
+    return np.asarray(assigner.embed(frame), dtype=np.float64)
 
 
 def _drop_points(state: dict[str, Any], points: np.ndarray) -> int:
