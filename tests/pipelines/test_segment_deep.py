@@ -1,9 +1,10 @@
 """``audience segment --method autoencoder+kmeans`` on the demo data, against PCA + k-means.
 
-Measured here (3,000 demo customers, seed 7, k fixed at 6; see the README's table): the
-principal components of the feature set recover the planted personas better than the
-autoencoder's latent space of the feature set plus the bags of categories and channels. The
-test asserts that both numbers are computed and reproducible, not which one wins.
+Measured (3,000 demo customers, seed 7, k = 6, default latent sizes; the README's table):
+the principal components of the feature set recover the planted personas better (ARI 0.91)
+than the autoencoder's latent space of the feature set plus the bags of categories and
+channels (0.49). The tests assert that both numbers are computed and reproducible, not which
+one wins.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def test_deep_run_is_reproducible_and_reports_its_choices(
         assert -1 <= report[side]["silhouette"] <= 1
         assert 0 <= report[side]["stability"] <= 1
     assert report["pca"]["dimensions"] >= 2
+    assert run.metrics["reconstruction_error_validation"] == report["validation_error"]
     # The bags of categories and channels are inputs beside the feature set.
     assert any(f.startswith("bag.channel=") for f in run.model["features"])
     assert any(f.startswith("bag.category=") for f in run.model["features"])

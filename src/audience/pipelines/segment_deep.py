@@ -168,3 +168,22 @@ def auto_contest(
 def _silhouette(X: np.ndarray, labels: Any, seed: int) -> float:
     value, _ = sampled_silhouette(X, np.asarray(labels, dtype=np.int64), COMPARE_SAMPLE, seed)
     return float(value)
+
+
+def deep_metrics(preprocessing: dict[str, Any]) -> dict[str, float]:
+    """The autoencoder's figures among the run's metrics (MLflow logs these): reconstruction
+    errors, latent dimension, and the PCA comparison's silhouettes and stabilities."""
+    report = preprocessing.get("autoencoder")
+    if not report or "latent_dim" not in report:
+        return {}
+    metrics = {
+        "latent_dim": float(report["latent_dim"]),
+        "reconstruction_error_train": float(report["train_error"]),
+        "reconstruction_error_validation": float(report["validation_error"]),
+    }
+    for side in ("autoencoder", "pca"):
+        for key in ("silhouette", "stability"):
+            value = (report.get(side) or {}).get(key)
+            if value is not None:
+                metrics[f"{side}_{key}"] = float(value)
+    return metrics
