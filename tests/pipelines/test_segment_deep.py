@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import builtins
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -138,3 +140,34 @@ def test_cli_without_the_extra_names_the_pip_command(
     )
     assert result.exit_code != 0
     assert "pip install 'audience[deep]'" in result.stderr
+
+
+def test_erasure_removes_a_person_from_the_latent_exemplars(
+    demo: Workspace, tmp_path: Path
+) -> None:
+    """A density run keeps exemplar points; in a latent space they are recomputed, bags too."""
+    from audience.features.bags import with_bags
+    from audience.pipelines.privacy_density import erase_exemplars
+    from audience.segmentation.matrix import load_matrix
+
+    shutil.copytree(demo.root, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws", clock=demo.clock)
+    with ws.warehouse() as warehouse:
+        con = warehouse.con
+        run = run_segmentation(con, _config(ws), method="autoencoder+hdbscan", clock=ws.clock)
+        ids, raw = load_matrix(con, list(run.model["inputs"]))
+        customers = [str(i) for i in ids.to_pylist()]
+        frame = with_bags(con, customers, raw).reindex(columns=run.model["features"])
+        points = SegmentAssigner.from_json(run.model).embed(frame)
+        exemplars = np.asarray(run.model["model"]["exemplars"])
+        gaps = np.abs(points[:, None, :] - exemplars[None, :50, :]).max(axis=2).min(axis=1)
+        person = customers[int(np.argmin(gaps))]
+        assert gaps.min() < 1e-6
+        receipt = erase_exemplars(con, [person])
+        stored = json.loads(
+            con.execute("SELECT model FROM segment_runs WHERE run_id = ?", [run.run_id]).fetchone()[
+                0
+            ]
+        )
+    assert receipt.deleted >= 1
+    assert len(stored["model"]["exemplars"]) == len(exemplars) - receipt.deleted
