@@ -171,3 +171,17 @@ def test_erasure_removes_a_person_from_the_latent_exemplars(
         )
     assert receipt.deleted >= 1
     assert len(stored["model"]["exemplars"]) == len(exemplars) - receipt.deleted
+
+
+def test_auto_compares_the_latent_space_by_the_stated_rule(demo: Workspace) -> None:
+    run, _ = _run(demo, "auto")
+    contest = run.preprocessing["autoencoder"]
+    assert contest["kept"] in ("pca", "autoencoder")
+    scores = contest["silhouette_in_components"]
+    assert (contest["kept"] == "autoencoder") == (scores["autoencoder"] > scores["pca"])
+    assert run.method.startswith("autoencoder+") == (contest["kept"] == "autoencoder")
+    deep_rows = [r for r in run.selection if str(r["method"]).startswith("autoencoder+")]
+    assert deep_rows and len([r for r in run.selection if r.get("chosen")]) == 1
+    # k is fixed at 6: HDBSCAN, which finds its own k, is not a candidate.
+    assert "autoencoder+hdbscan" not in {r["method"] for r in deep_rows}
+    assert ("encoder" in run.model) == (contest["kept"] == "autoencoder")

@@ -127,10 +127,12 @@ def auto_contest(
     latent: np.ndarray,
     pca: np.ndarray,
     seed: int,
+    fixed_k: bool = False,
 ) -> Contest:
-    """Run auto on the latent space too and decide by :data:`DEEP_AUTO_RULE`."""
+    """Run auto on the latent space too and decide by :data:`DEEP_AUTO_RULE`; with a fixed k,
+    HDBSCAN (which finds its own) is left out, as auto leaves density methods out."""
     best: AutoSegmenter | None = None
-    for method in DEEP_AUTO_METHODS:
+    for method in [m for m in DEEP_AUTO_METHODS if not (fixed_k and m == "hdbscan")]:
         try:
             model = segmenter(method).fit(latent)
         except ModelError:  # e.g. HDBSCAN finding no admissible segments

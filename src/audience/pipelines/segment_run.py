@@ -206,7 +206,9 @@ def _fit_clusters(
         model = segmenter(base).fit(pca, progress=progress)
         X, selection = pca, model.selection_
         if encoder is not None:  # auto: the latent space competes with the components
-            contest = auto_contest(segmenter, model, latent, pca, seg.random_state)
+            contest = auto_contest(
+                segmenter, model, latent, pca, seg.random_state, fixed_k=(k or seg.k) is not None
+            )
             deep_report, selection = contest.report, contest.selection
             if contest.deep_wins:
                 model, X = contest.deep_model, latent
