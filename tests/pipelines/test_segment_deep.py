@@ -185,3 +185,22 @@ def test_auto_compares_the_latent_space_by_the_stated_rule(demo: Workspace) -> N
     # k is fixed at 6: HDBSCAN, which finds its own k, is not a candidate.
     assert "autoencoder+hdbscan" not in {r["method"] for r in deep_rows}
     assert ("encoder" in run.model) == (contest["kept"] == "autoencoder")
+
+
+def test_published_profiles_carry_the_bags_and_assign_as_the_batch(
+    demo: Workspace, runs: dict[str, tuple[SegmentRun, pd.Series]]
+) -> None:
+    """What `audience publish` gives the live path: features plus bags; predict_one on them
+    gives the batch label (the live engine reads exactly these published features)."""
+    from audience.pipelines.publish import add_bags
+    from audience.realtime.batch_state import read_states
+
+    run, labels = runs["autoencoder+kmeans"]
+    assigner = SegmentAssigner.from_json(run.model)
+    with demo.warehouse(read_only=True) as warehouse:
+        states = read_states(warehouse.con)
+        add_bags(warehouse.con, states)
+    assert any(k.startswith("bag.channel=") for s in states for k in s["features"])
+    picked = [s for s in states if s["customer_id"] in labels.index][::25]
+    agree = [assigner.predict_one(s["features"]) == labels[s["customer_id"]] for s in picked]
+    assert len(picked) > 50 and sum(agree) / len(agree) > 0.99
