@@ -115,7 +115,7 @@ def add_bags(con: duckdb.DuckDBPyConnection, states: list[PersonState]) -> None:
         return
     bags = person_bags(con).to_dict(orient="index")
     for state in states:
-        extra = {k: float(v) for k, v in bags.get(state["customer_id"], {}).items() if v}
+        extra = {str(k): float(v) for k, v in bags.get(state["customer_id"], {}).items() if v}
         if extra:
             state["features"] = {**state["features"], **extra}
             state["hash"] = digest(state)
