@@ -47,12 +47,17 @@ def deep_in_auto(config: WorkspaceConfig) -> bool:
 def fit_encoder(
     signature: np.ndarray, kept: list[str], config: WorkspaceConfig
 ) -> AutoencoderEmbedding:
-    """The autoencoder on the scaled features (named, so a NaN would be refused by name)."""
+    """The autoencoder on the scaled features (named, so a NaN would be refused by name), of a
+    random sample of ``segmentation.sample_size`` customers: an epoch over a million costs
+    seconds, and up to 200 epochs for each latent size would cost an hour."""
     seg = config.segmentation
     encoder = AutoencoderEmbedding(
         latent_dims=tuple(seg.autoencoder_latent_dims), random_state=seg.random_state
     )
-    return encoder.fit(pd.DataFrame(signature, columns=kept))
+    rng = np.random.default_rng(seg.random_state)
+    size = min(len(signature), seg.sample_size)
+    rows = np.sort(rng.choice(len(signature), size=size, replace=False))
+    return encoder.fit(pd.DataFrame(signature[rows], columns=kept))
 
 
 def check_deep(method: str) -> None:
