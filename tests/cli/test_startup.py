@@ -37,6 +37,7 @@ HEAVY = (
     "jinja2",
     "yaml",
     "mlflow",
+    "torch",  # audience[deep]: imported by an autoencoder fit only
     "pydantic",  # Typer uses it to coerce values: a command's run pays for it, not --help
 )
 

@@ -140,3 +140,12 @@ def test_plain_names_read_like_a_marketer_speaks() -> None:
     for profile in (lapsed_once, frequent_low, prospects):
         assert "distinctive" not in profile.description
         assert profile.description.startswith("No catalogue name fits; stands out by:")
+
+
+def test_bags_of_categories_and_channels_read_as_words() -> None:
+    from audience.segmentation.plain_names import words_for
+
+    shoes = words_for("bag.category=shoes", "high", 0.6)
+    assert (shoes.adjective, shoes.noun) == ("shoes-loving", "shoes buyers")
+    assert words_for("bag.channel=web", "low", 0.0).explains == "rarely on web"
+    assert words_for("bag.channel=app", "high", 0.9).adjective == "app"

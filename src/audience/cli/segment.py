@@ -44,6 +44,9 @@ class MethodChoice(StrEnum):
     hdbscan = "hdbscan"
     gmm = "gmm"
     rfm = "rfm"
+    autoencoder_kmeans = "autoencoder+kmeans"
+    autoencoder_gmm = "autoencoder+gmm"
+    autoencoder_hdbscan = "autoencoder+hdbscan"
 
 
 def parse_k_range(text: str) -> tuple[int, int]:

@@ -62,7 +62,19 @@ OBJECTIVE_FEATURES: dict[str, list[str]] = {
 Categorical features (``age_band``, ``region``) are one-hot encoded; ``category_<name>``
 features follow the taxonomy of ``quality.taxonomy``."""
 
-Method = Literal["auto", "kmeans", "minibatch", "hierarchical", "dbscan", "hdbscan", "gmm", "rfm"]
+Method = Literal[
+    "auto",
+    "kmeans",
+    "minibatch",
+    "hierarchical",
+    "dbscan",
+    "hdbscan",
+    "gmm",
+    "rfm",
+    "autoencoder+kmeans",
+    "autoencoder+gmm",
+    "autoencoder+hdbscan",
+]
 MapMethod = Literal["pca", "tsne", "umap"]
 
 
@@ -151,7 +163,8 @@ class SegmentationSettings(Strict):
     method: Method = Field(
         default="kmeans",
         description="Clustering method; 'auto' compares k-means, GMM, Ward, HDBSCAN and DBSCAN "
-        "by the selection rule (slower), 'rfm' scores quintiles.",
+        "by the selection rule (slower), 'rfm' scores quintiles; 'autoencoder+<method>' "
+        "clusters an autoencoder's latent space (extra: audience[deep]).",
     )
     k: int | None = Field(default=None, ge=2, description="Fixed number of segments.")
     k_range: tuple[int, int] = Field(default=(2, 12), description="Range of k searched.")
@@ -230,6 +243,17 @@ class SegmentationSettings(Strict):
         le=1,
         description="Categorical and two-valued features whose normalised entropy is below "
         "this are left out of clustering, with a warning.",
+    )
+    autoencoder_in_auto: bool = Field(
+        default=True,
+        description="With PyTorch installed, 'auto' also clusters the autoencoder's latent space "
+        "and keeps it when its segments separate customers better (see the README).",
+    )
+    autoencoder_latent_dims: list[int] = Field(
+        default_factory=lambda: [2, 3, 4, 6, 8],
+        min_length=1,
+        description="Latent dimensions the autoencoder tries; the smallest within 5% of the best "
+        "validation reconstruction error is kept.",
     )
     random_state: int = 42
     names: list[SegmentName] = Field(default_factory=lambda: list(DEFAULT_SEGMENT_NAMES))

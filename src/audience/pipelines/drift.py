@@ -36,7 +36,7 @@ from audience.mlops.drift_store import load_sketches, record_check
 from audience.mlops.registry import SEGMENTS_MODEL, champion_run
 from audience.model.fields import CATEGORICAL, TRAIT_PREFIX
 from audience.pipelines.drift_notice import NoticeOutcome, notify_drift
-from audience.segmentation.algorithms import METHODS
+from audience.segmentation.algorithms import CLUSTERING_METHODS
 from audience.segmentation.assign import SegmentAssigner
 from audience.segmentation.maps import NOISE_NAME
 from audience.store.sql import ident
@@ -49,9 +49,10 @@ NEW, GONE = "(new customer)", "(no longer present)"
 def latest_clustering_run(con: duckdb.DuckDBPyConnection) -> str | None:
     """The deployed run as the live path sees it: the latest clustering run."""
     rows = con.execute(
-        f"""SELECT run_id FROM segment_runs WHERE method IN ({", ".join("?" for _ in METHODS)})
+        f"""SELECT run_id FROM segment_runs
+            WHERE method IN ({", ".join("?" for _ in CLUSTERING_METHODS)})
             ORDER BY created_at DESC LIMIT 1""",
-        list(METHODS),
+        list(CLUSTERING_METHODS),
     ).fetchall()
     return str(rows[0][0]) if rows else None
 

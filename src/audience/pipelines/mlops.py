@@ -345,7 +345,7 @@ def assign_with(con: duckdb.DuckDBPyConnection, run: RunRef, now: datetime) -> i
     ).fetchone()
     if noise is not None:
         labels = np.where(labels == NOISE, int(noise[0]), labels)
-    scores = confidence(assigner.model, assigner.space.transform(frame))
+    scores = confidence(assigner.model, assigner.embed(frame))
     write_memberships(con, run.run_id, run.kind, ids, labels, scores, now)
     return len(labels)
 

@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from audience.features.bags import BAG_PREFIX, with_bags
 from audience.privacy.receipts import StoreReceipt, timed
 
 DENSITY_TYPES = ("dbscan", "hdbscan")
@@ -44,7 +45,7 @@ def erase_exemplars(con: duckdb.DuckDBPyConnection, customer_ids: Iterable[str])
 
         for run_id, text in runs:
             model = json.loads(text)
-            points = _points(SegmentAssigner.from_json(model), model, features)
+            points = _points(con, SegmentAssigner.from_json(model), model, features)
             removed = _drop_points(model["model"], points)
             if removed:
                 con.execute(
@@ -56,9 +57,16 @@ def erase_exemplars(con: duckdb.DuckDBPyConnection, customer_ids: Iterable[str])
     return receipt
 
 
-def _points(assigner: Any, model: dict[str, Any], features: pd.DataFrame) -> np.ndarray:
-    """The persons' rows in the run's clustering space (categories one-hot as at the fit)."""
+def _points(
+    con: duckdb.DuckDBPyConnection, assigner: Any, model: dict[str, Any], features: pd.DataFrame
+) -> np.ndarray:
+    """The persons' rows in the run's clustering space (categories one-hot as at the fit; an
+    autoencoder run's bags of categories and channels read again from their order lines and
+    events, which are erased after this)."""
     names = [str(n) for n in model.get("features") or assigner.features]
+    if any(name.startswith(BAG_PREFIX) for name in names):
+        ids = [str(c) for c in features["customer_id"]]
+        features = with_bags(con, ids, features.reset_index(drop=True))
     columns = {}
     for name in names:
         if name in features.columns:
@@ -69,7 +77,7 @@ def _points(assigner: Any, model: dict[str, Any], features: pd.DataFrame) -> np.
         else:
             columns[name] = pd.Series(0.0, index=features.index)
     frame = pd.DataFrame(columns, index=features.index)
-    return np.asarray(assigner.space.transform(frame), dtype=np.float64)
+    return np.asarray(assigner.embed(frame), dtype=np.float64)
 
 
 def _drop_points(state: dict[str, Any], points: np.ndarray) -> int:

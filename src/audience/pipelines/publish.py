@@ -29,7 +29,7 @@ from audience.config.settings import Settings
 from audience.errors import AudienceError
 from audience.model.live_records import PersonState
 from audience.pipelines.live import live_consumer
-from audience.realtime.batch_state import read_states
+from audience.realtime.batch_state import digest, read_states
 from audience.realtime.runtime import realtime_dir
 from audience.realtime.stores import ProfileStore
 from audience.store.workspace import Workspace
@@ -88,7 +88,9 @@ async def publish_live_profiles(
 
     def read() -> tuple[str, list[PersonState]]:
         with ws.warehouse(read_only=True) as warehouse:
-            return batch_stamp(warehouse.con), read_states(warehouse.con)
+            states = read_states(warehouse.con)
+            add_bags(warehouse.con, states)
+            return batch_stamp(warehouse.con), states
 
     stamp, states = await asyncio.to_thread(read)
     report = PublishReport(persons=len(states), at=ws.clock.now().isoformat())
@@ -98,6 +100,25 @@ async def publish_live_profiles(
     last_publish_path(ws).parent.mkdir(parents=True, exist_ok=True)
     last_publish_path(ws).write_bytes(orjson.dumps(record))
     return report
+
+
+def add_bags(con: duckdb.DuckDBPyConnection, states: list[PersonState]) -> None:
+    """Publish each person's bag of categories and channels beside her features when an
+    autoencoder run exists: its model reads them (``bag.category=...``), and the live path
+    must assign a profile as the batch did. Only non-zero shares are written (absent = 0)."""
+    from audience.features.bags import person_bags  # reads every order line: only when needed
+
+    found = con.execute(
+        "SELECT count(*) FROM segment_runs WHERE starts_with(method, 'autoencoder+')"
+    ).fetchone()
+    if not found or not found[0]:
+        return
+    bags = person_bags(con).to_dict(orient="index")
+    for state in states:
+        extra = {str(k): float(v) for k, v in bags.get(state["customer_id"], {}).items() if v}
+        if extra:
+            state["features"] = {**state["features"], **extra}
+            state["hash"] = digest(state)
 
 
 async def _write(

@@ -22,13 +22,26 @@ import pyarrow as pa
 from audience.config import WorkspaceConfig
 from audience.errors import ModelError
 from audience.experiments.holdout import record_run_holdouts
+from audience.features.bags import with_bags
 from audience.features.behaviour import compute_features
 from audience.mlops.drift_store import keep_reference
 from audience.model.progress import Progress, no_progress
 from audience.model.runs import SegmentRun
+from audience.pipelines.segment_deep import (
+    auto_contest,
+    check_deep,
+    compare_with_pca,
+    deep_in_auto,
+    deep_metrics,
+    fit_encoder,
+    mark_deep,
+    split_method,
+)
 from audience.pipelines.segment_lineage import carry_over
 from audience.quality.impute import impute_features
+from audience.segmentation.algorithms import DEEP_PREFIX
 from audience.segmentation.assign import SegmentAssigner, confidence
+from audience.segmentation.autoencoder import import_torch
 from audience.segmentation.bias import reference_bias, sample_bias
 from audience.segmentation.explain import explain_segments
 from audience.segmentation.kmeans import sampled_silhouette, separation_scores
@@ -98,6 +111,9 @@ def run_segmentation(
     imputed = impute_features(con, config.quality.imputation, seg.random_state)
     progress(2, 3)
     method = method or seg.method
+    check_deep(method)
+    if split_method(method)[1]:
+        import_torch()  # before anything is computed: the extra is missing, say so first
     names = list(RFM_FEATURES) if method == "rfm" else config.clustering_features()
     ids, raw = load_matrix(con, names)
     if config.privacy.profiling_consent == "required":  # only those who agreed are profiled
@@ -110,6 +126,10 @@ def run_segmentation(
                 "(privacy.profiling_consent: required): nobody can be segmented by a model"
             )
         ids, raw = ids.filter(pa.array(allowed)), raw[allowed].reset_index(drop=True)
+    if split_method(method)[1]:
+        # What each person buys and how: the autoencoder's extra signals (features/bags.py).
+        # Not for auto, whose components must stay those of the workspace's feature set.
+        raw = with_bags(con, [str(i) for i in ids.to_pylist()], raw)
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         if method == "rfm":
@@ -149,26 +169,51 @@ def _fit_clusters(
     progress: Progress = no_progress,
 ) -> _Fitted:
     seg = config.segmentation
+    base, deep = split_method(method)
     raw, near_constant = drop_near_constant(raw, seg.min_variation, seg.min_entropy)
     space = FeatureSpace(
         winsorize=seg.winsorize, scaling=seg.scaling, pca_variance=seg.pca_variance
     )
     signature = space.fit_scaled(raw)
-    X = space.project(signature)
-    model = AutoSegmenter(
-        method=method,
-        n_clusters=k or seg.k,
-        k_range=k_range or seg.k_range,
-        max_segments=seg.max_segments,
-        min_share=seg.min_segment_share,
-        min_useful_k=seg.min_useful_k,
-        max_noise_share=seg.max_noise_share,
-        sample_size=seg.sample_size,
-        silhouette_size=seg.silhouette_size,
-        stability_size=seg.stability_size,
-        n_refits=seg.stability_refits,
-        random_state=seg.random_state,
-    ).fit(X, progress=progress)
+    pca = space.project(signature)
+
+    def segmenter(chosen: str) -> AutoSegmenter:
+        return AutoSegmenter(
+            method=chosen,
+            n_clusters=k or seg.k,
+            k_range=k_range or seg.k_range,
+            max_segments=seg.max_segments,
+            min_share=seg.min_segment_share,
+            min_useful_k=seg.min_useful_k,
+            max_noise_share=seg.max_noise_share,
+            sample_size=seg.sample_size,
+            silhouette_size=seg.silhouette_size,
+            stability_size=seg.stability_size,
+            n_refits=seg.stability_refits,
+            random_state=seg.random_state,
+        )
+
+    encoder, deep_report = None, None
+    if deep or (method == "auto" and deep_in_auto(config)):
+        encoder = fit_encoder(signature, space.kept_features_, config)
+        latent = encoder.transform(pd.DataFrame(signature, columns=space.kept_features_))
+    if deep and encoder is not None:
+        model = segmenter(base).fit(latent, progress=progress)
+        X, selection = latent, mark_deep(model.selection_)
+        pca_model = segmenter(base).fit(pca)  # the same clustering of the same features
+        deep_report = compare_with_pca(model, pca_model, latent, pca, seg.random_state)
+    else:
+        model = segmenter(base).fit(pca, progress=progress)
+        X, selection = pca, model.selection_
+        if encoder is not None:  # auto: the latent space competes with the components
+            contest = auto_contest(
+                segmenter, model, latent, pca, seg.random_state, fixed_k=(k or seg.k) is not None
+            )
+            deep_report, selection = contest.report, contest.selection
+            if contest.deep_wins:
+                model, X = contest.deep_model, latent
+            else:
+                encoder = None
     labels = np.asarray(model.labels_, dtype=np.int64)
     jaccard = (
         segment_jaccard(
@@ -182,8 +227,12 @@ def _fit_clusters(
         if seg.jaccard_bootstraps
         else None
     )
+    run_method = (DEEP_PREFIX if encoder is not None else "") + model.method_
+    deep_part = {} if deep_report is None else {"autoencoder": deep_report}
+    if encoder is not None and deep_report is not None:
+        deep_report.update(encoder.describe())
     return _Fitted(
-        method=model.method_,
+        method=run_method,
         labels=noise_as_group(labels),
         has_noise=bool((labels == NOISE).any()),
         space=X,
@@ -195,13 +244,14 @@ def _fit_clusters(
                 for item in near_constant
             },
             **space.describe(),
+            **deep_part,
         },
-        selection=model.selection_,
+        selection=selection,
         model={
-            "type": model.method_,
+            "type": run_method,
             "inputs": inputs,
             "features": list(raw.columns),
-            **SegmentAssigner(space, model.model_).to_json(),
+            **SegmentAssigner(space, model.model_, encoder).to_json(),
         },
         confidence=confidence(model.model_, X),
         jaccard=jaccard,
@@ -291,6 +341,7 @@ def _describe(
             **_metrics(fitted.space, fitted.labels, seg.random_state),
             "explanation_fidelity": round(explanation.fidelity, 4),
             **stability,
+            **deep_metrics(fitted.preprocessing),
         },
         selection=fitted.selection,
         preprocessing=fitted.preprocessing,

@@ -162,7 +162,7 @@ def _explain_deployed(
     assigner = SegmentAssigner.from_json(model)
     names = assigner.features or [str(n) for n in model.get("features", [])]
     raw = _features(con, person, names)
-    point = [float(x) for x in assigner.space.transform_one(raw)[0]]
+    point = [float(x) for x in assigner.embed_one(raw)[0]]
     result = _distances(point, centroids, labels)
     result["features"] = {n: raw.get(n) for n in names}
     result["space"] = "the run's clustering space (imputed, logged, clipped, scaled, PCA)"

@@ -44,6 +44,13 @@ AUTO_METHODS = ("kmeans", "gmm", "hierarchical", "hdbscan", "dbscan")
 """Methods ``auto`` compares, in the order that breaks exact ties (simplest first).
 Mini-batch k-means is left out: it approximates k-means, which is already compared."""
 
+DEEP_PREFIX = "autoencoder+"
+DEEP_METHODS = ("autoencoder+kmeans", "autoencoder+gmm", "autoencoder+hdbscan")
+"""Clusterings of an autoencoder's latent space (:mod:`audience.segmentation.autoencoder`)."""
+
+CLUSTERING_METHODS = (*METHODS, *DEEP_METHODS)
+"""Every method whose runs store clusters (their memberships replace each other's)."""
+
 DENSITY_METHODS = ("dbscan", "hdbscan")
 """Methods that find their own number of segments (``k`` does not apply)."""
 

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from sklearn.metrics import pairwise_distances
 
 from audience.segmentation.algorithms import model_from_json, model_to_json
+from audience.segmentation.autoencoder import AutoencoderEmbedding
 from audience.segmentation.labels import NOISE
 from audience.segmentation.space import FeatureSpace
 
@@ -31,11 +32,35 @@ class SegmentAssigner:
     model:
         Any fitted model of :mod:`audience.segmentation.algorithms` (or an
         :class:`~audience.segmentation.selection.AutoSegmenter`'s ``model_``).
+    encoder:
+        For ``autoencoder+<method>`` runs, the fitted
+        :class:`~audience.segmentation.autoencoder.AutoencoderEmbedding` between the space's
+        scaled features and the model (it replaces the principal components).
     """
 
-    def __init__(self, space: FeatureSpace, model: Any) -> None:
+    def __init__(
+        self, space: FeatureSpace, model: Any, encoder: AutoencoderEmbedding | None = None
+    ) -> None:
         self.space = space
         self.model = model
+        self.encoder = encoder
+
+    def embed(self, frame: Any) -> NDArray[np.float64]:
+        """Raw features (by name) where the model sees them: principal components, or the
+        autoencoder's latent space."""
+        if self.encoder is None:
+            return self.space.transform(frame)
+        scaled = pd.DataFrame(self.space.scaled(frame), columns=self.space.kept_features_)
+        return self.encoder.transform(scaled)
+
+    def embed_one(self, profile: Mapping[str, float | None]) -> NDArray[np.float64]:
+        """One profile (feature name -> value; absent or None when unknown), as a 1-row matrix
+        in the model's space."""
+        if self.encoder is None:
+            return self.space.transform_one(profile)
+        names = self.features
+        row = [[profile.get(name) for name in names]]
+        return self.embed(pd.DataFrame(row, columns=names, dtype=np.float64))
 
     @property
     def features(self) -> list[str]:
@@ -44,26 +69,34 @@ class SegmentAssigner:
 
     def predict(self, frame: pd.DataFrame) -> NDArray[np.int64]:
         """Segment of every row of ``frame`` (raw features by name); -1 is noise."""
-        return np.asarray(self.model.predict(self.space.transform(frame)), dtype=np.int64)
+        return np.asarray(self.model.predict(self.embed(frame)), dtype=np.int64)
 
     def predict_one(self, profile: Mapping[str, float | None]) -> int:
         """Segment of one profile, a mapping of feature name to value."""
-        return int(self.model.predict(self.space.transform_one(profile))[0])
+        return int(self.model.predict(self.embed_one(profile))[0])
 
     def predict_proba_one(self, profile: Mapping[str, float | None]) -> dict[int, float]:
         """Membership probability per segment: soft for a Gaussian mixture, else 1 for one."""
-        row = self.space.transform_one(profile)
+        row = self.embed_one(profile)
         if hasattr(self.model, "predict_proba"):
             proba = self.model.predict_proba(row)[0]
             return {label: float(p) for label, p in enumerate(proba)}
         return {int(self.model.predict(row)[0]): 1.0}
 
     def to_json(self) -> dict[str, Any]:
-        return {"space": self.space.to_json(), "model": model_to_json(self.model)}
+        data = {"space": self.space.to_json(), "model": model_to_json(self.model)}
+        if self.encoder is not None:
+            data["encoder"] = self.encoder.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SegmentAssigner:
-        return cls(FeatureSpace.from_json(data["space"]), model_from_json(data["model"]))
+        encoder = data.get("encoder")
+        return cls(
+            FeatureSpace.from_json(data["space"]),
+            model_from_json(data["model"]),
+            AutoencoderEmbedding.from_json(encoder) if encoder is not None else None,
+        )
 
 
 def confidence(model: Any, X: NDArray[np.float64]) -> NDArray[np.float64]:

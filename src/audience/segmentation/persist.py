@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 
 from audience.model.runs import SegmentRun
-from audience.segmentation.algorithms import METHODS
+from audience.segmentation.algorithms import CLUSTERING_METHODS
 from audience.segmentation.kpis import segment_kpis
 
 
 def family(method: str) -> list[str]:
     """Methods whose runs replace each other's memberships."""
-    return ["rfm"] if method == "rfm" else list(METHODS)
+    return ["rfm"] if method == "rfm" else list(CLUSTERING_METHODS)
 
 
 def write_memberships(

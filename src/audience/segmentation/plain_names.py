@@ -77,11 +77,26 @@ def words_for(feature: str, direction: str, median: float | None) -> Words:
     if feature.startswith("category_") and direction == "high":
         label = feature.removeprefix("category_").replace("_", "-")
         return Words(f"{label}-loving", f"{label} buyers", f"buy {label}")
+    if feature.startswith(("bag.category=", "bag.channel=")):  # features/bags.py
+        return _bag_words(feature, direction)
     found = _WORDS.get((feature, direction))
     if found is not None:
         return found
     label = feature.replace("_", " ").replace("=", " ")
     return Words("", explains=f"{direction} {label}")
+
+
+def _bag_words(feature: str, direction: str) -> Words:
+    """A share of a person's order lines in a category, or of her activity on a channel."""
+    kind, value = feature.removeprefix("bag.").split("=", 1)
+    label = value.replace("_", "-")
+    if kind == "category":
+        if direction == "high":
+            return Words(f"{label}-loving", f"{label} buyers", f"buy {label}")
+        return Words("", explains=f"rarely buy {label}")
+    if direction == "high":
+        return Words(label, explains=f"mostly on {label}")
+    return Words("", explains=f"rarely on {label}")
 
 
 def plain_name(profile: SegmentProfile) -> str:

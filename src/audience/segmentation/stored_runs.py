@@ -83,7 +83,7 @@ def customers_in_space(
         [run.run_id],
     ).fetchall()
     keep = np.array([bool(r[0]) for r in members])
-    X = assigner.space.transform(pd.DataFrame(raw[keep].to_numpy(), columns=raw.columns))
+    X = assigner.embed(pd.DataFrame(raw[keep].to_numpy(), columns=raw.columns))
     return X, np.array([r[0] for r in labels], dtype=np.int64)
 
 
@@ -115,7 +115,7 @@ def sample_in_space(
             [customers, run.run_id],
         ).fetchall()
     )
-    X = assigner.space.transform(pd.DataFrame(raw.to_numpy(), columns=raw.columns))
+    X = assigner.embed(pd.DataFrame(raw.to_numpy(), columns=raw.columns))
     return customers, X, np.array([found[c] for c in customers], dtype=np.int64)
 
 

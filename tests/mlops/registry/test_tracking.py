@@ -178,3 +178,43 @@ def test_a_clv_run_is_logged_with_a_model_that_scores_like_the_run(ws_root: Path
     scores = model.predict(frame)["clv"].to_numpy()
     expected = np.array([stored[str(c)] for c in summary.customer_ids.to_pylist()], dtype=float)
     np.testing.assert_allclose(scores, expected, rtol=1e-9)
+
+
+def test_an_autoencoder_run_is_logged_with_its_encoder(ws_root: Path) -> None:
+    pytest.importorskip("torch")
+    import mlflow
+
+    from audience.features.bags import with_bags
+    from audience.pipelines.segment_run import run_segmentation
+    from audience.segmentation.matrix import load_matrix
+
+    ws = open_ws(ws_root, tracking=True)
+    seg = ws.config.segmentation.model_copy(update={"autoencoder_latent_dims": [3]})
+    config = ws.config.model_copy(update={"segmentation": seg})
+    with ws.warehouse() as warehouse:
+        run = run_segmentation(
+            warehouse.con, config, k=4, method="autoencoder+kmeans", clock=ws.clock
+        )
+        tracked = track_segment_run(ws, warehouse.con, run.run_id)
+        ids, raw = load_matrix(warehouse.con, list(run.model["inputs"]))
+        frame = with_bags(warehouse.con, [str(i) for i in ids.to_pylist()], raw)
+        members = warehouse.con.execute(
+            """SELECT s.label FROM memberships m JOIN segments s USING (segment_id)
+               WHERE m.run_id = ? ORDER BY m.customer_id""",
+            [run.run_id],
+        ).fetchall()
+    assert tracked is not None
+    logged = _client(ws_root).get_run(tracked.mlflow_run_id)
+    assert logged.data.params["method"] == "autoencoder+kmeans"
+    assert logged.data.metrics["latent_dim"] == 3
+    for metric in (
+        "reconstruction_error_train",
+        "reconstruction_error_validation",
+        "pca_stability",
+    ):
+        assert metric in logged.data.metrics
+    # The registered pyfunc carries the encoder: it assigns as the warehouse run did.
+    model = mlflow.pyfunc.load_model(f"models:/audience-segments/{tracked.model_version}")
+    sample = frame[run.model["features"]].head(200).astype(float).reset_index(drop=True)
+    predicted = model.predict(sample)
+    assert list(predicted["segment_label"]) == [r[0] for r in members[:200]]
