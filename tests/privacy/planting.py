@@ -74,7 +74,7 @@ def exemplar_person(con: duckdb.DuckDBPyConnection) -> tuple[str, tuple[float, .
              AND f.customer_id IN (SELECT customer_id FROM identities WHERE id_type = 'user_id')
            ORDER BY f.customer_id"""
     ).df()
-    points = _points(SegmentAssigner.from_json(model), model, features)
+    points = _points(con, SegmentAssigner.from_json(model), model, features)
     stored = exemplars(con)
     for cid, point in zip(features["customer_id"], points, strict=True):
         rounded = tuple(round(x, 9) for x in point)

@@ -84,3 +84,31 @@ def test_forget_finds_her_events_through_the_index_and_leaves_no_index_row_of_th
     )
     assert stale == 0
     assert one(cleaned, "SELECT count(*) FROM privacy_event_tokens WHERE token = ?", [person]) == 0
+
+
+ORPHANS = """SELECT count(*) FROM privacy_event_tokens t
+             WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = t.message_id)"""
+
+
+def test_undoing_an_import_takes_its_events_index_rows_with_them(cleaned: Workspace) -> None:
+    from audience.ingest.batches import undo_batch
+
+    with cleaned.warehouse() as warehouse:
+        (import_id,) = warehouse.con.execute(
+            "SELECT import_id FROM events GROUP BY ALL ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone() or ("",)
+        undo_batch(warehouse.con, import_id, cleaned.clock.now())
+    assert one(cleaned, "SELECT count(*) FROM events WHERE import_id = ?", [import_id]) == 0
+    assert one(cleaned, ORPHANS) == 0
+
+
+def test_retention_of_events_takes_their_index_rows_with_them(cleaned: Workspace) -> None:
+    from audience.privacy.retention import apply_retention
+
+    now = cleaned.clock.now()
+    middle = one(cleaned, 'SELECT median("timestamp") FROM events')
+    with cleaned.warehouse() as warehouse:
+        days = (now - middle).days
+        receipts = apply_retention(warehouse.con, {"events": days}, now, dry_run=False)
+    assert receipts[0].deleted > 0
+    assert one(cleaned, ORPHANS) == 0

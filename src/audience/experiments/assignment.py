@@ -103,13 +103,15 @@ def record_exposures(
     before = int(scalar(con, "SELECT count(*) FROM events"))
     name = literal(experiment)
     message_id = f"'exp:' || {name} || ':' || a.customer_id"
+    # Each run is its own import: erasure indexes events by import, so a later run's
+    # exposures under an import id already indexed would escape it.
     con.execute(f"""INSERT INTO events (message_id, type, event, user_id, anonymous_id,
                         "timestamp", sent_at, received_at, properties, traits, context, import_id)
         SELECT {message_id}, 'track', {literal(EXPOSURE_EVENT)}, a.customer_id, NULL,
                {literal(now)}, {literal(now)}, {literal(now)},
                json_object('experiment_id', {name}, 'variation_id', a.variant), NULL,
                json_object('library', json_object('name', 'audience experiment assign')),
-               'experiment:' || {name}
+               'experiment:' || {name} || ':' || {literal(now.isoformat())}
         FROM {assigned} a
         WHERE a.variant IS NOT NULL AND a.variant <> {literal(HOLDOUT)}
           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = {message_id})""")

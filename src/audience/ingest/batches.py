@@ -197,6 +197,13 @@ def undo_batch(con: duckdb.DuckDBPyConnection, ref: str, now: datetime) -> UndoR
             f"those rows from them. Undo them first, newest first: 'audience imports undo "
             f"{later[0].batch_no}'"
         )
+    # The privacy index holds the events' ids and personal tokens: they go with the events.
+    con.execute(
+        """DELETE FROM privacy_event_tokens WHERE message_id IN
+           (SELECT message_id FROM events WHERE import_id = ?)""",
+        [batch.import_id],
+    )
+    con.execute("DELETE FROM privacy_indexed_imports WHERE import_id = ?", [batch.import_id])
     removed: dict[str, int] = {}
     for table in BATCH_TABLES:
         removed[table] = _rows_written(

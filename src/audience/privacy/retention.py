@@ -53,6 +53,10 @@ def apply_retention(
                             (SELECT regulation_id FROM regulations WHERE {where})""",
                         {"cutoff": cutoff},
                     ).fetchall()
+                if table == "events":  # the index holds their ids and personal tokens
+                    con.execute(
+                        f"DELETE FROM privacy_event_tokens WHERE {where}", {"cutoff": cutoff}
+                    ).fetchall()
                 rows = con.execute(
                     f'DELETE FROM "{table}" WHERE {where}', {"cutoff": cutoff}
                 ).fetchall()
