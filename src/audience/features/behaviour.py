@@ -53,6 +53,22 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return latest
 
 
+# Columns named rather than `* EXCLUDE`: the query is transpiled for Spark, which has no EXCLUDE.
+_SUMS = ", ".join(
+    f"b.{c}"
+    for c in (
+        "visits",
+        "product_views",
+        "cart_adds",
+        "email_opens",
+        "email_clicks",
+        "mobile_events",
+        "device_events",
+        "evening_events",
+        "first_event",
+    )
+)
+
 # Engagement sums of events per id: events are summed per user id (or, for anonymous-only
 # events, per anonymous id) and only those sums are mapped to people, a twentieth of the rows.
 _EVENT_SUMS = """
@@ -100,22 +116,53 @@ def compute_features(
             "no orders and no events in the warehouse; import some with "
             "'audience import orders FILE' or 'audience import events FILE'"
         )
+    target = f"TEMP TABLE {ident(into)}" if into else "TABLE features"
+    query = feature_query(settings, as_of, timezone, taxonomy, known_only=into is not None)
+    con.execute(f"CREATE OR REPLACE {target} AS {query}")
+    catalog = {**FEATURES, **context_catalog(taxonomy)}
+    if into:
+        n = int(scalar(con, f"SELECT count(*) FROM {ident(into)}"))
+        return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
+    con.execute("DELETE FROM feature_catalog")
+    con.executemany(
+        "INSERT INTO feature_catalog VALUES (?, ?, ?)",
+        [[name, description, now] for name, description in catalog.items()],
+    )
+    n = int(scalar(con, "SELECT count(*) FROM features"))
+    return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
+
+
+def feature_query(
+    settings: FeatureSettings,
+    as_of: datetime,
+    timezone: str = "UTC",
+    taxonomy: Sequence[str] = (),
+    *,
+    known_only: bool = False,
+) -> str:
+    """The SELECT of the features as of ``as_of``, in DuckDB's dialect: the one definition.
+
+    The warehouse runs it as written; the Spark engine runs it transpiled by sqlglot
+    (:mod:`audience.features.on_spark`), so that the two engines never hold two copies.
+    ``known_only`` leaves out the people not known yet at ``as_of`` (a backtest's past).
+    """
     decay = math.log(2) / settings.engagement_half_life_days
     # A literal, not a subquery: DuckDB folds it into every expression over millions of rows.
     at = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
     recent = f"{at} - INTERVAL 90 DAY"
     # One offset for all events, the zone's at the as-of date: an hour off around a change of
     # summer time moves few events across 18:00, and a per-event zone lookup costs seconds.
-    offset_hours = (ZoneInfo(timezone).utcoffset(as_of) or timedelta(0)).total_seconds() / 3600
-    sums = functools.partial(
-        _EVENT_SUMS.format, decay=decay, as_of=at, offset=f"INTERVAL ({offset_hours}) HOUR"
+    # Whole minutes as a quoted literal: the one interval form both DuckDB and Spark parse.
+    offset_minutes = round(
+        (ZoneInfo(timezone).utcoffset(as_of) or timedelta(0)).total_seconds() / 60
     )
-    target = f"TEMP TABLE {ident(into)}" if into else "TABLE features"
+    sums = functools.partial(
+        _EVENT_SUMS.format, decay=decay, as_of=at, offset=f"INTERVAL '{offset_minutes}' MINUTE"
+    )
     # least() skips NULLs: only a sign-up after the date, with nothing else, is unknown then.
     first_seen = "least(c.signup_at, o.first_order, e.first_event)"
-    known = f"\n        WHERE coalesce({first_seen} <= {at}, true)" if into else ""
-    con.execute(
-        f"""CREATE OR REPLACE {target} AS
+    known = f"\n        WHERE coalesce({first_seen} <= {at}, true)" if known_only else ""
+    return f"""
         WITH by_user AS ({sums(key="user_id", where="user_id IS NOT NULL")}
         ), by_anonymous AS ({sums(key="anonymous_id", where="user_id IS NULL")}
         ), seen_with AS (
@@ -123,11 +170,11 @@ def compute_features(
             WHERE anonymous_id IN (SELECT id FROM by_anonymous) GROUP BY anonymous_id
         ), mapped AS (
             -- The rule of the view person_keys, applied to sums per id rather than per event.
-            SELECT coalesce(m.customer_id, b.id) AS customer_id, b.* EXCLUDE (id)
+            SELECT coalesce(m.customer_id, b.id) AS customer_id, {_SUMS}
             FROM by_user b
             LEFT JOIN identities m ON m.id_type = 'user_id' AND m.id_value = b.id
             UNION ALL
-            SELECT coalesce(m.customer_id, s.user_id) AS customer_id, b.* EXCLUDE (id)
+            SELECT coalesce(m.customer_id, s.user_id) AS customer_id, {_SUMS}
             FROM by_anonymous b
             LEFT JOIN identities m ON m.id_type = 'anonymous_id' AND m.id_value = b.id
             LEFT JOIN seen_with s ON s.anonymous_id = b.id
@@ -141,7 +188,8 @@ def compute_features(
         ), device_prior AS (
             SELECT coalesce(sum(mobile_events) / nullif(sum(device_events), 0), 0) AS p FROM ev_agg
         ), orders_ AS (
-            SELECT coalesce(m.profile_id, o.customer_id) AS customer_id, o.* EXCLUDE (customer_id)
+            SELECT coalesce(m.profile_id, o.customer_id) AS customer_id, o.order_id,
+                   o.placed_at, o.total, o.discount, o.channel
             FROM (SELECT customer_id, order_id, min(ordered_at) AS placed_at,
                          sum(amount) AS total, sum(discount) AS discount,
                          any_value(lower(channel)) AS channel
@@ -197,15 +245,3 @@ def compute_features(
         LEFT JOIN people c USING (customer_id)
         LEFT JOIN ord_agg o USING (customer_id)
         LEFT JOIN ev_agg e USING (customer_id){CONTEXT_JOINS}{known}"""
-    )
-    catalog = {**FEATURES, **context_catalog(taxonomy)}
-    if into:
-        n = int(scalar(con, f"SELECT count(*) FROM {ident(into)}"))
-        return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
-    con.execute("DELETE FROM feature_catalog")
-    con.executemany(
-        "INSERT INTO feature_catalog VALUES (?, ?, ?)",
-        [[name, description, now] for name, description in catalog.items()],
-    )
-    n = int(scalar(con, "SELECT count(*) FROM features"))
-    return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
