@@ -69,6 +69,9 @@ _SUMS = ", ".join(
     )
 )
 
+# Constants are written as DOUBLE literals (86400e0, 1.5e-03): Spark reads 86400.0 as a
+# DECIMAL and keeps only 6 or 7 decimals of a quotient by it, where DuckDB computes in DOUBLE.
+
 # Engagement sums of events per id: events are summed per user id (or, for anonymous-only
 # events, per anonymous id) and only those sums are mapped to people, a twentieth of the rows.
 _EVENT_SUMS = """
@@ -85,7 +88,7 @@ _EVENT_SUMS = """
              AS evening_events,
            min("timestamp") AS first_event
     FROM (SELECT *, json_extract_string(context, '$.device.type') = 'mobile' AS mobile,
-                 exp(-{decay} * (epoch({as_of}) - epoch("timestamp")) / 86400.0) AS w
+                 exp(-{decay:.17e} * (epoch({as_of}) - epoch("timestamp")) / 86400e0) AS w
           FROM events WHERE "timestamp" <= {as_of} AND {where})
     GROUP BY {key}"""
 
@@ -199,7 +202,7 @@ def feature_query(
         ), ord_agg AS (
             SELECT customer_id, count(*) AS frequency, sum(total) AS monetary,
                    min(placed_at) AS first_order, max(placed_at) AS last_order,
-                   sum(discount) / nullif(sum(total) + sum(discount), 0) AS discount_share,
+                   sum(discount)::DOUBLE / nullif(sum(total) + sum(discount), 0) AS discount_share,
                    count(*) FILTER (WHERE placed_at > {recent}) AS orders_90d,
                    coalesce(sum(total) FILTER (WHERE placed_at > {recent}), 0) AS revenue_90d,
                    avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END) AS app_share
@@ -218,16 +221,16 @@ def feature_query(
         )
         SELECT p.customer_id,
                {at} AS as_of,
-               date_diff('second', o.last_order, {at}) / 86400.0 AS recency_days,
+               date_diff('second', o.last_order, {at}) / 86400e0 AS recency_days,
                coalesce(o.frequency, 0) AS frequency,
                coalesce(o.monetary, 0)::DOUBLE AS monetary,
-               (o.monetary / o.frequency)::DOUBLE AS avg_basket,
+               o.monetary::DOUBLE / o.frequency AS avg_basket,
                CASE WHEN o.frequency > 1 THEN date_diff('second', o.first_order, o.last_order)
-                    / 86400.0 / (o.frequency - 1) END AS mean_days_between,
+                    / 86400e0 / (o.frequency - 1) END AS mean_days_between,
                coalesce(o.discount_share, 0)::DOUBLE AS discount_share,
                date_diff('second', least(c.signup_at, o.first_order, e.first_event),
-                         {at}) / 86400.0 AS tenure_days,
-               date_diff('day', c.birth_date, {at}::DATE) / 365.25 AS age,
+                         {at}) / 86400e0 AS tenure_days,
+               date_diff('day', c.birth_date, {at}::DATE) / 365.25e0 AS age,
                coalesce(e.visits, 0) AS visits,
                coalesce(e.product_views, 0) AS product_views,
                coalesce(e.cart_adds, 0) AS cart_adds,

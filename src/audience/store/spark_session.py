@@ -11,6 +11,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
@@ -94,7 +95,18 @@ def _under_spark_submit() -> bool:
 
 @contextmanager
 def spark_session(settings: SparkSettings) -> Iterator[SparkSession]:
-    """A Spark session for one command, stopped on exit unless spark-submit owns it."""
+    """A Spark session for one command, stopped on exit.
+
+    A session already active (a notebook's, Databricks', a test session's) is used as it is
+    and left running: whoever opened it stops it. Under spark-submit, spark-submit owns it.
+    """
+    if importlib.util.find_spec("pyspark") is not None:
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            yield active
+            return
     check_spark_available()
     if not _under_spark_submit():
         check_master_answers(settings.master, settings.connect_timeout)
@@ -124,3 +136,27 @@ def spark_session(settings: SparkSettings) -> Iterator[SparkSession]:
     finally:
         if not _under_spark_submit():
             session.stop()
+
+
+def stop_gateway() -> None:
+    """Stop the JVM pyspark started for this process, once its session is stopped.
+
+    A command's process exits and the JVM with it; a long-lived one (a test session, a
+    benchmark) calls this so that no Java process outlives its use.
+    """
+    from pyspark import SparkContext
+
+    gateway = getattr(SparkContext, "_gateway", None)
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
