@@ -93,6 +93,14 @@ def _under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def _active_session() -> SparkSession | None:
+    if importlib.util.find_spec("pyspark") is None:
+        return None
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession()
+
+
 @contextmanager
 def spark_session(settings: SparkSettings) -> Iterator[SparkSession]:
     """A Spark session for one command, stopped on exit.
@@ -100,13 +108,10 @@ def spark_session(settings: SparkSettings) -> Iterator[SparkSession]:
     A session already active (a notebook's, Databricks', a test session's) is used as it is
     and left running: whoever opened it stops it. Under spark-submit, spark-submit owns it.
     """
-    if importlib.util.find_spec("pyspark") is not None:
-        from pyspark.sql import SparkSession
-
-        active = SparkSession.getActiveSession()
-        if active is not None:
-            yield active
-            return
+    active = _active_session()
+    if active is not None:
+        yield active
+        return
     check_spark_available()
     if not _under_spark_submit():
         check_master_answers(settings.master, settings.connect_timeout)
@@ -152,6 +157,8 @@ def stop_gateway() -> None:
     process = getattr(gateway, "proc", None)
     gateway.shutdown()
     if process is not None:
+        if process.stdin is not None:  # the pipe whose end tells the JVM its driver is gone
+            process.stdin.close()
         process.terminate()
         try:
             process.wait(timeout=15)
