@@ -71,7 +71,8 @@ def worker_duckdb(root: Path) -> dict[str, float]:
         frame = warehouse.con.execute(
             f"SELECT customer_id, {', '.join(RFM_FEATURES)} FROM features"
         ).df()
-        labels = RFMSegmenter().fit_predict(frame[list(RFM_FEATURES)])
+        rfm = RFMSegmenter().fit(frame[list(RFM_FEATURES)])
+        labels = rfm.predict(frame[list(RFM_FEATURES)])
         frame.assign(label=labels)[["customer_id", "label"]].to_parquet(root / "rfm.parquet")
     return {"work": time.perf_counter() - start, "startup": 0.0}
 
@@ -105,13 +106,14 @@ def worker_spark(root: Path) -> dict[str, float]:
 
 def run_worker(engine: str, root: Path) -> dict[str, float]:
     """One measurement in a process of its own, so that peak memory is this engine's."""
-    output = subprocess.run(
+    done = subprocess.run(
         [sys.executable, __file__, "--worker", engine, "--root", str(root)],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the {engine} worker failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
