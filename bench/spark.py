@@ -5,9 +5,9 @@ workspace and exported as a Parquet lake. Then each engine runs in a fresh proce
 own, the same work: the features of every person (DuckDB: into the warehouse's table;
 Spark: from the lake, written as Parquet), then RFM (quintile edges, a label per person,
 written). Printed per size: median and spread of the repeats per engine, Spark's start-up
-apart, the ratio Spark / DuckDB, and the peak resident memory of each engine's process
-tree (Spark's JVM included). The crossover is the first size where Spark (start-up
-excluded) is not slower; on 2 shared cores there may be none.
+apart, the ratio Spark / DuckDB, and the peak resident memory of each engine (VmHWM of its
+Python process, plus the JVM's for Spark). The crossover is the first size where Spark
+(start-up excluded) is not slower; on 2 shared cores there may be none.
 
 Run: ``.venv/bin/python bench/spark.py [--sizes 10000,100000,1000000] [--repeats 3]``.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -48,11 +47,21 @@ def prepare(size: int, root: Path) -> Path:
     return ws.root
 
 
-def _peak_mb() -> float:
-    """Peak RSS of this process or of any waited-for descendant (the JVM), in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+def high_water_mb(pid: int | str = "self") -> float:
+    """Peak RSS (VmHWM) of a live process, in MB. Not getrusage: after fork and exec, Linux
+    reports the forking parent's size as the child's ru_maxrss floor."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def jvm_high_water_mb() -> float:
+    """VmHWM of the JVM pyspark started (its Python workers are not counted)."""
+    from pyspark import SparkContext
+
+    process = getattr(getattr(SparkContext, "_gateway", None), "proc", None)
+    return high_water_mb(process.pid) if process is not None else 0.0
 
 
 def worker_duckdb(root: Path) -> dict[str, float]:
@@ -74,7 +83,7 @@ def worker_duckdb(root: Path) -> dict[str, float]:
         rfm = RFMSegmenter().fit(frame[list(RFM_FEATURES)])
         labels = rfm.predict(frame[list(RFM_FEATURES)])
         frame.assign(label=labels)[["customer_id", "label"]].to_parquet(root / "rfm.parquet")
-    return {"work": time.perf_counter() - start, "startup": 0.0}
+    return {"work": time.perf_counter() - start, "startup": 0.0, "peak_mb": high_water_mb()}
 
 
 def worker_spark(root: Path) -> dict[str, float]:
@@ -100,8 +109,10 @@ def worker_spark(root: Path) -> dict[str, float]:
             str(root / "spark-rfm")
         )
         done = time.perf_counter()
+        jvm = jvm_high_water_mb()
     stop_gateway()
-    return {"work": done - ready, "startup": ready - begin}
+    peak = high_water_mb() + jvm  # the driver's and the JVM's peaks, summed
+    return {"work": done - ready, "startup": ready - begin, "peak_mb": peak}
 
 
 def run_worker(engine: str, root: Path) -> dict[str, float]:
@@ -132,7 +143,7 @@ def main() -> None:
     if args.worker:
         work = worker_duckdb if args.worker == "duckdb" else worker_spark
         result = work(args.root)
-        print(json.dumps({**result, "peak_mb": _peak_mb()}))
+        print(json.dumps(result))
         return
     crossover = None
     print(
