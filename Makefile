@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.python-ok
 # gbstats (GrowthBook's engine, which the experiment tests compare with) pins pandas<2 and
 # numpy<2 in its metadata though its statistics run on both: installed without its pins.
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,deep]'
+	$(BIN)/pip install --quiet -e '.[dev,deep,spark]'
 	$(BIN)/pip install --quiet --no-deps 'gbstats==0.8.0'
 	touch $@
 

@@ -31,11 +31,13 @@ __all__ = [
     "AutoKMeans",
     "AutoSegmenter",
     "BetaGeoModel",
+    "ClusterUnavailableError",
     "ClvOptions",
     "ConfigError",
     "DBSCANSegments",
     "EmptyInputError",
     "EncodingError",
+    "EngineUnavailableError",
     "ExperimentError",
     "FeatureSpace",
     "FixedClock",
@@ -157,6 +159,8 @@ _ORIGIN = {
     "QueueUnavailableError": "errors",
     "RegistryError": "errors",
     "TrackingUnavailableError": "errors",
+    "EngineUnavailableError": "errors",
+    "ClusterUnavailableError": "errors",
 }
 
 

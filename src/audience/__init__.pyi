@@ -9,9 +9,11 @@ imported here, in a stub, rather than under ``if TYPE_CHECKING:`` in ``__init__.
 
 from audience.errors import AmbiguousPersonError as AmbiguousPersonError
 from audience.errors import AudienceError as AudienceError
+from audience.errors import ClusterUnavailableError as ClusterUnavailableError
 from audience.errors import ConfigError as ConfigError
 from audience.errors import EmptyInputError as EmptyInputError
 from audience.errors import EncodingError as EncodingError
+from audience.errors import EngineUnavailableError as EngineUnavailableError
 from audience.errors import ExperimentError as ExperimentError
 from audience.errors import InputError as InputError
 from audience.errors import MappingError as MappingError

@@ -11,7 +11,8 @@ published (clients branch on it); the tree shows each class's code.
 
     AudienceError                   internal_error
     ├── ConfigError                 config_error        audience.yaml or settings invalid
-    │   └── WorkspaceNotFoundError  workspace_not_found no audience.yaml where one was expected
+    │   ├── WorkspaceNotFoundError  workspace_not_found no audience.yaml where one was expected
+    │   └── EngineUnavailableError  engine_unavailable  pyspark or Java missing (engine spark)
     ├── InputError                  invalid_input       a user's file or argument is unusable
     │   ├── UnsupportedFormatError  unsupported_format  neither CSV, Parquet nor JSONL
     │   ├── EmptyInputError         empty_input         no rows to read
@@ -36,7 +37,8 @@ published (clients branch on it); the tree shows each class's code.
     └── TransientError              unavailable         worth retrying: a service is down (503)
         ├── QueueUnavailableError   queue_unavailable   the broker or embedded queue refuses (503)
         ├── QueueFullError          queue_full          the collector's buffer is full (429)
-        └── TrackingUnavailableError tracking_unavailable the MLflow server does not answer
+        ├── TrackingUnavailableError tracking_unavailable the MLflow server does not answer
+        └── ClusterUnavailableError cluster_unavailable the Spark master does not answer
 """
 
 from __future__ import annotations
@@ -250,3 +252,17 @@ class QueueFullError(TransientError):
     growing without bound while the broker falls behind."""
 
     code = "queue_full"
+
+
+class EngineUnavailableError(ConfigError):
+    """The chosen engine cannot start on this machine: for Spark, pyspark (the ``spark``
+    extra) or a Java runtime is missing."""
+
+    code = "engine_unavailable"
+
+
+class ClusterUnavailableError(TransientError):
+    """The Spark master does not answer: the command stops within seconds instead of
+    letting Spark retry for minutes."""
+
+    code = "cluster_unavailable"

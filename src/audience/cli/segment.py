@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from audience.store.workspace import Workspace
 
 
+class EngineChoice(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 class MethodChoice(StrEnum):
     auto = "auto"
     kmeans = "kmeans"
@@ -163,6 +168,24 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="Write one CSV row per customer: id, segment id, segment name."),
         ] = None,
+        engine: Annotated[
+            EngineChoice | None,
+            typer.Option(help="duckdb (this machine) or spark (default: AUDIENCE_ENGINE)."),
+        ] = None,
+        lake: Annotated[
+            Path | None,
+            typer.Option(help="Spark: Parquet inputs (default: the warehouse, exported)."),
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(help="Spark: where memberships go (default: <workspace>/spark/<run>)."),
+        ] = None,
+        use_champion: Annotated[
+            bool,
+            typer.Option(
+                "--champion", help="Spark: assign everyone with the champion model, fit nothing."
+            ),
+        ] = False,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
@@ -175,9 +198,18 @@ def register(app: typer.Typer) -> None:
         if k is not None and k_range is not None:
             raise InputError("give either --k or --k-range, not both")
         bounds = parse_k_range(k_range) if k_range else None
+        ws = open_workspace(workspace)
+        chosen = engine.value if engine else ws.settings.engine
+        if chosen == "spark":
+            from audience.cli.spark_segment import segment_on_spark
+
+            method_name = "champion" if use_champion else (method.value if method else None)
+            segment_on_spark(ws, method_name, k, bounds, lake, out, json_)
+            return
+        if lake or out or use_champion:
+            raise InputError("--lake, --out and --champion are options of --engine spark")
         if assignments:
             writable_file(assignments, "--assignments")
-        ws = open_workspace(workspace)
         with ws.warehouse() as warehouse:
             with (
                 step("Computing features and segmenting", quiet=json_) as progress,
@@ -203,6 +235,7 @@ def register(app: typer.Typer) -> None:
             tracked, untracked = track_run(ws, warehouse.con, run.run_id, report, json_)
         if json_:
             document = {**run.to_dict(), "report": str(report), "mlflow_run_id": tracked}
+            document["engine"] = "duckdb"
             print_json({**document, "champion": champion or run.run_id})
             if untracked is not None:
                 raise untracked

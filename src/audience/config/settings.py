@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audience.config.engine import Engine, SparkSettings
 from audience.errors import ConfigError
 from audience.masking import url_secrets
 
@@ -367,6 +368,14 @@ class Settings(BaseSettings):
         description="Workspace directory used when a command gets no --workspace option.",
     )
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    engine: Engine = Field(
+        default="duckdb",
+        description="Engine of the batch path (AUDIENCE_ENGINE): duckdb (one machine) or "
+        "spark (features, rules, k-means and assignment on Spark; the spark extra).",
+    )
+    spark: SparkSettings = Field(
+        default_factory=SparkSettings, description="The Spark session of the spark engine."
+    )
     queue: QueueSettings = Field(
         default_factory=QueueSettings,
         description="Queue of accepted events (RabbitMQ or embedded).",

@@ -53,6 +53,25 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return latest
 
 
+# Columns named rather than `* EXCLUDE`: the query is transpiled for Spark, which has no EXCLUDE.
+_SUMS = ", ".join(
+    f"b.{c}"
+    for c in (
+        "visits",
+        "product_views",
+        "cart_adds",
+        "email_opens",
+        "email_clicks",
+        "mobile_events",
+        "device_events",
+        "evening_events",
+        "first_event",
+    )
+)
+
+# Constants are written as DOUBLE literals (86400e0, 1.5e-03): Spark reads 86400.0 as a
+# DECIMAL and keeps only 6 or 7 decimals of a quotient by it, where DuckDB computes in DOUBLE.
+
 # Engagement sums of events per id: events are summed per user id (or, for anonymous-only
 # events, per anonymous id) and only those sums are mapped to people, a twentieth of the rows.
 _EVENT_SUMS = """
@@ -69,7 +88,7 @@ _EVENT_SUMS = """
              AS evening_events,
            min("timestamp") AS first_event
     FROM (SELECT *, json_extract_string(context, '$.device.type') = 'mobile' AS mobile,
-                 exp(-{decay} * (epoch({as_of}) - epoch("timestamp")) / 86400.0) AS w
+                 exp(-{decay:.17e} * (epoch({as_of}) - epoch("timestamp")) / 86400e0) AS w
           FROM events WHERE "timestamp" <= {as_of} AND {where})
     GROUP BY {key}"""
 
@@ -100,22 +119,53 @@ def compute_features(
             "no orders and no events in the warehouse; import some with "
             "'audience import orders FILE' or 'audience import events FILE'"
         )
+    target = f"TEMP TABLE {ident(into)}" if into else "TABLE features"
+    query = feature_query(settings, as_of, timezone, taxonomy, known_only=into is not None)
+    con.execute(f"CREATE OR REPLACE {target} AS {query}")
+    catalog = {**FEATURES, **context_catalog(taxonomy)}
+    if into:
+        n = int(scalar(con, f"SELECT count(*) FROM {ident(into)}"))
+        return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
+    con.execute("DELETE FROM feature_catalog")
+    con.executemany(
+        "INSERT INTO feature_catalog VALUES (?, ?, ?)",
+        [[name, description, now] for name, description in catalog.items()],
+    )
+    n = int(scalar(con, "SELECT count(*) FROM features"))
+    return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
+
+
+def feature_query(
+    settings: FeatureSettings,
+    as_of: datetime,
+    timezone: str = "UTC",
+    taxonomy: Sequence[str] = (),
+    *,
+    known_only: bool = False,
+) -> str:
+    """The SELECT of the features as of ``as_of``, in DuckDB's dialect: the one definition.
+
+    The warehouse runs it as written; the Spark engine runs it transpiled by sqlglot
+    (:mod:`audience.features.on_spark`), so that the two engines never hold two copies.
+    ``known_only`` leaves out the people not known yet at ``as_of`` (a backtest's past).
+    """
     decay = math.log(2) / settings.engagement_half_life_days
     # A literal, not a subquery: DuckDB folds it into every expression over millions of rows.
     at = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
     recent = f"{at} - INTERVAL 90 DAY"
     # One offset for all events, the zone's at the as-of date: an hour off around a change of
     # summer time moves few events across 18:00, and a per-event zone lookup costs seconds.
-    offset_hours = (ZoneInfo(timezone).utcoffset(as_of) or timedelta(0)).total_seconds() / 3600
-    sums = functools.partial(
-        _EVENT_SUMS.format, decay=decay, as_of=at, offset=f"INTERVAL ({offset_hours}) HOUR"
+    # Whole minutes as a quoted literal: the one interval form both DuckDB and Spark parse.
+    offset_minutes = round(
+        (ZoneInfo(timezone).utcoffset(as_of) or timedelta(0)).total_seconds() / 60
     )
-    target = f"TEMP TABLE {ident(into)}" if into else "TABLE features"
+    sums = functools.partial(
+        _EVENT_SUMS.format, decay=decay, as_of=at, offset=f"INTERVAL '{offset_minutes}' MINUTE"
+    )
     # least() skips NULLs: only a sign-up after the date, with nothing else, is unknown then.
     first_seen = "least(c.signup_at, o.first_order, e.first_event)"
-    known = f"\n        WHERE coalesce({first_seen} <= {at}, true)" if into else ""
-    con.execute(
-        f"""CREATE OR REPLACE {target} AS
+    known = f"\n        WHERE coalesce({first_seen} <= {at}, true)" if known_only else ""
+    return f"""
         WITH by_user AS ({sums(key="user_id", where="user_id IS NOT NULL")}
         ), by_anonymous AS ({sums(key="anonymous_id", where="user_id IS NULL")}
         ), seen_with AS (
@@ -123,11 +173,11 @@ def compute_features(
             WHERE anonymous_id IN (SELECT id FROM by_anonymous) GROUP BY anonymous_id
         ), mapped AS (
             -- The rule of the view person_keys, applied to sums per id rather than per event.
-            SELECT coalesce(m.customer_id, b.id) AS customer_id, b.* EXCLUDE (id)
+            SELECT coalesce(m.customer_id, b.id) AS customer_id, {_SUMS}
             FROM by_user b
             LEFT JOIN identities m ON m.id_type = 'user_id' AND m.id_value = b.id
             UNION ALL
-            SELECT coalesce(m.customer_id, s.user_id) AS customer_id, b.* EXCLUDE (id)
+            SELECT coalesce(m.customer_id, s.user_id) AS customer_id, {_SUMS}
             FROM by_anonymous b
             LEFT JOIN identities m ON m.id_type = 'anonymous_id' AND m.id_value = b.id
             LEFT JOIN seen_with s ON s.anonymous_id = b.id
@@ -141,7 +191,8 @@ def compute_features(
         ), device_prior AS (
             SELECT coalesce(sum(mobile_events) / nullif(sum(device_events), 0), 0) AS p FROM ev_agg
         ), orders_ AS (
-            SELECT coalesce(m.profile_id, o.customer_id) AS customer_id, o.* EXCLUDE (customer_id)
+            SELECT coalesce(m.profile_id, o.customer_id) AS customer_id, o.order_id,
+                   o.placed_at, o.total, o.discount, o.channel
             FROM (SELECT customer_id, order_id, min(ordered_at) AS placed_at,
                          sum(amount) AS total, sum(discount) AS discount,
                          any_value(lower(channel)) AS channel
@@ -151,7 +202,7 @@ def compute_features(
         ), ord_agg AS (
             SELECT customer_id, count(*) AS frequency, sum(total) AS monetary,
                    min(placed_at) AS first_order, max(placed_at) AS last_order,
-                   sum(discount) / nullif(sum(total) + sum(discount), 0) AS discount_share,
+                   sum(discount)::DOUBLE / nullif(sum(total) + sum(discount), 0) AS discount_share,
                    count(*) FILTER (WHERE placed_at > {recent}) AS orders_90d,
                    coalesce(sum(total) FILTER (WHERE placed_at > {recent}), 0) AS revenue_90d,
                    avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END) AS app_share
@@ -170,16 +221,16 @@ def compute_features(
         )
         SELECT p.customer_id,
                {at} AS as_of,
-               date_diff('second', o.last_order, {at}) / 86400.0 AS recency_days,
+               date_diff('second', o.last_order, {at}) / 86400e0 AS recency_days,
                coalesce(o.frequency, 0) AS frequency,
                coalesce(o.monetary, 0)::DOUBLE AS monetary,
-               (o.monetary / o.frequency)::DOUBLE AS avg_basket,
+               o.monetary::DOUBLE / o.frequency AS avg_basket,
                CASE WHEN o.frequency > 1 THEN date_diff('second', o.first_order, o.last_order)
-                    / 86400.0 / (o.frequency - 1) END AS mean_days_between,
+                    / 86400e0 / (o.frequency - 1) END AS mean_days_between,
                coalesce(o.discount_share, 0)::DOUBLE AS discount_share,
                date_diff('second', least(c.signup_at, o.first_order, e.first_event),
-                         {at}) / 86400.0 AS tenure_days,
-               date_diff('day', c.birth_date, {at}::DATE) / 365.25 AS age,
+                         {at}) / 86400e0 AS tenure_days,
+               date_diff('day', c.birth_date, {at}::DATE) / 365.25e0 AS age,
                coalesce(e.visits, 0) AS visits,
                coalesce(e.product_views, 0) AS product_views,
                coalesce(e.cart_adds, 0) AS cart_adds,
@@ -197,15 +248,3 @@ def compute_features(
         LEFT JOIN people c USING (customer_id)
         LEFT JOIN ord_agg o USING (customer_id)
         LEFT JOIN ev_agg e USING (customer_id){CONTEXT_JOINS}{known}"""
-    )
-    catalog = {**FEATURES, **context_catalog(taxonomy)}
-    if into:
-        n = int(scalar(con, f"SELECT count(*) FROM {ident(into)}"))
-        return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))
-    con.execute("DELETE FROM feature_catalog")
-    con.executemany(
-        "INSERT INTO feature_catalog VALUES (?, ?, ?)",
-        [[name, description, now] for name, description in catalog.items()],
-    )
-    n = int(scalar(con, "SELECT count(*) FROM features"))
-    return FeatureSummary(as_of=as_of, n_customers=n, columns=list(catalog))

@@ -38,7 +38,7 @@ def category_column(category: str) -> str:
 
 
 def _age_band_sql() -> str:
-    age = "date_diff('day', c.birth_date, o_at.day) / 365.25"
+    age = "date_diff('day', c.birth_date, o_at.day) / 365.25e0"
     cases = " ".join(f"WHEN {age} < {edge} THEN '{label}'" for edge, label in AGE_BANDS)
     return f"CASE WHEN c.birth_date IS NULL THEN NULL {cases} ELSE '65+' END"
 
@@ -60,7 +60,7 @@ def context_ctes(at: str, taxonomy: Sequence[str]) -> str:
                 SELECT customer_id,
                        date_diff('second', lag(placed_at) OVER (PARTITION BY customer_id
                                                                 ORDER BY placed_at), placed_at)
-                         / 86400.0 AS gap
+                         / 86400e0 AS gap
                 FROM orders_) GROUP BY customer_id
         ), spend_by_category AS (
             SELECT customer_id, category, sum(amount)::DOUBLE AS amount FROM order_lines

@@ -150,6 +150,7 @@ def run_segmentation(
         "k": k or seg.k,
         "k_range": list(k_range or seg.k_range),
         "objective": config.objective,
+        "engine": "duckdb",  # the spark engine keeps its runs beside (pipelines.spark_run)
     }
     store_run(con, run, ids, fitted.confidence, params, now, config.kpis)
     record_run_holdouts(con, run.run_id, seg.holdout, now)

@@ -202,3 +202,26 @@ class SqlRules:
             f"{self.condition(d.condition)} AS m{i}" for i, d in enumerate(self.definitions)
         )
         return f"SELECT customer_id, {flags} FROM {relation}"
+
+
+def hits_query(rules: SqlRules, relation: str) -> str:
+    """(customer_id, segment_id) of every match over ``relation`` (the input relation), a
+    person keeping only the first segment by rank of each exclusive group.
+
+    DuckDB's dialect, as every rule query, in the standard forms of UNPIVOT and of a ranking
+    filter (no QUALIFY): the Spark engine runs it transpiled.
+    """
+    priorities = ", ".join(
+        f"('m{i}', {literal(d.segment_id)}, {literal(d.group) if d.group else 'NULL'}, {d.rank})"
+        for i, d in enumerate(rules.definitions)
+    )
+    columns = ", ".join(f"m{i}" for i in range(len(rules.definitions)))
+    return f"""
+        WITH flags AS ({rules.matches_query(relation)}),
+        long AS (SELECT * FROM flags UNPIVOT (hit FOR col IN ({columns}))),
+        ranked AS (
+            SELECT l.customer_id, d.segment_id, d.grp,
+                   row_number() OVER (PARTITION BY l.customer_id, d.grp ORDER BY d.rnk) AS nth
+            FROM long l JOIN (VALUES {priorities}) d(col, segment_id, grp, rnk) USING (col)
+            WHERE l.hit)
+        SELECT customer_id, segment_id FROM ranked WHERE grp IS NULL OR nth = 1"""

@@ -32,7 +32,7 @@ from audience.model.activation_plan import ActivationPlan
 from audience.model.conditions import describe, leaves
 from audience.model.fields import TRAIT_FIELD_TYPES, TRAIT_PREFIX
 from audience.model.rule_segment import RULE_PREFIX, SegmentDefinition
-from audience.rules.compile_sql import SqlRules
+from audience.rules.compile_sql import SqlRules, hits_query
 from audience.store.clock import to_utc_naive
 from audience.store.person_relation import CURRENT_KEYS, RULES_METHOD, people_sql
 from audience.store.sql import literal
@@ -204,19 +204,7 @@ def _hits(
             "CREATE OR REPLACE TEMP TABLE _rule_hits (customer_id VARCHAR, segment_id VARCHAR)"
         )
         return
-    priorities = ", ".join(
-        f"('m{i}', {literal(d.segment_id)}, {literal(d.group) if d.group else 'NULL'}, {d.rank})"
-        for i, d in enumerate(plan.definitions)
-    )
-    columns = ", ".join(f"m{i}" for i in range(len(plan.definitions)))
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rule_hits AS
-        WITH flags AS ({rules.matches_query("_rule_input")}),
-        long AS (UNPIVOT flags ON {columns} INTO NAME col VALUE hit)
-        SELECT l.customer_id, d.segment_id
-        FROM long l JOIN (VALUES {priorities}) d(col, segment_id, grp, rnk) USING (col)
-        WHERE l.hit
-        QUALIFY d.grp IS NULL
-             OR row_number() OVER (PARTITION BY l.customer_id, d.grp ORDER BY d.rnk) = 1""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rule_hits AS {hits_query(rules, '_rule_input')}")
 
 
 def _described(d: SegmentDefinition) -> dict[str, Any]:

@@ -1,0 +1,188 @@
+"""Parquet inputs of the Spark engine: the warehouse's tables, or a lake holding the same.
+
+A directory with one Parquet file (or directory of part files, as Spark writes them) per
+table: ``customers``, ``order_lines`` and ``events`` are needed; the tables ``audience
+clean`` fills (profiles, identities...) are optional and read as empty when absent, as in a
+warehouse before cleaning. The expected columns and types are the warehouse's own, read
+from its migrations: one schema for both engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from audience.errors import InputError
+from audience.store.sql import ident
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+REQUIRED_TABLES = ("customers", "order_lines", "events")
+OPTIONAL_TABLES = (
+    "profiles",
+    "profile_members",
+    "identities",
+    "anonymous_links",
+    "category_map",
+    "customer_records_clean",
+)
+LAKE_TABLES = REQUIRED_TABLES + OPTIONAL_TABLES
+# The columns of the needed tables the engine reads; a lake may hold more, or lack the others.
+READ_COLUMNS = {
+    "customers": ("customer_id", "signup_at", "birth_date"),
+    "order_lines": (
+        "order_id",
+        "customer_id",
+        "ordered_at",
+        "category",
+        "amount",
+        "discount",
+        "channel",
+    ),
+    "events": (
+        "type",
+        "event",
+        "user_id",
+        "anonymous_id",
+        "timestamp",
+        "properties",
+        "context",
+    ),
+}
+
+# Families of types that read the same: a lake written by another tool may store a count as
+# int or bigint, an amount as decimal or double, a time with or without a zone.
+_FAMILIES = {
+    "string": ("string", "varchar", "char"),
+    "number": ("tinyint", "smallint", "int", "bigint", "float", "double", "decimal"),
+    "time": ("timestamp", "timestamp_ntz"),
+    "date": ("date",),
+    "boolean": ("boolean",),
+    "list": ("array",),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    spark_type: str  # Spark DDL type: string, timestamp_ntz, decimal(18,2)...
+
+
+def _spark_type(duckdb_type: str) -> str:
+    kind = duckdb_type.upper()
+    if kind.endswith("[]"):
+        return f"array<{_spark_type(kind[:-2])}>"
+    if kind.startswith("DECIMAL"):
+        return kind.lower()
+    return {
+        "VARCHAR": "string",
+        "JSON": "string",
+        "TIMESTAMP": "timestamp_ntz",
+        "DATE": "date",
+        "INTEGER": "int",
+        "BIGINT": "bigint",
+        "DOUBLE": "double",
+        "BOOLEAN": "boolean",
+    }.get(kind, "string")
+
+
+def warehouse_schema() -> dict[str, list[Column]]:
+    """Columns of every lake table, as the warehouse's migrations create them."""
+    from audience.store.warehouse import Warehouse
+
+    with Warehouse(":memory:") as warehouse:
+        warehouse.migrate()
+        return {
+            table: [
+                Column(str(name), _spark_type(str(kind)))
+                for name, kind, *_ in warehouse.con.execute(f"DESCRIBE {ident(table)}").fetchall()
+            ]
+            for table in LAKE_TABLES
+        }
+
+
+def export_warehouse(con: duckdb.DuckDBPyConnection, directory: Path) -> dict[str, int]:
+    """Write every lake table of the warehouse as ``directory/<table>.parquet``; row counts.
+
+    JSON columns are written as text: Parquet's JSON annotation is not one Spark reads.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for table in LAKE_TABLES:
+        columns = con.execute(f"DESCRIBE {ident(table)}").fetchall()
+        select = ", ".join(
+            f"{ident(name)}::VARCHAR AS {ident(name)}" if kind == "JSON" else ident(name)
+            for name, kind, *_ in columns
+        )
+        target = (directory / f"{table}.parquet").as_posix().replace("'", "''")
+        con.execute(f"COPY (SELECT {select} FROM {ident(table)}) TO '{target}' (FORMAT parquet)")
+        counts[table] = int(con.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0])  # type: ignore[index]
+    return counts
+
+
+def _family(spark_type: str) -> str:
+    base = spark_type.split("(", 1)[0].split("<", 1)[0].lower()
+    return next((f for f, names in _FAMILIES.items() if base in names), base)
+
+
+def schema_differences(table: str, found: dict[str, str], expected: list[Column]) -> list[str]:
+    """Each column of ``expected`` missing from ``found`` (name -> Spark type) or typed
+    otherwise, as "column (expected TYPE, found TYPE)"."""
+    wrong = []
+    for column in expected:
+        actual = found.get(column.name.lower())
+        if actual is None:
+            wrong.append(f"{column.name} (missing, expected {column.spark_type})")
+        elif _family(actual) != _family(column.spark_type):
+            wrong.append(f"{column.name} (expected {column.spark_type}, found {actual})")
+    return wrong
+
+
+def _location(directory: Path, table: str) -> Path | None:
+    for candidate in (directory / f"{table}.parquet", directory / table):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def register_lake(spark: SparkSession, directory: Path) -> list[str]:
+    """Register each lake table of ``directory`` as a Spark temporary view; those found.
+
+    Raises
+    ------
+    InputError
+        A required table is missing, or a table's columns differ from the warehouse's
+        (every differing column is named).
+    """
+    if not directory.is_dir():
+        raise InputError(f"no Parquet lake at {directory}: the directory does not exist")
+    schema = warehouse_schema()
+    found_tables = []
+    for table in LAKE_TABLES:
+        location = _location(directory, table)
+        if location is None:
+            if table in REQUIRED_TABLES:
+                raise InputError(
+                    f"the lake {directory} has no {table}.parquet (nor a {table}/ directory); "
+                    f"the spark engine needs {', '.join(REQUIRED_TABLES)}"
+                )
+            ddl = ", ".join(f"`{c.name}` {c.spark_type}" for c in schema[table])
+            spark.createDataFrame([], ddl).createOrReplaceTempView(table)
+            continue
+        frame = spark.read.parquet(str(location))
+        found = {f.name.lower(): f.dataType.simpleString() for f in frame.schema.fields}
+        read = READ_COLUMNS.get(table)
+        expected = [c for c in schema[table] if read is None or c.name in read]
+        wrong = schema_differences(table, found, expected)
+        if wrong:
+            raise InputError(
+                f"{location} does not have the columns of {table}: {'; '.join(wrong)}; write "
+                f"it with the warehouse's columns (audience's import does)"
+            )
+        frame.createOrReplaceTempView(table)
+        found_tables.append(table)
+    return found_tables
