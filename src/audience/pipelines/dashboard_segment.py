@@ -19,6 +19,7 @@ import duckdb
 from audience.config.activation import PURPOSES
 from audience.errors import NotFoundError
 from audience.pipelines.dashboard import Table
+from audience.pipelines.dashboard_snapshots import reach_basis, stored
 from audience.store.spreadsheet import neutralise
 from audience.store.warehouse import scalar
 
@@ -179,23 +180,43 @@ def size_history(con: duckdb.DuckDBPyConnection, segment_id: str) -> list[DayCou
 
 
 def reach(con: duckdb.DuckDBPyConnection, segment_id: str) -> list[Reach]:
-    """Current members per consent purpose: granted (reachable), refused, never asked."""
+    """Current members per consent purpose: granted (reachable), refused, never asked.
+
+    Read from the snapshot the last batch run kept while members and consents are unchanged
+    (:mod:`.dashboard_snapshots`), else counted now.
+    """
+    kept = stored(con, f"reach:{segment_id}", lambda: reach_basis(con, segment_id))
+    if kept is not None:
+        return [Reach(**r) for r in kept]
+    return reach_by_segment(con, [segment_id]).get(segment_id, [])
+
+
+def reach_by_segment(
+    con: duckdb.DuckDBPyConnection, segment_ids: list[str]
+) -> dict[str, list[Reach]]:
+    """:func:`reach` of several segments in one pass over the members and consents."""
     rows = con.execute(
-        """WITH m AS (SELECT customer_id FROM memberships
-                      WHERE segment_id = ? AND valid_to IS NULL),
+        """WITH m AS (SELECT segment_id, customer_id FROM memberships
+                      WHERE list_contains(?, segment_id) AND valid_to IS NULL),
                 p AS (SELECT unnest(?::VARCHAR[]) AS purpose)
-           SELECT p.purpose,
+           SELECT m.segment_id, p.purpose,
                   count(*) FILTER (WHERE cc.status = 'granted'),
                   count(*) FILTER (WHERE cc.status IS NOT NULL AND cc.status <> 'granted'),
                   count(*) FILTER (WHERE cc.status IS NULL)
            FROM m CROSS JOIN p
            LEFT JOIN current_consents cc
              ON cc.customer_id = m.customer_id AND cc.purpose = p.purpose
-           GROUP BY p.purpose""",
-        [segment_id, list(PURPOSES)],
+           GROUP BY m.segment_id, p.purpose""",
+        [segment_ids, list(PURPOSES)],
     ).fetchall()
-    by_purpose = {r[0]: Reach(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows}
-    return [by_purpose[p] for p in PURPOSES if p in by_purpose]
+    by_segment: dict[str, dict[str, Reach]] = {}
+    for segment_id, purpose, granted, refused, unknown in rows:
+        found = Reach(purpose, int(granted), int(refused), int(unknown))
+        by_segment.setdefault(segment_id, {})[purpose] = found
+    return {
+        segment_id: [found[p] for p in PURPOSES if p in found]
+        for segment_id, found in by_segment.items()
+    }
 
 
 def _contrast(profile: dict[str, Any]) -> list[FeatureContrast]:
