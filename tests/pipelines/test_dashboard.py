@@ -103,3 +103,17 @@ def test_the_segment_list_shows_current_sizes(con: duckdb.DuckDBPyConnection) ->
     found = dashboard.segment_list(con)
     assert [(s.segment_id, s.size) for s in found.segments] == [("rule:vip", 3)]
     assert dashboard.overview(con).segments == 1
+
+
+def test_the_streamed_export_is_the_export_and_a_missing_segment_fails_first(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse() as warehouse:
+        _history(warehouse.con)
+        whole = dashboard_segment.export_members(warehouse.con, "rule:vip")
+    assert b"".join(dashboard_segment.stream_members(ws, "rule:vip")) == whole
+    with pytest.raises(NotFoundError):
+        next(dashboard_segment.stream_members(ws, "rule:nope"))
+    with ws.warehouse() as warehouse:  # the stream's connection was closed: the file is free
+        assert warehouse.count("memberships") == 4

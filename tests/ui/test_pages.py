@@ -238,3 +238,18 @@ def test_admin_keys_and_the_session_secret_follow_the_key_policy() -> None:
         check_server_secrets(ServerSettings(**strong, session_secret="tiny"))
     with pytest.raises(ConfigError, match="admin_keys holds a blank key"):
         check_server_secrets(ServerSettings(admin_keys=[" "]))
+
+
+def test_the_export_is_streamed_with_the_members_it_holds(tmp_path: Path) -> None:
+    from audience.pipelines.dashboard_segment import export_members
+    from tests.pipelines.test_dashboard import _history
+
+    Workspace.init(tmp_path / "ws")
+    ws = keyed(tmp_path / "ws")
+    with ws.warehouse() as warehouse:
+        _history(warehouse.con)
+        expected = export_members(warehouse.con, "rule:vip")
+    answer = Client(ws).get("/ui/segment/export.csv?id=rule:vip", headers=basic(READ_KEY))
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == 'attachment; filename="rule-vip.csv"'
+    assert answer.content == expected and b"'=D" in expected

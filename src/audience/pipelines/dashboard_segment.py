@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from audience.pipelines.dashboard import Table
 from audience.pipelines.dashboard_snapshots import reach_basis, stored
 from audience.store.spreadsheet import neutralise
 from audience.store.warehouse import scalar
+from audience.store.workspace import Workspace
 
 MEMBERS_PAGE = 50
 """Members shown per page."""
@@ -292,8 +294,25 @@ def members(
 
 def export_members(con: duckdb.DuckDBPyConnection, segment_id: str) -> bytes:
     """The current members as CSV (id, score, since, e-mail, name), spreadsheet-safe."""
+    require_segment(con, segment_id)
+    return b"".join(_csv_chunks(con, segment_id))
+
+
+def require_segment(con: duckdb.DuckDBPyConnection, segment_id: str) -> None:
+    """NotFoundError unless the segment exists (before a download starts, not halfway)."""
     if not scalar(con, "SELECT count(*) FROM segments WHERE segment_id = ?", [segment_id]):
         raise NotFoundError(f"no segment {segment_id!r}; pick one from the segments page")
+
+
+def stream_members(workspace: Workspace, segment_id: str) -> Iterator[bytes]:
+    """:func:`export_members` as chunks of 10,000 rows, on a read-only connection of its own
+    held while the download lasts, so a segment of a million never sits whole in memory."""
+    with workspace.warehouse(read_only=True) as warehouse:
+        require_segment(warehouse.con, segment_id)
+        yield from _csv_chunks(warehouse.con, segment_id)
+
+
+def _csv_chunks(con: duckdb.DuckDBPyConnection, segment_id: str) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["customer_id", "score", "member_since", "email", "name"])
@@ -309,4 +328,8 @@ def export_members(con: duckdb.DuckDBPyConnection, segment_id: str) -> bytes:
                     neutralise(name or ""),
                 ]
             )
-    return out.getvalue().encode("utf-8")
+        yield out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+    if out.tell():  # the header of an empty segment
+        yield out.getvalue().encode("utf-8")
