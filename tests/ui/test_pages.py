@@ -253,3 +253,18 @@ def test_the_export_is_streamed_with_the_members_it_holds(tmp_path: Path) -> Non
     assert answer.status_code == 200
     assert answer.headers["content-disposition"] == 'attachment; filename="rule-vip.csv"'
     assert answer.content == expected and b"'=D" in expected
+
+
+def test_the_session_cookie_is_secure_over_https_or_behind_a_proxy_saying_so(
+    empty: Workspace,
+) -> None:
+    client = Client(empty)
+
+    def cookie(url: str = "/ui/login", **kwargs: object) -> str:
+        answer = client.post(url, data={"key": READ_KEY, "next": "/ui/"}, **kwargs)
+        assert answer.status_code == 303
+        return answer.headers["set-cookie"].lower()
+
+    assert "secure" not in cookie()  # plain http (a laptop): the browser would drop it
+    assert "; secure" in cookie(headers={"X-Forwarded-Proto": "https"})
+    assert "; secure" in cookie(url="https://test/ui/login")

@@ -89,6 +89,13 @@ def show(value: object, language: str) -> str:
     return moment(value)
 
 
+def over_https(request: Request) -> bool:
+    """Whether the browser reached us over https, directly or through a proxy saying so
+    (``X-Forwarded-Proto``; trusting it can only make the cookie stricter)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
 class Dashboard:
     """The dashboard of one workspace; ``feed`` is the collector's (None: no live feed)."""
 
@@ -239,6 +246,7 @@ class Dashboard:
             path="/ui",
             httponly=True,
             samesite="strict",
+            secure=over_https(request),
         )
         return response
 
