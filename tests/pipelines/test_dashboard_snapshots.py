@@ -37,7 +37,7 @@ def _computing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("computed, not read from the snapshot")
 
-    for name in ("cohort_grid", "map_of_run", "predictions_of_run"):
+    for name in ("cohort_grid", "map_of_run", "predictions_of_run", "exposures_now"):
         monkeypatch.setattr(dashboard_views, name, refuse)
     monkeypatch.setattr(dashboard_segment, "reach_by_segment", refuse)
 
@@ -61,7 +61,7 @@ def test_pages_read_the_kept_records_with_the_figures_computed_now(
         kept = {
             r[0].split(":")[0] for r in con.execute("SELECT name FROM page_snapshots").fetchall()
         }
-        assert kept == {"cohorts", "map", "predictions", "reach"}
+        assert kept == {"cohorts", "map", "predictions", "reach", "exposures"}
         run = dashboard_views.clustering_run(con, None)
         assert run is not None
         now = {
@@ -69,6 +69,7 @@ def test_pages_read_the_kept_records_with_the_figures_computed_now(
             "map": dashboard_views.map_of_run(con, run),
             "predictions": dashboard_views.predictions_of_run(con, currency, run.run_id),
             "reach": dashboard_segment.reach_by_segment(con, [segment])[segment],
+            "exposures": dashboard_views.exposures_now(con),
         }
         _computing_fails(monkeypatch)
         read = {
@@ -76,6 +77,7 @@ def test_pages_read_the_kept_records_with_the_figures_computed_now(
             "map": dashboard_views.segment_map(con),
             "predictions": dashboard_views.predictions_by_segment(con, currency),
             "reach": dashboard_segment.reach(con, segment),
+            "exposures": getattr(dashboard_views.experiments(con), "exposures", None),
         }
     assert read == now
     assert now["reach"] and sum(now["cohorts"][0].sizes) > 0  # not trivially equal

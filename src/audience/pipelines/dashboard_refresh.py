@@ -1,9 +1,10 @@
 """Batch runs keep the dashboard's slow records (:mod:`.dashboard_snapshots`).
 
 A segmentation run, an activation or the demo ends by calling :func:`refresh_page_snapshots`:
-the cohort grids, the map and the CLV/churn distributions of the latest clustering run, and the
-consent reach of every segment with members are computed the way the pages compute them and
-kept with their basis. Older snapshots go: a page asking for an older run computes it.
+the cohort grids, the map and the CLV/churn distributions of the latest clustering run, the
+persons exposed to each experiment's variants, and the consent reach of every segment with
+members are computed the way the pages compute them and kept with their basis. Older
+snapshots go: a page asking for an older run computes it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from audience.pipelines.dashboard_segment import reach_by_segment
 from audience.pipelines.dashboard_snapshots import (
     TABLE,
     cohorts_basis,
+    exposures_basis,
     keep,
     map_basis,
     predictions_basis,
@@ -28,6 +30,7 @@ from audience.pipelines.dashboard_views import (
     COHORT_METRICS,
     clustering_run,
     cohort_grid,
+    exposures_now,
     map_of_run,
     predictions_of_run,
 )
@@ -58,6 +61,9 @@ def refresh_page_snapshots(
         scores = predictions_of_run(con, config.currency, run.run_id)
         name = f"predictions:{run.run_id}:{config.currency}"
         keep(con, name, predictions_basis(con, run.run_id), asdict(scores), now)
+        kept += 1
+    if table_exists(con, "experiment_exposures"):
+        keep(con, "exposures", exposures_basis(con), asdict(exposures_now(con)), now)
         kept += 1
     segments = [
         str(s)

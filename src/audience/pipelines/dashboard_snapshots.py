@@ -30,8 +30,12 @@ TABLE = "page_snapshots"
 _PERSONS = (
     "SELECT (SELECT count(*) FROM profile_members), count(*), max(created_at) FROM clean_runs"
 )
-_ORDERS = "SELECT count(*), min(ordered_at), max(ordered_at), sum(amount) FROM order_lines"
+_ORDERS = "SELECT count(*), min(ordered_at), max(ordered_at) FROM order_lines"
 _CONSENTS = "SELECT count(*), max(changed_at) FROM consents"
+_EVENTS = (
+    "SELECT count(*), max(timestamp), (SELECT count(*) FROM identities), "
+    "(SELECT count(*) FROM anonymous_links) FROM events"
+)
 _FEATURES = "SELECT count(*), max(as_of) FROM features"
 _PREDICTIONS = "SELECT count(*), max(created_at), count(*) FILTER (scored) FROM prediction_runs"
 _SCORES = "SELECT count(*) FROM predictions"  # scores are written by runs, removed by erasure
@@ -67,6 +71,10 @@ def predictions_basis(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
 def reach_basis(con: duckdb.DuckDBPyConnection, segment_id: str) -> str:
     members = _facts(con, _SEGMENT_MEMBERS, [segment_id])
     return _basis([segment_id, members, _facts(con, _CONSENTS), _facts(con, _PERSONS)])
+
+
+def exposures_basis(con: duckdb.DuckDBPyConnection) -> str:
+    return _basis([_facts(con, _EVENTS), _facts(con, _PERSONS)])
 
 
 def _basis(facts: list[Any]) -> str:

@@ -8,6 +8,7 @@ features; until those are merged their pages read whatever the tables hold, if t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -17,6 +18,7 @@ from audience.errors import InputError, NotFoundError
 from audience.pipelines.dashboard import CLUSTER_EXCLUDED, Table, latest_rows, table_exists
 from audience.pipelines.dashboard_snapshots import (
     cohorts_basis,
+    exposures_basis,
     map_basis,
     predictions_basis,
     stored,
@@ -222,15 +224,28 @@ def experiments(con: duckdb.DuckDBPyConnection) -> Experiments | None:
         return None
     exposures = None
     if table_exists(con, "experiment_exposures"):
-        result = con.execute(
-            """SELECT experiment, variant, count(*) AS persons, min(exposed_at) AS first,
-                      max(exposed_at) AS last
-               FROM experiment_exposures GROUP BY ALL ORDER BY experiment, variant"""
-        )
-        exposures = Table(
-            [d[0] for d in result.description or []], [list(r) for r in result.fetchall()]
-        )
+        kept = stored(con, "exposures", lambda: exposures_basis(con))
+        exposures = exposures_now(con) if kept is None else _exposures_from(kept)
     return Experiments(found, exposures, _results(con))
+
+
+def exposures_now(con: duckdb.DuckDBPyConnection) -> Table:
+    """Persons exposed per experiment and variant, from every event (a batch run keeps it)."""
+    result = con.execute(
+        """SELECT experiment, variant, count(*) AS persons, min(exposed_at) AS first,
+                  max(exposed_at) AS last
+           FROM experiment_exposures GROUP BY ALL ORDER BY experiment, variant"""
+    )
+    return Table([d[0] for d in result.description or []], [list(r) for r in result.fetchall()])
+
+
+def _exposures_from(kept: dict[str, Any]) -> Table:
+    """The kept table with its times as times again (JSON holds them as text)."""
+    rows = [
+        [e, v, n, datetime.fromisoformat(first), datetime.fromisoformat(last)]
+        for e, v, n, first, last in kept["rows"]
+    ]
+    return Table(kept["columns"], rows)
 
 
 def _results(con: duckdb.DuckDBPyConnection) -> Table:
