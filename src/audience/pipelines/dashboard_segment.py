@@ -283,13 +283,33 @@ def members(
     offset = (page - 1) * MEMBERS_PAGE
     if search:
         sql = f"{_SEARCHED} ORDER BY 1 LIMIT {MEMBERS_PAGE} OFFSET {offset}"
+        rows = con.execute(sql, params).fetchall()
     else:
-        window = f"{_CURRENT} ORDER BY customer_id LIMIT {MEMBERS_PAGE} OFFSET {offset}"
-        sql = _members_sql(window) + " ORDER BY 1"
-    rows = con.execute(sql, params).fetchall()
+        rows = _window(con, segment_id, offset)
     return MemberPage(
         [Member(r[0], r[1], r[2], r[3], r[4] or "", r[5]) for r in rows], total, page, pages, search
     )
+
+
+def _window(con: duckdb.DuckDBPyConnection, segment_id: str, offset: int) -> list[tuple[Any, ...]]:
+    """One page of members, then their profiles looked up by id: a join would read every
+    profile's columns (80 ms at a million on a fresh connection, against 10 for the lookup)."""
+    window = con.execute(
+        f"""SELECT customer_id, score, valid_from FROM memberships
+            WHERE segment_id = ? AND valid_to IS NULL
+            ORDER BY customer_id LIMIT {MEMBERS_PAGE} OFFSET {offset}""",
+        [segment_id],
+    ).fetchall()
+    ids = [str(r[0]) for r in window]
+    found = {
+        r[0]: r[1:]
+        for r in con.execute(
+            """SELECT profile_id, email, concat_ws(' ', first_name, last_name), city
+               FROM profiles WHERE profile_id = ANY(?::VARCHAR[])""",
+            [ids],
+        ).fetchall()
+    }
+    return [(*r, *found.get(r[0], (None, "", None))) for r in window]
 
 
 def export_members(con: duckdb.DuckDBPyConnection, segment_id: str) -> bytes:
