@@ -81,6 +81,13 @@ def test_members_are_searched_and_paged(
     second = dashboard_segment.members(con, "rule:vip", page=9)  # past the end: the last page
     assert second.page == 2 and [m.customer_id for m in second.members] == ["C"]
     assert [m.customer_id for m in dashboard_segment.members(con, "rule:vip", "c").members] == ["C"]
+    past = dashboard_segment.members(con, "rule:vip", "c", page=5)  # a search's last page
+    assert (past.page, past.pages, past.total, [m.customer_id for m in past.members]) == (
+        1,
+        1,
+        1,
+        ["C"],
+    )
     assert dashboard_segment.members(con, "rule:vip", "%").total == 0  # a wildcard is text
     assert dashboard_segment.members(con, "rule:vip", "_").total == 0
     assert [m.customer_id for m in dashboard_segment.members(con, "rule:vip", "=").members] == [

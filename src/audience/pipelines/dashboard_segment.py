@@ -272,20 +272,39 @@ def members(
     profiles, so that a page of a segment of a million costs what a page of a hundred does.
     """
     search = search.strip()[:100]
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    params = {"segment": segment_id, "pattern": f"%{escaped}%"}
-    if not search:
-        del params["pattern"]
-    counted = f"SELECT count(*) FROM ({_SEARCHED if search else _CURRENT})"
-    total = int(con.execute(counted, params).fetchall()[0][0])
+    if search:
+        return _searched(con, segment_id, search, page)
+    counted = f"SELECT count(*) FROM ({_CURRENT})"
+    total = int(con.execute(counted, {"segment": segment_id}).fetchall()[0][0])
     pages = max(1, -(-total // MEMBERS_PAGE))
     page = min(max(1, page), pages)
-    offset = (page - 1) * MEMBERS_PAGE
-    if search:
-        sql = f"{_SEARCHED} ORDER BY 1 LIMIT {MEMBERS_PAGE} OFFSET {offset}"
-        rows = con.execute(sql, params).fetchall()
-    else:
-        rows = _window(con, segment_id, offset)
+    rows = _window(con, segment_id, (page - 1) * MEMBERS_PAGE)
+    return MemberPage(
+        [Member(r[0], r[1], r[2], r[3], r[4] or "", r[5]) for r in rows], total, page, pages, search
+    )
+
+
+def _searched(
+    con: duckdb.DuckDBPyConnection, segment_id: str, search: str, page: int
+) -> MemberPage:
+    """The members matching ``search``: their count and the page in one pass over members and
+    profiles (each pass costs about 170 ms at a million); a page past the end asks again."""
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params = {"segment": segment_id, "pattern": f"%{escaped}%"}
+    page = max(1, page)
+    for _ in range(2):
+        rows = con.execute(
+            f"""SELECT *, count(*) OVER () FROM ({_SEARCHED})
+                ORDER BY 1 LIMIT {MEMBERS_PAGE} OFFSET {(page - 1) * MEMBERS_PAGE}""",
+            params,
+        ).fetchall()
+        if rows or page == 1:
+            break
+        counted = f"SELECT count(*) FROM ({_SEARCHED})"
+        total = int(con.execute(counted, params).fetchall()[0][0])
+        page = max(1, -(-total // MEMBERS_PAGE))  # past the end: the last page
+    total = int(rows[0][-1]) if rows else 0
+    pages = max(1, -(-total // MEMBERS_PAGE))
     return MemberPage(
         [Member(r[0], r[1], r[2], r[3], r[4] or "", r[5]) for r in rows], total, page, pages, search
     )
