@@ -119,5 +119,9 @@ def test_a_change_to_orders_or_consents_makes_the_page_compute_again(
     assert {r.purpose: r for r in reach_after}["email"].granted == email.granted + 1
     with demo.warehouse() as warehouse, warehouse.transaction() as con:
         assert refresh_page_snapshots(con, demo.config, demo.clock.now()) > 0
+        names = {r[0] for r in con.execute("SELECT name FROM page_snapshots").fetchall()}
+        # an activation refreshes the reach alone; the others stay
+        refresh_page_snapshots(con, demo.config, demo.clock.now(), ["reach"])
+        assert {r[0] for r in con.execute("SELECT name FROM page_snapshots").fetchall()} == names
     with demo.warehouse(read_only=True) as warehouse:
         assert dashboard_views.cohorts(warehouse.con, tz, "orders") == after

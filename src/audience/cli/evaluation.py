@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
             )
             if not dry_run:  # the rule segments' members changed: their reach with them
                 with warehouse.transaction() as con:
-                    refresh_page_snapshots(con, ws.config, ws.clock.now())
+                    refresh_page_snapshots(con, ws.config, ws.clock.now(), ["reach"])
         data = report.to_dict()
         if json_:
             print_json(data)
