@@ -81,6 +81,13 @@ def test_members_are_searched_and_paged(
     second = dashboard_segment.members(con, "rule:vip", page=9)  # past the end: the last page
     assert second.page == 2 and [m.customer_id for m in second.members] == ["C"]
     assert [m.customer_id for m in dashboard_segment.members(con, "rule:vip", "c").members] == ["C"]
+    past = dashboard_segment.members(con, "rule:vip", "c", page=5)  # a search's last page
+    assert (past.page, past.pages, past.total, [m.customer_id for m in past.members]) == (
+        1,
+        1,
+        1,
+        ["C"],
+    )
     assert dashboard_segment.members(con, "rule:vip", "%").total == 0  # a wildcard is text
     assert dashboard_segment.members(con, "rule:vip", "_").total == 0
     assert [m.customer_id for m in dashboard_segment.members(con, "rule:vip", "=").members] == [
@@ -103,3 +110,17 @@ def test_the_segment_list_shows_current_sizes(con: duckdb.DuckDBPyConnection) ->
     found = dashboard.segment_list(con)
     assert [(s.segment_id, s.size) for s in found.segments] == [("rule:vip", 3)]
     assert dashboard.overview(con).segments == 1
+
+
+def test_the_streamed_export_is_the_export_and_a_missing_segment_fails_first(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.warehouse() as warehouse:
+        _history(warehouse.con)
+        whole = dashboard_segment.export_members(warehouse.con, "rule:vip")
+    assert b"".join(dashboard_segment.stream_members(ws, "rule:vip")) == whole
+    with pytest.raises(NotFoundError):
+        next(dashboard_segment.stream_members(ws, "rule:nope"))
+    with ws.warehouse() as warehouse:  # the stream's connection was closed: the file is free
+        assert warehouse.count("memberships") == 4

@@ -238,3 +238,33 @@ def test_admin_keys_and_the_session_secret_follow_the_key_policy() -> None:
         check_server_secrets(ServerSettings(**strong, session_secret="tiny"))
     with pytest.raises(ConfigError, match="admin_keys holds a blank key"):
         check_server_secrets(ServerSettings(admin_keys=[" "]))
+
+
+def test_the_export_is_streamed_with_the_members_it_holds(tmp_path: Path) -> None:
+    from audience.pipelines.dashboard_segment import export_members
+    from tests.pipelines.test_dashboard import _history
+
+    Workspace.init(tmp_path / "ws")
+    ws = keyed(tmp_path / "ws")
+    with ws.warehouse() as warehouse:
+        _history(warehouse.con)
+        expected = export_members(warehouse.con, "rule:vip")
+    answer = Client(ws).get("/ui/segment/export.csv?id=rule:vip", headers=basic(READ_KEY))
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == 'attachment; filename="rule-vip.csv"'
+    assert answer.content == expected and b"'=D" in expected
+
+
+def test_the_session_cookie_is_secure_over_https_or_behind_a_proxy_saying_so(
+    empty: Workspace,
+) -> None:
+    client = Client(empty)
+
+    def cookie(url: str = "/ui/login", **kwargs: object) -> str:
+        answer = client.post(url, data={"key": READ_KEY, "next": "/ui/"}, **kwargs)
+        assert answer.status_code == 303
+        return answer.headers["set-cookie"].lower()
+
+    assert "secure" not in cookie()  # plain http (a laptop): the browser would drop it
+    assert "; secure" in cookie(headers={"X-Forwarded-Proto": "https"})
+    assert "; secure" in cookie(url="https://test/ui/login")

@@ -134,6 +134,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate the rule segments, then deliver webhooks and write exports."""
         from audience.pipelines.activate import activate
+        from audience.pipelines.dashboard_refresh import refresh_page_snapshots
         from audience.rules.loading import load_activation
 
         ws = open_workspace(workspace)
@@ -148,6 +149,9 @@ def register(app: typer.Typer) -> None:
                 clock=ws.clock,
                 as_of=_now(now, ws.clock),
             )
+            if not dry_run:  # the rule segments' members changed: their reach with them
+                with warehouse.transaction() as con:
+                    refresh_page_snapshots(con, ws.config, ws.clock.now(), ["reach"])
         data = report.to_dict()
         if json_:
             print_json(data)

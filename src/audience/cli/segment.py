@@ -190,6 +190,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOption = False,
     ) -> None:
         """Compute features, segment the customers, name the segments, write the report."""
+        from audience.pipelines.dashboard_refresh import refresh_page_snapshots
         from audience.pipelines.mlops import keep_champion
         from audience.pipelines.run_report import write_run_report
         from audience.pipelines.segment_run import run_segmentation
@@ -226,6 +227,11 @@ def register(app: typer.Typer) -> None:
                 )
                 population = features_population(con)
                 champion = keep_champion(con, run.run_id, ws.clock.now())
+            with (
+                step("Keeping the dashboard's records", quiet=json_),
+                warehouse.transaction() as con,
+            ):
+                refresh_page_snapshots(con, ws.config, ws.clock.now())
             with step("Writing the report", quiet=json_):
                 report = write_run_report(warehouse.con, run, ws.config, ws.reports_dir, ws.clock)
             if assignments:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -19,8 +20,10 @@ import duckdb
 from audience.config.activation import PURPOSES
 from audience.errors import NotFoundError
 from audience.pipelines.dashboard import Table
+from audience.pipelines.dashboard_snapshots import reach_basis, stored
 from audience.store.spreadsheet import neutralise
 from audience.store.warehouse import scalar
+from audience.store.workspace import Workspace
 
 MEMBERS_PAGE = 50
 """Members shown per page."""
@@ -179,23 +182,43 @@ def size_history(con: duckdb.DuckDBPyConnection, segment_id: str) -> list[DayCou
 
 
 def reach(con: duckdb.DuckDBPyConnection, segment_id: str) -> list[Reach]:
-    """Current members per consent purpose: granted (reachable), refused, never asked."""
+    """Current members per consent purpose: granted (reachable), refused, never asked.
+
+    Read from the snapshot the last batch run kept while members and consents are unchanged
+    (:mod:`.dashboard_snapshots`), else counted now.
+    """
+    kept = stored(con, f"reach:{segment_id}", lambda: reach_basis(con, segment_id))
+    if kept is not None:
+        return [Reach(**r) for r in kept]
+    return reach_by_segment(con, [segment_id]).get(segment_id, [])
+
+
+def reach_by_segment(
+    con: duckdb.DuckDBPyConnection, segment_ids: list[str]
+) -> dict[str, list[Reach]]:
+    """:func:`reach` of several segments in one pass over the members and consents."""
     rows = con.execute(
-        """WITH m AS (SELECT customer_id FROM memberships
-                      WHERE segment_id = ? AND valid_to IS NULL),
+        """WITH m AS (SELECT segment_id, customer_id FROM memberships
+                      WHERE list_contains(?, segment_id) AND valid_to IS NULL),
                 p AS (SELECT unnest(?::VARCHAR[]) AS purpose)
-           SELECT p.purpose,
+           SELECT m.segment_id, p.purpose,
                   count(*) FILTER (WHERE cc.status = 'granted'),
                   count(*) FILTER (WHERE cc.status IS NOT NULL AND cc.status <> 'granted'),
                   count(*) FILTER (WHERE cc.status IS NULL)
            FROM m CROSS JOIN p
            LEFT JOIN current_consents cc
              ON cc.customer_id = m.customer_id AND cc.purpose = p.purpose
-           GROUP BY p.purpose""",
-        [segment_id, list(PURPOSES)],
+           GROUP BY m.segment_id, p.purpose""",
+        [segment_ids, list(PURPOSES)],
     ).fetchall()
-    by_purpose = {r[0]: Reach(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows}
-    return [by_purpose[p] for p in PURPOSES if p in by_purpose]
+    by_segment: dict[str, dict[str, Reach]] = {}
+    for segment_id, purpose, granted, refused, unknown in rows:
+        found = Reach(purpose, int(granted), int(refused), int(unknown))
+        by_segment.setdefault(segment_id, {})[purpose] = found
+    return {
+        segment_id: [found[p] for p in PURPOSES if p in found]
+        for segment_id, found in by_segment.items()
+    }
 
 
 def _contrast(profile: dict[str, Any]) -> list[FeatureContrast]:
@@ -249,30 +272,86 @@ def members(
     profiles, so that a page of a segment of a million costs what a page of a hundred does.
     """
     search = search.strip()[:100]
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    params = {"segment": segment_id, "pattern": f"%{escaped}%"}
-    if not search:
-        del params["pattern"]
-    counted = f"SELECT count(*) FROM ({_SEARCHED if search else _CURRENT})"
-    total = int(con.execute(counted, params).fetchall()[0][0])
+    if search:
+        return _searched(con, segment_id, search, page)
+    counted = f"SELECT count(*) FROM ({_CURRENT})"
+    total = int(con.execute(counted, {"segment": segment_id}).fetchall()[0][0])
     pages = max(1, -(-total // MEMBERS_PAGE))
     page = min(max(1, page), pages)
-    offset = (page - 1) * MEMBERS_PAGE
-    if search:
-        sql = f"{_SEARCHED} ORDER BY 1 LIMIT {MEMBERS_PAGE} OFFSET {offset}"
-    else:
-        window = f"{_CURRENT} ORDER BY customer_id LIMIT {MEMBERS_PAGE} OFFSET {offset}"
-        sql = _members_sql(window) + " ORDER BY 1"
-    rows = con.execute(sql, params).fetchall()
+    rows = _window(con, segment_id, (page - 1) * MEMBERS_PAGE)
     return MemberPage(
         [Member(r[0], r[1], r[2], r[3], r[4] or "", r[5]) for r in rows], total, page, pages, search
     )
 
 
+def _searched(
+    con: duckdb.DuckDBPyConnection, segment_id: str, search: str, page: int
+) -> MemberPage:
+    """The members matching ``search``: their count and the page in one pass over members and
+    profiles (each pass costs about 170 ms at a million); a page past the end asks again."""
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params = {"segment": segment_id, "pattern": f"%{escaped}%"}
+    page = max(1, page)
+    for _ in range(2):
+        rows = con.execute(
+            f"""SELECT *, count(*) OVER () FROM ({_SEARCHED})
+                ORDER BY 1 LIMIT {MEMBERS_PAGE} OFFSET {(page - 1) * MEMBERS_PAGE}""",
+            params,
+        ).fetchall()
+        if rows or page == 1:
+            break
+        counted = f"SELECT count(*) FROM ({_SEARCHED})"
+        total = int(con.execute(counted, params).fetchall()[0][0])
+        page = max(1, -(-total // MEMBERS_PAGE))  # past the end: the last page
+    total = int(rows[0][-1]) if rows else 0
+    pages = max(1, -(-total // MEMBERS_PAGE))
+    return MemberPage(
+        [Member(r[0], r[1], r[2], r[3], r[4] or "", r[5]) for r in rows], total, page, pages, search
+    )
+
+
+def _window(con: duckdb.DuckDBPyConnection, segment_id: str, offset: int) -> list[tuple[Any, ...]]:
+    """One page of members, then their profiles looked up by id: a join would read every
+    profile's columns (80 ms at a million on a fresh connection, against 10 for the lookup)."""
+    window = con.execute(
+        f"""SELECT customer_id, score, valid_from FROM memberships
+            WHERE segment_id = ? AND valid_to IS NULL
+            ORDER BY customer_id LIMIT {MEMBERS_PAGE} OFFSET {offset}""",
+        [segment_id],
+    ).fetchall()
+    ids = [str(r[0]) for r in window]
+    found = {
+        r[0]: r[1:]
+        for r in con.execute(
+            """SELECT profile_id, email, concat_ws(' ', first_name, last_name), city
+               FROM profiles WHERE profile_id = ANY(?::VARCHAR[])""",
+            [ids],
+        ).fetchall()
+    }
+    return [(*r, *found.get(r[0], (None, "", None))) for r in window]
+
+
 def export_members(con: duckdb.DuckDBPyConnection, segment_id: str) -> bytes:
     """The current members as CSV (id, score, since, e-mail, name), spreadsheet-safe."""
+    require_segment(con, segment_id)
+    return b"".join(_csv_chunks(con, segment_id))
+
+
+def require_segment(con: duckdb.DuckDBPyConnection, segment_id: str) -> None:
+    """NotFoundError unless the segment exists (before a download starts, not halfway)."""
     if not scalar(con, "SELECT count(*) FROM segments WHERE segment_id = ?", [segment_id]):
         raise NotFoundError(f"no segment {segment_id!r}; pick one from the segments page")
+
+
+def stream_members(workspace: Workspace, segment_id: str) -> Iterator[bytes]:
+    """:func:`export_members` as chunks of 10,000 rows, on a read-only connection of its own
+    held while the download lasts, so a segment of a million never sits whole in memory."""
+    with workspace.warehouse(read_only=True) as warehouse:
+        require_segment(warehouse.con, segment_id)
+        yield from _csv_chunks(warehouse.con, segment_id)
+
+
+def _csv_chunks(con: duckdb.DuckDBPyConnection, segment_id: str) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["customer_id", "score", "member_since", "email", "name"])
@@ -288,4 +367,8 @@ def export_members(con: duckdb.DuckDBPyConnection, segment_id: str) -> bytes:
                     neutralise(name or ""),
                 ]
             )
-    return out.getvalue().encode("utf-8")
+        yield out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+    if out.tell():  # the header of an empty segment
+        yield out.getvalue().encode("utf-8")

@@ -8,6 +8,7 @@ features; until those are merged their pages read whatever the tables hold, if t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -15,6 +16,13 @@ from sklearn.decomposition import PCA
 
 from audience.errors import InputError, NotFoundError
 from audience.pipelines.dashboard import CLUSTER_EXCLUDED, Table, latest_rows, table_exists
+from audience.pipelines.dashboard_snapshots import (
+    cohorts_basis,
+    exposures_basis,
+    map_basis,
+    predictions_basis,
+    stored,
+)
 from audience.pipelines.quarantine_retry import retry
 from audience.predictive.cohorts import cohort_table
 from audience.quality.quarantine import QuarantinedRow, discard, find, rows, summary
@@ -25,6 +33,7 @@ from audience.store.workspace import Workspace
 MAP_POINTS = 2_000
 """Members drawn on the map: a repeatable sample, so that a page of any workspace is quick."""
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+COHORT_METRICS = ("retention", "revenue", "orders")
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ class QualityPage:
     imports: Table
 
 
-def _clustering(con: duckdb.DuckDBPyConnection, run_id: str | None) -> StoredRun | None:
+def clustering_run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> StoredRun | None:
     """The run asked for (NotFoundError when unknown), else the latest clustering, or None."""
     try:
         return load_run(con, run_id)
@@ -107,9 +116,18 @@ def _clustering(con: duckdb.DuckDBPyConnection, run_id: str | None) -> StoredRun
 
 def segment_map(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> SegmentMapData | None:
     """A sample of the run's members projected on two principal components of its space."""
-    run = _clustering(con, run_id)
+    run = clustering_run(con, run_id)
     if run is None or run.method == "rfm":
         return None
+    kept = stored(con, f"map:{run.run_id}", lambda: map_basis(con, run.run_id))
+    if kept is not None:
+        points = [MapPoint(**p) for p in kept["points"]]
+        return SegmentMapData(kept["run_id"], kept["method"], points, kept["explained_variance"])
+    return map_of_run(con, run)
+
+
+def map_of_run(con: duckdb.DuckDBPyConnection, run: StoredRun) -> SegmentMapData | None:
+    """:func:`segment_map` computed now (a batch run keeps it, :mod:`.dashboard_refresh`)."""
     ids, X, labels = sample_in_space(con, run, MAP_POINTS)
     if len(ids) < 3:
         return None
@@ -129,9 +147,22 @@ def predictions_by_segment(
     con: duckdb.DuckDBPyConnection, currency: str, run_id: str | None = None
 ) -> PredictionsBySegment | None:
     """CLV and churn quantiles per segment of a clustering run, from the current predictions."""
-    run = _clustering(con, run_id)
+    run = clustering_run(con, run_id)
     if run is None or not scalar(con, "SELECT count(*) FROM prediction_runs WHERE scored"):
         return None
+    name = f"predictions:{run.run_id}:{currency}"
+    kept = stored(con, name, lambda: predictions_basis(con, run.run_id))
+    if kept is not None:
+        clv = [Distribution(**d) for d in kept["clv"]]
+        churn = [Distribution(**d) for d in kept["churn"]]
+        return PredictionsBySegment(kept["run_id"], clv, churn, kept["currency"])
+    return predictions_of_run(con, currency, run.run_id)
+
+
+def predictions_of_run(
+    con: duckdb.DuckDBPyConnection, currency: str, run_id: str
+) -> PredictionsBySegment:
+    """:func:`predictions_by_segment` computed now."""
     found = con.execute(
         """SELECT s.name, count(p.clv), quantile_cont(p.clv, ?), avg(p.clv),
                   count(p.churn_probability), quantile_cont(p.churn_probability, ?),
@@ -140,7 +171,7 @@ def predictions_by_segment(
            JOIN customer_predictions p ON p.customer_id = m.customer_id
            WHERE m.run_id = ? AND m.valid_to IS NULL
            GROUP BY s.label, s.name ORDER BY s.label""",
-        [list(QUANTILES), list(QUANTILES), run.run_id],
+        [list(QUANTILES), list(QUANTILES), run_id],
     ).fetchall()
     clv, churn = [], []
     for name, n_clv, q_clv, mean_clv, n_churn, q_churn, mean_churn in found:
@@ -148,15 +179,23 @@ def predictions_by_segment(
             clv.append(Distribution(name, int(n_clv), list(q_clv), float(mean_clv)))
         if n_churn:
             churn.append(Distribution(name, int(n_churn), list(q_churn), float(mean_churn)))
-    return PredictionsBySegment(run.run_id, clv, churn, currency)
+    return PredictionsBySegment(run_id, clv, churn, currency)
 
 
 def cohorts(con: duckdb.DuckDBPyConnection, timezone: str, metric: str) -> CohortGrid | None:
     """Monthly acquisition cohorts × months since, for one metric; None without orders."""
     if not scalar(con, "SELECT count(*) FROM order_lines"):
         return None
-    if metric not in ("retention", "revenue", "orders"):
+    if metric not in COHORT_METRICS:
         raise NotFoundError(f"no cohort metric {metric!r}; use retention, revenue or orders")
+    kept = stored(con, f"cohorts:{timezone}:{metric}", lambda: cohorts_basis(con, timezone))
+    if kept is not None:
+        return CohortGrid(**kept)
+    return cohort_grid(con, timezone, metric)
+
+
+def cohort_grid(con: duckdb.DuckDBPyConnection, timezone: str, metric: str) -> CohortGrid:
+    """:func:`cohorts` computed now."""
     table: dict[str, Any] = cohort_table(con, timezone, "month", metric)  # type: ignore[arg-type]
     found = table["cohorts"]
     return CohortGrid(
@@ -185,15 +224,28 @@ def experiments(con: duckdb.DuckDBPyConnection) -> Experiments | None:
         return None
     exposures = None
     if table_exists(con, "experiment_exposures"):
-        result = con.execute(
-            """SELECT experiment, variant, count(*) AS persons, min(exposed_at) AS first,
-                      max(exposed_at) AS last
-               FROM experiment_exposures GROUP BY ALL ORDER BY experiment, variant"""
-        )
-        exposures = Table(
-            [d[0] for d in result.description or []], [list(r) for r in result.fetchall()]
-        )
+        kept = stored(con, "exposures", lambda: exposures_basis(con))
+        exposures = exposures_now(con) if kept is None else _exposures_from(kept)
     return Experiments(found, exposures, _results(con))
+
+
+def exposures_now(con: duckdb.DuckDBPyConnection) -> Table:
+    """Persons exposed per experiment and variant, from every event (a batch run keeps it)."""
+    result = con.execute(
+        """SELECT experiment, variant, count(*) AS persons, min(exposed_at) AS first,
+                  max(exposed_at) AS last
+           FROM experiment_exposures GROUP BY ALL ORDER BY experiment, variant"""
+    )
+    return Table([d[0] for d in result.description or []], [list(r) for r in result.fetchall()])
+
+
+def _exposures_from(kept: dict[str, Any]) -> Table:
+    """The kept table with its times as times again (JSON holds them as text)."""
+    rows = [
+        [e, v, n, datetime.fromisoformat(first), datetime.fromisoformat(last)]
+        for e, v, n, first, last in kept["rows"]
+    ]
+    return Table(kept["columns"], rows)
 
 
 def _results(con: duckdb.DuckDBPyConnection) -> Table:

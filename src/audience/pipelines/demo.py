@@ -24,6 +24,7 @@ from audience.ingest.demo.generate import GeneratedFiles, generate
 from audience.ingest.import_report import ImportReport
 from audience.model.progress import Progress
 from audience.model.runs import SegmentRun
+from audience.pipelines.dashboard_refresh import refresh_page_snapshots
 from audience.pipelines.demo_case import (
     CaseStudy,
     install_case_study,
@@ -140,6 +141,12 @@ def _play(
             [run.run_id],
         ).df()
     play_activation(workspace, step, case)
+    with (
+        workspace.warehouse() as warehouse,
+        step("Keeping the dashboard's records"),
+        warehouse.transaction() as con,
+    ):
+        refresh_page_snapshots(con, workspace.config, workspace.clock.now())
     with workspace.warehouse() as warehouse, step("Writing the report"):
         report = write_run_report(
             warehouse.con,

@@ -14,7 +14,7 @@ import asyncio
 import importlib.util
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +53,8 @@ class Page:
 @dataclass(frozen=True)
 class Download:
     filename: str
-    body: bytes
+    body: bytes | Iterator[bytes]
+    """The file, or its chunks (streamed as they come)."""
     media_type: str = "text/csv; charset=utf-8"
 
 
@@ -86,6 +87,13 @@ def show(value: object, language: str) -> str:
     if isinstance(value, float):
         return number(value, language, 3)
     return moment(value)
+
+
+def over_https(request: Request) -> bool:
+    """Whether the browser reached us over https, directly or through a proxy saying so
+    (``X-Forwarded-Proto``; trusting it can only make the cookie stricter)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 class Dashboard:
@@ -205,11 +213,10 @@ class Dashboard:
         except UnauthorizedError as exc:
             return self.login_page(request, str(exc))
         if isinstance(outcome, Download):
-            return Response(
-                outcome.body,
-                media_type=outcome.media_type,
-                headers={"Content-Disposition": f'attachment; filename="{outcome.filename}"'},
-            )
+            headers = {"Content-Disposition": f'attachment; filename="{outcome.filename}"'}
+            if isinstance(outcome.body, bytes):
+                return Response(outcome.body, media_type=outcome.media_type, headers=headers)
+            return StreamingResponse(outcome.body, media_type=outcome.media_type, headers=headers)
         if isinstance(outcome, Page):
             return self.render(request, outcome, viewer)
         return outcome
@@ -239,6 +246,7 @@ class Dashboard:
             path="/ui",
             httponly=True,
             samesite="strict",
+            secure=over_https(request),
         )
         return response
 

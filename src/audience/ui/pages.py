@@ -76,11 +76,15 @@ def segment(request: Request, viewer: Viewer, con: Con) -> Page:
     return Page("segment.html", context)
 
 
-def export(request: Request, viewer: Viewer, con: Con) -> Download:
-    segment_id = _segment_id(request)
-    body = dashboard_segment.export_members(con, segment_id)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", segment_id).strip("-") or "segment"
-    return Download(f"{name}.csv", body)
+def export(dashboard_: Dashboard) -> Callable[[Request, Viewer, Con], Download]:
+    def download(request: Request, viewer: Viewer, con: Con) -> Download:
+        segment_id = _segment_id(request)
+        dashboard_segment.require_segment(con, segment_id)  # a 404 page, not a cut download
+        body = dashboard_segment.stream_members(dashboard_.workspace, segment_id)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", segment_id).strip("-") or "segment"
+        return Download(f"{name}.csv", body)
+
+    return download
 
 
 def segment_map(request: Request, viewer: Viewer, con: Con) -> Page:
@@ -183,7 +187,7 @@ def register(router: APIRouter, dashboard_: Dashboard) -> None:
     route("/", overview)
     route("/segments", segments)
     route("/segment", segment)
-    route("/segment/export.csv", export, cached=False)  # a file, not kept in memory
+    route("/segment/export.csv", export(dashboard_), cached=False)  # streamed, not kept
     route("/map", segment_map)
     route("/predictions", lambda r, v, c: predictions(r, v, c, config.currency))
     route("/cohorts", lambda r, v, c: cohorts(r, v, c, config.timezone))
