@@ -47,3 +47,21 @@ def test_shares_per_person_and_kind(workspace: Workspace) -> None:
     assert bags.loc["bob", "bag.channel=app"] == pytest.approx(1.0)
     assert bags.loc["bob", "bag.category=shoes"] == 0
     assert frame.loc[2, "bag.channel=app"] == 0 and frame["x"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_categories_are_read_as_cleaning_mapped_them(workspace: Workspace) -> None:
+    with workspace.warehouse() as warehouse:
+        con = warehouse.con
+        con.executemany(
+            """INSERT INTO order_lines (order_id, line_no, customer_id, ordered_at, category,
+                   quantity, amount, discount, currency, channel, import_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [_line("o1", "ann", "Beauté", "web"), _line("o2", "ann", "beaute", "web")],
+        )
+        con.executemany(
+            "INSERT INTO category_map (raw, category, status) VALUES (?, ?, 'mapped')",
+            [["Beauté", "beauty"], ["beaute", "beauty"]],
+        )
+        bags = person_bags(con)
+    assert [c for c in bags.columns if c.startswith("bag.category")] == ["bag.category=beauty"]
+    assert bags.loc["ann", "bag.category=beauty"] == pytest.approx(1.0)

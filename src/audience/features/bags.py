@@ -5,8 +5,10 @@ for every person, the share of their order lines in each product category, and t
 their activity (order lines and events) on each channel. Only the commonest values become
 columns (``MAX_VALUES`` of each), so a catalogue of thousands of categories stays a handful of
 inputs; rarer ones count in no column. Order lines and events belong to people by the rule of
-the views ``person_order_lines`` and ``person_events``; an event's channel is ``app`` when its
-context names an app, else ``web`` (as in the view ``event_orders``).
+the views ``person_order_lines`` and ``person_events``. A category is read as cleaning mapped
+it (``category_map``: ``Beauté`` and ``beaute`` are one column), as the feature set reads it.
+An event's channel is ``app`` when its context names an app, else ``web`` (as in the view
+``event_orders``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ BAG_PREFIX = "bag."
 MAX_VALUES = 12
 
 _ITEMS = """
-    SELECT customer_id, 'category=' || lower(category) AS item FROM person_order_lines
-    WHERE category IS NOT NULL AND customer_id IS NOT NULL
+    SELECT o.customer_id, 'category=' || lower(coalesce(cm.category, o.category)) AS item
+    FROM person_order_lines o LEFT JOIN category_map cm ON cm.raw = o.category
+    WHERE o.category IS NOT NULL AND o.customer_id IS NOT NULL
     UNION ALL
     SELECT customer_id, 'channel=' || lower(channel) FROM person_order_lines
     WHERE channel IS NOT NULL AND customer_id IS NOT NULL
