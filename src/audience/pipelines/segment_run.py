@@ -282,7 +282,8 @@ def _fit_rfm(raw: pd.DataFrame, config: WorkspaceConfig) -> _Fitted:
         has_noise=False,
         space=signature,
         signature_space=signature,
-        kept=list(RFM_FEATURES),
+        # A score without variance (every customer bought once) has no column in the space.
+        kept=[name for name, kept in zip(RFM_FEATURES, pre.keep_, strict=True) if kept],
         preprocessing={
             "scores": "quintiles of the customers with orders",
             "folded": folded,
