@@ -1,4 +1,4 @@
-"""``audience forget | unsuppress | audit``: erase or suppress a person, with a receipt.
+"""``audience forget | compact | unsuppress | audit``: erase or suppress a person, with a receipt.
 
 ``forget`` resolves the person an identifier names (refusing, without ``--all``, when it
 names several), erases her from every store and prints what each held and lost. The
@@ -77,7 +77,7 @@ def render_receipt(receipt: Receipt) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``forget``, ``unsuppress`` and ``audit``."""
+    """Add ``forget``, ``compact``, ``unsuppress`` and ``audit``."""
 
     @app.command()
     @handle_errors
@@ -95,11 +95,20 @@ def register(app: typer.Typer) -> None:
         all_: Annotated[
             bool, typer.Option("--all", help="Forget every person the identifier matches.")
         ] = False,
+        compact: Annotated[
+            bool,
+            typer.Option(
+                "--compact",
+                help="Then rewrite the warehouse file so her deleted rows' bytes leave it too "
+                "(see 'audience compact'; minutes on a large warehouse).",
+            ),
+        ] = False,
         workspace: WorkspaceOption = None,
         json_: JsonOption = False,
     ) -> None:
         """Erase a person from every store (warehouse, live, queue, logs, exports, reports)."""
         from audience.pipelines.privacy import RegulationRequest, forget
+        from audience.pipelines.privacy_access import compact_warehouse
         from audience.privacy.audit import cli_actor
 
         if type_ not in ("delete", "suppress", "suppress-and-delete"):
@@ -108,13 +117,34 @@ def register(app: typer.Typer) -> None:
             )
         query = person_query(customer, email, phone, user_id)
         request = RegulationRequest([query], type_, all_, cli_actor())  # type: ignore[arg-type]
-        receipt = forget(open_workspace(workspace), request)
+        ws = open_workspace(workspace)
+        receipt = forget(ws, request)
+        if compact and receipt.status == "finished":
+            receipt.stores.append(compact_warehouse(ws, cli_actor()))
         if json_:
             print_json(receipt.to_dict())
         else:
             render_receipt(receipt)
+            if not compact and receipt.status == "finished":
+                console.print(
+                    "the warehouse file keeps deleted rows' bytes in free blocks until reused: "
+                    "'audience compact' rewrites it without them"
+                )
         if receipt.status == "failed":
             raise typer.Exit(FAILED_EXIT)
+
+    @app.command()
+    @handle_errors
+    def compact(workspace: WorkspaceOption = None, json_: JsonOption = False) -> None:
+        """Rewrite the warehouse file with only its live rows (after erasures or retention)."""
+        from audience.pipelines.privacy_access import compact_warehouse
+        from audience.privacy.audit import cli_actor
+
+        receipt = compact_warehouse(open_workspace(workspace), cli_actor())
+        if json_:
+            print_json(receipt.to_dict())
+        else:
+            console.print(f"warehouse compacted: {receipt.detail} in {receipt.seconds:.1f} s")
 
     @app.command()
     @handle_errors

@@ -1,5 +1,6 @@
-"""Access and retention: everything held about a person (``audience export-person``), and
-deleting what is older than the workspace's retention (``audience retention apply``).
+"""Access, retention and compaction: everything held about a person (``audience
+export-person``), deleting what is older than the workspace's retention (``audience retention
+apply``), and rewriting the warehouse file so deleted rows' bytes leave it (``audience compact``).
 
 Both chain the privacy stage with the live store (a person's live profile is part of what is
 held about her) and leave an audit entry.
@@ -17,8 +18,9 @@ from audience.privacy.audit import AuditEntry, record
 from audience.privacy.erasure import drop_temp_tables, load_persons
 from audience.privacy.event_tokens import refresh as refresh_event_tokens
 from audience.privacy.locate import Person, locate
-from audience.privacy.receipts import StoreReceipt
+from audience.privacy.receipts import StoreReceipt, timed
 from audience.store.privacy_key import privacy_key
+from audience.store.warehouse import compact_file
 from audience.store.workspace import Workspace
 
 
@@ -101,3 +103,18 @@ def retention_apply(workspace: Workspace, *, dry_run: bool, actor: str) -> list[
                 ),
             )
     return receipts
+
+
+def compact_warehouse(workspace: Workspace, actor: str) -> StoreReceipt:
+    """Rewrite the warehouse file with only its live rows: after an erasure or retention, the
+    deleted rows' bytes stay in DuckDB's free blocks until they are reused; the receipt gives
+    the file's sizes before (found) and after (deleted = bytes dropped)."""
+    receipt = StoreReceipt("warehouse:file")
+    with timed(receipt):
+        before, after = compact_file(workspace.warehouse_path)
+        receipt.found, receipt.deleted = before, before - after
+        receipt.detail = f"{before:,} -> {after:,} bytes"
+    with workspace.warehouse() as warehouse, warehouse.transaction() as con:
+        detail = {"bytes_before": before, "bytes_after": after}
+        record(con, AuditEntry(workspace.clock.now(), actor, "compact", None, detail))
+    return receipt

@@ -156,6 +156,36 @@ class Warehouse:
         return int(scalar(self.con, f'SELECT count(*) FROM "{table}"'))
 
 
+def compact_file(path: Path) -> tuple[int, int]:
+    """Rewrite the warehouse file with only its live rows and swap it in; sizes before, after.
+
+    DuckDB marks the blocks of deleted rows free and reuses them later, but never wipes them:
+    after an erasure her bytes stay readable in the file until then. A copy of the database
+    (schema, constraints and rows) holds only what is live. The swap is one rename, so a crash
+    leaves either file whole; no other process may have the warehouse open meanwhile.
+    """
+    fresh = path.with_name(path.name + ".compacting")
+    fresh.unlink(missing_ok=True)
+    before = path.stat().st_size
+    try:
+        con = duckdb.connect(str(path))
+        try:
+            name = str(scalar(con, "SELECT current_database()"))
+            con.execute(f"ATTACH '{fresh}' AS audience_compacted")
+            con.execute(f'COPY FROM DATABASE "{name}" TO audience_compacted')
+            con.execute("DETACH audience_compacted")
+        finally:
+            con.close()
+        with fresh.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(fresh, path)
+    except duckdb.IOException as exc:
+        raise TransientError(f"cannot compact {path}: {exc}; is another command using it?") from exc
+    finally:
+        fresh.unlink(missing_ok=True)
+    return before, path.stat().st_size
+
+
 def default_memory_limit() -> str:
     """40% of physical memory: DuckDB's own default (80%) leaves nothing for the rest."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
