@@ -104,9 +104,11 @@ def sample_in_space(
         f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"
     )
     ids, raw = load_matrix(con, list(run.model["inputs"]), picked)
+    customers = [str(c) for c in ids.to_pylist()]
+    if not customers:  # a run awaiting promotion assigns nobody yet
+        return [], np.empty((0, 0)), np.empty(0, dtype=np.int64)
     raw = raw.reindex(columns=run.model["features"], fill_value=0.0)
     assigner = SegmentAssigner.from_json(run.model)
-    customers = [str(c) for c in ids.to_pylist()]
     found = dict(
         con.execute(
             """SELECT m.customer_id, s.label FROM memberships m JOIN segments s USING (segment_id)
