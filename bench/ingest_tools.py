@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import orjson
@@ -91,7 +92,16 @@ def in_process(target: Callable[..., None], *args: Any) -> Any:
     queue: Any = multiprocessing.Queue()
     proc = multiprocessing.Process(target=target, args=(*args, queue))
     proc.start()
-    found = queue.get()
+    # A child that dies before putting (a broker down) must stop the bench, not hang it.
+    while True:
+        try:
+            found = queue.get(timeout=1)
+            break
+        except Empty:
+            if not proc.is_alive():
+                raise SystemExit(
+                    f"{target.__name__} failed (exit {proc.exitcode}); see above"
+                ) from None
     proc.join()
     return found
 
