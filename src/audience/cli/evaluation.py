@@ -16,6 +16,7 @@ from audience.cli.terminal import (
     console,
     handle_errors,
     open_workspace,
+    print_duckdb_run,
     print_json,
     step,
 )
@@ -115,7 +116,9 @@ def register(app: typer.Typer) -> None:
         with ws.warehouse() as warehouse, step("Evaluating rule segments", quiet=json_):
             result = evaluate_or_preview(warehouse, plan, _now(now, ws.clock), dry_run=dry_run)
         if json_:
-            print_json(result.to_dict() | {"dry_run": dry_run})
+            print_duckdb_run(
+                result.to_dict() | {"dry_run": dry_run}, ws.settings.engine, "evaluate"
+            )
             return
         print_evaluation(result)
         if dry_run:
@@ -187,7 +190,8 @@ def _backtest(
         result = backtest(warehouse, plan, ws.config, at)
     rows = write_members(result, out) if out is not None else None
     if json_:
-        print_json(result.to_dict(with_members=out is None) | ({"out": str(out)} if out else {}))
+        document = result.to_dict(with_members=out is None) | ({"out": str(out)} if out else {})
+        print_duckdb_run(document, ws.settings.engine, "backtest")
         return
     _print_backtest(result)
     if out is not None:

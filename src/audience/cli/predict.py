@@ -19,6 +19,7 @@ from audience.cli.terminal import (
     console,
     handle_errors,
     open_workspace,
+    print_duckdb_run,
     print_json,
     print_warnings,
     step,
@@ -163,7 +164,7 @@ def _register_clv(predict: typer.Typer) -> None:
             _write_png(tracking_chart(run.tracking), plot)
             result["plot"] = str(plot)
         if json_:
-            print_json(result)
+            print_duckdb_run(result, ws.settings.engine, "predict clv")
         else:
             _print_clv(result, ws.config.currency, population)
         if untracked is not None:
@@ -210,7 +211,7 @@ def _register_churn(predict: typer.Typer) -> None:
             population = scored_population(con, run.run_id)
         untracked = _track(ws, run.run_id, json_, run.fitted)
         if json_:
-            print_json(run.to_dict())
+            print_duckdb_run(run.to_dict(), ws.settings.engine, "predict churn")
             if untracked is not None:
                 raise untracked
             return

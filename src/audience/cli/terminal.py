@@ -187,6 +187,21 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, default=str, ensure_ascii=False, indent=2))
 
 
+def print_duckdb_run(data: dict[str, Any], engine: str, command: str) -> None:
+    """A batch computation's JSON, saying which engine ran it: the warehouse (DuckDB).
+
+    ``engine`` is the one configured (``AUDIENCE_ENGINE``): where it asks for Spark and
+    ``command`` has no Spark path, stderr says so, so that the document is not misread.
+    """
+    if engine != "duckdb":
+        err_console.print(
+            f"note: {command} runs on the duckdb engine ({engine} computes "
+            "'audience segment --engine spark': features, segments, rule memberships)",
+            highlight=False,
+        )
+    print_json(data | {"engine": "duckdb"})
+
+
 def print_warnings(warnings: Iterable[str]) -> None:
     """Each warning a result holds (``run.warnings``, ``report.warnings``...) as one yellow
     ``warning:`` line on stderr, once each, in the human output of every command; ``--json``

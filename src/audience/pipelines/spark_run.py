@@ -26,6 +26,7 @@ from audience.segmentation.on_spark import assign_on_spark, spark_kmeans, spark_
 from audience.segmentation.rfm import RFM_FEATURES, RFM_SEGMENTS
 from audience.store.lake import export_warehouse, register_lake
 from audience.store.spark_session import PANDAS_WARNING, spark_session
+from audience.store.trait_types import read_trait_types
 from audience.store.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -100,7 +101,12 @@ def run_on_spark(
         run.sizes = _counts(assignments, "label")
         if method == "rfm":
             run.sizes = {RFM_SEGMENTS[int(label)]: n for label, n in run.sizes.items()}
-        rules = spark_rule_hits(spark, load_activation(ws.root).definitions, now)
+        rules = spark_rule_hits(
+            spark,
+            load_activation(ws.root).definitions,
+            now,
+            traits=read_trait_types(ws.warehouse_path),
+        )
         _write(rules.hits, out / "rule_memberships")
         run.rule_sizes = _counts(rules.hits, "segment_id")
         run.rules_left_out = rules.left_out

@@ -226,7 +226,11 @@ def _store_run(
     sizes = dict(con.execute("SELECT segment_id, count(*) FROM _rule_hits GROUP BY ALL").fetchall())
     result.sizes = {d.segment_id: int(sizes.get(d.segment_id, 0)) for d in plan.definitions}
     described = [_described(d) for d in plan.definitions]
-    params = {"now": result.now.isoformat(), "groups": [g.model_dump() for g in plan.groups]}
+    params = {
+        "now": result.now.isoformat(),
+        "groups": [g.model_dump() for g in plan.groups],
+        "engine": "duckdb",  # the spark engine computes rules in its own runs
+    }
     con.execute(
         """INSERT INTO segment_runs (run_id, created_at, method, params, features, preprocessing,
                                       metrics, selection, model, n_customers)

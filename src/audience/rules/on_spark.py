@@ -1,10 +1,12 @@
 """Rule segments on Spark: the warehouse's compiled rules, transpiled by sqlglot.
 
-:class:`audience.rules.compile_sql.SqlRules` and :func:`~audience.rules.compile_sql.hits_query`
-are the one definition; this module runs them over a Spark view of the features. Rules over
-the features (and over each other) run here; rules counting events, reading custom traits,
-profile fields or stored segments need the warehouse's person relations: they are left out
-and reported, for 'audience evaluate' to compute.
+:class:`audience.rules.compile_sql.SqlRules`, :func:`~audience.rules.compile_sql.hits_query`
+and :func:`audience.store.person_relation.people_query` are the one definition; this module
+runs them over Spark views of the lake: the features, the person fields and custom traits of
+``profiles``/``customers``, predictions, events as they belong to people
+(``person_events``), and the stored segments' memberships. A definition Spark cannot read
+(a feature the lake lacks, an unknown trait, a stored segment not in the lake, or a rule
+that names one of those) is left out with the reason, never computed wrongly.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from audience.model.rule_segment import SegmentDefinition
 from audience.rules.compile_sql import SqlRules, hits_query
 from audience.store.clock import to_utc_naive
 from audience.store.dialects import to_spark
-from audience.store.sql import ident
+from audience.store.person_relation import CURRENT_KEYS, field_problem, people_query
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -35,55 +37,72 @@ class SparkRuleHits:
     left_out: dict[str, str] = field(default_factory=dict)
 
 
-def _why_not(definition: SegmentDefinition, columns: Collection[str], usable: set[str]) -> str:
-    """Why a definition cannot run over the features alone; '' when it can."""
+@dataclass(frozen=True)
+class SparkInputs:
+    """What the lake offers the rules: feature columns, custom traits (name -> type) and the
+    ids and names of its stored segments."""
+
+    columns: Collection[str]
+    traits: dict[str, str]
+    segments: Collection[str]
+
+
+def _why_not(definition: SegmentDefinition, inputs: SparkInputs, usable: set[str]) -> str:
+    """Why a definition cannot run on the lake; '' when it can."""
     for _, leaf in leaves(definition.condition):
         if isinstance(leaf, Comparison):
-            if leaf.field not in columns:
-                return f"field {leaf.field} is not a feature"
+            problem = field_problem(leaf.field, inputs.columns, inputs.traits)
+            if problem:
+                return problem
         elif isinstance(leaf, InSegment):
-            if leaf.rule is None:
-                return f"stored segment {leaf.ref}"
-            if leaf.rule not in usable:
+            if leaf.rule is None and leaf.ref not in inputs.segments:
+                return f"stored segment {leaf.ref!r} is not in the lake"
+            if leaf.rule is not None and leaf.rule not in usable:
                 return f"rule {leaf.rule} is left out"
-        else:
-            return "event conditions"
     return ""
 
 
-def runnable_on_features(
-    definitions: Sequence[SegmentDefinition], columns: Collection[str]
+def runnable(
+    definitions: Sequence[SegmentDefinition], inputs: SparkInputs
 ) -> tuple[list[SegmentDefinition], dict[str, str]]:
-    """The definitions computable from ``columns`` (a rule's references included), and the
+    """The definitions computable from ``inputs`` (a rule's references included), and the
     reason each other one is not."""
     usable: set[str] = set()
-    left_out: dict[str, str] = {}
     changed = True
     while changed:  # a rule is usable once every rule it references is
         changed = False
         for d in definitions:
-            if d.name not in usable and not _why_not(d, columns, usable):
+            if d.name not in usable and not _why_not(d, inputs, usable):
                 usable.add(d.name)
                 changed = True
-    for d in definitions:
-        if d.name not in usable:
-            left_out[d.name] = _why_not(d, columns, usable)
+    left_out = {d.name: _why_not(d, inputs, usable) for d in definitions if d.name not in usable}
     return [d for d in definitions if d.name in usable], left_out
+
+
+def lake_segments(spark: SparkSession) -> set[str]:
+    """Ids and names of the stored segments in the lake's ``segments`` view."""
+    rows = spark.sql("SELECT segment_id, name FROM segments").collect()
+    return {str(v) for row in rows for v in row if v is not None}
 
 
 def spark_rule_hits(
     spark: SparkSession,
     definitions: Sequence[SegmentDefinition],
     now: datetime,
+    traits: dict[str, str] | None = None,
     features: str = "features",
 ) -> SparkRuleHits:
     """(customer_id, segment_id) of the rule segments' members at ``now`` over the Spark view
-    ``features``; exclusive groups keep a person in their first segment by rank."""
-    kept, left_out = runnable_on_features(definitions, spark.table(features).columns)
+    ``features`` and the lake's views (:func:`audience.store.lake.register_lake`); exclusive
+    groups keep a person in their first segment by rank. ``traits``: the custom traits the
+    rules may name, with their types (the warehouse's ``trait_types``)."""
+    inputs = SparkInputs(spark.table(features).columns, traits or {}, lake_segments(spark))
+    kept, left_out = runnable(definitions, inputs)
     if not kept:
         empty = spark.createDataFrame([], "customer_id string, segment_id string")
         return SparkRuleHits(empty, left_out)
     rules = SqlRules(kept, to_utc_naive(now))
-    columns = ", ".join(["customer_id", *(ident(f) for f in rules.fields)])
-    spark.sql(to_spark(f"SELECT {columns} FROM {features}")).createOrReplaceTempView(INPUT_VIEW)
+    people = people_query(rules.fields, inputs.columns, inputs.traits, features)
+    relation = rules.input_query(people, "person_events", f"({CURRENT_KEYS})")
+    spark.sql(to_spark(relation)).createOrReplaceTempView(INPUT_VIEW)
     return SparkRuleHits(spark.sql(to_spark(hits_query(rules, INPUT_VIEW))), left_out)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from audience.errors import InputError
+from audience.store.dialects import to_spark
 from audience.store.sql import ident
 
 if TYPE_CHECKING:
@@ -29,7 +30,14 @@ OPTIONAL_TABLES = (
     "anonymous_links",
     "category_map",
     "customer_records_clean",
+    # What rules read beside the features: predictions, and the stored segments a rule names.
+    "customer_predictions",
+    "memberships",
+    "segments",
+    "segment_runs",
 )
+# The warehouse's views the Spark engine defines over the lake, from the same SQL.
+LAKE_VIEWS = ("person_events",)
 LAKE_TABLES = REQUIRED_TABLES + OPTIONAL_TABLES
 # The columns of the needed tables the engine reads; a lake may hold more, or lack the others.
 READ_COLUMNS = {
@@ -52,7 +60,11 @@ READ_COLUMNS = {
         "properties",
         "context",
     ),
+    # A run's method tells rule memberships from stored ones; its models stay behind.
+    "segment_runs": ("run_id", "created_at", "method"),
 }
+# Tables exported narrower than the warehouse holds them (the rest is never read).
+_EXPORTED = {"segment_runs": READ_COLUMNS["segment_runs"]}
 
 # Families of types that read the same: a lake written by another tool may store a count as
 # int or bigint, an amount as decimal or double, a time with or without a zone.
@@ -114,14 +126,32 @@ def export_warehouse(con: duckdb.DuckDBPyConnection, directory: Path) -> dict[st
     counts = {}
     for table in LAKE_TABLES:
         columns = con.execute(f"DESCRIBE {ident(table)}").fetchall()
+        kept = _EXPORTED.get(table)
         select = ", ".join(
             f"{ident(name)}::VARCHAR AS {ident(name)}" if kind == "JSON" else ident(name)
             for name, kind, *_ in columns
+            if kept is None or name in kept
         )
         target = (directory / f"{table}.parquet").as_posix().replace("'", "''")
         con.execute(f"COPY (SELECT {select} FROM {ident(table)}) TO '{target}' (FORMAT parquet)")
         counts[table] = int(con.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0])  # type: ignore[index]
     return counts
+
+
+def view_query(name: str) -> str:
+    """The SELECT of the warehouse's view ``name``, in DuckDB's dialect, as its migration
+    defines it: the Spark engine transpiles this one definition."""
+    from audience.store.warehouse import Warehouse
+
+    with Warehouse(":memory:") as warehouse:
+        warehouse.migrate()
+        found = warehouse.con.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = ?", [name]
+        ).fetchone()
+    if found is None:
+        raise ValueError(f"the warehouse has no view {name}")
+    create = str(found[0]).rstrip().rstrip(";")
+    return create[create.index(" AS ") + len(" AS ") :]
 
 
 def _family(spark_type: str) -> str:
@@ -185,4 +215,6 @@ def register_lake(spark: SparkSession, directory: Path) -> list[str]:
             )
         frame.createOrReplaceTempView(table)
         found_tables.append(table)
+    for view in LAKE_VIEWS:
+        spark.sql(to_spark(view_query(view))).createOrReplaceTempView(view)
     return found_tables

@@ -8,7 +8,7 @@ engine).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 import duckdb
@@ -88,28 +88,56 @@ def people_sql(
         When the features a field needs have not been computed yet.
     """
     wanted = list(dict.fromkeys(fields))
-    available = feature_columns(con, features)
+    customs = any(n.startswith(TRAIT_PREFIX) for n in wanted)
+    return people_query(
+        wanted, feature_columns(con, features), trait_types(con) if customs else {}, features
+    )
+
+
+def field_problem(name: str, available: Collection[str], known: dict[str, str]) -> str:
+    """Why field ``name`` cannot be read from features of columns ``available`` and custom
+    traits ``known`` (name -> type); '' when it can."""
+    if name.startswith(TRAIT_PREFIX):
+        trait = name.removeprefix(TRAIT_PREFIX)
+        return "" if trait in known else f"unknown trait {name!r}; {known_traits(known)}"
+    spec = FIELDS[name]
+    needed = _DERIVED[name][0] if spec.family == "derived" else name
+    if spec.family in ("feature", "derived") and needed not in available:
+        return (
+            f"feature {needed!r} is not computed in this warehouse; run 'audience segment' "
+            "(it computes the features) before evaluating rules"
+        )
+    return ""
+
+
+def people_query(
+    fields: Iterable[str],
+    available: Collection[str],
+    known: dict[str, str],
+    features: str = "features",
+) -> str:
+    """:func:`people_sql` over a features relation of columns ``available``, with the custom
+    traits ``known`` (name -> type): the one definition, which the Spark engine transpiles.
+
+    Raises
+    ------
+    InputError
+        When a field cannot be read (:func:`field_problem`).
+    """
+    wanted = list(dict.fromkeys(fields))
     columns = ["f.customer_id"]
     families = set()
-    customs = [n for n in wanted if n.startswith(TRAIT_PREFIX)]
-    known = trait_types(con) if customs else {}
-    for name in customs:
-        trait = name.removeprefix(TRAIT_PREFIX)
-        if trait not in known:
-            raise InputError(f"unknown trait {name!r}; {known_traits(known)}")
-        families.add("trait")
-        columns.append(f"{trait_value_sql('t.traits', trait, known[trait])} AS {ident(name)}")
     for name in wanted:
+        problem = field_problem(name, available, known)
+        if problem:
+            raise InputError(problem)
         if name.startswith(TRAIT_PREFIX):
+            trait = name.removeprefix(TRAIT_PREFIX)
+            families.add("trait")
+            columns.append(f"{trait_value_sql('t.traits', trait, known[trait])} AS {ident(name)}")
             continue
         spec = FIELDS[name]
         families.add(spec.family)
-        needed = _DERIVED[name][0] if spec.family == "derived" else name
-        if spec.family in ("feature", "derived") and needed not in available:
-            raise InputError(
-                f"feature {needed!r} is not computed in this warehouse; run 'audience segment' "
-                "(it computes the features) before evaluating rules"
-            )
         if spec.family == "feature":
             columns.append(number_column(f"f.{ident(name)}", name))
         elif spec.family == "derived":
