@@ -227,14 +227,22 @@ def check_depth(data: Any, max_depth: int, root: str = "body") -> None:
         )
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_BRACKETS = bytes(range(256)).translate(None, b"{}[]")
+_QUOTES_AND_BRACKETS = bytes(range(256)).translate(None, b'"{}[]')
 _STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
 
 
 def nesting(body: bytes) -> int:
-    """How deep the objects and arrays of a valid JSON ``body`` nest (the body is level 1)."""
-    brackets = _STRING.sub(b"", body).translate(None, _BRACKETS)
+    """How deep the objects and arrays of a valid JSON ``body`` nest (the body is level 1).
+
+    Only bytes methods, no regular expression (which took a third of a ``/v1/batch``
+    request): in valid JSON a backslash always opens a two-character escape, inside a
+    string, so dropping escaped backslashes and then escaped quotes leaves exactly the quotes
+    that delimit strings; every other byte but brackets is dropped, and the brackets between
+    a pair of quotes (inside strings) with them.
+    """
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = unescaped.translate(None, _QUOTES_AND_BRACKETS)
+    brackets = b"".join(kept.split(b'"')[::2])
     return max(itertools.accumulate(_STEP[b] for b in brackets), default=0)
 
 
