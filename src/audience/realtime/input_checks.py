@@ -18,7 +18,6 @@ schemas of :mod:`audience.realtime.events` are written with.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -228,7 +227,7 @@ def check_depth(data: Any, max_depth: int, root: str = "body") -> None:
 
 
 _QUOTES_AND_BRACKETS = bytes(range(256)).translate(None, b'"{}[]')
-_STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
+_ONE_KIND = bytes.maketrans(b"[]", b"{}")
 
 
 def nesting(body: bytes) -> int:
@@ -238,12 +237,22 @@ def nesting(body: bytes) -> int:
     request): in valid JSON a backslash always opens a two-character escape, inside a
     string, so dropping escaped backslashes and then escaped quotes leaves exactly the quotes
     that delimit strings; every other byte but brackets is dropped, and the brackets between
-    a pair of quotes (inside strings) with them.
+    a pair of quotes (inside strings) with them. In valid JSON the brackets left match, so
+    arrays count as objects; each pass of ``replace`` removes the innermost pairs (it does
+    not rescan what it joined), so the passes until none is left are the depth.
     """
     unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    kept = unescaped.translate(None, _QUOTES_AND_BRACKETS)
-    brackets = b"".join(kept.split(b'"')[::2])
-    return max(itertools.accumulate(_STEP[b] for b in brackets), default=0)
+    # Two quotes side by side hold nothing between them: dropping them changes no bracket's
+    # side, and leaves nothing at all in the common case of strings without brackets.
+    kept = unescaped.translate(None, _QUOTES_AND_BRACKETS).replace(b'""', b"")
+    if b'"' in kept:
+        kept = b"".join(kept.split(b'"')[::2])
+    brackets = kept.translate(_ONE_KIND)
+    depth = 0
+    while brackets:
+        brackets = brackets.replace(b"{}", b"")
+        depth += 1
+    return depth
 
 
 def _check_amount(value: Any, where: str) -> None:
