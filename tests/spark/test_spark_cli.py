@@ -128,3 +128,31 @@ def test_a_master_that_does_not_answer_fails_at_once(
     code, _, err = invoke("segment", "--engine", "spark", "--workspace", str(workspace.root))
     assert code == 75
     assert "AUDIENCE_SPARK__MASTER" in err
+
+
+@pytest.mark.spark
+@ARROW_FILES
+def test_lake_and_output_given_as_urls(spark, lake_ws: Workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A lake on an object store is a URL Spark's file systems open: file:// here, the same
+    code as s3a:// or abfss:// on a cluster."""
+    lake, out = (lake_ws.root / "lake").as_uri(), (tmp_path / "out").as_uri()
+    args = ["segment", "--engine", "spark", "--method", "rfm", "--lake", lake, "--out", out]
+    code, stdout, err = invoke(*args, "--workspace", str(lake_ws.root), "--json")
+    assert code == 0, err
+    run = json.loads(stdout)
+    assert (run["lake"], run["output"]) == (lake, out)
+    # Written through the cluster: the record is a text dataset of one part.
+    (part,) = (tmp_path / "out" / "run.json").glob("part-*")
+    assert json.loads(part.read_text(encoding="utf-8"))["engine"] == "spark"
+    written = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{tmp_path / 'out' / 'memberships'}/*.parquet')"
+    ).fetchall()
+    assert written[0][0] == run["n_customers"] > 0
+
+    (tmp_path / "partial").mkdir()
+    code, _, err = invoke(
+        "segment", "--engine", "spark", "--lake", (tmp_path / "partial").as_uri(),
+        "--workspace", str(lake_ws.root),
+    )  # fmt: skip
+    assert code != 0
+    assert "has no customers.parquet (nor a customers/ directory)" in err

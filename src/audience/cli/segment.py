@@ -173,12 +173,18 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="duckdb (this machine) or spark (default: AUDIENCE_ENGINE)."),
         ] = None,
         lake: Annotated[
-            Path | None,
-            typer.Option(help="Spark: Parquet inputs (default: the warehouse, exported)."),
+            str | None,
+            typer.Option(
+                help="Spark: Parquet inputs, a directory or a URL such as s3a://bucket/lake "
+                "(default: the warehouse, exported)."
+            ),
         ] = None,
         out: Annotated[
-            Path | None,
-            typer.Option(help="Spark: where memberships go (default: <workspace>/spark/<run>)."),
+            str | None,
+            typer.Option(
+                help="Spark: where memberships go, a directory or a URL "
+                "(default: <workspace>/spark/<run>)."
+            ),
         ] = None,
         use_champion: Annotated[
             bool,

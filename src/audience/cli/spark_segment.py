@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -21,12 +20,13 @@ def segment_on_spark(
     method: str | None,
     k: int | None,
     k_range: tuple[int, int] | None,
-    lake: Path | None,
-    out: Path | None,
+    lake: str | None,
+    out: str | None,
     json_: bool,
 ) -> None:
     """Run :func:`audience.pipelines.spark_run.run_on_spark` and print what it did."""
     from audience.pipelines.spark_run import run_on_spark
+    from audience.store.lake import location_of
 
     chosen = "kmeans" if method in (None, "auto") else method
     if chosen not in SPARK_METHODS:
@@ -41,8 +41,8 @@ def segment_on_spark(
             method=chosen,  # type: ignore[arg-type]  # checked against SPARK_METHODS
             k=k,
             k_range=k_range,
-            lake=lake,
-            out=out,
+            lake=location_of(lake) if lake else None,
+            out=location_of(out) if out else None,
         )
     if json_:
         print_json(run.to_dict())

@@ -24,7 +24,7 @@ from audience.rules.loading import load_activation
 from audience.rules.on_spark import spark_rule_hits
 from audience.segmentation.on_spark import assign_on_spark, spark_kmeans, spark_rfm
 from audience.segmentation.rfm import RFM_FEATURES, RFM_SEGMENTS
-from audience.store.lake import export_warehouse, register_lake
+from audience.store.lake import Location, child, export_warehouse, register_lake
 from audience.store.spark_session import PANDAS_WARNING, spark_session
 from audience.store.trait_types import read_trait_types
 from audience.store.workspace import Workspace
@@ -67,10 +67,11 @@ def run_on_spark(
     method: SparkMethod = "kmeans",
     k: int | None = None,
     k_range: tuple[int, int] | None = None,
-    lake: Path | None = None,
-    out: Path | None = None,
+    lake: Location | None = None,
+    out: Location | None = None,
 ) -> SparkRun:
-    """Run the batch path on Spark over ``lake`` (default: the warehouse, exported)."""
+    """Run the batch path on Spark over ``lake`` (default: the warehouse, exported); ``lake``
+    and ``out`` may be URLs the cluster reads and writes (``s3a://``, ``abfss://``...)."""
     now = ws.clock.now()
     run_id = f"spark-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     if lake is None:
@@ -97,7 +98,7 @@ def run_on_spark(
             n_customers=features.count(),
         )
         assignments = _assign(ws, spark, features, run, k, k_range)
-        _write(assignments.withColumn("run_id", _lit(run_id)), out / "memberships")
+        _write(assignments.withColumn("run_id", _lit(run_id)), child(out, "memberships"))
         run.sizes = _counts(assignments, "label")
         if method == "rfm":
             run.sizes = {RFM_SEGMENTS[int(label)]: n for label, n in run.sizes.items()}
@@ -107,11 +108,16 @@ def run_on_spark(
             now,
             traits=read_trait_types(ws.warehouse_path),
         )
-        _write(rules.hits, out / "rule_memberships")
+        _write(rules.hits, child(out, "rule_memberships"))
         run.rule_sizes = _counts(rules.hits, "segment_id")
         run.rules_left_out = rules.left_out
         features.unpersist()
-    (out / "run.json").write_text(json.dumps(run.to_dict(), indent=2), encoding="utf-8")
+        record = json.dumps(run.to_dict(), indent=2)
+        if isinstance(out, Path):
+            (out / "run.json").write_text(record, encoding="utf-8")
+        else:  # on an object store, through the cluster: a text dataset of one part
+            lines = spark.createDataFrame([(record,)], "value string").coalesce(1)
+            lines.write.mode("overwrite").text(str(child(out, "run.json")))
     return run
 
 
@@ -165,7 +171,7 @@ def _lit(value: str) -> Any:
     return functions.lit(value)
 
 
-def _write(frame: DataFrame, path: Path) -> None:
+def _write(frame: DataFrame, path: Location) -> None:
     frame.write.mode("overwrite").parquet(str(path))
 
 

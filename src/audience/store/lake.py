@@ -9,6 +9,7 @@ from its migrations: one schema for both engines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from audience.store.dialects import to_spark
 from audience.store.sql import ident
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 REQUIRED_TABLES = ("customers", "order_lines", "events")
 OPTIONAL_TABLES = (
@@ -172,14 +173,44 @@ def schema_differences(table: str, found: dict[str, str], expected: list[Column]
     return wrong
 
 
-def _location(directory: Path, table: str) -> Path | None:
-    for candidate in (directory / f"{table}.parquet", directory / table):
-        if candidate.exists():
-            return candidate
+Location = Path | str
+"""A local directory, or a URL of a file system Spark reads (``s3a://``, ``abfss://``,
+``gs://``, ``hdfs://``, ``dbfs:/``, ``file://``): the cluster's libraries and credentials
+open it, Audience never does."""
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")  # a scheme of 2+ letters: C:/ is a path
+
+
+def location_of(text: str) -> Location:
+    """``text`` as a :data:`Location`: a URL stays text, anything else is a local path."""
+    return text if _URL.match(text) else Path(text)
+
+
+def child(location: Location, name: str) -> Location:
+    """``location/name``, for a path or a URL."""
+    return location / name if isinstance(location, Path) else f"{location.rstrip('/')}/{name}"
+
+
+def _read_table(spark: SparkSession, lake: Location, table: str) -> tuple[str, DataFrame] | None:
+    """Where ``table`` is in the lake (``<table>.parquet`` or a ``<table>/`` directory of
+    parts) and its frame; None when it is in neither."""
+    if isinstance(lake, Path):
+        for candidate in (lake / f"{table}.parquet", lake / table):
+            if candidate.exists():
+                return str(candidate), spark.read.parquet(str(candidate))
+        return None
+    from pyspark.errors import AnalysisException
+
+    for url in (str(child(lake, f"{table}.parquet")), str(child(lake, table))):
+        try:
+            return url, spark.read.parquet(url)
+        except AnalysisException as exc:
+            if "PATH_NOT_FOUND" not in str(exc):
+                raise
     return None
 
 
-def register_lake(spark: SparkSession, directory: Path) -> list[str]:
+def register_lake(spark: SparkSession, directory: Location) -> list[str]:
     """Register each lake table of ``directory`` as a Spark temporary view; those found.
 
     Raises
@@ -188,13 +219,13 @@ def register_lake(spark: SparkSession, directory: Path) -> list[str]:
         A required table is missing, or a table's columns differ from the warehouse's
         (every differing column is named).
     """
-    if not directory.is_dir():
+    if isinstance(directory, Path) and not directory.is_dir():
         raise InputError(f"no Parquet lake at {directory}: the directory does not exist")
     schema = warehouse_schema()
     found_tables = []
     for table in LAKE_TABLES:
-        location = _location(directory, table)
-        if location is None:
+        read_table = _read_table(spark, directory, table)
+        if read_table is None:
             if table in REQUIRED_TABLES:
                 raise InputError(
                     f"the lake {directory} has no {table}.parquet (nor a {table}/ directory); "
@@ -203,7 +234,7 @@ def register_lake(spark: SparkSession, directory: Path) -> list[str]:
             ddl = ", ".join(f"`{c.name}` {c.spark_type}" for c in schema[table])
             spark.createDataFrame([], ddl).createOrReplaceTempView(table)
             continue
-        frame = spark.read.parquet(str(location))
+        location, frame = read_table
         found = {f.name.lower(): f.dataType.simpleString() for f in frame.schema.fields}
         read = READ_COLUMNS.get(table)
         expected = [c for c in schema[table] if read is None or c.name in read]
