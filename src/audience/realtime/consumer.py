@@ -29,7 +29,7 @@ import orjson
 from audience.model.live_records import EVENT_TYPES, Event, Profile
 from audience.realtime.engine import LiveEngine
 from audience.realtime.eventlog import EventLog
-from audience.realtime.live_segments import ChangeSink
+from audience.realtime.live_segments import BatchChangeSink, ChangeSink
 from audience.realtime.queue import DeadLetter, QueueConsumer, QueueStatus, sleep_unless
 from audience.realtime.rebuild import ensure_generation
 from audience.realtime.stores import ProfileStore
@@ -38,7 +38,8 @@ from audience.realtime.suppression import SuppressionFilter
 log = logging.getLogger(__name__)
 
 _NEEDS = {"track": ("event",), "alias": ("previousId", "userId"), "group": ("groupId",)}
-RELAY_BATCH = 500
+RELAY_BATCH = 5_000
+"""Most changes read from the outbox, emitted and acknowledged at once."""
 
 
 def check_event(event: Any) -> str | None:
@@ -159,9 +160,13 @@ class Consumer:
                 return
             done: list[str] = []
             try:
-                for outbox_id, change in pending:
-                    await self.sink.emit(change)
-                    done.append(outbox_id)
+                if isinstance(self.sink, BatchChangeSink):  # the whole batch in one call
+                    await self.sink.emit_many([change for _, change in pending])
+                    done = [outbox_id for outbox_id, _ in pending]
+                else:
+                    for outbox_id, change in pending:
+                        await self.sink.emit(change)
+                        done.append(outbox_id)
             except Exception:  # a destination down: the rest waits in the outbox
                 log.exception("a change sink failed; %d change(s) wait", len(pending) - len(done))
                 await self.store.ack_changes(done)

@@ -135,11 +135,19 @@ class LiveEngine:
         resolved: Mapping[str, str | None],
         profiles: Mapping[str, Profile | None],
         now: datetime,
+        *,
+        owned: bool = False,
     ) -> Plan:
-        """The outcome of ``event``, given its identities (``resolved``) and their profiles."""
+        """The outcome of ``event``, given its identities (``resolved``) and their profiles.
+
+        ``owned``: the target's profile belongs to the caller, which will not read it again
+        (a fold's previous plan): it is updated in place rather than copied first."""
         target = self.target(event, resolved)
         current = profiles.get(target)
-        profile = new_profile(target) if current is None else _copy(current)
+        if current is not None and owned:
+            profile = current
+        else:
+            profile = new_profile(target) if current is None else _copy(current)
         before = dict(profile["segments"])
         plan = Plan(profile)
         for other_id in self._merged(event, resolved, profiles, target):
@@ -163,9 +171,10 @@ class LiveEngine:
         carry_assignments(profile, self.experiments)
         profile["updated_at"] = iso(now)
         plan.changes += self._diff(target, before, profile["segments"], event, now)
-        consents = self.consents_of(profile)
-        for change in plan.changes:
-            change["consents"] = consents
+        if plan.changes:
+            consents = self.consents_of(profile)
+            for change in plan.changes:
+                change["consents"] = consents
         return plan
 
     def plan_publish(
@@ -217,7 +226,7 @@ class LiveEngine:
     def view(self, profile: Profile, now: datetime) -> Profile:
         """The profile as of ``now``, its features merged with the published ones."""
         current = view(profile, now, self.rules)
-        current["features"] = merged_features(current, now, self.rules)
+        current["features"] = merged_features(current, now, self.rules, current["features"])
         published = current.get("published")
         if published:
             current["scores"] = dict(published["scores"])
@@ -278,8 +287,9 @@ class LiveEngine:
             inside[sid] = {"model": "deployed clustering", "label": label, "name": name}
         evaluated = getattr(self.evaluator, "segment_ids", None)
         inside = sticky_segments(profile, inside, evaluated, self.clusters)
+        stamp = iso(now)
         return {
-            sid: {"since": before[sid]["since"] if sid in before else iso(now), "why": why}
+            sid: {"since": before[sid]["since"] if sid in before else stamp, "why": why}
             for sid, why in inside.items()
         }
 

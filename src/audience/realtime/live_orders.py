@@ -47,14 +47,31 @@ def add(total: float, value: float) -> float:
     return summed if math.isfinite(summed) else total
 
 
+def _both_plain(a: str, b: str) -> bool:
+    """Both times in the form the collector writes (``2030-01-02T03:04:05.678Z``), whose
+    text order is their time order: compared without parsing, as every event compares two."""
+    return (
+        len(a) == len(b) == 24
+        and a[23] == b[23] == "Z"
+        and a[10] == b[10] == "T"
+        and a[4] == b[4] == a[7] == b[7] == "-"
+    )
+
+
 def earliest(a: str | None, b: str | None) -> str | None:
-    known = [t for t in (a, b) if t is not None]
-    return min(known, key=datetime.fromisoformat) if known else None
+    if a is None or b is None:
+        return b if a is None else a
+    if _both_plain(a, b):
+        return a if a <= b else b
+    return min((a, b), key=datetime.fromisoformat)
 
 
 def latest(a: str | None, b: str | None) -> str | None:
-    known = [t for t in (a, b) if t is not None]
-    return max(known, key=datetime.fromisoformat) if known else None
+    if a is None or b is None:
+        return b if a is None else a
+    if _both_plain(a, b):
+        return a if a >= b else b
+    return max((a, b), key=datetime.fromisoformat)
 
 
 def order_key(props: Mapping[str, Any], message_id: str) -> str:

@@ -122,7 +122,8 @@ def _stored(value: Any) -> float:
 def _get(obj: Any, *keys: str) -> Any:
     """``obj[k1][k2]...``, None as soon as a level is missing or not an object."""
     for key in keys:
-        obj = obj.get(key) if isinstance(obj, Mapping) else None
+        # A parsed event holds dicts: their exact type is checked first, the ABC (slow) after.
+        obj = obj.get(key) if type(obj) is dict or isinstance(obj, Mapping) else None
     return obj
 
 
@@ -130,15 +131,22 @@ _SUMS = ("monetary", "discount", "gross")
 
 
 def repair(profile: Profile) -> Profile:
-    """``profile`` with every stored sum and count a finite number (in place, and returned)."""
-    rfm = profile["rfm"]
+    """``profile`` with every stored sum and count a finite number (in place, and returned).
+
+    Every event repairs its profile: a value that is a finite float already (``x - x`` is 0
+    unless x is inf or nan) is told apart inline, without a call."""
+    rfm: dict[str, Any] = profile["rfm"]  # type: ignore[assignment]
     for key in _SUMS:
-        rfm[key] = _stored(rfm.get(key))  # type: ignore[literal-required]
+        value = rfm.get(key)
+        if type(value) is not float or value - value != 0.0:
+            rfm[key] = _stored(value)
     if not isinstance(rfm.get("frequency"), int):
         rfm["frequency"] = int(_stored(rfm.get("frequency")))
-    engagement = profile["engagement"]
+    engagement: dict[str, Any] = profile["engagement"]  # type: ignore[assignment]
     for key in _DECAYED:
-        engagement[key] = _stored(engagement.get(key))  # type: ignore[literal-required]
+        value = engagement.get(key)
+        if type(value) is not float or value - value != 0.0:
+            engagement[key] = _stored(value)
     return profile
 
 
@@ -189,9 +197,21 @@ def decay_to(engagement: Engagement, when: datetime, rules: ProfileRules) -> Eng
 
 def _engage(profile: Profile, event: Event, at: datetime, rules: ProfileRules) -> None:
     """Add this event's weight (1 when it is the newest, less when it arrives late)."""
-    engagement = decay_to(profile["engagement"], at, rules)
-    lateness = max(0.0, (parse_time(engagement["as_of"] or iso(at)) - at).total_seconds())
-    weight = math.exp(-rules.decay_per_second * lateness)
+    current = profile["engagement"]
+    as_of = current["as_of"]
+    if as_of is None:
+        engagement = decay_to(current, at, rules)
+        lateness = max(0.0, (parse_time(engagement["as_of"] or iso(at)) - at).total_seconds())
+        weight = math.exp(-rules.decay_per_second * lateness)
+    else:  # decay_to inlined: its as_of parsed once, the event's lateness read off its age
+        age = (at - parse_time(as_of)).total_seconds()
+        if age > 0:
+            factor = math.exp(-rules.decay_per_second * age)
+            engagement = _engagement(iso(at), tuple(c * factor for c in _counts(current)))
+            weight = 1.0
+        else:
+            engagement = current.copy()
+            weight = math.exp(rules.decay_per_second * age)
     engagement["score"] += weight
     name = event.get("event")
     if event["type"] in ("page", "screen") or name == "Application Opened":

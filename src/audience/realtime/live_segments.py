@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -116,11 +116,22 @@ class CentroidAssigner:
         return min(range(len(distances)), key=distances.__getitem__)
 
 
+@runtime_checkable
+class BatchChangeSink(ChangeSink, Protocol):
+    """A sink that can also take many changes at once (the consumer's relay prefers it)."""
+
+    async def emit_many(self, changes: Sequence[Mapping[str, Any]]) -> None:
+        """Deliver ``changes`` in order; on failure, any of them may have been delivered."""
+        ...
+
+
 class JsonlChangeSink:
     """Appends every change, with ``emitted_at``, to a JSON Lines file.
 
-    The file is opened for each change and closed at once, so that no handle outlives the
-    sink whoever owns it (a collector, a worker, a fan-out); :meth:`close` syncs it to disk.
+    The file is opened for each call and closed at once, so that no handle outlives the
+    sink whoever owns it (a collector, a worker, a fan-out), and an erasure that rewrites
+    the file (renamed over it) is followed by the next call; :meth:`close` syncs it to
+    disk. :meth:`emit_many` writes a whole batch with one open and one write.
     """
 
     def __init__(self, path: Path, clock: Clock = SYSTEM_CLOCK) -> None:
@@ -129,11 +140,17 @@ class JsonlChangeSink:
         self._written = False
 
     async def emit(self, change: Mapping[str, Any]) -> None:
+        await self.emit_many([change])
+
+    async def emit_many(self, changes: Sequence[Mapping[str, Any]]) -> None:
+        if not changes:
+            return
         if not self._written:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        record = {**change, "emitted_at": iso(self.clock.now())}
+        emitted_at = iso(self.clock.now())
+        data = b"".join(orjson.dumps({**c, "emitted_at": emitted_at}) + b"\n" for c in changes)
         with self.path.open("ab") as handle:
-            handle.write(orjson.dumps(record) + b"\n")
+            handle.write(data)
         self._written = True
 
     def close(self) -> None:

@@ -110,9 +110,17 @@ def publish_into(profile: Profile, state: PersonState, now: datetime, rules: Pro
     }
 
 
-def merged_features(view_: Profile, now: datetime, rules: ProfileRules) -> dict[str, float | None]:
-    """The features the deployed model reads: published, with the live increments since."""
-    live = features(view_, now)
+def merged_features(
+    view_: Profile,
+    now: datetime,
+    rules: ProfileRules,
+    live: dict[str, float | None] | None = None,
+) -> dict[str, float | None]:
+    """The features the deployed model reads: published, with the live increments since.
+
+    ``live``: :func:`features` of ``view_`` at ``now``, when the caller has them already."""
+    if live is None:
+        live = features(view_, now)
     published = view_.get("published")
     if not published or not published["features"]:
         return live

@@ -209,12 +209,17 @@ class RedisProfileStore:
         if error is not None:  # a bad event must not stop the stream: dead-letter it
             return rejected(error)
         watched = [self._id(k) for k in keys] + [self._profile(p) for p in pids]
-        final: dict[str, bytes | None] = {}  # each key's last state: written, or deleted
+        # Each key's last state: a profile (serialised once, at the end), an id, or deleted.
+        final: dict[str, Profile | bytes | None] = {}
         for plan in plans:
             final.update(dict.fromkeys((self._profile(p) for p in plan.removed), None))
-            final[self._profile(plan.profile_id)] = orjson.dumps(plan.profile)
+            final[self._profile(plan.profile_id)] = plan.profile
             final.update({self._id(k): pid.encode() for k, pid in plan.identities.items()})
-        sets = {key: value for key, value in final.items() if value is not None}
+        sets = {
+            key: value if isinstance(value, bytes) else orjson.dumps(value)
+            for key, value in final.items()
+            if value is not None
+        }
         dels = [key for key, value in final.items() if value is None]
         messages = [f"{self.prefix}:msg:{e['messageId']}" for e in run[: len(plans)]]
         changes = [c for plan in plans for c in plan.changes] if record_changes else []
