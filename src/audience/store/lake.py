@@ -9,6 +9,7 @@ from its migrations: one schema for both engines.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,7 @@ def _spark_type(duckdb_type: str) -> str:
     }.get(kind, "string")
 
 
+@functools.cache  # the migrations are fixed for the process: one in-memory warehouse each
 def warehouse_schema() -> dict[str, list[Column]]:
     """Columns of every lake table, as the warehouse's migrations create them."""
     from audience.store.warehouse import Warehouse
@@ -139,6 +141,7 @@ def export_warehouse(con: duckdb.DuckDBPyConnection, directory: Path) -> dict[st
     return counts
 
 
+@functools.cache
 def view_query(name: str) -> str:
     """The SELECT of the warehouse's view ``name``, in DuckDB's dialect, as its migration
     defines it: the Spark engine transpiles this one definition."""
